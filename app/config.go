@@ -1,0 +1,97 @@
+// Package app is the Weber application: its configuration, the HTTP handlers
+// that use the generated ent client, and the one place where errors become
+// HTTP responses.
+package app
+
+import (
+	"log/slog"
+	"strings"
+)
+
+// DefaultDatabaseURL is the embedded default: an SQLite file inside the
+// project (var/ is ignored by git). Nothing needs installing to use it.
+const DefaultDatabaseURL = "sqlite://var/weber.db"
+
+// DefaultAddr is where `weberctl serve` listens unless told otherwise.
+const DefaultAddr = "127.0.0.1:8080"
+
+// DefaultDialects are the dialects whose migration history the project
+// keeps, one folder each under the migrations directory. This is the one
+// place to change it (or set WEBER_DIALECTS=sqlite,postgres).
+var DefaultDialects = []string{"sqlite", "postgres", "mysql"}
+
+// Config is everything the application and weberctl need to know about
+// where they run. It is the one place to look to see which database the app
+// uses. The zero value is not useful: build it with ConfigFromEnv and
+// override fields from flags.
+type Config struct {
+	// DatabaseURL is the database the app and weberctl use:
+	// WEBER_DATABASE_URL, then DATABASE_URL, then DefaultDatabaseURL.
+	DatabaseURL string
+	// MigrationsDir holds one folder of migration files per kept dialect
+	// (default "migrations").
+	MigrationsDir string
+	// Dialects are the kept dialects: sqlite, postgres, mysql
+	// (WEBER_DIALECTS, comma-separated; default DefaultDialects).
+	Dialects []string
+	// DevURLs name, per dialect, a server where `db revision` and
+	// `db verify` may create scratch databases (WEBER_DEV_POSTGRES_URL,
+	// WEBER_DEV_MYSQL_URL). SQLite needs none: it uses memory.
+	DevURLs map[string]string
+	// Addr is where `serve` listens (WEBER_ADDR, default DefaultAddr).
+	Addr string
+	// Env names the environment, e.g. "production" (WEBER_ENV). It is
+	// recorded in the database by ensure and upgrade, and a database
+	// recorded as production refuses `db drop` without --force-production.
+	Env string
+	// Logger receives the request log and errors; nil discards.
+	Logger *slog.Logger
+}
+
+// ConfigFromEnv reads the configuration from the environment through getenv
+// (os.Getenv in production, a map in tests).
+func ConfigFromEnv(getenv func(string) string) Config {
+	first := func(keys ...string) string {
+		for _, k := range keys {
+			if v := strings.TrimSpace(getenv(k)); v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	c := Config{
+		DatabaseURL:   first("WEBER_DATABASE_URL", "DATABASE_URL"),
+		MigrationsDir: "migrations",
+		Dialects:      append([]string(nil), DefaultDialects...),
+		DevURLs:       map[string]string{},
+		Addr:          first("WEBER_ADDR"),
+		Env:           first("WEBER_ENV"),
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = DefaultDatabaseURL
+	}
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if d := first("WEBER_DIALECTS"); d != "" {
+		c.Dialects = nil
+		for _, p := range strings.Split(d, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				c.Dialects = append(c.Dialects, p)
+			}
+		}
+	}
+	if v := first("WEBER_DEV_POSTGRES_URL"); v != "" {
+		c.DevURLs["postgres"] = v
+	}
+	if v := first("WEBER_DEV_MYSQL_URL"); v != "" {
+		c.DevURLs["mysql"] = v
+	}
+	return c
+}
+
+// IsEmbeddedDefault reports whether the app runs on an SQLite database, the
+// development default, where `serve` may bring the schema up to date itself.
+func (c Config) IsEmbeddedDefault() bool {
+	return strings.HasPrefix(c.DatabaseURL, "sqlite://") || strings.HasPrefix(c.DatabaseURL, "sqlite3://")
+}

@@ -1,0 +1,42 @@
+package schema
+
+import (
+	"entgo.io/ent"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// User is a person who writes posts.
+type User struct {
+	ent.Schema
+}
+
+// Mixin adds created_at and updated_at.
+func (User) Mixin() []ent.Mixin {
+	return []ent.Mixin{Timestamps{}}
+}
+
+// Fields of the User.
+func (User) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("name").NotEmpty().MaxLen(100),
+		field.String("email").NotEmpty().MaxLen(255).Unique(),
+		field.Enum("role").Values("member", "admin").Default("member"),
+		field.String("bio").Optional().MaxLen(1000),
+	}
+}
+
+// Edges of the User.
+func (User) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("posts", Post.Type),
+	}
+}
+
+// Indexes of the User.
+func (User) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("created_at"),
+	}
+}

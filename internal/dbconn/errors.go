@@ -1,0 +1,52 @@
+package dbconn
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+)
+
+// Error is a database URL or connection error whose message has had the
+// password removed. It wraps the cause for errors.Is/As; the cause's own
+// message is never shown.
+type Error struct {
+	msg     string
+	err     error
+	secrets []string
+}
+
+func (e *Error) Error() string { return redactString(e.msg, e.secrets) }
+func (e *Error) Unwrap() error { return e.err }
+
+// wrap turns a driver error into a one-line Error that names the problem and
+// the fix, with the password scrubbed.
+func (u *URL) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{msg: op + " " + u.Redacted() + ": " + explain(err), err: err, secrets: u.secrets}
+}
+
+// explain says in one line what a connection error means.
+func explain(err error) string {
+	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	var ne net.Error
+	var oe *net.OpError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timed out: is the server running and reachable?"
+	case errors.As(err, &oe) && strings.Contains(msg, "refused"), strings.Contains(msg, "connection refused"):
+		return "connection refused: is the server running on that host and port?"
+	case strings.Contains(msg, "no such host"):
+		return "unknown host: check the host name in the URL"
+	case strings.Contains(msg, "password authentication failed"), strings.Contains(msg, "Access denied"),
+		strings.Contains(msg, "(28P01)"), strings.Contains(msg, "Error 1045"):
+		return "authentication failed: check the user name and password"
+	case strings.Contains(msg, "does not exist") && strings.Contains(msg, "database"), strings.Contains(msg, "Error 1049"):
+		return "the database does not exist: create it with `weberctl db ensure`"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timed out: is the server running and reachable?"
+	}
+	return msg
+}

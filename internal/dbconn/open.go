@@ -1,0 +1,58 @@
+package dbconn
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"entgo.io/ent/dialect"
+	// The three drivers Weber speaks, registered as "sqlite", "pgx" and "mysql".
+	_ "github.com/go-sql-driver/mysql"
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
+)
+
+// connectTimeout bounds how long Open waits for a server that does not answer.
+const connectTimeout = 10 * time.Second
+
+// Open opens the database and checks that it answers. The database must
+// exist; EnsureDatabase creates it. Errors name the URL without its password.
+func Open(ctx context.Context, u *URL) (*sql.DB, error) {
+	return u.open(ctx, false)
+}
+
+// OpenServer opens the server's maintenance database (postgres on
+// PostgreSQL, no database on MySQL), to create or drop databases.
+func OpenServer(ctx context.Context, u *URL) (*sql.DB, error) {
+	return u.open(ctx, true)
+}
+
+func (u *URL) open(ctx context.Context, maintenance bool) (*sql.DB, error) {
+	driver, dsn, err := u.driverDSN(maintenance)
+	if err != nil {
+		return nil, u.wrap("opening", err)
+	}
+	if u.Dialect == dialect.SQLite && !u.Memory && !maintenance {
+		if err := checkSQLiteFile(u.Database); err != nil {
+			return nil, u.wrap("opening", err)
+		}
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return nil, u.wrap("opening", err)
+	}
+	if u.Dialect == dialect.SQLite && u.Memory {
+		// One connection keeps the in-memory database alive and private.
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+		db.SetConnMaxLifetime(0)
+		db.SetConnMaxIdleTime(0)
+	}
+	pctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, u.wrap("connecting to", err)
+	}
+	return db, nil
+}

@@ -1,0 +1,334 @@
+package dbconn
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"entgo.io/ent/dialect"
+	"github.com/go-sql-driver/mysql"
+)
+
+// URL is a parsed database URL. Its String method never shows the password.
+type URL struct {
+	// Dialect is ent's dialect name: dialect.SQLite, dialect.Postgres or dialect.MySQL.
+	Dialect string
+	// Database is the database name on PostgreSQL and MySQL, and the file
+	// path on SQLite ("" for an in-memory database).
+	Database string
+	// Memory reports an in-memory SQLite database.
+	Memory bool
+
+	raw     string   // the URL as given; holds the password
+	u       *url.URL // nil for SQLite
+	query   url.Values
+	secrets []string
+}
+
+// Parse parses a database URL. Its errors never contain the password.
+func Parse(raw string) (*URL, error) {
+	raw = strings.TrimSpace(raw)
+	secrets := secretsOf(raw)
+	fail := func(format string, args ...any) error {
+		return &Error{msg: fmt.Sprintf(format, args...), secrets: secrets}
+	}
+	if raw == "" {
+		return nil, fail("no database URL: pass --database-url or set WEBER_DATABASE_URL, e.g. sqlite://var/weber.db")
+	}
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return nil, fail("database URL %q has no scheme: write it as sqlite://PATH, postgres://USER:PASSWORD@HOST/DB or mysql://USER:PASSWORD@HOST/DB", redactRaw(raw))
+	}
+	switch strings.ToLower(scheme) {
+	case "sqlite", "sqlite3", "file":
+		return parseSQLite(raw, rest, secrets)
+	case "postgres", "postgresql":
+		return parseServer(raw, dialect.Postgres, secrets)
+	case "mysql", "mariadb":
+		return parseServer(raw, dialect.MySQL, secrets)
+	default:
+		return nil, fail("unknown database URL scheme %q: use sqlite://, postgres:// or mysql://", scheme)
+	}
+}
+
+func parseSQLite(raw, rest string, secrets []string) (*URL, error) {
+	path, rawQuery, _ := strings.Cut(rest, "?")
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, &Error{msg: fmt.Sprintf("database URL %s: malformed query options: write them as ?key=value&key=value", redactRaw(raw)), secrets: secrets}
+	}
+	if p, err := url.PathUnescape(path); err == nil {
+		path = p
+	}
+	u := &URL{Dialect: dialect.SQLite, raw: raw, query: q, secrets: secrets}
+	switch {
+	case path == ":memory:" || path == "" && q.Get("mode") == "memory":
+		u.Memory = true
+	case q.Get("mode") == "memory":
+		u.Memory = true
+	case path == "":
+		return nil, &Error{msg: "database URL sqlite:// names no file: write sqlite://var/weber.db (relative) or sqlite:///abs/path.db", secrets: secrets}
+	default:
+		u.Database = filepath.Clean(path)
+	}
+	return u, nil
+}
+
+func parseServer(raw, dia string, secrets []string) (*URL, error) {
+	fail := func(format string, args ...any) error {
+		return &Error{msg: fmt.Sprintf(format, args...), secrets: secrets}
+	}
+	pu, err := url.Parse(raw)
+	if err != nil {
+		// net/url's errors quote the whole URL, password included: say what
+		// is wrong in our own words instead.
+		return nil, fail("database URL %s is malformed: %s", redactRaw(raw), describeURLError(err))
+	}
+	if pu.Port() != "" {
+		if _, err := net.LookupPort("tcp", pu.Port()); err != nil {
+			return nil, fail("database URL %s has an invalid port %q", redactRaw(raw), pu.Port())
+		}
+	}
+	name := strings.TrimPrefix(pu.Path, "/")
+	if name == "" || strings.Contains(name, "/") {
+		return nil, fail("database URL %s names no database: add it after the host, e.g. %s://HOST/myapp", redactRaw(raw), pu.Scheme)
+	}
+	if err := ValidateName(name); err != nil {
+		return nil, &Error{msg: fmt.Sprintf("database URL %s: %v", redactRaw(raw), err), secrets: secrets}
+	}
+	return &URL{Dialect: dia, Database: name, raw: raw, u: pu, query: pu.Query(), secrets: secrets}, nil
+}
+
+// ValidateName rejects database names that cannot be quoted safely everywhere.
+func ValidateName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("empty database name")
+	case len(name) > 63:
+		return fmt.Errorf("database name %q is longer than 63 characters", name)
+	case strings.ContainsAny(name, "\x00`\"'\\;/"):
+		return fmt.Errorf("database name %q contains a quote, backslash, slash or semicolon: use letters, digits, '_' and '-'", name)
+	}
+	return nil
+}
+
+// describeURLError reduces a net/url error to its cause, without the URL.
+func describeURLError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var esc url.EscapeError
+	if errors.As(err, &esc) {
+		return "a '%' is not followed by two hex digits: percent-encode special characters in the password (% as %25, @ as %40, / as %2F)"
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "invalid port") {
+		return "the port is not a number"
+	}
+	return "check its form: SCHEME://USER:PASSWORD@HOST:PORT/DATABASE"
+}
+
+// String returns the URL with its password replaced by "xxxxx".
+func (u *URL) String() string { return u.Redacted() }
+
+// Redacted returns the URL with its password replaced by "xxxxx".
+func (u *URL) Redacted() string {
+	if u.u == nil {
+		return redactString(u.raw, u.secrets)
+	}
+	c := *u.u
+	if c.User != nil {
+		if _, has := c.User.Password(); has {
+			c.User = url.UserPassword(c.User.Username(), "xxxxx")
+		}
+	}
+	if q := c.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		c.RawQuery = q.Encode()
+	}
+	return strings.Replace(c.String(), "xxxxx@", "xxxxx@", 1)
+}
+
+// WithDatabase returns the same server URL naming another database. It
+// panics on SQLite, whose "database" is a file.
+func (u *URL) WithDatabase(name string) *URL {
+	if u.u == nil {
+		c := *u
+		c.Database, c.Memory = name, false
+		c.raw = "sqlite://" + name
+		return &c
+	}
+	c := *u
+	pu := *u.u
+	pu.Path = "/" + name
+	pu.RawPath = ""
+	c.u, c.Database = &pu, name
+	c.raw = pu.String()
+	return &c
+}
+
+// Host describes where the database lives, for messages: the file for SQLite,
+// host:port for servers.
+func (u *URL) Host() string {
+	if u.u == nil {
+		if u.Memory {
+			return "memory"
+		}
+		return u.Database
+	}
+	if h := u.query.Get("host"); h != "" {
+		return h
+	}
+	if s := u.query.Get("socket"); s != "" {
+		return s
+	}
+	return u.u.Host
+}
+
+// driverDSN returns the driver name and the DSN to open this URL with. When
+// server is true the DSN names the server's maintenance database instead.
+func (u *URL) driverDSN(maintenance bool) (string, string, error) {
+	switch u.Dialect {
+	case dialect.SQLite:
+		return "sqlite", u.sqliteDSN(), nil
+	case dialect.Postgres:
+		pu := *u.u
+		pu.Scheme = "postgres"
+		if maintenance {
+			pu.Path = "/postgres"
+		}
+		q := pu.Query()
+		if !q.Has("sslmode") && isLocal(pu.Hostname()) {
+			// Local servers rarely have TLS; pgx would otherwise try it first.
+			q.Set("sslmode", "disable")
+		}
+		pu.RawQuery = q.Encode()
+		return "pgx", pu.String(), nil
+	case dialect.MySQL:
+		cfg := mysql.NewConfig()
+		if u.u.User != nil {
+			cfg.User = u.u.User.Username()
+			cfg.Passwd, _ = u.u.User.Password()
+		}
+		q := u.u.Query()
+		if s := q.Get("socket"); s != "" {
+			cfg.Net, cfg.Addr = "unix", s
+			q.Del("socket")
+		} else {
+			cfg.Net, cfg.Addr = "tcp", u.u.Host
+			if u.u.Port() == "" {
+				cfg.Addr = net.JoinHostPort(u.u.Hostname(), "3306")
+			}
+		}
+		if !maintenance {
+			cfg.DBName = u.Database
+		}
+		cfg.ParseTime = true
+		cfg.Params = map[string]string{}
+		for k := range q {
+			cfg.Params[k] = q.Get(k)
+		}
+		if _, ok := cfg.Params["charset"]; !ok {
+			cfg.Params["charset"] = "utf8mb4"
+		}
+		return "mysql", cfg.FormatDSN(), nil
+	}
+	return "", "", fmt.Errorf("unknown dialect %q", u.Dialect)
+}
+
+func isLocal(host string) bool {
+	return host == "" || host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1"
+}
+
+// sqliteDSN builds modernc.org/sqlite's DSN: the user's options plus Weber's
+// defaults for those not given.
+func (u *URL) sqliteDSN() string {
+	q := url.Values{}
+	for k, v := range u.query {
+		if k == "_fk" { // Atlas's spelling of foreign_keys=on
+			continue
+		}
+		q[k] = v
+	}
+	pragmas := q["_pragma"]
+	has := func(name string) bool {
+		for _, p := range pragmas {
+			if strings.HasPrefix(strings.ToLower(p), name) {
+				return true
+			}
+		}
+		return false
+	}
+	if !has("foreign_keys") {
+		pragmas = append(pragmas, "foreign_keys(1)")
+	}
+	if !has("busy_timeout") {
+		pragmas = append(pragmas, "busy_timeout(10000)")
+	}
+	if !u.Memory && !has("journal_mode") {
+		pragmas = append(pragmas, "journal_mode(WAL)")
+	}
+	q["_pragma"] = pragmas
+	if !q.Has("_txlock") {
+		q.Set("_txlock", "immediate")
+	}
+	if u.Memory {
+		// A private named in-memory database shared by this pool's connections.
+		name := u.query.Get("_name")
+		if name == "" {
+			name = fmt.Sprintf("weber-%p", u)
+		}
+		q.Del("_name")
+		q.Set("mode", "memory")
+		q.Set("cache", "shared")
+		return "file:" + name + "?" + q.Encode()
+	}
+	return "file:" + u.Database + "?" + q.Encode()
+}
+
+// secretsOf finds the password in a URL, even a malformed one, so that
+// errors can be scrubbed of it.
+func secretsOf(raw string) []string {
+	var out []string
+	add := func(s string) {
+		if len(s) < 1 {
+			return
+		}
+		out = append(out, s)
+		if un, err := url.PathUnescape(s); err == nil && un != s {
+			out = append(out, un)
+		}
+		if esc := url.QueryEscape(s); esc != s {
+			out = append(out, esc)
+		}
+	}
+	if _, rest, ok := strings.Cut(raw, "://"); ok {
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			if _, pass, ok := strings.Cut(rest[:at], ":"); ok {
+				add(pass)
+			}
+		}
+	}
+	for _, part := range strings.FieldsFunc(raw, func(r rune) bool { return r == '?' || r == '&' || r == ' ' }) {
+		if v, ok := strings.CutPrefix(part, "password="); ok {
+			add(v)
+		}
+	}
+	return out
+}
+
+// redactRaw shows a URL that may not parse, without its password.
+func redactRaw(raw string) string { return redactString(raw, secretsOf(raw)) }
+
+func redactString(s string, secrets []string) string {
+	for _, p := range secrets {
+		if p != "" {
+			s = strings.ReplaceAll(s, p, "xxxxx")
+		}
+	}
+	return s
+}
