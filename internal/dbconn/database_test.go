@@ -1,0 +1,228 @@
+package dbconn
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestSQLiteSettings(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	u, err := Parse("sqlite://" + filepath.Join(t.TempDir(), "sub", "app.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := EnsureDatabase(ctx, u)
+	if err != nil || !created {
+		t.Fatalf("EnsureDatabase = %v, %v; want created", created, err)
+	}
+	if again, err := EnsureDatabase(ctx, u); err != nil || again {
+		t.Fatalf("second EnsureDatabase = %v, %v; want nothing to do", again, err)
+	}
+	db, err := Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var fk int
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
+		t.Errorf("foreign_keys = %d, %v; want 1", fk, err)
+	}
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+}
+
+func TestSQLiteMemoryIsPrivate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	open := func() *URL {
+		u, err := Parse("sqlite://:memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	a, err := Open(ctx, open())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, open())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := a.ExecContext(ctx, "CREATE TABLE t (x int)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.ExecContext(ctx, "CREATE TABLE t (x int)"); err != nil {
+		t.Fatalf("a second in-memory database sees the first one's table: %v", err)
+	}
+}
+
+func TestSQLiteDrop(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.db")
+	u, _ := Parse("sqlite://" + path)
+	if _, err := EnsureDatabase(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "CREATE TABLE t (x int); INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for _, s := range []string{"-wal", "-shm"} {
+		if err := os.WriteFile(path+s, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dropped, err := DropDatabase(ctx, u)
+	if err != nil || !dropped {
+		t.Fatalf("DropDatabase = %v, %v", dropped, err)
+	}
+	for _, s := range []string{"", "-wal", "-shm"} {
+		if _, err := os.Stat(path + s); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s still exists after drop", path+s)
+		}
+	}
+	if dropped, err := DropDatabase(ctx, u); err != nil || dropped {
+		t.Errorf("dropping a missing database = %v, %v; want false, nil", dropped, err)
+	}
+}
+
+func TestSQLiteDropRefusesWhatIsNotADatabase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	notes := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notes, []byte("my precious notes, not a database"), 0o644)
+	link := filepath.Join(dir, "link.db")
+	real := filepath.Join(dir, "real.db")
+	os.WriteFile(real, nil, 0o644)
+	os.Symlink(real, link)
+	sub := filepath.Join(dir, "folder.db")
+	os.Mkdir(sub, 0o755)
+	for path, want := range map[string]string{notes: "not an SQLite database", link: "symbolic link", sub: "directory"} {
+		u, _ := Parse("sqlite://" + path)
+		_, err := DropDatabase(ctx, u)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("DropDatabase(%s) = %v, want an error saying %q", path, err, want)
+		}
+		if _, err := os.Lstat(path); err != nil {
+			t.Errorf("%s was removed: %v", path, err)
+		}
+	}
+}
+
+// serverURLs returns the test servers configured in the environment.
+func serverURLs(t *testing.T) map[string]*URL {
+	out := map[string]*URL{}
+	for name, env := range map[string]string{"postgres": "WEBER_TEST_POSTGRES_URL", "mysql": "WEBER_TEST_MYSQL_URL"} {
+		if raw := os.Getenv(env); raw != "" {
+			u, err := Parse(raw)
+			if err != nil {
+				t.Fatalf("%s: %v", env, err)
+			}
+			out[name] = u
+		}
+	}
+	if len(out) == 0 {
+		t.Skip("set WEBER_TEST_POSTGRES_URL or WEBER_TEST_MYSQL_URL to run against a server")
+	}
+	return out
+}
+
+func randomName(prefix string) string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+func TestServerEnsureAndDrop(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for name, server := range serverURLs(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			// A neighbour whose name shares a prefix must survive the drop.
+			target := server.WithDatabase(randomName("weber_test_") + "-x")
+			neighbour := server.WithDatabase(target.Database + "x")
+			t.Cleanup(func() {
+				DropDatabase(context.Background(), target)
+				DropDatabase(context.Background(), neighbour)
+			})
+			if _, err := EnsureDatabase(ctx, neighbour); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			results := make([]bool, 2)
+			errs := make([]error, 2)
+			for i := range 2 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					results[i], errs[i] = EnsureDatabase(ctx, target)
+				}()
+			}
+			wg.Wait()
+			if errs[0] != nil || errs[1] != nil {
+				t.Fatalf("concurrent EnsureDatabase: %v, %v", errs[0], errs[1])
+			}
+			if results[0] == results[1] {
+				t.Errorf("concurrent EnsureDatabase created = %v, %v; want exactly one creator", results[0], results[1])
+			}
+			db, err := Open(ctx, target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			if dropped, err := DropDatabase(ctx, target); err != nil || !dropped {
+				t.Fatalf("DropDatabase = %v, %v", dropped, err)
+			}
+			if ok, err := Exists(ctx, target); err != nil || ok {
+				t.Errorf("after drop Exists = %v, %v", ok, err)
+			}
+			if ok, err := Exists(ctx, neighbour); err != nil || !ok {
+				t.Errorf("the neighbour database was dropped too: Exists = %v, %v", ok, err)
+			}
+		})
+	}
+}
+
+func TestWrongPasswordIsNamedAndHidden(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for name, server := range serverURLs(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			raw := server.Redacted()
+			raw = strings.Replace(raw, "xxxxx", "wr0ng-s3cr3t", 1)
+			u, err := Parse(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Open(ctx, u)
+			if err == nil {
+				t.Fatal("Open with a wrong password succeeded")
+			}
+			if msg := err.Error(); strings.Contains(msg, "wr0ng-s3cr3t") || !strings.Contains(msg, "authentication failed") {
+				t.Errorf("error = %q; want 'authentication failed' without the password", msg)
+			}
+		})
+	}
+}

@@ -1,0 +1,111 @@
+package dbconn
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"entgo.io/ent/dialect"
+)
+
+func TestParseForms(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		raw, dialect, database string
+		memory                 bool
+	}{
+		{"sqlite://var/weber.db", dialect.SQLite, "var/weber.db", false},
+		{"sqlite:///srv/app/weber.db", dialect.SQLite, "/srv/app/weber.db", false},
+		{"sqlite://var/weber.db?_pragma=busy_timeout(500)", dialect.SQLite, "var/weber.db", false},
+		{"sqlite://:memory:", dialect.SQLite, "", true},
+		{"sqlite://test?mode=memory", dialect.SQLite, "", true},
+		{"postgres://u:p@localhost:5432/app?sslmode=disable", dialect.Postgres, "app", false},
+		{"postgresql://u@/app?host=/var/run/postgresql", dialect.Postgres, "app", false},
+		{"mysql://root:pass@localhost:3306/app", dialect.MySQL, "app", false},
+		{"mysql://root:pass@/app?socket=/run/mysqld/mysqld.sock", dialect.MySQL, "app", false},
+	}
+	for _, tt := range tests {
+		u, err := Parse(tt.raw)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tt.raw, err)
+			continue
+		}
+		if u.Dialect != tt.dialect || u.Database != tt.database || u.Memory != tt.memory {
+			t.Errorf("Parse(%q) = {%s %q memory=%v}, want {%s %q memory=%v}", tt.raw, u.Dialect, u.Database, u.Memory, tt.dialect, tt.database, tt.memory)
+		}
+	}
+}
+
+func TestParseErrorsAreOneLineAndNamesTheProblem(t *testing.T) {
+	t.Parallel()
+	const pw = "s3cr3t-PW"
+	tests := []struct{ raw, want string }{
+		{"", "no database URL"},
+		{"weber.db", "has no scheme"},
+		{"oracle://u:" + pw + "@h/db", `unknown database URL scheme "oracle"`},
+		{"postgres://u:" + pw + "%zz@localhost/db", "'%' is not followed by two hex digits"},
+		{"postgres://u:" + pw + "@localhost:99999/db", "invalid port"},
+		{"postgres://u:" + pw + "@localhost:abc/db", "port"},
+		{"mysql://u:" + pw + "@localhost:3306/", "names no database"},
+		{"mysql://u:" + pw + "@localhost:3306/a;b", "semicolon"},
+		{"sqlite://", "names no file"},
+	}
+	for _, tt := range tests {
+		_, err := Parse(tt.raw)
+		if err == nil {
+			t.Errorf("Parse(%q) succeeded, want an error containing %q", tt.raw, tt.want)
+			continue
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, tt.want) {
+			t.Errorf("Parse(%q) = %q, want it to contain %q", tt.raw, msg, tt.want)
+		}
+		if strings.Contains(msg, pw) || strings.Contains(msg, "\n") {
+			t.Errorf("Parse(%q) = %q: leaks the password or spans lines", tt.raw, msg)
+		}
+	}
+}
+
+func TestRedacted(t *testing.T) {
+	t.Parallel()
+	for _, raw := range []string{
+		"postgres://u:s3cr3t-PW@localhost/app",
+		"postgres://u@localhost/app?password=s3cr3t-PW",
+		"mysql://u:s3cr3t-PW@localhost:3306/app",
+		"postgres://u:s3cr3t%2FPW@localhost/app",
+	} {
+		u, err := Parse(raw)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", raw, err)
+		}
+		got := u.Redacted()
+		if strings.Contains(got, "s3cr3t") || !strings.Contains(got, "xxxxx") {
+			t.Errorf("Redacted(%q) = %q", raw, got)
+		}
+		if got != u.String() {
+			t.Errorf("String() = %q, Redacted() = %q", u.String(), got)
+		}
+	}
+}
+
+func TestConnectionErrorsHideThePassword(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, raw := range []string{
+		"postgres://weber:s3cr3t-PW@127.0.0.1:1/app?sslmode=disable",
+		"mysql://weber:s3cr3t-PW@127.0.0.1:1/app",
+	} {
+		u, err := Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Open(ctx, u)
+		if err == nil {
+			t.Fatalf("Open(%s) succeeded against a closed port", u)
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "s3cr3t") || !strings.Contains(msg, "connection refused") || strings.Contains(msg, "\n") {
+			t.Errorf("Open(%s) error = %q: want one line saying the connection was refused, without the password", u, msg)
+		}
+	}
+}
