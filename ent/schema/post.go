@@ -2,7 +2,6 @@ package schema
 
 import (
 	"entgo.io/ent"
-	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 )
@@ -31,8 +30,7 @@ func (Post) Fields() []ent.Field {
 // Edges of the Post.
 func (Post) Edges() []ent.Edge {
 	return []ent.Edge{
-		edge.From("author", User.Type).Ref("posts").Field("user_id").Unique().Required().
-			Annotations(entsql.OnDelete(entsql.Cascade)),
+		edge.From("author", User.Type).Ref("posts").Field("user_id").Unique().Required(),
 		edge.To("tags", Tag.Type),
 	}
 }
