@@ -1,6 +1,8 @@
 package dbconn
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -65,10 +67,16 @@ func parseSQLite(raw, rest string, secrets []string) (*URL, error) {
 	}
 	u := &URL{Dialect: dialect.SQLite, raw: raw, query: q, secrets: secrets}
 	switch {
-	case path == ":memory:" || path == "" && q.Get("mode") == "memory":
+	case path == ":memory:" || q.Get("mode") == "memory":
+		// Each parsed in-memory URL is its own database: sqlite://NAME?mode=memory
+		// keeps NAME for messages, and a random suffix keeps two pools apart.
 		u.Memory = true
-	case q.Get("mode") == "memory":
-		u.Memory = true
+		if path == "" || path == ":memory:" {
+			path = "memory"
+		}
+		if q.Get("_name") == "" {
+			q.Set("_name", path+"-"+randomSuffix())
+		}
 	case path == "":
 		return nil, &Error{msg: "database URL sqlite:// names no file: write sqlite://var/weber.db (relative) or sqlite:///abs/path.db", secrets: secrets}
 	default:
@@ -279,15 +287,21 @@ func (u *URL) sqliteDSN() string {
 	if u.Memory {
 		// A private named in-memory database shared by this pool's connections.
 		name := u.query.Get("_name")
-		if name == "" {
-			name = fmt.Sprintf("weber-%p", u)
-		}
 		q.Del("_name")
 		q.Set("mode", "memory")
 		q.Set("cache", "shared")
 		return "file:" + name + "?" + q.Encode()
 	}
 	return "file:" + u.Database + "?" + q.Encode()
+}
+
+// randomSuffix returns 12 random hex digits.
+func randomSuffix() string {
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	return hex.EncodeToString(b)
 }
 
 // secretsOf finds the password in a URL, even a malformed one, so that
@@ -306,11 +320,14 @@ func secretsOf(raw string) []string {
 			out = append(out, esc)
 		}
 	}
-	if _, rest, ok := strings.Cut(raw, "://"); ok {
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			if _, pass, ok := strings.Cut(rest[:at], ":"); ok {
-				add(pass)
-			}
+	// A URL without a scheme ("user:pass@host/db") still carries a password.
+	rest := raw
+	if _, r, ok := strings.Cut(raw, "://"); ok {
+		rest = r
+	}
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		if _, pass, ok := strings.Cut(rest[:at], ":"); ok {
+			add(pass)
 		}
 	}
 	for _, part := range strings.FieldsFunc(raw, func(r rune) bool { return r == '?' || r == '&' || r == ' ' }) {

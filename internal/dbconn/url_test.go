@@ -42,6 +42,7 @@ func TestParseErrorsAreOneLineAndNamesTheProblem(t *testing.T) {
 	tests := []struct{ raw, want string }{
 		{"", "no database URL"},
 		{"weber.db", "has no scheme"},
+		{"u:" + pw + "@localhost/db", "has no scheme"},
 		{"oracle://u:" + pw + "@h/db", `unknown database URL scheme "oracle"`},
 		{"postgres://u:" + pw + "%zz@localhost/db", "'%' is not followed by two hex digits"},
 		{"postgres://u:" + pw + "@localhost:99999/db", "invalid port"},
