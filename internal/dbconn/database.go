@@ -147,7 +147,36 @@ func DropDatabase(ctx context.Context, u *URL) (dropped bool, err error) {
 
 // checkSQLiteFile accepts a missing file, an empty file or an SQLite
 // database, and refuses anything else: a directory, a link, another file.
+// It reads the file's header, so it must not run while this process has the
+// database open: closing any descriptor of a file drops every POSIX lock the
+// process holds on it, SQLite's included. Open uses checkSQLitePath instead.
 func checkSQLiteFile(path string) error {
+	if err := checkSQLitePath(path); err != nil {
+		return err
+	}
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Size() == 0 {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	head := make([]byte, 16)
+	if _, err := io.ReadFull(f, head); err != nil || !bytes.Equal(head, []byte("SQLite format 3\x00")) {
+		return notSQLite(path)
+	}
+	return nil
+}
+
+func notSQLite(path string) error {
+	return fmt.Errorf("%s is not an SQLite database (%w): check the path in the URL", path, ErrNotSQLite)
+}
+
+// checkSQLitePath refuses a directory, a symbolic link or a special file
+// without opening anything.
+func checkSQLitePath(path string) error {
 	fi, err := os.Lstat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -160,17 +189,6 @@ func checkSQLiteFile(path string) error {
 		return fmt.Errorf("%s is a directory: the URL must name a database file", path)
 	case !fi.Mode().IsRegular():
 		return fmt.Errorf("%s is not a regular file", path)
-	case fi.Size() == 0:
-		return nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	head := make([]byte, 16)
-	if _, err := io.ReadFull(f, head); err != nil || !bytes.Equal(head, []byte("SQLite format 3\x00")) {
-		return fmt.Errorf("%s is not an SQLite database (%w): check the path in the URL", path, ErrNotSQLite)
 	}
 	return nil
 }

@@ -226,3 +226,17 @@ func TestWrongPasswordIsNamedAndHidden(t *testing.T) {
 		})
 	}
 }
+
+func TestOpenRefusesAFileThatIsNotSQLite(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "notes.db")
+	os.WriteFile(path, []byte("my precious notes, not a database at all"), 0o644)
+	u, _ := Parse("sqlite://" + path)
+	_, err := Open(context.Background(), u)
+	if !errors.Is(err, ErrNotSQLite) {
+		t.Fatalf("Open = %v, want ErrNotSQLite", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "my precious notes, not a database at all" {
+		t.Errorf("the file was changed: %q", b)
+	}
+}

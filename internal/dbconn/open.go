@@ -3,6 +3,7 @@ package dbconn
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -33,7 +34,7 @@ func (u *URL) open(ctx context.Context, maintenance bool) (*sql.DB, error) {
 		return nil, u.wrap("opening", err)
 	}
 	if u.Dialect == dialect.SQLite && !u.Memory && !maintenance {
-		if err := checkSQLiteFile(u.Database); err != nil {
+		if err := checkSQLitePath(u.Database); err != nil {
 			return nil, u.wrap("opening", err)
 		}
 	}
@@ -50,7 +51,15 @@ func (u *URL) open(ctx context.Context, maintenance bool) (*sql.DB, error) {
 	}
 	pctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	if err := db.PingContext(pctx); err != nil {
+	err = db.PingContext(pctx)
+	if err == nil && u.Dialect == dialect.SQLite {
+		// The ping opens the file lazily; reading the schema proves it is SQLite.
+		_, err = db.ExecContext(pctx, "SELECT 1 FROM sqlite_master LIMIT 1")
+	}
+	if err != nil && u.Dialect == dialect.SQLite && strings.Contains(err.Error(), "not a database") {
+		err = notSQLite(u.Database)
+	}
+	if err != nil {
 		db.Close()
 		return nil, u.wrap("connecting to", err)
 	}
