@@ -1,0 +1,311 @@
+package plan
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/mysql"
+	"ariga.io/atlas/sql/postgres"
+	"ariga.io/atlas/sql/schema"
+	"ariga.io/atlas/sql/sqlcheck"
+	"ariga.io/atlas/sql/sqlclient"
+	"ariga.io/atlas/sql/sqlite"
+
+	// Atlas's analyzers register themselves per driver; these are the one
+	// place Weber imports them.
+	_ "ariga.io/atlas/sql/mysql/mysqlcheck"
+	_ "ariga.io/atlas/sql/postgres/postgrescheck"
+	_ "ariga.io/atlas/sql/sqlite/sqlitecheck"
+)
+
+// Finding is one lint diagnostic on a planned statement.
+type Finding struct {
+	Code     string // Atlas's code, e.g. DS103
+	Analyzer string // destructive, data_depend, condrop, incompatible or mysql
+	// Message is Atlas's text, e.g. `Dropping non-virtual column "bio"`.
+	Message string
+	// Statement is the SQL statement the finding is about.
+	Statement string
+	// Line is the 1-based line of the statement in the file.
+	Line int
+	// Explanation says the risk in plain words; Alternative the safer way.
+	Explanation string
+	Alternative string
+	// Intended reports a finding silenced by an `atlas:nolint` directive in
+	// the file: the change is meant.
+	Intended bool
+}
+
+// String renders the finding on one line.
+func (f Finding) String() string {
+	s := fmt.Sprintf("%s line %d: %s", f.Code, f.Line, f.Message)
+	if f.Intended {
+		s += " (marked intended)"
+	}
+	return s
+}
+
+// DestructiveError stops a revision whose lint found a destructive change
+// that was not allowed.
+type DestructiveError struct {
+	Dialect  string
+	Findings []Finding
+}
+
+// Error names the first finding and the flag that allows it.
+func (e *DestructiveError) Error() string {
+	f := e.Findings[0]
+	return fmt.Sprintf("planning %s: lint found a destructive change, %s: %s; no file written: pass --allow-destructive if it is intended",
+		e.Dialect, f.String(), f.Statement)
+}
+
+// explanations holds, per code, the risk in plain words and the safer way.
+var explanations = map[string][2]string{
+	"DS101": {"Dropping a schema deletes every table in it and all their rows.",
+		"Back the data up first, or leave the schema in place and drop it in a later release."},
+	"DS102": {"Dropping a table deletes all of its rows; an application still running the old code fails on it.",
+		"Stop using the table in a release first, back it up, then drop it in a later revision with --allow-destructive."},
+	"DS103": {"Dropping a column deletes its values in every row; old application instances that still read or write it fail.",
+		"Stop using the column in one release (make it nullable), back up its values, then drop it in a later revision."},
+	"MF101": {"Adding a unique index fails if the existing rows hold duplicate values.",
+		"Find and fix duplicates first (SELECT col, COUNT(*) ... GROUP BY col HAVING COUNT(*) > 1), then add the index."},
+	"MF102": {"Making an index unique fails if the existing rows hold duplicate values.",
+		"Remove the duplicates first, or add a new unique index beside the old one and drop the old one later."},
+	"MF103": {"Adding a NOT NULL column without a default fails on a table that has rows.",
+		"Give the column a default, or add it nullable, backfill it, then make it NOT NULL in a later revision."},
+	"MF104": {"Making a column NOT NULL fails if any row holds NULL in it.",
+		"Backfill the NULLs first (UPDATE ... SET col = ... WHERE col IS NULL), or give the column a default."},
+	"LT101": {"Making a column NOT NULL on SQLite rebuilds the table and fails if any row holds NULL in it.",
+		"Backfill the NULLs first, or give the column a default."},
+	"CD101": {"Dropping a foreign key lets rows point at parents that do not exist.",
+		"Keep the constraint unless the relation is really gone; drop the column in a later revision."},
+	"BC101": {"Renaming a table breaks every running application instance that still uses the old name.",
+		"Create the new table (or a view with the old name), move the code over, then drop the old one later."},
+	"BC102": {"Renaming a column breaks every running application instance that still uses the old name.",
+		"Add the new column, write both, backfill, switch reads, then drop the old column in a later revision."},
+	"MY101": {"On MySQL, adding a NOT NULL column without a default silently fills existing rows with an implicit value (0 or '').",
+		"Give the column an explicit default, or add it nullable and backfill it."},
+	"MY102": {"MySQL ignores inline REFERENCES clauses: the foreign key is not created.",
+		"Declare the foreign key as a table constraint (FOREIGN KEY (...) REFERENCES ...)."},
+}
+
+// Explain returns the plain explanation and the safer alternative for a
+// lint code ("" when the code is unknown).
+func Explain(code string) (explanation, alternative string) {
+	e := explanations[code]
+	return e[0], e[1]
+}
+
+// analyzerOf names the analyzer behind a code, as the nolint directive
+// spells it.
+func analyzerOf(code string) string {
+	switch {
+	case strings.HasPrefix(code, "DS"):
+		return "destructive"
+	case strings.HasPrefix(code, "MF"), strings.HasPrefix(code, "LT"):
+		return "data_depend"
+	case strings.HasPrefix(code, "CD"):
+		return "condrop"
+	case strings.HasPrefix(code, "BC"):
+		return "incompatible"
+	case strings.HasPrefix(code, "MY"):
+		return "mysql"
+	}
+	return ""
+}
+
+// atlasDriverName is the name Atlas registers the dialect's analyzers under.
+func atlasDriverName(folder string) string {
+	switch folder {
+	case SQLite:
+		return sqlite.DriverName
+	case Postgres:
+		return postgres.DriverName
+	}
+	return mysql.DriverName
+}
+
+// lintPlan formats the plan into a file, lints it, and stores both in p.
+// A destructive finding stops the plan unless allowed; when allowed, each
+// such statement gets an `-- atlas:nolint destructive` directive and its
+// findings are marked intended.
+func lintPlan(ctx context.Context, folder string, drv migrate.Driver, changes []schema.Change, mp *migrate.Plan, allow bool, p *Plan) error {
+	per := stmtChanges(folder, changes, mp)
+	content, stmts := format(mp, nil)
+	findings, err := lint(ctx, folder, drv, content, stmts, per)
+	if err != nil {
+		return err
+	}
+	nolint := map[int]bool{}
+	var bad []Finding
+	for _, f := range findings {
+		if f.Analyzer == "destructive" && !f.Intended {
+			bad = append(bad, f)
+			for i, s := range stmts {
+				if lineAt(content, s.Pos) == f.Line {
+					nolint[i] = true
+				}
+			}
+		}
+	}
+	if len(bad) > 0 {
+		if !allow {
+			return &DestructiveError{Dialect: folder, Findings: bad}
+		}
+		content, stmts = format(mp, nolint)
+		if findings, err = lint(ctx, folder, drv, content, stmts, per); err != nil {
+			return err
+		}
+	}
+	p.Content, p.Findings = []byte(content), findings
+	return nil
+}
+
+// stmtChanges gives each planned statement the schema changes it carries
+// out, as Atlas's analyzers expect them: each top-level change once, on the
+// first statement that comes from it. On SQLite a table rebuild is credited
+// to its `CREATE TABLE new_<name>` statement, where Atlas's own SQLite
+// analyzer puts it.
+func stmtChanges(folder string, changes []schema.Change, mp *migrate.Plan) []schema.Changes {
+	top := map[schema.Change]schema.Change{}
+	modified := map[string]*schema.ModifyTable{}
+	for _, c := range changes {
+		top[c] = c
+		if m, ok := c.(*schema.ModifyTable); ok {
+			modified[m.T.Name] = m
+			for _, sc := range m.Changes {
+				top[sc] = m
+			}
+		}
+	}
+	used := map[schema.Change]bool{}
+	out := make([]schema.Changes, len(mp.Changes))
+	for i, pc := range mp.Changes {
+		if pc.Source == nil {
+			continue
+		}
+		t, ok := top[pc.Source]
+		if !ok {
+			// Some planners build their own source: MySQL a new ModifyTable
+			// per ALTER, SQLite an AddTable of "new_<name>" for a rebuild.
+			var m *schema.ModifyTable
+			switch src := pc.Source.(type) {
+			case *schema.ModifyTable:
+				m, ok = modified[src.T.Name]
+			case *schema.AddTable:
+				if folder == SQLite && strings.HasPrefix(src.T.Name, "new_") {
+					m, ok = modified[strings.TrimPrefix(src.T.Name, "new_")]
+				}
+			}
+			t = m
+		}
+		if !ok || used[t] {
+			continue
+		}
+		used[t] = true
+		out[i] = schema.Changes{t}
+	}
+	return out
+}
+
+// lint runs the dialect's Atlas analyzers on the file.
+func lint(ctx context.Context, folder string, drv migrate.Driver, content string, stmts []*migrate.Stmt, per []schema.Changes) ([]Finding, error) {
+	azs, err := sqlcheck.AnalyzerFor(atlasDriverName(folder), nil)
+	if err != nil {
+		return nil, wrapf("linting the "+folder+" plan", err)
+	}
+	file := migrate.NewLocalFile("plan.sql", []byte(content))
+	changes := make([]*sqlcheck.Change, len(stmts))
+	byPos := map[int]*migrate.Stmt{}
+	for i, s := range stmts {
+		changes[i] = &sqlcheck.Change{Stmt: s, Changes: per[i]}
+		byPos[s.Pos] = s
+	}
+	pass := &sqlcheck.Pass{
+		File: &sqlcheck.File{File: file, Changes: changes},
+		Dev:  &sqlclient.Client{Name: atlasDriverName(folder), Driver: drv},
+	}
+	fileNolint := file.Directive("nolint")
+	var out []Finding
+	seen := map[string]bool{}
+	for _, az := range azs {
+		reported := false
+		pass.Reporter = sqlcheck.ReportWriterFunc(func(r sqlcheck.Report) {
+			reported = true
+			for _, d := range r.Diagnostics {
+				key := fmt.Sprintf("%s@%d:%s", d.Code, d.Pos, d.Text)
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+				f := Finding{Code: d.Code, Analyzer: analyzerOf(d.Code), Message: d.Text, Line: lineAt(content, d.Pos)}
+				f.Explanation, f.Alternative = Explain(d.Code)
+				var stmtNolint []string
+				if s, ok := byPos[d.Pos]; ok {
+					f.Statement = strings.TrimSpace(s.Text)
+					stmtNolint = s.Directive("nolint")
+				}
+				f.Intended = silenced(stmtNolint, f) || silenced(fileNolint, f)
+				out = append(out, f)
+			}
+		})
+		if err := az.Analyze(ctx, pass); err != nil && !reported {
+			return nil, wrapf("linting the "+folder+" plan", err)
+		}
+	}
+	return out, nil
+}
+
+// silenced reports whether nolint directives (each the text after
+// `atlas:nolint`) cover the finding: an empty directive covers all, else it
+// names the analyzer or the code.
+func silenced(directives []string, f Finding) bool {
+	for _, d := range directives {
+		names := strings.Fields(d)
+		if len(names) == 0 || slices.Contains(names, f.Analyzer) || slices.Contains(names, f.Code) {
+			return true
+		}
+	}
+	return false
+}
+
+// format renders the plan as Atlas's default formatter does (a comment line
+// then the statement, per change), adding `-- atlas:nolint destructive`
+// above the statements in nolint. It returns the content and each
+// statement's position and comments.
+func format(mp *migrate.Plan, nolint map[int]bool) (string, []*migrate.Stmt) {
+	var b strings.Builder
+	var ds []string
+	if mp.Delimiter != "" {
+		ds = append(ds, "-- atlas:delimiter "+strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(mp.Delimiter))
+	}
+	ds = append(ds, mp.Directives...)
+	if len(ds) > 0 {
+		b.WriteString(strings.Join(ds, "\n") + "\n\n")
+	}
+	delim := ";"
+	if mp.Delimiter != "" {
+		delim = mp.Delimiter
+	}
+	stmts := make([]*migrate.Stmt, 0, len(mp.Changes))
+	for i, c := range mp.Changes {
+		var comments []string
+		if c.Comment != "" {
+			line := "-- " + strings.ToUpper(c.Comment[:1]) + c.Comment[1:]
+			comments = append(comments, line)
+			b.WriteString(line + "\n")
+		}
+		if nolint[i] {
+			const line = "-- atlas:nolint destructive"
+			comments = append(comments, line)
+			b.WriteString(line + "\n")
+		}
+		pos := b.Len()
+		b.WriteString(c.Cmd + delim + "\n")
+		stmts = append(stmts, &migrate.Stmt{Pos: pos, Text: c.Cmd + delim, Comments: comments})
+	}
+	return b.String(), stmts
+}

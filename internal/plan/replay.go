@@ -1,0 +1,179 @@
+package plan
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+
+	"ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/mysql"
+	"ariga.io/atlas/sql/postgres"
+	"ariga.io/atlas/sql/sqlite"
+)
+
+// ReplayError reports the statement of a history file that failed on the
+// dev database.
+type ReplayError struct {
+	File      string // the file's name, e.g. 20261127010203_initial.sql
+	Statement int    // 1-based index of the statement in the file
+	Line      int    // 1-based line where the statement starts
+	SQL       string // the statement
+	Err       error  // the database's error
+}
+
+// Error names the file, the statement and its line.
+func (e *ReplayError) Error() string {
+	return fmt.Sprintf("replaying %s, statement %d (line %d) on the dev database: %s: fix the file (and its atlas.sum) or the dev database",
+		e.File, e.Statement, e.Line, oneLine(e.Err.Error()))
+}
+
+// Unwrap returns the database's error.
+func (e *ReplayError) Unwrap() error { return e.Err }
+
+// scanner returns the dialect's statement splitter, the one Atlas's
+// executor uses for that driver.
+func scanner(dia string) (func(string) ([]*migrate.Stmt, error), error) {
+	folder, err := folderName(dia)
+	if err != nil {
+		return nil, err
+	}
+	switch folder {
+	case SQLite:
+		return (&sqlite.Driver{}).ScanStmts, nil
+	case Postgres:
+		return (&postgres.Driver{}).ScanStmts, nil
+	}
+	return (&mysql.Driver{}).ScanStmts, nil
+}
+
+// SplitFile splits a migration file into its statements with the dialect's
+// scanner, the way Atlas's executor does.
+func SplitFile(dia string, f migrate.File) ([]*migrate.Stmt, error) {
+	scan, err := scanner(dia)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := f.(*migrate.LocalFile); !ok {
+		return f.StmtDecls()
+	}
+	stmts, err := scan(string(f.Bytes()))
+	if err != nil {
+		return nil, wrapf("splitting "+f.Name()+" into statements", err)
+	}
+	return stmts, nil
+}
+
+// Replay executes the statements of files, in order, on db, stopping after
+// the file whose version is upTo ("" replays all). Each file is read and
+// split once, so the work grows linearly with the history; nothing is
+// recorded in a revision table. It is meant for dev databases, which hold
+// no data: on SQLite and PostgreSQL the whole replay runs in one
+// transaction (a file marked `-- atlas:txmode none` runs outside it), and on
+// SQLite foreign keys are not enforced while it runs. It returns how many
+// files ran.
+func Replay(ctx context.Context, db *sql.DB, dia string, files []migrate.File, upTo string) (int, error) {
+	folder, err := folderName(dia)
+	if err != nil {
+		return 0, err
+	}
+	scan, err := scanner(folder)
+	if err != nil {
+		return 0, err
+	}
+	if upTo != "" && !slices.ContainsFunc(files, func(f migrate.File) bool { return f.Version() == upTo }) {
+		return 0, fmt.Errorf("replaying up to version %s: no file has that version: pick one of the history's versions", upTo)
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return 0, wrapf("replaying: opening a connection to the dev database", err)
+	}
+	defer conn.Close()
+	r := &replayer{conn: conn, tx: folder != MySQL}
+	if folder == SQLite {
+		if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = off"); err != nil {
+			return 0, wrapf("replaying: turning foreign keys off on the dev database", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = on")
+	}
+	defer r.rollback(ctx)
+	n := 0
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return n, wrapf("replaying "+f.Name(), err)
+		}
+		var stmts []*migrate.Stmt
+		lf, local := f.(*migrate.LocalFile)
+		if local {
+			stmts, err = scan(string(f.Bytes()))
+		} else {
+			stmts, err = f.StmtDecls()
+		}
+		if err != nil {
+			return n, wrapf("replaying "+f.Name()+": splitting it into statements", err)
+		}
+		outside := local && slices.Contains(lf.Directive("txmode"), "none")
+		if err := r.want(ctx, !outside); err != nil {
+			return n, wrapf("replaying "+f.Name(), err)
+		}
+		body := string(f.Bytes())
+		for i, s := range stmts {
+			if _, err := conn.ExecContext(ctx, s.Text); err != nil {
+				return n, &ReplayError{File: f.Name(), Statement: i + 1, Line: lineAt(body, s.Pos), SQL: s.Text, Err: err}
+			}
+		}
+		n++
+		if upTo != "" && f.Version() == upTo {
+			break
+		}
+	}
+	if err := r.want(ctx, false); err != nil {
+		return n, wrapf("replaying: committing on the dev database", err)
+	}
+	return n, nil
+}
+
+// replayer opens and commits the replay's transaction on a pinned
+// connection.
+type replayer struct {
+	conn *sql.Conn
+	tx   bool // the dialect runs DDL in transactions
+	open bool
+}
+
+// want opens (in) or commits (!in) the transaction as needed.
+func (r *replayer) want(ctx context.Context, in bool) error {
+	switch {
+	case !r.tx || in == r.open:
+		return nil
+	case in:
+		if _, err := r.conn.ExecContext(ctx, "BEGIN"); err != nil {
+			return err
+		}
+	default:
+		if _, err := r.conn.ExecContext(ctx, "COMMIT"); err != nil {
+			return err
+		}
+	}
+	r.open = in
+	return nil
+}
+
+func (r *replayer) rollback(ctx context.Context) {
+	if r.open {
+		_, _ = r.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		r.open = false
+	}
+}
+
+// lineAt returns the 1-based line of the byte offset pos in s.
+func lineAt(s string, pos int) int {
+	if pos > len(s) {
+		pos = len(s)
+	}
+	if pos < 0 {
+		pos = 0
+	}
+	return strings.Count(s[:pos], "\n") + 1
+}
