@@ -1,0 +1,423 @@
+package upgrade
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/mysql"
+	"ariga.io/atlas/sql/postgres"
+	"ariga.io/atlas/sql/schema"
+	"ariga.io/atlas/sql/sqlite"
+	"entgo.io/ent/dialect"
+
+	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/dblock"
+	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/internal/plan"
+	"github.com/weber-framework/weber/internal/revstore"
+)
+
+// Empty is the DowngradeOptions.To value that goes back before the first
+// file: an empty schema.
+const Empty = "0"
+
+// DowngradeOptions configure Downgrade. The zero value goes back one file.
+type DowngradeOptions struct {
+	// To is the version to go back to: an applied version, or Empty ("0")
+	// for before the first file. "" means one step back.
+	To string
+	// DryRun plans and returns the statements without the lock or changes.
+	DryRun bool
+	// AllowDataLoss lets the plan drop tables or columns; without it such
+	// a plan is refused (KindDataLoss).
+	AllowDataLoss bool
+	// LockTimeout bounds the wait for the lock (0 = DefaultLockTimeout).
+	LockTimeout time.Duration
+	// DevURL names the server where a scratch database replays the
+	// history for PostgreSQL and MySQL (SQLite uses an in-memory one).
+	DevURL string
+	// Logger receives progress at debug level (nil = discard).
+	Logger *slog.Logger
+}
+
+// DowngradeResult is what Downgrade did (or would do, in a dry run).
+type DowngradeResult struct {
+	// Dialect is ent's dialect name; Dir the migration directory.
+	Dialect, Dir string
+	// From is the version before, To the version after ("" for none).
+	From, To string
+	// Reverted lists the revisions removed, newest first.
+	Reverted []PendingFile
+	// Statements is the plan that brought the schema back.
+	Statements []string
+	// DataLoss describes the plan's drops ("DROP TABLE posts (3 rows)").
+	DataLoss []string `json:",omitempty"`
+	// DryRun reports that nothing was changed.
+	DryRun bool
+	// Duration is how long the whole call took.
+	Duration time.Duration
+}
+
+// Downgrade brings the database back to the schema the history has at
+// opts.To: it replays the files up to that version on a dev database of
+// the same dialect, compares it with the live schema (Weber's own tables
+// excluded), plans the difference with Atlas, refuses a plan that drops
+// tables or columns unless AllowDataLoss, then, under the lock, applies the
+// plan and deletes the revisions above the target (in one transaction on
+// SQLite and PostgreSQL).
+func Downgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opts DowngradeOptions) (*DowngradeResult, error) {
+	start := time.Now()
+	if db == nil || u == nil {
+		return nil, errors.New("downgrade: no database given: open it with dbconn.Open first")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	store, err := revstore.New(u.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := migdir.OpenDialect(dirPath, u.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.DryRun {
+		timeout := opts.LockTimeout
+		if timeout == 0 {
+			timeout = DefaultLockTimeout
+		}
+		lock, err := dblock.Acquire(ctx, db, u, timeout)
+		if err != nil {
+			if errors.Is(err, dblock.ErrTimeout) {
+				return nil, &Refusal{Kind: KindLocked, Msg: "downgrade: " + oneLine(err), Err: err}
+			}
+			return nil, fmt.Errorf("downgrade: %w", err)
+		}
+		defer func() {
+			if err := lock.Release(); err != nil {
+				log.Warn("releasing the migration lock", "err", err)
+			}
+		}()
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("downgrade: connecting to %s: %w", u.Redacted(), err)
+	}
+	defer conn.Close()
+	exists, err := store.Exists(ctx, conn)
+	if err != nil {
+		return nil, fmt.Errorf("downgrade: %w", err)
+	}
+	var revs []*revstore.Revision
+	if exists {
+		if revs, err = store.ReadAll(ctx, conn); err != nil {
+			return nil, fmt.Errorf("downgrade: %w", err)
+		}
+	}
+	if len(revs) == 0 {
+		return nil, refuse(KindTarget, "", "downgrade: the database has no applied migrations (no rows in %s): nothing to go back from", revstore.Table)
+	}
+	st := analyze(dir, revs)
+	for _, p := range st.problems {
+		if p.Kind != KindPartialChanged { // a partial file may be what we are undoing
+			p.Msg = "downgrade refused: " + p.Msg
+			return nil, p
+		}
+	}
+	res := &DowngradeResult{Dialect: u.Dialect, Dir: dirPath, From: st.current, DryRun: opts.DryRun}
+	if len(st.stale) > 0 {
+		stale := map[*revstore.Revision]bool{}
+		for _, r := range st.stale {
+			stale[r] = true
+		}
+		var live []*revstore.Revision
+		for _, r := range revs {
+			if !stale[r] {
+				live = append(live, r)
+			}
+		}
+		revs = live
+		if len(revs) == 0 {
+			return nil, refuse(KindTarget, "", "downgrade: the database has no applied migrations: nothing to go back from")
+		}
+	}
+
+	// The target: one step back by default.
+	target := opts.To
+	if target == "" {
+		target = Empty
+		if len(revs) > 1 {
+			target = revs[len(revs)-2].Version
+		}
+	}
+	if target != Empty {
+		known := false
+		for _, r := range revs {
+			if migdir.CompareVersions(r.Version, target) == 0 && r.Done() {
+				known, target = true, r.Version
+			}
+		}
+		if !known {
+			return nil, refuse(KindTarget, "", "downgrade: --to %s is not an applied version of this database (applied: %s); pick one of those, or %s for an empty schema",
+				target, appliedList(revs), Empty)
+		}
+		if migdir.CompareVersions(target, st.current) >= 0 {
+			return nil, refuse(KindTarget, "", "downgrade: the database is at %s, not above --to %s: nothing to go back; use `weberctl db upgrade` to go forward", st.current, target)
+		}
+	}
+	var keep []migrate.File
+	for _, r := range revs {
+		if target != Empty && migdir.CompareVersions(r.Version, target) <= 0 {
+			if f := dir.Find(r.Version); f != nil {
+				keep = append(keep, migrate.NewLocalFile(f.Name, f.Bytes))
+			}
+			continue
+		}
+		res.Reverted = append([]PendingFile{{Version: r.Version, Name: revName(r), Statements: r.Total}}, res.Reverted...)
+	}
+	if target != Empty {
+		res.To = target
+	}
+
+	// The state the history has at the target, on a dev database.
+	dev, cleanup, err := plan.DevDB(ctx, u.Dialect, opts.DevURL)
+	if err != nil {
+		return nil, fmt.Errorf("downgrade: %w", err)
+	}
+	defer func() {
+		if err := cleanup(); err != nil {
+			log.Warn("removing the dev database", "err", err)
+		}
+	}()
+	if len(keep) > 0 {
+		if _, err := plan.Replay(ctx, dev, u.Dialect, keep, ""); err != nil {
+			return nil, fmt.Errorf("downgrade: replaying the history up to %s on a dev database: %w", target, err)
+		}
+	}
+	stmts, changes, err := planBack(ctx, conn, dev, u.Dialect)
+	if err != nil {
+		return nil, fmt.Errorf("downgrade: %w", err)
+	}
+	res.Statements = stmts
+	for _, c := range changes {
+		res.DataLoss = append(res.DataLoss, dataLoss(ctx, conn, u.Dialect, c)...)
+	}
+	if len(res.DataLoss) > 0 && !opts.AllowDataLoss {
+		return nil, &Refusal{Kind: KindDataLoss, Files: names(res.Reverted), Msg: fmt.Sprintf(
+			"downgrade to %s refused: the plan destroys data (%s): back up the database, then pass --allow-data-loss",
+			orEmpty(target), strings.Join(res.DataLoss, "; "))}
+	}
+	if opts.DryRun {
+		res.Duration = time.Since(start)
+		return res, nil
+	}
+	if err := applyBack(ctx, conn, store, u.Dialect, stmts, res.Reverted); err != nil {
+		return nil, err
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+func orEmpty(v string) string {
+	if v == Empty {
+		return "an empty schema"
+	}
+	return "version " + v
+}
+
+func names(fs []PendingFile) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.Name
+	}
+	return out
+}
+
+func appliedList(revs []*revstore.Revision) string {
+	vs := make([]string, 0, len(revs))
+	for _, r := range revs {
+		vs = append(vs, r.Version)
+	}
+	if len(vs) > 10 {
+		vs = append(vs[:3], append([]string{"..."}, vs[len(vs)-5:]...)...)
+	}
+	return strings.Join(vs, ", ")
+}
+
+// atlasDriver opens Atlas's driver for the dialect.
+func atlasDriver(q schema.ExecQuerier, dia string) (migrate.Driver, error) {
+	switch dia {
+	case dialect.SQLite:
+		return sqlite.Open(q)
+	case dialect.Postgres:
+		return postgres.Open(q)
+	case dialect.MySQL:
+		return mysql.Open(q)
+	}
+	return nil, fmt.Errorf("unknown dialect %q", dia)
+}
+
+// planBack plans the statements that turn the live schema into the dev one.
+func planBack(ctx context.Context, live *sql.Conn, dev *sql.DB, dia string) ([]string, []schema.Change, error) {
+	ldrv, err := atlasDriver(live, dia)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the schema inspector: %w", err)
+	}
+	ddrv, err := atlasDriver(dev, dia)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the schema inspector on the dev database: %w", err)
+	}
+	opts := &schema.InspectOptions{Mode: schema.InspectSchemas | schema.InspectTables, Exclude: revstore.Tables()}
+	current, err := ldrv.InspectSchema(ctx, "", opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("inspecting the database: %w", err)
+	}
+	desired, err := ddrv.InspectSchema(ctx, "", opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("inspecting the replayed history: %w", err)
+	}
+	desired.Name, desired.Attrs = current.Name, current.Attrs
+	all, err := ldrv.SchemaDiff(current, desired)
+	if err != nil {
+		return nil, nil, fmt.Errorf("comparing the database with the history: %w", err)
+	}
+	var changes []schema.Change
+	for _, c := range all {
+		switch c := c.(type) {
+		case *schema.AddTable, *schema.DropTable:
+			changes = append(changes, c)
+		case *schema.ModifyTable:
+			if len(c.Changes) > 0 {
+				changes = append(changes, c)
+			}
+		}
+	}
+	if len(changes) == 0 {
+		return nil, nil, nil
+	}
+	noQualifier := ""
+	p, err := ldrv.PlanChanges(ctx, "downgrade", changes, func(o *migrate.PlanOptions) { o.SchemaQualifier = &noQualifier })
+	if err != nil {
+		return nil, nil, fmt.Errorf("planning the statements: %w", err)
+	}
+	stmts := make([]string, 0, len(p.Changes))
+	for _, c := range p.Changes {
+		// Atlas brackets SQLite rebuilds with foreign_keys pragmas; they do
+		// nothing inside a transaction, and applyBack switches the pragma
+		// around the transaction itself.
+		if dia == dialect.SQLite && strings.HasPrefix(strings.ToUpper(c.Cmd), "PRAGMA FOREIGN_KEYS") {
+			continue
+		}
+		stmts = append(stmts, c.Cmd)
+	}
+	return stmts, changes, nil
+}
+
+// dataLoss describes the drops of tables and columns a change makes.
+func dataLoss(ctx context.Context, q *sql.Conn, dia string, c schema.Change) []string {
+	rows := func(t string) string {
+		var n int64
+		qt := dbconn.QuoteIdent(dia, t)
+		if err := q.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+qt).Scan(&n); err != nil {
+			return ""
+		}
+		return fmt.Sprintf(" (%d rows)", n)
+	}
+	switch c := c.(type) {
+	case *schema.DropTable:
+		return []string{"DROP TABLE " + c.T.Name + rows(c.T.Name)}
+	case *schema.ModifyTable:
+		var out []string
+		for _, cc := range c.Changes {
+			if d, ok := cc.(*schema.DropColumn); ok {
+				out = append(out, "DROP COLUMN "+c.T.Name+"."+d.C.Name+rows(c.T.Name))
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// applyBack runs the plan and deletes the reverted revisions: in one
+// transaction on SQLite (foreign keys off around it, checked before commit)
+// and PostgreSQL; statement by statement on MySQL.
+func applyBack(ctx context.Context, conn *sql.Conn, store *revstore.Store, dia string, stmts []string, reverted []PendingFile) (err error) {
+	if dia == dialect.MySQL {
+		for i, s := range stmts {
+			if _, err := conn.ExecContext(ctx, s); err != nil {
+				return fmt.Errorf("downgrade: statement %d of %d (%s): %s: statements 1-%d were applied and the revisions are unchanged; fix the schema by hand, then rerun", i+1, len(stmts), short(s), oneLine(err), i)
+			}
+		}
+		for _, r := range reverted {
+			if err := store.Delete(context.WithoutCancel(ctx), conn, r.Version); err != nil {
+				return fmt.Errorf("downgrade: %w", err)
+			}
+		}
+		return nil
+	}
+	fk := false
+	if dia == dialect.SQLite {
+		var on int
+		if err := conn.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&on); err != nil {
+			return fmt.Errorf("downgrade: reading PRAGMA foreign_keys: %w", err)
+		}
+		if fk = on == 1; fk {
+			if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = off"); err != nil {
+				return fmt.Errorf("downgrade: %w", err)
+			}
+			defer func() {
+				if _, err2 := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = on"); err2 != nil && err == nil {
+					err = fmt.Errorf("downgrade: restoring PRAGMA foreign_keys = on: %w", err2)
+				}
+			}()
+		}
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("downgrade: starting the transaction: %w", err)
+	}
+	var before map[string]bool
+	if fk {
+		if before, err = violations(ctx, tx); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("downgrade: %w", err)
+		}
+	}
+	for i, s := range stmts {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("downgrade: statement %d of %d (%s): %s: rolled back, nothing changed", i+1, len(stmts), short(s), oneLine(err))
+		}
+	}
+	if fk {
+		after, err := violations(ctx, tx)
+		if err != nil {
+			tx.Rollback()
+			return fmt.Errorf("downgrade: %w", err)
+		}
+		for v := range after {
+			if !before[v] {
+				tx.Rollback()
+				return refuse(KindForeignKeys, "", "downgrade: the plan leaves rows violating foreign keys (%s): rolled back, nothing changed", v)
+			}
+		}
+	}
+	for _, r := range reverted {
+		if err := store.Delete(ctx, tx, r.Version); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("downgrade: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("downgrade: committing: %w", err)
+	}
+	return nil
+}

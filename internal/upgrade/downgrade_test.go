@@ -1,0 +1,75 @@
+package upgrade
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+)
+
+func downgrade(t *testing.T, d *tdb, dir string, opts DowngradeOptions) (*DowngradeResult, error) {
+	t.Helper()
+	if d.name == "postgres" {
+		opts.DevURL = os.Getenv("WEBER_DEV_POSTGRES_URL")
+	}
+	if d.name == "mysql" {
+		opts.DevURL = os.Getenv("WEBER_DEV_MYSQL_URL")
+	}
+	return Downgrade(context.Background(), d.db, d.u, dir, opts)
+}
+
+func TestDowngrade(t *testing.T) {
+	t.Parallel()
+	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+		dir := writeDir(t, d.dia(),
+			file{"1_users.sql", "CREATE TABLE users (id int NOT NULL, name varchar(50), PRIMARY KEY (id));\n"},
+			file{"2_bio.sql", "ALTER TABLE users ADD COLUMN bio varchar(100) NULL;\n"},
+			file{"3_posts.sql", "CREATE TABLE posts (id int NOT NULL, PRIMARY KEY (id));\n"})
+		mustUpgrade(t, d, dir, Options{})
+		if _, err := d.db.Exec("INSERT INTO users (id, name, bio) VALUES (1, 'a', 'b')"); err != nil {
+			t.Fatal(err)
+		}
+
+		// One step back drops posts: refused without AllowDataLoss.
+		_, err := downgrade(t, d, dir, DowngradeOptions{})
+		wantRefusal(t, err, KindDataLoss, "DROP TABLE posts (0 rows)", "--allow-data-loss")
+		dry, err := downgrade(t, d, dir, DowngradeOptions{DryRun: true, AllowDataLoss: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dry.From != "3" || dry.To != "2" || len(dry.Statements) != 1 || !strings.Contains(dry.Statements[0], "DROP TABLE") || !tableExists(t, d, "posts") {
+			t.Fatalf("dry run: %+v", dry)
+		}
+		res, err := downgrade(t, d, dir, DowngradeOptions{AllowDataLoss: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Reverted) != 1 || res.Reverted[0].Version != "3" || tableExists(t, d, "posts") {
+			t.Fatalf("downgrade: %+v", res)
+		}
+		if r := revision(t, d, "3"); r != nil {
+			t.Errorf("revision 3 kept: %+v", r)
+		}
+		st, err := Status(context.Background(), d.db, d.u, dir)
+		if err != nil || st.Current != "2" || len(st.Pending) != 1 || len(st.Problems) != 0 {
+			t.Errorf("status after downgrade: %+v %v", st, err)
+		}
+
+		// Back to 1 drops a column: the data loss names it and its rows.
+		_, err = downgrade(t, d, dir, DowngradeOptions{To: "1"})
+		wantRefusal(t, err, KindDataLoss, "DROP COLUMN users.bio (1 rows)")
+		if _, err := downgrade(t, d, dir, DowngradeOptions{To: "1", AllowDataLoss: true}); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, d, "SELECT COUNT(*) FROM users"); n != 1 {
+			t.Errorf("users rows after dropping a column: %d", n)
+		}
+		_, err = downgrade(t, d, dir, DowngradeOptions{To: "2"})
+		wantRefusal(t, err, KindTarget, "--to 2")
+
+		// Forward again: the history still applies.
+		if res := mustUpgrade(t, d, dir, Options{}); len(res.Files) != 2 {
+			t.Errorf("re-upgrade: %+v", res)
+		}
+	})
+}

@@ -1,0 +1,137 @@
+package upgrade
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Kinds of Refusal.
+const (
+	// KindEdited: an applied file's content differs from the hash stored in
+	// its revision (whether or not atlas.sum was re-hashed).
+	KindEdited = "edited"
+	// KindDeleted: a revision names a file that is no longer in the directory.
+	KindDeleted = "deleted"
+	// KindOutOfOrder: pending files older than the latest applied one.
+	KindOutOfOrder = "out-of-order"
+	// KindNotClean: the database has tables but no revision history.
+	KindNotClean = "not-clean"
+	// KindPartialChanged: a partially applied file was edited in its
+	// applied part (changed, reordered or shrunk below what ran).
+	KindPartialChanged = "partial-changed"
+	// KindUnconfirmed: a statement started outside a transaction and its
+	// completion was never recorded (the process died, or the fault was
+	// injected); the user must say whether it ran.
+	KindUnconfirmed = "unconfirmed"
+	// KindTarget: --to or --baseline names no file, or a version behind the
+	// database.
+	KindTarget = "target"
+	// KindBaseline: a baseline was asked for a database that already has a
+	// history.
+	KindBaseline = "baseline"
+	// KindLocked: another schema change holds the lock past the timeout.
+	KindLocked = "locked"
+	// KindRevisions: the revision table holds rows Weber cannot interpret.
+	KindRevisions = "revisions"
+	// KindForeignKeys: a SQLite file left foreign key violations; it was
+	// rolled back.
+	KindForeignKeys = "foreign-keys"
+	// KindDataLoss: a downgrade plan drops tables or columns and
+	// AllowDataLoss was not set.
+	KindDataLoss = "data-loss"
+)
+
+// Refusal is an expected reason not to proceed: the history, the directory
+// and the database disagree, and a person must decide. Nothing was changed
+// by the call that returned it. Its message is one line naming the file and
+// the next step.
+type Refusal struct {
+	// Kind classifies the refusal (KindEdited, ...).
+	Kind string
+	// File is the migration file concerned ("" when none is).
+	File string
+	// Files lists every file concerned, for refusals about several
+	// (out-of-order files).
+	Files []string
+	// Msg is the whole one-line message.
+	Msg string
+	// Err is the underlying error, if any.
+	Err error
+}
+
+func (r *Refusal) Error() string { return r.Msg }
+
+// Unwrap returns the underlying error.
+func (r *Refusal) Unwrap() error { return r.Err }
+
+func refuse(kind, file, format string, args ...any) *Refusal {
+	return &Refusal{Kind: kind, File: file, Files: nonEmpty(file), Msg: fmt.Sprintf(format, args...)}
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
+}
+
+// StatementError is a statement that failed while a file was applied.
+type StatementError struct {
+	// File is the migration file's name, Version its version.
+	File, Version string
+	// Stmt is the failing statement's 1-based index, Line its first line.
+	Stmt, Line int
+	// Total is the number of statements in the file.
+	Total int
+	// SQL is the failing statement.
+	SQL string
+	// Transactional reports that the file ran in a transaction that was
+	// rolled back: nothing of the file persists.
+	Transactional bool
+	// Applied is the number of the file's statements that persist (and are
+	// recorded in the revision): 0 when Transactional.
+	Applied int
+	// Err is the database's error.
+	Err error
+}
+
+func (e *StatementError) Error() string {
+	var next string
+	if e.Transactional {
+		next = "the file's transaction was rolled back and nothing of it persists; fix the statement, run `weberctl db hash` and upgrade again"
+		if e.Applied > 0 {
+			next = fmt.Sprintf("this run's transaction was rolled back; statements 1-%d, from an earlier run, persist (applied %d of %d); fix statement %d, run `weberctl db hash` and upgrade again", e.Applied, e.Applied, e.Total, e.Stmt)
+		}
+	} else {
+		next = fmt.Sprintf("statements 1-%d persist and are recorded (applied %d of %d); fix statement %d, run `weberctl db hash` and upgrade again to resume there", e.Applied, e.Applied, e.Total, e.Stmt)
+		if e.Applied == 0 {
+			next = fmt.Sprintf("no statement of it persists (applied 0 of %d); fix statement %d, run `weberctl db hash` and upgrade again", e.Total, e.Stmt)
+		}
+	}
+	return fmt.Sprintf("applying %s, statement %d (line %d): %s: %s", e.File, e.Stmt, e.Line, oneLine(e.Err), next)
+}
+
+// Unwrap returns the database's error.
+func (e *StatementError) Unwrap() error { return e.Err }
+
+// oneLine flattens a (driver) error message onto one line.
+func oneLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	return flatten(err.Error())
+}
+
+func flatten(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	return s
+}
+
+// short abbreviates a statement for a message.
+func short(sql string) string {
+	s := flatten(sql)
+	if len(s) > 80 {
+		s = s[:77] + "..."
+	}
+	return s
+}

@@ -1,0 +1,230 @@
+package upgrade
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"ariga.io/atlas/sql/migrate"
+	"entgo.io/ent/dialect"
+
+	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/internal/revstore"
+)
+
+// tdb is a fresh database of one backend, dropped after the test.
+type tdb struct {
+	name string // "sqlite", "postgres", "mysql"
+	u    *dbconn.URL
+	db   *sql.DB
+}
+
+func (d *tdb) dia() string { return d.u.Dialect }
+
+// open returns another pool on the same database (as another process would
+// have), closed after the test.
+func (d *tdb) open(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := dbconn.Open(context.Background(), d.u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// backends lists the backends a scenario runs on: "S", "P", "M".
+func forBackends(t *testing.T, which string, fn func(t *testing.T, d *tdb)) {
+	t.Helper()
+	for _, b := range []struct{ code, name, env string }{
+		{"S", "sqlite", ""},
+		{"P", "postgres", "WEBER_TEST_POSTGRES_URL"},
+		{"M", "mysql", "WEBER_TEST_MYSQL_URL"},
+	} {
+		if !strings.Contains(which, b.code) {
+			continue
+		}
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, newDB(t, b.name, b.env))
+		})
+	}
+}
+
+func newDB(t *testing.T, name, env string) *tdb {
+	t.Helper()
+	ctx := context.Background()
+	var u *dbconn.URL
+	var err error
+	if env == "" {
+		u, err = dbconn.Parse("sqlite://" + filepath.Join(t.TempDir(), "test.db"))
+	} else {
+		raw := os.Getenv(env)
+		if raw == "" {
+			t.Skipf("%s not set", env)
+		}
+		u, err = dbconn.Parse(raw)
+		if err == nil {
+			b := make([]byte, 6)
+			rand.Read(b)
+			u = u.WithDatabase("weber_test_" + hex.EncodeToString(b))
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dbconn.EnsureDatabase(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if env != "" {
+		t.Cleanup(func() {
+			if _, err := dbconn.DropDatabase(context.Background(), u); err != nil {
+				t.Logf("dropping %s: %v", u.Database, err)
+			}
+		})
+	}
+	db, err := dbconn.Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return &tdb{name: name, u: u, db: db}
+}
+
+// file is one migration file to write.
+type file struct{ name, body string }
+
+// writeDir writes a dialect folder with the files and a matching atlas.sum,
+// the way `db revision` does (Atlas's LocalDir and WriteSumFile).
+func writeDir(t *testing.T, dia string, files ...file) string {
+	t.Helper()
+	folder, err := migdir.Folder(dia)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), folder)
+	if err := os.MkdirAll(path, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	addFiles(t, path, files...)
+	return path
+}
+
+// addFiles writes or replaces files in path and re-hashes atlas.sum.
+func addFiles(t *testing.T, path string, files ...file) {
+	t.Helper()
+	ld, err := migrate.NewLocalDir(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if err := ld.WriteFile(f.name, []byte(f.body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum, err := ld.Checksum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate.WriteSumFile(ld, sum); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func upgrade(t *testing.T, d *tdb, dir string, opts Options) (*Result, error) {
+	t.Helper()
+	return Upgrade(context.Background(), d.db, d.u, dir, opts)
+}
+
+func mustUpgrade(t *testing.T, d *tdb, dir string, opts Options) *Result {
+	t.Helper()
+	res, err := upgrade(t, d, dir, opts)
+	if err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	return res
+}
+
+func wantRefusal(t *testing.T, err error, kind string, contains ...string) *Refusal {
+	t.Helper()
+	var r *Refusal
+	if !errors.As(err, &r) {
+		t.Fatalf("want a %s refusal, got %v", kind, err)
+	}
+	if r.Kind != kind {
+		t.Fatalf("want a %s refusal, got %s: %v", kind, r.Kind, err)
+	}
+	checkMessage(t, err, contains...)
+	return r
+}
+
+func checkMessage(t *testing.T, err error, contains ...string) {
+	t.Helper()
+	msg := err.Error()
+	if strings.Contains(msg, "\n") {
+		t.Errorf("error is not one line: %q", msg)
+	}
+	for _, c := range contains {
+		if !strings.Contains(msg, c) {
+			t.Errorf("error %q does not mention %q", msg, c)
+		}
+	}
+}
+
+func tableExists(t *testing.T, d *tdb, name string) bool {
+	t.Helper()
+	tables, err := userTables(context.Background(), d.db, d.dia())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range tables {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+func count(t *testing.T, d *tdb, query string) int {
+	t.Helper()
+	var n int
+	if err := d.db.QueryRow(query).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+func revisions(t *testing.T, d *tdb) []*revstore.Revision {
+	t.Helper()
+	revs, err := History(context.Background(), d.db, d.u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return revs
+}
+
+func revision(t *testing.T, d *tdb, version string) *revstore.Revision {
+	t.Helper()
+	for _, r := range revisions(t, d) {
+		if r.Version == version {
+			return r
+		}
+	}
+	return nil
+}
+
+// noTx returns the directive that runs a file outside a transaction on the
+// dialects where files are transactional (MySQL always runs that way).
+func noTx(dia string) string {
+	if dia == dialect.MySQL {
+		return ""
+	}
+	return "-- atlas:txmode none\n\n"
+}

@@ -1,0 +1,200 @@
+package upgrade
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/internal/revstore"
+)
+
+// StatusResult describes a database against its migration directory.
+type StatusResult struct {
+	// Dialect is ent's dialect name; Dir the migration directory.
+	Dialect, Dir string
+	// HasHistory reports that the revision table exists.
+	HasHistory bool
+	// Current is the latest applied version ("" for none) and CurrentName
+	// its file name.
+	Current, CurrentName string
+	// Applied counts the revisions completely applied (baselines included).
+	Applied int
+	// Files counts the files in the directory (0 when it is invalid).
+	Files int
+	// Pending lists the files not yet applied, in order; out-of-order ones
+	// included.
+	Pending []PendingFile
+	// OutOfOrder lists the pending files older than Current.
+	OutOfOrder []string `json:",omitempty"`
+	// Partial is the partially applied file, if any.
+	Partial *PartialFile `json:",omitempty"`
+	// UntrackedTables lists the tables of a database without history (the
+	// case Upgrade refuses unless baselined).
+	UntrackedTables []string `json:",omitempty"`
+	// Problems are the refusals an upgrade would meet, one line each.
+	Problems []Problem `json:",omitempty"`
+}
+
+// UpToDate reports that nothing is pending and nothing is wrong.
+func (s *StatusResult) UpToDate() bool {
+	return len(s.Pending) == 0 && s.Partial == nil && len(s.Problems) == 0
+}
+
+// PartialFile is a file applied in part.
+type PartialFile struct {
+	// Version and Name identify the file.
+	Version, Name string
+	// Applied of Total statements ran.
+	Applied, Total int
+	// Error is the recorded error and ErrorStmt the failing statement.
+	Error, ErrorStmt string
+	// Unconfirmed reports that statement Applied+1 started and its outcome
+	// was never recorded.
+	Unconfirmed bool
+}
+
+// Problem is something an upgrade would refuse.
+type Problem struct {
+	// Kind is a Refusal kind, or "directory" for a directory refused by
+	// migdir.
+	Kind string
+	// File is the file concerned, if any.
+	File string
+	// Message is the one-line explanation with the next step.
+	Message string
+}
+
+// Status reports where the database stands against the directory. It
+// reports problems (tampering, deleted or out-of-order files, an invalid
+// directory) in the result rather than failing; it fails only when the
+// database cannot be read. It takes no lock and changes nothing.
+func Status(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string) (*StatusResult, error) {
+	if db == nil || u == nil {
+		return nil, errors.New("status: no database given: open it with dbconn.Open first")
+	}
+	store, err := revstore.New(u.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	res := &StatusResult{Dialect: u.Dialect, Dir: dirPath}
+	exists, err := store.Exists(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	res.HasHistory = exists
+	var revs []*revstore.Revision
+	if exists {
+		if revs, err = store.ReadAll(ctx, db); err != nil {
+			return nil, fmt.Errorf("status: %w", err)
+		}
+	}
+	if len(revs) == 0 {
+		tables, err := userTables(ctx, db, u.Dialect)
+		if err != nil {
+			return nil, fmt.Errorf("status: %w", err)
+		}
+		res.UntrackedTables = tables
+		if len(tables) > 0 {
+			r := notClean(tables, dirPath)
+			res.Problems = append(res.Problems, Problem{Kind: r.Kind, Message: r.Msg})
+		}
+	}
+	dir, err := migdir.OpenDialect(dirPath, u.Dialect)
+	if err != nil {
+		var de *migdir.Error
+		p := Problem{Kind: "directory", Message: err.Error()}
+		if errors.As(err, &de) {
+			p.File = de.File
+		}
+		res.Problems = append(res.Problems, p)
+		// Still report what the history says.
+		for _, r := range revs {
+			if r.Done() {
+				res.Applied++
+			} else {
+				res.Partial = partialOf(r, revName(r), r.Total)
+			}
+			res.Current, res.CurrentName = r.Version, revName(r)
+		}
+		return res, nil
+	}
+	res.Files = len(dir.Files)
+	st := analyze(dir, revs)
+	res.Applied = st.done
+	res.Current = st.current
+	if st.current != "" {
+		if f := dir.Find(st.current); f != nil {
+			res.CurrentName = f.Name
+		} else {
+			for _, r := range revs {
+				if r.Version == st.current {
+					res.CurrentName = revName(r)
+				}
+			}
+		}
+	}
+	for _, p := range st.problems {
+		res.Problems = append(res.Problems, Problem{Kind: p.Kind, File: p.File, Message: p.Msg})
+	}
+	if len(st.outOfOrder) > 0 {
+		r := outOfOrderRefusal(st)
+		res.Problems = append(res.Problems, Problem{Kind: r.Kind, File: r.File, Message: r.Msg})
+		res.OutOfOrder = r.Files
+	}
+	if st.partial != nil {
+		res.Partial = partialOf(st.partial.rev, st.partial.file.Name, len(st.partial.file.Stmts))
+	} else {
+		// A partial file whose check failed is still partial.
+		stale := map[*revstore.Revision]bool{}
+		for _, r := range st.stale {
+			stale[r] = true
+		}
+		for _, r := range revs {
+			if !r.Done() && res.Partial == nil && !stale[r] {
+				res.Partial = partialOf(r, revName(r), r.Total)
+			}
+		}
+	}
+	for _, f := range st.pending {
+		res.Pending = append(res.Pending, PendingFile{Version: f.Version, Name: f.Name, Statements: len(f.Stmts)})
+	}
+	return res, nil
+}
+
+func partialOf(r *revstore.Revision, name string, total int) *PartialFile {
+	p := &PartialFile{Version: r.Version, Name: name, Applied: r.Applied, Total: total,
+		Error: r.Error, ErrorStmt: r.ErrorStmt, Unconfirmed: r.Error == startedMarker}
+	if p.Unconfirmed {
+		p.Error = fmt.Sprintf("statement %d started; its completion was not recorded", r.Applied+1)
+	}
+	return p
+}
+
+// History returns the revisions applied to the database, oldest first (nil
+// when it has no revision table).
+func History(ctx context.Context, db *sql.DB, u *dbconn.URL) ([]*revstore.Revision, error) {
+	if db == nil || u == nil {
+		return nil, errors.New("history: no database given: open it with dbconn.Open first")
+	}
+	store, err := revstore.New(u.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	exists, err := store.Exists(ctx, db)
+	if err != nil || !exists {
+		return nil, err
+	}
+	revs, err := store.ReadAll(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	for _, r := range revs {
+		if r.Error == startedMarker {
+			r.Error = fmt.Sprintf("statement %d started; its completion was not recorded", r.Applied+1)
+		}
+	}
+	return revs, nil
+}

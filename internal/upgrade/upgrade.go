@@ -1,0 +1,441 @@
+package upgrade
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"entgo.io/ent/dialect"
+
+	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/dblock"
+	"github.com/weber-framework/weber/internal/envmark"
+	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/internal/revstore"
+)
+
+// DefaultLockTimeout is how long Upgrade and Downgrade wait for the lock
+// when Options.LockTimeout is zero.
+const DefaultLockTimeout = time.Minute
+
+// DefaultOperator is written to the revisions' operator_version column
+// when Options.Operator is empty.
+const DefaultOperator = "weber"
+
+// Unconfirmed says what to do with a statement that started outside a
+// transaction without its outcome being recorded (the process died between
+// the statement and its record).
+type Unconfirmed int
+
+const (
+	// UnconfirmedRefuse stops with a KindUnconfirmed Refusal naming the
+	// statement (the default).
+	UnconfirmedRefuse Unconfirmed = iota
+	// UnconfirmedRetry runs the statement again: use it after checking that
+	// it did not take effect.
+	UnconfirmedRetry
+	// UnconfirmedSkip records the statement as applied without running it:
+	// use it after checking that it did take effect.
+	UnconfirmedSkip
+)
+
+// Options configure Upgrade. The zero value applies every pending file.
+type Options struct {
+	// To stops after the file with this version ("" = the latest file).
+	To string
+	// DryRun computes what would run and returns it, SQL included, without
+	// taking the lock or changing anything.
+	DryRun bool
+	// Baseline records every file up to this version as applied without
+	// running it, on a database that has no history yet (its tables were
+	// created some other way). Then the files after it are applied.
+	Baseline string
+	// AllowOutOfOrder applies pending files older than the latest applied
+	// one (a merged branch) instead of refusing.
+	AllowOutOfOrder bool
+	// LockTimeout bounds the wait for the migration lock (0 =
+	// DefaultLockTimeout; negative = try once).
+	LockTimeout time.Duration
+	// Env, when set, is recorded as the database's environment (envmark).
+	Env string
+	// Unconfirmed says what to do with a statement whose outcome was never
+	// recorded (default: refuse, naming it).
+	Unconfirmed Unconfirmed
+	// Operator is written to each revision's operator_version (default
+	// DefaultOperator); the CLI passes "weber <version>".
+	Operator string
+	// Logger receives progress at debug level (nil = discard).
+	Logger *slog.Logger
+	// OnFile, if set, is called as each file starts and ends (not in a dry
+	// run), so that a caller can report progress live.
+	OnFile func(FileEvent)
+
+	// fault, in tests, is called after statement i (0-based) of f ran
+	// outside a transaction and before its outcome is recorded; a non-nil
+	// error stops the upgrade there, as a crash would.
+	fault func(f *migdir.File, i int) error
+}
+
+// Phases of a FileEvent.
+const (
+	PhaseStart  = "start"
+	PhaseDone   = "done"
+	PhaseFailed = "failed"
+)
+
+// FileEvent reports a file starting or ending.
+type FileEvent struct {
+	// Phase is PhaseStart, PhaseDone or PhaseFailed.
+	Phase string
+	// Version and Name identify the file.
+	Version, Name string
+	// Statements is the number of statements in the file; From is the
+	// 1-based statement it starts at (above 1 when resuming).
+	Statements, From int
+	// Transactional reports the file runs in one transaction.
+	Transactional bool
+	// Duration is set when the file ends.
+	Duration time.Duration
+	// Err is set when Phase is PhaseFailed.
+	Err error
+}
+
+// FileRun is one file Upgrade applied (or would apply, in a dry run).
+type FileRun struct {
+	// Version, Name and Description identify the file.
+	Version, Name, Description string
+	// Statements is the number of statements in the file.
+	Statements int
+	// From is the 1-based index of the first statement run (1 unless the
+	// file was resumed after a partial application).
+	From int
+	// Transactional reports the file ran in one transaction with its
+	// revision; otherwise statement by statement with progress recorded.
+	Transactional bool
+	// Duration is how long the file took.
+	Duration time.Duration
+	// SQL holds the statements run (from From on); filled in a dry run.
+	SQL []string `json:",omitempty"`
+}
+
+// Result is what Upgrade did. A database already up to date gives a Result
+// with no Files and no Baselined (see NothingToDo): that is a success, not
+// an error.
+type Result struct {
+	// Dialect is ent's dialect name.
+	Dialect string
+	// Dir is the migration directory.
+	Dir string
+	// DryRun reports that nothing was changed.
+	DryRun bool
+	// Baselined lists the versions recorded as applied without running.
+	Baselined []string `json:",omitempty"`
+	// Files lists the files applied, in order.
+	Files []FileRun
+	// Remaining lists the files still pending after the run (those after
+	// Options.To).
+	Remaining []PendingFile
+	// Before and After are the database's versions before and after the
+	// run ("" for none).
+	Before, After string
+	// LockWait is how long the lock took; Duration the whole run.
+	LockWait, Duration time.Duration
+}
+
+// NothingToDo reports that the database was already up to date.
+func (r *Result) NothingToDo() bool { return len(r.Files) == 0 && len(r.Baselined) == 0 }
+
+// PendingFile is a file not yet applied.
+type PendingFile struct {
+	// Version and Name identify the file.
+	Version, Name string
+	// Statements is the number of statements in the file.
+	Statements int
+}
+
+// Upgrade applies the pending migration files of the directory dirPath
+// (the dialect folder, e.g. migrations/sqlite) to the database db that u
+// names.
+//
+// Order: validate the directory, take the migration lock, ensure the
+// revision table, read the applied revisions under the lock, check them
+// against the files (edited, deleted, out-of-order, partially applied),
+// then apply each file, in its own transaction with its revision written
+// through it on SQLite and PostgreSQL, or statement by statement with the
+// revision updated after each statement on MySQL and for files marked
+// `-- atlas:txmode none`.
+//
+// Errors: a *migdir.Error for a directory refused before anything runs, a
+// *Refusal when history, files and database disagree (nothing changed), a
+// *StatementError when a statement fails (what persists is recorded), or an
+// error wrapping dblock.ErrTimeout.
+func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opts Options) (*Result, error) {
+	start := time.Now()
+	if db == nil || u == nil {
+		return nil, errors.New("upgrade: no database given: open it with dbconn.Open first")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Operator == "" {
+		opts.Operator = DefaultOperator
+	}
+	if opts.DryRun && opts.OnFile != nil {
+		opts.OnFile = nil
+	}
+	store, err := revstore.New(u.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := migdir.OpenDialect(dirPath, u.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Dialect: u.Dialect, Dir: dirPath, DryRun: opts.DryRun}
+	if err := checkTarget(dir, opts.To, "--to"); err != nil {
+		return nil, err
+	}
+	if opts.Baseline != "" {
+		if err := checkTarget(dir, opts.Baseline, "--baseline"); err != nil {
+			return nil, err
+		}
+	}
+	if !opts.DryRun {
+		timeout := opts.LockTimeout
+		if timeout == 0 {
+			timeout = DefaultLockTimeout
+		}
+		lstart := time.Now()
+		lock, err := dblock.Acquire(ctx, db, u, timeout)
+		if err != nil {
+			if errors.Is(err, dblock.ErrTimeout) {
+				return nil, &Refusal{Kind: KindLocked, Msg: "upgrade: " + oneLine(err), Err: err}
+			}
+			return nil, fmt.Errorf("upgrade: %w", err)
+		}
+		res.LockWait = time.Since(lstart)
+		log.Debug("migration lock held", "waited", res.LockWait)
+		defer func() {
+			if err := lock.Release(); err != nil {
+				log.Warn("releasing the migration lock", "err", err)
+			}
+		}()
+	}
+	// Everything below runs on one connection: SQLite's foreign_keys
+	// pragma is per connection, and it keeps the run off a busy pool.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("upgrade: connecting to %s: %w", u.Redacted(), err)
+	}
+	defer conn.Close()
+
+	exists, err := store.Exists(ctx, conn)
+	if err != nil {
+		return nil, fmt.Errorf("upgrade: %w", err)
+	}
+	var revs []*revstore.Revision
+	if exists {
+		if revs, err = store.ReadAll(ctx, conn); err != nil {
+			return nil, fmt.Errorf("upgrade: %w", err)
+		}
+	}
+	if len(revs) > 0 && opts.Baseline != "" {
+		return nil, refuse(KindBaseline, "", "upgrade: --baseline %s refused: the database already has a migration history (at version %s); baseline only a database without one",
+			opts.Baseline, revs[len(revs)-1].Version)
+	}
+	if len(revs) == 0 && opts.Baseline == "" {
+		tables, err := userTables(ctx, conn, u.Dialect)
+		if err != nil {
+			return nil, fmt.Errorf("upgrade: %w", err)
+		}
+		if len(tables) > 0 {
+			return nil, notClean(tables, dirPath)
+		}
+	}
+
+	// A baseline records files as applied without running them.
+	var baseline []*revstore.Revision
+	if opts.Baseline != "" {
+		now := time.Now()
+		for _, f := range dir.Files {
+			if migdir.CompareVersions(f.Version, opts.Baseline) > 0 {
+				break
+			}
+			baseline = append(baseline, &revstore.Revision{
+				Version: f.Version, Description: f.Description, Type: revstore.TypeBaseline,
+				Applied: len(f.Stmts), Total: len(f.Stmts), ExecutedAt: now, Hash: f.Hash,
+				OperatorVersion: opts.Operator,
+			})
+			res.Baselined = append(res.Baselined, f.Version)
+		}
+		revs = baseline
+	}
+
+	st := analyze(dir, revs)
+	if len(baseline) == 0 {
+		res.Before = st.current
+	}
+	if len(st.problems) > 0 {
+		p := st.problems[0]
+		p.Msg = "upgrade refused: " + p.Msg
+		return nil, p
+	}
+	if len(st.outOfOrder) > 0 && !opts.AllowOutOfOrder {
+		r := outOfOrderRefusal(st)
+		r.Msg = "upgrade refused: " + r.Msg
+		return nil, r
+	}
+	if opts.To != "" && st.current != "" && migdir.CompareVersions(opts.To, st.current) < 0 {
+		return nil, refuse(KindTarget, "", "upgrade: --to %s is behind the database's version %s: use `weberctl db downgrade --to %s` to go back",
+			opts.To, st.current, opts.To)
+	}
+
+	// The run: a resumed partial file first, then the pending files.
+	var steps []*step
+	if st.partial != nil {
+		steps = append(steps, st.partial)
+	}
+	for _, f := range st.pending {
+		steps = append(steps, &step{file: f})
+	}
+	for i, s := range steps {
+		if opts.To != "" && migdir.CompareVersions(s.file.Version, opts.To) > 0 {
+			for _, f := range steps[i:] {
+				res.Remaining = append(res.Remaining, PendingFile{Version: f.file.Version, Name: f.file.Name, Statements: len(f.file.Stmts)})
+			}
+			steps = steps[:i]
+			break
+		}
+	}
+	if len(steps) > 0 && steps[0].unconfirmed {
+		s := steps[0]
+		switch opts.Unconfirmed {
+		case UnconfirmedRetry:
+			s.unconfirmed = false
+		case UnconfirmedSkip:
+			s.unconfirmed = false
+			if s.from < len(s.file.Stmts) {
+				s.from++
+			}
+		default:
+			k := s.from
+			line := 0
+			if k < len(s.file.Stmts) {
+				line = s.file.Stmts[k].Line
+			}
+			return nil, refuse(KindUnconfirmed, s.file.Name,
+				"upgrade refused: %s, statement %d (line %d: %s) was started outside a transaction but its completion was never recorded (the process stopped?): check in the database whether it took effect, then upgrade again with --mark-applied if it did, or --retry if it did not",
+				s.file.Name, k+1, line, short(s.rev.ErrorStmt))
+		}
+	}
+
+	res.After = res.Before
+	if opts.DryRun {
+		for _, s := range steps {
+			fr := fileRun(s, u.Dialect)
+			for _, stmt := range s.file.Stmts[s.from:] {
+				fr.SQL = append(fr.SQL, stmt.Text)
+			}
+			res.Files = append(res.Files, fr)
+			res.After = s.file.Version
+		}
+		if len(baseline) > 0 && len(steps) == 0 {
+			res.After = baseline[len(baseline)-1].Version
+		}
+		res.Duration = time.Since(start)
+		return res, nil
+	}
+
+	if !exists {
+		if err := store.Ensure(ctx, conn); err != nil {
+			return nil, fmt.Errorf("upgrade: %w", err)
+		}
+	}
+	if len(baseline) > 0 {
+		if err := writeAll(ctx, conn, store, baseline); err != nil {
+			return nil, fmt.Errorf("upgrade: recording the baseline at %s: %w", opts.Baseline, err)
+		}
+		res.After = baseline[len(baseline)-1].Version
+		log.Info("baseline recorded", "version", res.After, "files", len(baseline))
+	}
+	for _, r := range st.stale {
+		if err := store.Delete(ctx, conn, r.Version); err != nil {
+			return nil, fmt.Errorf("upgrade: removing the record of %s, which failed before any statement ran and is no longer in %s: %w", revName(r), dirPath, err)
+		}
+		log.Info("removed a stale revision", "version", r.Version)
+	}
+	a := &applier{conn: conn, store: store, dia: u.Dialect, log: log, opts: &opts}
+	for _, s := range steps {
+		fr := fileRun(s, u.Dialect)
+		if opts.OnFile != nil {
+			opts.OnFile(FileEvent{Phase: PhaseStart, Version: fr.Version, Name: fr.Name, Statements: fr.Statements, From: fr.From, Transactional: fr.Transactional})
+		}
+		fstart := time.Now()
+		err := a.apply(ctx, s, fr.Transactional)
+		fr.Duration = time.Since(fstart)
+		if err != nil {
+			if opts.OnFile != nil {
+				opts.OnFile(FileEvent{Phase: PhaseFailed, Version: fr.Version, Name: fr.Name, Statements: fr.Statements, From: fr.From, Transactional: fr.Transactional, Duration: fr.Duration, Err: err})
+			}
+			return res, err
+		}
+		if opts.OnFile != nil {
+			opts.OnFile(FileEvent{Phase: PhaseDone, Version: fr.Version, Name: fr.Name, Statements: fr.Statements, From: fr.From, Transactional: fr.Transactional, Duration: fr.Duration})
+		}
+		log.Debug("applied", "file", fr.Name, "statements", fr.Statements, "duration", fr.Duration)
+		res.Files = append(res.Files, fr)
+		res.After = s.file.Version
+	}
+	if opts.Env != "" {
+		// envmark works through the pool: give the pinned connection back
+		// first, or a pool limited to one connection would wait forever.
+		conn.Close()
+		if err := envmark.Record(ctx, db, u.Dialect, opts.Env); err != nil {
+			return res, fmt.Errorf("upgrade: %w", err)
+		}
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// checkTarget checks that a version given by the user names a file.
+func checkTarget(dir *migdir.Dir, v, flag string) error {
+	if v == "" || dir.Find(v) != nil {
+		return nil
+	}
+	if len(dir.Files) == 0 {
+		return refuse(KindTarget, "", "%s %s: the migration directory %s has no files", flag, v, dir.Path)
+	}
+	return refuse(KindTarget, "", "%s %s: no migration file has this version in %s (did you mean %s? the latest is %s)",
+		flag, v, dir.Path, dir.Nearest(v), dir.Latest())
+}
+
+// transactional reports whether a file runs in one transaction.
+func transactional(dia string, f *migdir.File) bool {
+	return dia != dialect.MySQL && f.TxMode != migdir.TxModeNone
+}
+
+func fileRun(s *step, dia string) FileRun {
+	return FileRun{Version: s.file.Version, Name: s.file.Name, Description: s.file.Description,
+		Statements: len(s.file.Stmts), From: s.from + 1, Transactional: transactional(dia, s.file)}
+}
+
+// writeAll writes revisions in one transaction.
+func writeAll(ctx context.Context, conn *sql.Conn, store *revstore.Store, revs []*revstore.Revision) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	for _, r := range revs {
+		if err := store.Write(ctx, tx, r); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
+	return tx.Commit()
+}
