@@ -1,0 +1,370 @@
+package testdb
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"entgo.io/ent/dialect"
+
+	"github.com/weber-framework/weber/ent"
+	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/internal/revstore"
+)
+
+// servers returns the configured server backends, skipping the test when
+// there is none.
+func servers(t *testing.T) []Backend {
+	t.Helper()
+	var out []Backend
+	for _, b := range Backends() {
+		if b.URL != "" {
+			out = append(out, b)
+		}
+	}
+	if len(out) == 0 {
+		t.Skipf("no test server: set %s and/or %s", EnvPostgres, EnvMySQL)
+	}
+	return out
+}
+
+func createUser(t *testing.T, c *ent.Client, email string) {
+	t.Helper()
+	if _, err := c.User.Create().SetName("Ada").SetEmail(email).Save(t.Context()); err != nil {
+		t.Fatalf("creating user %s: %v", email, err)
+	}
+}
+
+// Two parallel tests writing the same unique value both succeed: each has
+// its own database.
+func TestParallelTestsAreIsolated(t *testing.T) {
+	t.Parallel()
+	for _, b := range Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			for _, name := range []string{"first", "second"} {
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					db := New(t, OnBackend(b))
+					createUser(t, db.Client, "same@example.com")
+					if n := db.Client.User.Query().CountX(t.Context()); n != 1 {
+						t.Fatalf("users = %d, want 1: another test's rows are visible", n)
+					}
+				})
+			}
+		})
+	}
+}
+
+// Two databases in one test are two databases, including in-memory SQLite
+// ones opened from the same process (no shared :memory:).
+func TestEachNewIsAFreshDatabase(t *testing.T) {
+	Each(t, func(t *testing.T, a *DB) {
+		b := New(t, OnBackend(Backend{Name: a.Backend, URL: backendURL(a.Backend)}))
+		if a.Name == b.Name {
+			t.Fatalf("two databases share the name %s", a.Name)
+		}
+		createUser(t, a.Client, "one@example.com")
+		if n := b.Client.User.Query().CountX(t.Context()); n != 0 {
+			t.Fatalf("the second database sees %d users written to the first", n)
+		}
+		// The schema is in place in both: the unique index works.
+		createUser(t, b.Client, "one@example.com")
+		if _, err := a.Client.User.Create().SetName("B").SetEmail("one@example.com").Save(t.Context()); !ent.IsConstraintError(err) {
+			t.Fatalf("duplicate email: err = %v, want a constraint error (unique index missing?)", err)
+		}
+		if a.Backend != "sqlite" && !strings.HasPrefix(a.URL.Database, Prefix) {
+			t.Fatalf("database %q does not start with %q", a.URL.Database, Prefix)
+		}
+	})
+}
+
+func backendURL(name string) string {
+	for _, b := range Backends() {
+		if b.Name == name {
+			return b.URL
+		}
+	}
+	return ""
+}
+
+// The server database is gone once the test that made it has passed, and
+// the database named in the URL is still there.
+func TestCleanupDropsTheDatabaseButNeverTheURLs(t *testing.T) {
+	t.Parallel()
+	for _, b := range servers(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			base, err := dbconn.Parse(b.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var made *dbconn.URL
+			t.Run("inner", func(t *testing.T) {
+				db := New(t, OnBackend(b))
+				made = db.URL
+				createUser(t, db.Client, "x@example.com")
+				if ok, err := dbconn.Exists(t.Context(), made); err != nil || !ok {
+					t.Fatalf("Exists(%s) = %v, %v during the test", made.Redacted(), ok, err)
+				}
+			})
+			if made == nil {
+				t.Fatal("the inner test did not run")
+			}
+			if made.Database == base.Database {
+				t.Fatalf("testdb used the URL's own database %q", base.Database)
+			}
+			if ok, err := dbconn.Exists(t.Context(), made); err != nil || ok {
+				t.Fatalf("after the test: Exists(%s) = %v, %v; want it dropped", made.Redacted(), ok, err)
+			}
+			if ok, err := dbconn.Exists(t.Context(), base); err != nil || !ok {
+				t.Fatalf("the URL's own database %s: Exists = %v, %v; it must never be dropped", base.Redacted(), ok, err)
+			}
+		})
+	}
+}
+
+// failedTB stands in for a test that has failed, and collects its clean-ups
+// so that the test can run them itself.
+type failedTB struct {
+	testing.TB
+	cleanups []func()
+}
+
+func (f *failedTB) Failed() bool        { return true }
+func (f *failedTB) Cleanup(fn func())   { f.cleanups = append(f.cleanups, fn) }
+func (f *failedTB) Logf(string, ...any) {}
+func (f *failedTB) Log(...any)          {}
+func (f *failedTB) runCleanups()        { runLIFO(f.cleanups) }
+func runLIFO(fns []func()) {
+	for i := len(fns) - 1; i >= 0; i-- {
+		fns[i]()
+	}
+}
+
+// A failed test's database is kept for inspection.
+func TestFailedTestKeepsItsDatabase(t *testing.T) {
+	t.Parallel()
+	t.Run("sqlite-memory", func(t *testing.T) {
+		t.Parallel()
+		f := &failedTB{TB: t}
+		db := New(f, sqliteMemory())
+		createUser(t, db.Client, "kept@example.com")
+		f.runCleanups()
+		path := os.TempDir() + string(os.PathSeparator) + db.Name + ".db"
+		t.Cleanup(func() { os.Remove(path) })
+		u, err := dbconn.Parse("sqlite://" + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sdb, err := dbconn.Open(t.Context(), u)
+		if err != nil {
+			t.Fatalf("the kept copy %s: %v", path, err)
+		}
+		defer sdb.Close()
+		var email string
+		if err := sdb.QueryRowContext(t.Context(), "SELECT email FROM users").Scan(&email); err != nil || email != "kept@example.com" {
+			t.Fatalf("kept copy holds %q, %v; want the test's row", email, err)
+		}
+	})
+	for _, b := range Backends() {
+		if b.URL == "" {
+			continue
+		}
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			f := &failedTB{TB: t}
+			db := New(f, OnBackend(b))
+			f.runCleanups()
+			ctx := context.WithoutCancel(t.Context())
+			t.Cleanup(func() { _, _ = dbconn.DropDatabase(ctx, db.URL) })
+			if ok, err := dbconn.Exists(t.Context(), db.URL); err != nil || !ok {
+				t.Fatalf("a failed test's database %s: Exists = %v, %v; want it kept", db.URL.Redacted(), ok, err)
+			}
+		})
+	}
+}
+
+// sqliteMemory is the default; the option makes the test read clearly.
+func sqliteMemory() Option { return OnBackend(Backend{Name: "sqlite"}) }
+
+// testdb drops only the names it made: never the URL's database, never a
+// name without its prefix.
+func TestSafeToDrop(t *testing.T) {
+	t.Parallel()
+	base, err := dbconn.Parse("postgres://u:secret@127.0.0.1:5432/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := dbconn.Parse("postgres://u:secret@127.0.0.1:5432/" + Prefix + "abc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		base *dbconn.URL
+		name string
+		want bool
+	}{
+		{base, Prefix + "0123456789ab", true},
+		{base, "app", false},
+		{base, "weber", false},
+		{base, Prefix, false},
+		{own, Prefix + "abc", false}, // the URL's own database, even with the prefix
+	} {
+		if got := safeToDrop(tc.base, tc.base.WithDatabase(tc.name)); got != tc.want {
+			t.Errorf("safeToDrop(%s, %q) = %v, want %v", tc.base.Redacted(), tc.name, got, tc.want)
+		}
+	}
+}
+
+// Empty gives a database without tables; SQLiteFile puts it on disk.
+func TestEmptyAndFile(t *testing.T) {
+	t.Parallel()
+	db := New(t, Empty(), SQLiteFile())
+	if db.URL.Memory {
+		t.Fatalf("SQLiteFile gave an in-memory database")
+	}
+	if _, err := os.Stat(db.Name); err != nil {
+		t.Fatalf("the database file: %v", err)
+	}
+	var n int
+	if err := db.SQL.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("Empty database has %d tables (%v), want 0", n, err)
+	}
+}
+
+// writeHistory writes a one-file migration history for every dialect under
+// a new root and returns the root.
+func writeHistory(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, folder := range []string{"sqlite", "postgres", "mysql"} {
+		dir := filepath.Join(root, folder)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		sqlText := "CREATE TABLE widgets (id integer NOT NULL PRIMARY KEY, label varchar(20) NOT NULL);\n"
+		if err := os.WriteFile(filepath.Join(dir, "20260101000000_widgets.sql"), []byte(sqlText), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := migdir.Rehash(dir); err != nil {
+			t.Fatalf("hashing %s: %v", dir, err)
+		}
+	}
+	return root
+}
+
+func tableExists(t *testing.T, db *DB, table string) bool {
+	t.Helper()
+	var q string
+	switch db.Dialect {
+	case dialect.SQLite:
+		q = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+	case dialect.Postgres:
+		q = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1"
+	default:
+		q = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
+	}
+	var n int
+	if err := db.SQL.QueryRowContext(t.Context(), q, table).Scan(&n); err != nil {
+		t.Fatalf("looking up table %s: %v", table, err)
+	}
+	return n > 0
+}
+
+// With a history, the schema is the files replayed, recorded in the
+// revision table; without one for the dialect, it is the models.
+func TestSchemaFromMigrationFiles(t *testing.T) {
+	t.Parallel()
+	root := writeHistory(t)
+	Each(t, func(t *testing.T, db *DB) {
+		if want, _ := migdir.DialectDir(root, db.Dialect); db.MigrationsDir != want {
+			t.Fatalf("MigrationsDir = %q, want %q", db.MigrationsDir, want)
+		}
+		if !tableExists(t, db, "widgets") || tableExists(t, db, "users") {
+			t.Fatalf("want the files' table widgets and not the models' users")
+		}
+		var version string
+		if err := db.SQL.QueryRowContext(t.Context(), "SELECT version FROM "+revstore.Table).Scan(&version); err != nil || version != "20260101000000" {
+			t.Fatalf("revision table holds %q (%v), want the history's version 20260101000000", version, err)
+		}
+	}, Migrations(root))
+
+	t.Run("no history for the dialect", func(t *testing.T) {
+		t.Parallel()
+		db := New(t, Migrations(t.TempDir()))
+		if db.MigrationsDir != "" || !tableExists(t, db, "users") {
+			t.Fatalf("MigrationsDir = %q; want the models' schema when there is no history", db.MigrationsDir)
+		}
+	})
+	t.Run("FromModels", func(t *testing.T) {
+		t.Parallel()
+		db := New(t, Migrations(root), FromModels())
+		if db.MigrationsDir != "" || !tableExists(t, db, "users") || tableExists(t, db, "widgets") {
+			t.Fatalf("FromModels: MigrationsDir = %q; want the models' schema", db.MigrationsDir)
+		}
+	})
+	t.Run("broken history fails", func(t *testing.T) {
+		t.Parallel()
+		broken := writeHistory(t)
+		f := filepath.Join(broken, "sqlite", "20260101000000_widgets.sql")
+		if err := os.WriteFile(f, []byte("CREATE TABLE edited (id integer);\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		dir, err := historyDir(broken, dialect.SQLite)
+		if err != nil || dir == "" {
+			t.Fatalf("historyDir = %q, %v", dir, err)
+		}
+		db := New(t, Empty())
+		if err := migrateSchema(t.Context(), db, &options{migrations: broken}); err == nil {
+			t.Fatal("a history whose atlas.sum does not match was replayed")
+		}
+	})
+}
+
+// Without options the history is looked for at the module root.
+func TestModuleRoot(t *testing.T) {
+	t.Parallel()
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil || !strings.Contains(string(data), "module github.com/weber-framework/weber") {
+		t.Fatalf("module root %s: go.mod %v", root, err)
+	}
+}
+
+// By default a dialect with a history in the repository's migrations
+// folder gets it replayed: the revision table holds every file's version.
+func TestRepositoryHistoryIsReplayed(t *testing.T) {
+	t.Parallel()
+	Each(t, func(t *testing.T, db *DB) {
+		dir, err := historyDir("", db.Dialect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dir == "" {
+			if db.MigrationsDir != "" {
+				t.Fatalf("MigrationsDir = %q without a history", db.MigrationsDir)
+			}
+			t.Skipf("the repository has no %s history yet: the schema came from the models", db.Backend)
+		}
+		if db.MigrationsDir != dir {
+			t.Fatalf("MigrationsDir = %q, want %q", db.MigrationsDir, dir)
+		}
+		files, err := filepath.Glob(filepath.Join(dir, "*.sql"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("no files in %s (%v)", dir, err)
+		}
+		var n int
+		if err := db.SQL.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM "+revstore.Table).Scan(&n); err != nil || n != len(files) {
+			t.Fatalf("revision table holds %d rows (%v), want one per file: %d", n, err, len(files))
+		}
+		// The history builds the models' tables.
+		createUser(t, db.Client, "history@example.com")
+	})
+}
