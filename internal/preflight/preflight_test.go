@@ -1,0 +1,325 @@
+package preflight_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"ariga.io/atlas/sql/migrate"
+
+	"github.com/weber-framework/weber/internal/datagen"
+	"github.com/weber-framework/weber/internal/liveschema/liveschematest"
+	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/internal/preflight"
+)
+
+// people is the target: 10 rows, names n1..n10 (n1..n3 duplicated when
+// dups is set), a bio in 7 of them.
+func people(t *testing.T, dia string, dups bool) (target *sql.DB, opts preflight.Options) {
+	t.Helper()
+	db, _ := liveschematest.Open(t, dia)
+	liveschematest.Exec(t, db, "CREATE TABLE people (id integer NOT NULL PRIMARY KEY, name varchar(255) NOT NULL, bio varchar(255) NULL)")
+	for i := 1; i <= 10; i++ {
+		name := fmt.Sprintf("n%d", i)
+		if dups && i > 7 {
+			name = fmt.Sprintf("n%d", i-7) // n1, n2, n3 twice
+		}
+		bio := "NULL"
+		if i <= 7 {
+			bio = fmt.Sprintf("'a rather long biography number %d'", i)
+		}
+		liveschematest.Exec(t, db, fmt.Sprintf("INSERT INTO people (id, name, bio) VALUES (%d, '%s', %s)", i, name, bio))
+	}
+	opts = preflight.Options{Dialect: dia}
+	if dia != "sqlite" {
+		opts.DevURL = liveschematest.ServerURL(t, dia)
+	}
+	return db, opts
+}
+
+// file builds the pending statements of one migration file.
+func file(t *testing.T, name, content string) []preflight.Statement {
+	t.Helper()
+	st, err := preflight.Statements(migrate.NewLocalFile(name, []byte(content)), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// rebuild is how Atlas changes a column on SQLite: a new table, a copy, a
+// drop and a rename.
+func rebuild(cols, copyCols string) string {
+	return "PRAGMA foreign_keys = off;\n" +
+		"CREATE TABLE `new_people` (" + cols + ");\n" +
+		"INSERT INTO `new_people` (" + copyCols + ") SELECT " + copyCols + " FROM `people`;\n" +
+		"DROP TABLE `people`;\n" +
+		"ALTER TABLE `new_people` RENAME TO `people`;\n" +
+		"PRAGMA foreign_keys = on;\n"
+}
+
+type tc struct {
+	name string
+	dups bool
+	sql  map[string]string // by dialect; "" key for all
+	kind preflight.Kind
+	col  string
+	rows int64
+	line int // 0: do not check
+	msg  string
+}
+
+func (c tc) sqlFor(dia string) string {
+	if s, ok := c.sql[dia]; ok {
+		return s
+	}
+	return c.sql[""]
+}
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	cases := []tc{
+		{
+			name: "drop column with data",
+			sql:  map[string]string{"": "-- drop the bio\nCREATE TABLE unrelated (id integer PRIMARY KEY);\nALTER TABLE people DROP COLUMN bio;\n"},
+			kind: preflight.DropColumn, col: "bio", rows: 7, line: 3,
+			msg: "statement 2 of 20261127000000_drop_bio.sql (line 3) drops column people.bio, which holds data in 7 rows: pass --allow-data-loss to proceed, or copy the data first",
+		},
+		{
+			name: "drop table with data",
+			sql:  map[string]string{"": "DROP TABLE people;\n"},
+			kind: preflight.DropTable, rows: 10, line: 1,
+		},
+		{
+			name: "set not null over nulls",
+			sql: map[string]string{
+				"sqlite":   rebuild("`id` integer NOT NULL PRIMARY KEY, `name` varchar(255) NOT NULL, `bio` varchar(255) NOT NULL DEFAULT ('')", "`id`, `name`, `bio`"),
+				"postgres": "ALTER TABLE people ALTER COLUMN bio SET NOT NULL;\n",
+				"mysql":    "ALTER TABLE people MODIFY bio varchar(255) NOT NULL;\n",
+			},
+			kind: preflight.SetNotNull, col: "bio", rows: 3,
+		},
+		{
+			name: "add not null column without default",
+			sql: map[string]string{
+				"sqlite":   rebuild("`id` integer NOT NULL PRIMARY KEY, `name` varchar(255) NOT NULL, `bio` varchar(255) NULL, `age` integer NOT NULL", "`id`, `name`, `bio`"),
+				"postgres": "ALTER TABLE people ADD COLUMN age bigint NOT NULL;\n",
+				"mysql":    "ALTER TABLE people ADD COLUMN age bigint NOT NULL;\n",
+			},
+			kind: preflight.AddNotNullColumn, col: "age", rows: 10,
+		},
+		{
+			name: "unique index over duplicates",
+			dups: true,
+			sql:  map[string]string{"": "CREATE UNIQUE INDEX people_name_key ON people (name);\n"},
+			kind: preflight.AddUnique, col: "name", rows: 6, line: 1,
+			msg: "statement 1 of 20261127000000_drop_bio.sql (line 1) adds unique index people_name_key on people(name); 3 values appear more than once (6 rows) and would be rejected: remove the duplicates first, or pass --allow-data-loss",
+		},
+		{
+			name: "narrow a varchar below the data",
+			sql: map[string]string{
+				"sqlite":   rebuild("`id` integer NOT NULL PRIMARY KEY, `name` varchar(255) NOT NULL, `bio` varchar(30) NULL", "`id`, `name`, `bio`"),
+				"postgres": "ALTER TABLE people ALTER COLUMN bio TYPE varchar(30);\n",
+				"mysql":    "ALTER TABLE people MODIFY bio varchar(30) NULL;\n",
+			},
+			kind: preflight.NarrowType, col: "bio", rows: 7,
+		},
+	}
+	for _, dia := range liveschematest.Dialects {
+		for _, c := range cases {
+			t.Run(dia+"/"+c.name, func(t *testing.T) {
+				t.Parallel()
+				target, opts := people(t, dia, c.dups)
+				stmts := file(t, "20261127000000_drop_bio.sql", c.sqlFor(dia))
+				risks, err := preflight.Check(context.Background(), target, stmts, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var found *preflight.Risk
+				for i := range risks {
+					if risks[i].Kind == c.kind {
+						found = &risks[i]
+					} else if risks[i].Blocks() {
+						t.Errorf("unexpected blocking risk: %s", risks[i].Message)
+					}
+				}
+				if found == nil {
+					t.Fatalf("no %s risk in %+v", c.kind, risks)
+				}
+				if found.Table != "people" || found.Column != c.col || found.Rows != c.rows {
+					t.Errorf("risk = %s.%s rows %d, want people.%s rows %d: %s", found.Table, found.Column, found.Rows, c.col, c.rows, found.Message)
+				}
+				if c.line != 0 && found.Line != c.line {
+					t.Errorf("line = %d, want %d", found.Line, c.line)
+				}
+				if c.msg != "" && found.Message != c.msg {
+					t.Errorf("message:\n got %s\nwant %s", found.Message, c.msg)
+				}
+				err = preflight.Gate(risks, false)
+				var dl *preflight.DataLossError
+				if !errors.As(err, &dl) || !strings.Contains(err.Error(), "refusing to upgrade") {
+					t.Errorf("Gate = %v, want a DataLossError", err)
+				}
+				if preflight.Gate(risks, true) != nil {
+					t.Error("Gate refuses with allowDataLoss set")
+				}
+			})
+		}
+	}
+}
+
+// TestCheckPasses: the same kinds of statements on data they do not hurt,
+// and a plain add-column, let the upgrade through.
+func TestCheckPasses(t *testing.T) {
+	t.Parallel()
+	for _, dia := range liveschematest.Dialects {
+		t.Run(dia, func(t *testing.T) {
+			t.Parallel()
+			target, opts := people(t, dia, false)
+			db := target
+			liveschematest.Exec(t, db, "UPDATE people SET bio = NULL")
+			var content string
+			switch dia {
+			case "sqlite":
+				content = "ALTER TABLE people ADD COLUMN nick varchar(20) NULL;\nCREATE UNIQUE INDEX people_name_key ON people (name);\nALTER TABLE people DROP COLUMN bio;\nALTER TABLE people ADD COLUMN score integer NOT NULL DEFAULT 0;\n"
+			case "postgres":
+				content = "ALTER TABLE people ADD COLUMN nick varchar(20) NULL;\nCREATE UNIQUE INDEX people_name_key ON people (name);\nALTER TABLE people DROP COLUMN bio;\nALTER TABLE people ADD COLUMN score bigint NOT NULL DEFAULT 0;\nALTER TABLE people ALTER COLUMN name TYPE varchar(10);\nALTER TABLE people RENAME COLUMN nick TO nickname;\n"
+			case "mysql":
+				content = "ALTER TABLE people ADD COLUMN nick varchar(20) NULL;\nCREATE UNIQUE INDEX people_name_key ON people (name);\nALTER TABLE people DROP COLUMN bio;\nALTER TABLE people ADD COLUMN score bigint NOT NULL DEFAULT 0;\nALTER TABLE people MODIFY name varchar(10) NOT NULL;\n"
+			}
+			risks, err := preflight.Check(context.Background(), db, file(t, "20261127000000_ok.sql", content), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := preflight.Gate(risks, false); err != nil {
+				t.Errorf("Gate = %v, want nil", err)
+			}
+			kinds := map[preflight.Kind]bool{}
+			for _, r := range risks {
+				kinds[r.Kind] = true
+				if r.Rows != 0 {
+					t.Errorf("risk with rows: %s", r.Message)
+				}
+			}
+			if !kinds[preflight.DropColumn] || !kinds[preflight.AddUnique] {
+				t.Errorf("the harmless drop and unique index should still be listed with 0 rows: %+v", risks)
+			}
+			if n := liveschematest.Count(t, db, "SELECT COUNT(*) FROM people"); n != 10 {
+				t.Errorf("the target changed: %d rows", n)
+			}
+		})
+	}
+}
+
+func TestCheckReportsFailingStatement(t *testing.T) {
+	t.Parallel()
+	target, opts := people(t, "sqlite", false)
+	_, err := preflight.Check(context.Background(), target, file(t, "20261127000000_bad.sql", "ALTER TABLE people ADD COLUMN x integer NULL;\n\nALTER TABLE nope ADD COLUMN y integer NULL;\n"), opts)
+	if err == nil || !strings.Contains(err.Error(), "statement 2 of 20261127000000_bad.sql (line 3)") {
+		t.Errorf("err = %v, want it to name statement 2, line 3", err)
+	}
+	// The target is never changed.
+	if n := liveschematest.Count(t, target, "SELECT COUNT(*) FROM pragma_table_info('people') WHERE name = 'x'"); n != 0 {
+		t.Error("the target got the column")
+	}
+}
+
+func TestCheckNeedsDevForServers(t *testing.T) {
+	t.Parallel()
+	target, _ := people(t, "sqlite", false)
+	_, err := preflight.Check(context.Background(), target, file(t, "1_x.sql", "DROP TABLE people;"), preflight.Options{Dialect: "postgres"})
+	if !errors.Is(err, preflight.ErrNoDev) {
+		t.Errorf("err = %v, want ErrNoDev", err)
+	}
+}
+
+// TestCheckCopyFirstAndRename: a column copied before it is dropped is
+// reported as approximate and does not block; a renamed column is no drop.
+func TestCheckCopyFirstAndRename(t *testing.T) {
+	t.Parallel()
+	for _, dia := range liveschematest.Dialects {
+		t.Run(dia, func(t *testing.T) {
+			t.Parallel()
+			target, opts := people(t, dia, false)
+			risks, err := preflight.Check(context.Background(), target, file(t, "1_copy.sql",
+				"ALTER TABLE people ADD COLUMN about varchar(255) NULL;\nUPDATE people SET about = bio;\nALTER TABLE people DROP COLUMN bio;\n"), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(risks) != 1 || risks[0].Kind != preflight.DropColumn || risks[0].Rows != 7 || !risks[0].Approximate || risks[0].Blocks() {
+				t.Fatalf("risks = %+v, want one approximate, non-blocking drop of 7 rows", risks)
+			}
+			if !strings.Contains(risks[0].Message, "counted before statement 2 of 1_copy.sql (line 2)") {
+				t.Errorf("message: %s", risks[0].Message)
+			}
+			risks, err = preflight.Check(context.Background(), target, file(t, "2_rename.sql", "ALTER TABLE people RENAME COLUMN bio TO about;\n"), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(risks) != 0 {
+				t.Errorf("a rename reported as %+v", risks)
+			}
+		})
+	}
+}
+
+// TestCheckProjectSchema: the copy of a schema with foreign keys and enums
+// works on every dialect, and dropping a populated join table is counted.
+func TestCheckProjectSchema(t *testing.T) {
+	t.Parallel()
+	for _, dia := range liveschematest.Dialects {
+		t.Run(dia, func(t *testing.T) {
+			t.Parallel()
+			db, _ := liveschematest.Open(t, dia)
+			liveschematest.Exec(t, db, liveschematest.ProjectSchema(dia)...)
+			if _, err := datagen.Fill(context.Background(), db, dia, datagen.Options{Rows: 12}); err != nil {
+				t.Fatal(err)
+			}
+			opts := preflight.Options{Dialect: dia}
+			if dia != "sqlite" {
+				opts.DevURL = liveschematest.ServerURL(t, dia)
+			}
+			risks, err := preflight.Check(context.Background(), db, file(t, "1_drop.sql", "DROP TABLE post_tags;\n"), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(risks) != 1 || risks[0].Kind != preflight.DropTable || risks[0].Table != "post_tags" || risks[0].Rows != 12 {
+				t.Errorf("risks = %+v", risks)
+			}
+		})
+	}
+}
+
+func TestFileStatements(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	content := "-- two statements\nCREATE TABLE a (id integer);\n\nCREATE TABLE b (id integer);\n"
+	if err := os.WriteFile(filepath.Join(dir, "20260101000000_ab.sql"), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ld, err := migrate.NewLocalDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, _ := ld.Checksum()
+	if err := migrate.WriteSumFile(ld, sum); err != nil {
+		t.Fatal(err)
+	}
+	md, err := migdir.OpenDialect(dir, "sqlite3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := preflight.FileStatements(md.Files[0], 1)
+	if len(got) != 1 || got[0].Index != 2 || got[0].Line != 4 || got[0].File != "20260101000000_ab.sql" || !strings.HasPrefix(got[0].Text, "CREATE TABLE b") {
+		t.Errorf("FileStatements = %+v", got)
+	}
+	all, err := preflight.Statements(migrate.NewLocalFile("20260101000000_ab.sql", []byte(content)), 0)
+	if err != nil || len(all) != 2 || all[0].Line != 2 || all[1].Line != 4 {
+		t.Errorf("Statements = %+v, %v", all, err)
+	}
+}

@@ -1,0 +1,309 @@
+package verify_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"ariga.io/atlas/sql/migrate"
+
+	entmigrate "github.com/weber-framework/weber/ent/migrate"
+	"github.com/weber-framework/weber/internal/fingerprint"
+	"github.com/weber-framework/weber/internal/liveschema/liveschematest"
+	"github.com/weber-framework/weber/internal/verify"
+)
+
+// projectDir is the project's own migration history.
+var projectDir = filepath.Join("..", "..", "migrations")
+
+// history copies the project's history of the dialect into a temporary
+// root and appends the extra files (name -> content), rehashing atlas.sum.
+func history(t *testing.T, folder string, extra ...string) string {
+	t.Helper()
+	root := t.TempDir()
+	dst := filepath.Join(root, folder)
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(projectDir, folder)
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		if err := os.WriteFile(filepath.Join(dst, extra[i]), []byte(extra[i+1]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir, err := migrate.NewLocalDir(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := dir.Checksum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate.WriteSumFile(dir, sum); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func devURLs(t *testing.T, folder string) map[string]string {
+	t.Helper()
+	if folder == "sqlite" {
+		return nil
+	}
+	return map[string]string{folder: liveschematest.ServerURL(t, folder)}
+}
+
+func run(t *testing.T, opts verify.Options) *verify.DialectReport {
+	t.Helper()
+	rep, err := verify.Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Dialects) != 1 {
+		t.Fatalf("%d dialect reports", len(rep.Dialects))
+	}
+	d := rep.Dialects[0]
+	if d.Skipped {
+		t.Fatalf("skipped: %+v", d.Steps)
+	}
+	return d
+}
+
+func dump(t *testing.T, d *verify.DialectReport) {
+	t.Helper()
+	for _, s := range d.Steps {
+		t.Logf("%-4s %s: %s", s.Status, s.Name, s.Detail)
+	}
+}
+
+// step returns the first step whose name starts with prefix.
+func step(t *testing.T, d *verify.DialectReport, prefix string) verify.Step {
+	t.Helper()
+	for _, s := range d.Steps {
+		if strings.HasPrefix(s.Name, prefix) {
+			return s
+		}
+	}
+	dump(t, d)
+	t.Fatalf("no step %q", prefix)
+	return verify.Step{}
+}
+
+func addColumn(folder string) string {
+	switch folder {
+	case "postgres":
+		return `ALTER TABLE "users" ADD COLUMN "nickname" character varying NULL;` + "\n"
+	case "mysql":
+		return "ALTER TABLE `users` ADD COLUMN `nickname` varchar(50) NULL;\n"
+	}
+	return "ALTER TABLE `users` ADD COLUMN `nickname` text NULL;\n"
+}
+
+// TestProjectHistory: the project's own history, checked against its models.
+func TestProjectHistory(t *testing.T) {
+	t.Parallel()
+	for _, folder := range liveschematest.Dialects {
+		t.Run(folder, func(t *testing.T) {
+			t.Parallel()
+			d := run(t, verify.Options{Dir: history(t, folder, "20261127020000_add_nickname.sql", addColumn(folder)), Dialects: []string{folder},
+				DevURLs: devURLs(t, folder), Rows: 20})
+			if !d.Passed() {
+				dump(t, d)
+				t.Fatal("a clean add-column migration failed verify")
+			}
+			if d.From != "20261127011300" || len(d.Files) != 1 || d.Files[0] != "20261127020000_add_nickname.sql" {
+				t.Errorf("from %q files %v", d.From, d.Files)
+			}
+			if s := step(t, d, "fill the tables"); !strings.Contains(s.Detail, "users 20") || !strings.Contains(s.Detail, "post_tags 20") {
+				t.Errorf("fill: %s", s.Detail)
+			}
+			if s := step(t, d, "apply 20261127020000_add_nickname.sql"); !strings.Contains(s.Detail, "users.nickname") {
+				t.Errorf("apply: %s", s.Detail)
+			}
+			for _, name := range []string{"no row lost after the upgrade", "untouched values unchanged after the upgrade", "foreign keys hold after the upgrade", "downgrade to 20261127011300", "no row lost after the downgrade", "upgrade again", "no row lost after upgrading again"} {
+				if s := step(t, d, name); s.Status != verify.Pass {
+					t.Errorf("%s: %s %s", name, s.Status, s.Detail)
+				}
+			}
+			if s := step(t, d, "final schema equals the models"); s.Status != verify.Skip {
+				t.Errorf("models step without models: %s", s.Status)
+			}
+		})
+	}
+}
+
+// TestProjectHistoryMatchesModels: verify on the history exactly as
+// committed, with the models: the final schema must equal them; and a
+// history that adds a column the models lack fails that step.
+func TestProjectHistoryMatchesModels(t *testing.T) {
+	t.Parallel()
+	d := run(t, verify.Options{Dir: projectDir, Dialects: []string{"sqlite"}, Models: entmigrate.Tables, Rows: 10})
+	if s := step(t, d, "final schema equals the models"); s.Status != verify.Pass {
+		t.Errorf("project history vs models: %s %s", s.Status, s.Detail)
+	}
+	if !d.Passed() {
+		dump(t, d)
+		t.Error("the project's own history fails verify")
+	}
+	d = run(t, verify.Options{Dir: history(t, "sqlite", "20261127020000_add_nickname.sql", addColumn("sqlite")), Dialects: []string{"sqlite"}, Models: entmigrate.Tables, Rows: 10})
+	if s := step(t, d, "final schema equals the models"); s.Status != verify.Fail || !strings.Contains(s.Detail, "nickname") {
+		t.Errorf("models step = %s %s, want a failure naming nickname", s.Status, s.Detail)
+	}
+}
+
+// TestCatchesRewrittenValues: a migration that rewrites values of a column
+// it has no business touching passes every schema check, and verify
+// catches it.
+func TestCatchesRewrittenValues(t *testing.T) {
+	t.Parallel()
+	for _, folder := range liveschematest.Dialects {
+		t.Run(folder, func(t *testing.T) {
+			t.Parallel()
+			d := run(t, verify.Options{Dir: history(t, folder, "20261127020000_add_nickname.sql", addColumn(folder)+"UPDATE users SET name = 'x';\n"),
+				Dialects: []string{folder}, DevURLs: devURLs(t, folder), Rows: 20, NoReverse: true})
+			s := step(t, d, "untouched values unchanged after the upgrade")
+			if s.Status != verify.Fail || d.Passed() {
+				dump(t, d)
+				t.Fatal("verify let a value rewrite through")
+			}
+			if len(s.Findings) != 1 || s.Findings[0].Kind != fingerprint.ValueChanged || s.Findings[0].Table != "users" || s.Findings[0].Column != "name" || s.Findings[0].Count != 20 {
+				t.Errorf("findings: %+v", s.Findings)
+			}
+			if !strings.Contains(s.Detail, "20 of 20 values of users.name changed") {
+				t.Errorf("detail: %s", s.Detail)
+			}
+		})
+	}
+}
+
+// TestDeclaredTouchPasses: the same rewrite, declared in the file, passes.
+func TestDeclaredTouchPasses(t *testing.T) {
+	t.Parallel()
+	d := run(t, verify.Options{Dir: history(t, "sqlite", "20261127020000_names.sql", "-- weber:touches users.name\nUPDATE users SET name = 'x';\n"),
+		Dialects: []string{"sqlite"}, Rows: 10, NoReverse: true})
+	if !d.Passed() {
+		dump(t, d)
+		t.Error("a declared rewrite failed verify")
+	}
+}
+
+// TestCatchesDeletedRows: a DELETE in a migration loses rows.
+func TestCatchesDeletedRows(t *testing.T) {
+	t.Parallel()
+	for _, folder := range liveschematest.Dialects {
+		t.Run(folder, func(t *testing.T) {
+			t.Parallel()
+			d := run(t, verify.Options{Dir: history(t, folder, "20261127020000_cleanup.sql", "DELETE FROM post_tags WHERE post_id <= 5;\nDELETE FROM posts WHERE id <= 5;\n"),
+				Dialects: []string{folder}, DevURLs: devURLs(t, folder), Rows: 20, NoReverse: true})
+			s := step(t, d, "no row lost after the upgrade")
+			if s.Status != verify.Fail {
+				dump(t, d)
+				t.Fatal("verify let a DELETE through")
+			}
+			var posts *fingerprint.Finding
+			for i, f := range s.Findings {
+				if f.Table == "posts" && f.Kind == fingerprint.RowsLost {
+					posts = &s.Findings[i]
+				}
+			}
+			if posts == nil || posts.Count != 5 || posts.Before != 20 || posts.After != 15 {
+				t.Errorf("findings: %+v", s.Findings)
+			}
+			if !strings.Contains(s.Detail, "table posts lost 5 of its 20 rows") {
+				t.Errorf("detail: %s", s.Detail)
+			}
+		})
+	}
+}
+
+// TestDroppedColumn: dropping a column that holds data fails, unless the
+// file marks it intended or data loss is allowed.
+func TestDroppedColumn(t *testing.T) {
+	t.Parallel()
+	drop := "ALTER TABLE `users` DROP COLUMN `bio`;\n"
+	d := run(t, verify.Options{Dir: history(t, "sqlite", "20261127020000_drop_bio.sql", drop), Dialects: []string{"sqlite"}, Rows: 20, NoReverse: true})
+	s := step(t, d, "untouched values unchanged after the upgrade")
+	if s.Status != verify.Fail || !strings.Contains(s.Detail, "column users.bio was dropped with values in") {
+		dump(t, d)
+		t.Errorf("dropped column: %s %s", s.Status, s.Detail)
+	}
+	d = run(t, verify.Options{Dir: history(t, "sqlite", "20261127020000_drop_bio.sql", "-- atlas:nolint destructive\n"+drop), Dialects: []string{"sqlite"}, Rows: 20, NoReverse: true})
+	if !d.Passed() {
+		dump(t, d)
+		t.Error("a drop marked intended failed verify")
+	}
+	d = run(t, verify.Options{Dir: history(t, "sqlite", "20261127020000_drop_bio.sql", drop), Dialects: []string{"sqlite"}, Rows: 20, NoReverse: true, AllowDataLoss: true})
+	if !d.Passed() {
+		dump(t, d)
+		t.Error("a drop with AllowDataLoss failed verify")
+	}
+}
+
+// TestFailingFile: a file that does not apply fails its step, naming it.
+func TestFailingFile(t *testing.T) {
+	t.Parallel()
+	d := run(t, verify.Options{Dir: history(t, "sqlite", "20261127020000_bad.sql", "ALTER TABLE nope ADD COLUMN x integer;\n"), Dialects: []string{"sqlite"}, Rows: 5})
+	s := step(t, d, "apply 20261127020000_bad.sql")
+	if s.Status != verify.Fail || !strings.Contains(s.Detail, "nope") || d.Passed() {
+		t.Errorf("failing file: %s %s", s.Status, s.Detail)
+	}
+}
+
+func TestOptions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	if _, err := verify.Run(ctx, verify.Options{Dir: filepath.Join(t.TempDir(), "nope")}); err == nil || !strings.Contains(err.Error(), "--dir") {
+		t.Errorf("missing dir: %v", err)
+	}
+	root := history(t, "sqlite")
+	if _, err := verify.Run(ctx, verify.Options{Dir: root, From: "123"}); err == nil || !strings.Contains(err.Error(), "20261127011300") {
+		t.Errorf("unknown --from: %v", err)
+	}
+	// A server dialect without a dev URL is skipped, saying what to set.
+	if err := os.MkdirAll(filepath.Join(root, "postgres"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := verify.Run(ctx, verify.Options{Dir: history(t, "postgres"), Dialects: []string{"postgres"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := rep.Dialects[0]; !d.Skipped || !strings.Contains(d.Steps[0].Detail, "WEBER_DEV_POSTGRES_URL") {
+		t.Errorf("no dev URL: %+v", d)
+	}
+}
+
+// TestSeedFile: the project's own seed data replaces generation.
+func TestSeedFile(t *testing.T) {
+	t.Parallel()
+	seed := filepath.Join(t.TempDir(), "seed.sql")
+	if err := os.WriteFile(seed, []byte("INSERT INTO users (created_at, updated_at, name, email) VALUES ('2024-01-01 00:00:00', '2024-01-01 00:00:00', 'Ada', 'ada@example.com');\n"+
+		"INSERT INTO users (created_at, updated_at, name, email, bio) VALUES ('2024-01-02 00:00:00', '2024-01-02 00:00:00', 'Grace', 'grace@example.com', 'COBOL');\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := run(t, verify.Options{Dir: history(t, "sqlite", "20261127020000_drop_bio.sql", "ALTER TABLE `users` DROP COLUMN `bio`;\n"), SeedFile: seed, NoReverse: true})
+	if s := step(t, d, "fill the tables"); !strings.Contains(s.Detail, "2 statements of seed data") {
+		t.Errorf("fill: %s", s.Detail)
+	}
+	s := step(t, d, "untouched values unchanged after the upgrade")
+	if s.Status != verify.Fail || !strings.Contains(s.Detail, "column users.bio was dropped with values in 1 of 2 rows") {
+		t.Errorf("drop over seed data: %s %s", s.Status, s.Detail)
+	}
+}
