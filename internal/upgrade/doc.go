@@ -25,6 +25,16 @@
 //     was never recorded (a crash between the statement and its record) is
 //     named, and the user says whether it ran (Options.Unconfirmed).
 //
+// Before anything runs, under the lock, the pending statements that could
+// destroy or reject rows (a dropped table or column holding data, NOT NULL
+// over NULLs or without a default on a populated table, UNIQUE over
+// duplicates, a narrowed type, a foreign key over orphans) are rehearsed on
+// a copy of the target's schema and the rows they affect are counted on the
+// target (package preflight): any such row stops the upgrade with a
+// KindDataLoss Refusal unless Options.AllowDataLoss. The check runs only
+// when a statement looks risky and the target holds rows; PostgreSQL and
+// MySQL need a dev server for it (Options.DevURL).
+//
 // Nothing pending is a success: Result.NothingToDo reports it. Expected
 // disagreements between files, history and database are *Refusal errors
 // (see the Kind constants); a failed statement is a *StatementError.

@@ -36,9 +36,17 @@ const (
 	// KindForeignKeys: a SQLite file left foreign key violations; it was
 	// rolled back.
 	KindForeignKeys = "foreign-keys"
-	// KindDataLoss: a downgrade plan drops tables or columns and
-	// AllowDataLoss was not set.
+	// KindDataLoss: a pending statement would destroy or reject rows on
+	// the target (the pre-flight check counted them; the Refusal wraps a
+	// *preflight.DataLossError), or a downgrade plan drops tables or
+	// columns, and AllowDataLoss was not set.
 	KindDataLoss = "data-loss"
+	// KindPreflight: a pending statement may destroy or reject rows of a
+	// database that holds data, and the pre-flight check that counts them
+	// could not run (no dev server for PostgreSQL or MySQL: the Refusal
+	// wraps preflight.ErrNoDev; or a statement failed on the copy of the
+	// target's schema). Set a dev URL, fix the cause, or allow data loss.
+	KindPreflight = "preflight"
 )
 
 // Refusal is an expected reason not to proceed: the history, the directory

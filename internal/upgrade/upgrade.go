@@ -15,6 +15,7 @@ import (
 	"github.com/weber-framework/weber/internal/dblock"
 	"github.com/weber-framework/weber/internal/envmark"
 	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/internal/preflight"
 	"github.com/weber-framework/weber/internal/revstore"
 )
 
@@ -57,6 +58,20 @@ type Options struct {
 	// AllowOutOfOrder applies pending files older than the latest applied
 	// one (a merged branch) instead of refusing.
 	AllowOutOfOrder bool
+	// AllowDataLoss runs pending statements that would destroy or reject
+	// rows on the target (a dropped column holding data, NOT NULL over
+	// NULLs, UNIQUE over duplicates...) instead of refusing with a
+	// KindDataLoss Refusal, and skips the pre-flight check that counts them
+	// (a dry run still runs it and reports the risks).
+	AllowDataLoss bool
+	// DevURL names a PostgreSQL or MySQL server (the dialect of the target)
+	// where the pre-flight check creates, and then drops, a scratch
+	// database to rehearse the pending statements on a copy of the target's
+	// schema; the CLI fills it from --dev-url or WEBER_DEV_<DIALECT>_URL.
+	// SQLite needs none. Without it, on a server dialect, an upgrade whose
+	// pending statements look risky on a database holding rows is refused
+	// (KindPreflight) unless AllowDataLoss is set.
+	DevURL string
 	// LockTimeout bounds the wait for the migration lock (0 =
 	// DefaultLockTimeout; negative = try once).
 	LockTimeout time.Duration
@@ -144,6 +159,15 @@ type Result struct {
 	Before, After string
 	// LockWait is how long the lock took; Duration the whole run.
 	LockWait, Duration time.Duration
+	// Risks are the pre-flight check's findings on the pending statements,
+	// when it ran: in a dry run every finding (the run would be refused if
+	// any Blocks() and AllowDataLoss is not set); otherwise the ones that
+	// did not block (no rows affected, or an approximate count), to show
+	// as warnings.
+	Risks []preflight.Risk `json:",omitempty"`
+	// PreflightSkipped says, in a dry run, why the pre-flight check could
+	// not run (outside a dry run that is a KindPreflight Refusal).
+	PreflightSkipped string `json:",omitempty"`
 }
 
 // NothingToDo reports that the database was already up to date.
@@ -169,10 +193,17 @@ type PendingFile struct {
 // revision updated after each statement on MySQL and for files marked
 // `-- atlas:txmode none`.
 //
+// Before anything runs, still under the lock, the pending statements that
+// look able to destroy or reject rows are checked against the target's data
+// (package preflight; see Options.AllowDataLoss and Options.DevURL). A dry
+// run reports the findings in Result.Risks instead of refusing.
+//
 // Errors: a *migdir.Error for a directory refused before anything runs, a
-// *Refusal when history, files and database disagree (nothing changed), a
-// *StatementError when a statement fails (what persists is recorded), or an
-// error wrapping dblock.ErrTimeout.
+// *Refusal when history, files and database disagree or when pending
+// statements would destroy or reject rows (KindDataLoss, wrapping a
+// *preflight.DataLossError) or could not be checked (KindPreflight) —
+// nothing changed —, a *StatementError when a statement fails (what
+// persists is recorded), or an error wrapping dblock.ErrTimeout.
 func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opts Options) (*Result, error) {
 	start := time.Now()
 	if db == nil || u == nil {
@@ -232,7 +263,7 @@ func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opt
 	if err != nil {
 		return nil, fmt.Errorf("upgrade: connecting to %s: %w", u.Redacted(), err)
 	}
-	defer conn.Close()
+	defer func() { conn.Close() }()
 
 	exists, err := store.Exists(ctx, conn)
 	if err != nil {
@@ -331,6 +362,27 @@ func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opt
 			return nil, refuse(KindUnconfirmed, s.file.Name,
 				"upgrade refused: %s, statement %d (line %d: %s) was started outside a transaction but its completion was never recorded (the process stopped?): check in the database whether it took effect, then upgrade again with --mark-applied if it did, or --retry if it did not",
 				s.file.Name, k+1, line, short(s.rev.ErrorStmt))
+		}
+	}
+
+	// The pre-flight check, under the lock, before anything runs.
+	n, first, err := preflightNeeded(ctx, conn, u.Dialect, steps, &opts)
+	if err != nil {
+		return nil, fmt.Errorf("upgrade: %w", err)
+	}
+	if n > 0 {
+		// preflight reads the target through the pool: give the pinned
+		// connection back meanwhile (an in-memory SQLite database, or a
+		// pool limited to one connection, has no other). The lock is held
+		// on its own connection or file.
+		conn.Close()
+		risks, skipped, err := runPreflight(ctx, db, u, steps[:n], first, &opts, log)
+		if err != nil {
+			return nil, err
+		}
+		res.Risks, res.PreflightSkipped = risks, skipped
+		if conn, err = db.Conn(ctx); err != nil {
+			return nil, fmt.Errorf("upgrade: connecting to %s: %w", u.Redacted(), err)
 		}
 	}
 

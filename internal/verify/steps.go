@@ -85,7 +85,7 @@ func (r *rehearsal) apply(ctx context.Context, db *sql.DB, d string, f *migdir.F
 		r.step(name, start, Fail, oneLine(err))
 		return false
 	}
-	res, err := upgrade.Upgrade(ctx, db, r.u, r.dir, upgrade.Options{To: f.Version, Logger: r.log})
+	res, err := upgrade.Upgrade(ctx, db, r.u, r.dir, upgrade.Options{To: f.Version, Logger: r.log, AllowDataLoss: true})
 	if err != nil {
 		r.step(name, start, Fail, oneLine(err))
 		return false
@@ -282,7 +282,7 @@ func (r *rehearsal) reverse(ctx context.Context, db *sql.DB, d, from string, bef
 		return
 	}
 	start = time.Now()
-	if _, err := upgrade.Upgrade(ctx, db, r.u, r.dir, upgrade.Options{Logger: r.log}); err != nil {
+	if _, err := upgrade.Upgrade(ctx, db, r.u, r.dir, upgrade.Options{Logger: r.log, AllowDataLoss: true}); err != nil {
 		r.step("upgrade again", start, Fail, oneLine(err))
 		return
 	}

@@ -251,7 +251,7 @@ func runDialect(ctx context.Context, folder string, opts Options) (*DialectRepor
 	// The deployed version.
 	start = time.Now()
 	if from != "" {
-		if _, err := upgrade.Upgrade(ctx, db, r.u, r.dir, upgrade.Options{To: from, Logger: r.log}); err != nil {
+		if _, err := upgrade.Upgrade(ctx, db, r.u, r.dir, upgrade.Options{To: from, Logger: r.log, AllowDataLoss: true}); err != nil {
 			r.step("build the database at "+from, start, Fail, oneLine(err))
 			return r.rep, nil
 		}

@@ -1,0 +1,263 @@
+package drift_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/weber-framework/weber/ent/migrate"
+	"github.com/weber-framework/weber/internal/drift"
+	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/internal/testdb"
+	"github.com/weber-framework/weber/internal/upgrade"
+)
+
+// history writes a two-file history for each dialect under a temporary
+// root: users (with an index on name) and posts (with a foreign key).
+func history(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	users := map[string]string{
+		"sqlite":   "CREATE TABLE users (id integer PRIMARY KEY AUTOINCREMENT, name varchar(50) NOT NULL, email varchar(100) NULL);\n",
+		"postgres": "CREATE TABLE users (id bigserial PRIMARY KEY, name varchar(50) NOT NULL, email varchar(100) NULL);\n",
+		"mysql":    "CREATE TABLE users (id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, name varchar(50) NOT NULL, email varchar(100) NULL);\n",
+	}
+	for folder, u := range users {
+		dir := filepath.Join(root, folder)
+		write(t, dir, "1_users.sql", u+"CREATE INDEX users_name ON users (name);\n")
+		write(t, dir, "2_posts.sql", "CREATE TABLE posts (id int NOT NULL, user_id bigint NULL, PRIMARY KEY (id), CONSTRAINT posts_user FOREIGN KEY (user_id) REFERENCES users (id));\n")
+	}
+	return root
+}
+
+// write adds a file to dir and re-hashes its atlas.sum.
+func write(t *testing.T, dir, name, body string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := migdir.Rehash(dir); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// devURL is the dev server for the backend: WEBER_DEV_<DIALECT>_URL, else
+// the test server ("" for SQLite).
+func devURL(db *testdb.DB) string {
+	if db.Backend == "sqlite" {
+		return ""
+	}
+	if v := os.Getenv("WEBER_DEV_" + strings.ToUpper(db.Backend) + "_URL"); v != "" {
+		return v
+	}
+	return os.Getenv("WEBER_TEST_" + strings.ToUpper(db.Backend) + "_URL")
+}
+
+// populated is a database upgraded through history with a few rows.
+func populated(t *testing.T, db *testdb.DB) {
+	t.Helper()
+	exec(t, db, "INSERT INTO users (name, email) VALUES ('a', 'a@x.org')")
+	exec(t, db, "INSERT INTO users (name, email) VALUES ('b', NULL)")
+	exec(t, db, "INSERT INTO posts (id, user_id) VALUES (1, 1)")
+}
+
+func exec(t *testing.T, db *testdb.DB, stmts ...string) {
+	t.Helper()
+	for _, s := range stmts {
+		if _, err := db.SQL.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+func live(t *testing.T, db *testdb.DB) *drift.Report {
+	t.Helper()
+	rep, err := drift.Live(context.Background(), db.SQL, db.URL, db.MigrationsDir, devURL(db))
+	if err != nil {
+		t.Fatalf("drift.Live: %v", err)
+	}
+	return rep
+}
+
+// only checks that the report holds exactly one difference, of kind.
+func only(t *testing.T, rep *drift.Report, kind, table, column, index string) drift.Difference {
+	t.Helper()
+	if rep.Clean || len(rep.Differences) != 1 {
+		t.Fatalf("want one %s difference, got clean=%v %v", kind, rep.Clean, rep.Differences)
+	}
+	d := rep.Differences[0]
+	if d.Kind != kind || d.Table != table || d.Column != column || d.Index != index {
+		t.Fatalf("want %s %s.%s %s, got %+v", kind, table, column, index, d)
+	}
+	t.Logf("reported: %s", d)
+	return d
+}
+
+func TestLiveClean(t *testing.T) {
+	t.Parallel()
+	root := history(t)
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		populated(t, db)
+		rep := live(t, db)
+		if !rep.Clean || len(rep.Differences) != 0 || rep.Version != "2" || rep.Replayed != 2 || rep.Partial != "" {
+			t.Fatalf("report on an untouched database: %+v", rep)
+		}
+	}, testdb.Migrations(root))
+}
+
+func TestLiveColumnAddedByHand(t *testing.T) {
+	t.Parallel()
+	root := history(t)
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		populated(t, db)
+		exec(t, db, "ALTER TABLE users ADD COLUMN x int")
+		d := only(t, live(t, db), drift.ColumnAdded, "users", "x", "")
+		if !strings.Contains(strings.ToLower(d.Detail), "int") || !strings.HasSuffix(d.Detail, " NULL") || strings.Contains(d.Detail, "NOT") {
+			t.Errorf("detail %q does not give the type and nullability", d.Detail)
+		}
+		if s := d.String(); s != "column-added users.x ("+d.Detail+")" {
+			t.Errorf("String() = %q", s)
+		}
+	}, testdb.Migrations(root))
+}
+
+func TestLiveIndexDroppedByHand(t *testing.T) {
+	t.Parallel()
+	root := history(t)
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		populated(t, db)
+		if db.Backend == "mysql" {
+			exec(t, db, "DROP INDEX users_name ON users")
+		} else {
+			exec(t, db, "DROP INDEX users_name")
+		}
+		d := only(t, live(t, db), drift.IndexDropped, "users", "", "users_name")
+		if d.Detail != "on (name)" {
+			t.Errorf("detail %q", d.Detail)
+		}
+	}, testdb.Migrations(root))
+}
+
+func TestLiveColumnTypeChangedByHand(t *testing.T) {
+	t.Parallel()
+	root := history(t)
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		populated(t, db)
+		switch db.Backend {
+		case "postgres":
+			exec(t, db, "ALTER TABLE users ALTER COLUMN email TYPE varchar(200)")
+		case "mysql":
+			exec(t, db, "ALTER TABLE users MODIFY email varchar(200) NULL")
+		default:
+			// SQLite has no ALTER COLUMN: a hand-made rebuild, as people do.
+			exec(t, db,
+				"PRAGMA foreign_keys = off",
+				"CREATE TABLE new_users (id integer PRIMARY KEY AUTOINCREMENT, name varchar(50) NOT NULL, email blob NULL)",
+				"INSERT INTO new_users (id, name, email) SELECT id, name, email FROM users",
+				"DROP TABLE users",
+				"ALTER TABLE new_users RENAME TO users",
+				"CREATE INDEX users_name ON users (name)",
+				"PRAGMA foreign_keys = on")
+		}
+		d := only(t, live(t, db), drift.ColumnChanged, "users", "email", "")
+		if !strings.HasPrefix(d.Detail, "type ") || !strings.Contains(d.Detail, "(100) -> ") || !strings.Contains(d.Detail, map[string]string{"sqlite": "-> blob", "postgres": "(200)", "mysql": "(200)"}[db.Backend]) {
+			t.Errorf("detail %q does not name the types", d.Detail)
+		}
+	}, testdb.Migrations(root))
+}
+
+func TestLiveNullabilityChangedByHand(t *testing.T) {
+	t.Parallel()
+	root := history(t)
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		switch db.Backend {
+		case "postgres":
+			exec(t, db, "ALTER TABLE users ALTER COLUMN email SET NOT NULL")
+		case "mysql":
+			exec(t, db, "ALTER TABLE users MODIFY email varchar(100) NOT NULL")
+		default:
+			t.Skip("SQLite changes nullability only by a rebuild (covered by the type test)")
+		}
+		d := only(t, live(t, db), drift.ColumnChanged, "users", "email", "")
+		if d.Detail != "NULL -> NOT NULL" {
+			t.Errorf("detail %q", d.Detail)
+		}
+	}, testdb.Migrations(root))
+}
+
+func TestLiveTablesAddedAndDroppedByHand(t *testing.T) {
+	t.Parallel()
+	root := history(t)
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		exec(t, db, "CREATE TABLE audit (id int NOT NULL, PRIMARY KEY (id))", "DROP TABLE posts")
+		rep := live(t, db)
+		got := fmt.Sprint(rep.Differences)
+		if len(rep.Differences) != 2 || rep.Differences[0].Kind != drift.TableAdded || rep.Differences[0].Table != "audit" ||
+			rep.Differences[1].Kind != drift.TableDropped || rep.Differences[1].Table != "posts" {
+			t.Fatalf("want audit added and posts dropped, got %s", got)
+		}
+	}, testdb.Migrations(root))
+}
+
+// A partially applied file is replayed up to the statements that ran.
+func TestLivePartialFile(t *testing.T) {
+	t.Parallel()
+	root := history(t)
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		write(t, db.MigrationsDir, "3_half.sql", "-- atlas:txmode none\n\nCREATE TABLE half (id int NOT NULL, PRIMARY KEY (id));\nINSERT INTO missing VALUES (1);\n")
+		if _, err := upgrade.Upgrade(context.Background(), db.SQL, db.URL, db.MigrationsDir, upgrade.Options{}); err == nil {
+			t.Fatal("the broken file applied")
+		}
+		rep := live(t, db)
+		if !rep.Clean || rep.Partial != "3_half.sql" || rep.PartialApplied != 1 || rep.Replayed != 2 || rep.Version != "3" {
+			t.Fatalf("report: %+v", rep)
+		}
+	}, testdb.Migrations(root))
+}
+
+// The three ways on the project's own history and models.
+func TestStatusThreeWays(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		ctx := context.Background()
+		opts := drift.StatusOptions{DevURL: devURL(db), Tables: migrate.Tables}
+		st, err := drift.Status(ctx, db.SQL, db.URL, db.MigrationsDir, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.ModelsError != "" || st.Models == nil || st.LiveError != "" || st.Live == nil || !st.Live.Clean || !st.History.UpToDate() {
+			t.Fatalf("status of a freshly upgraded database: %+v (live %+v)", st, st.Live)
+		}
+		if st.ModelsAhead {
+			t.Logf("the models are ahead of the project's history: %v %v", st.ModelsPlanned, st.ModelsLeftOut)
+		} else if !st.Clean() {
+			t.Errorf("Clean() is false with all three ways clean")
+		}
+
+		exec(t, db, "ALTER TABLE users ADD COLUMN nickname varchar(20) NULL")
+		st, err = drift.Status(ctx, db.SQL, db.URL, db.MigrationsDir, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Clean() || st.Live == nil || st.Live.Clean || len(st.Live.Differences) != 1 || st.Live.Differences[0].Column != "nickname" {
+			t.Fatalf("after a hand-made change: %+v", st.Live)
+		}
+
+		if db.Backend != "sqlite" {
+			st, err = drift.Status(ctx, db.SQL, db.URL, db.MigrationsDir, drift.StatusOptions{Tables: migrate.Tables})
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := "WEBER_DEV_" + strings.ToUpper(db.Backend) + "_URL"
+			if st.Live != nil || !strings.Contains(st.LiveError, env) || !strings.Contains(st.ModelsError, env) || !st.History.UpToDate() {
+				t.Errorf("without a dev server: live %q, models %q", st.LiveError, st.ModelsError)
+			}
+		}
+	})
+}
