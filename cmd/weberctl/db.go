@@ -1,0 +1,39 @@
+package main
+
+import "github.com/urfave/cli/v2"
+
+// dbCommand groups the database commands.
+func dbCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "db",
+		Usage:     "create, migrate, inspect and drop the database",
+		UsageText: "weberctl db COMMAND [options]",
+		Description: `Development: ensure (create the database and the models' tables), drop.
+Deployment: revision (write a migration file), upgrade, downgrade, status,
+history, check, hash, verify (rehearse an upgrade on a populated copy).
+
+Examples:
+   weberctl db ensure
+   weberctl db revision --name add_bio
+   weberctl db upgrade --database-url postgres://app@db.internal/app`,
+		Flags: withGlobal(),
+		Subcommands: []*cli.Command{
+			dbEnsureCommand(e),
+			dbDropCommand(e),
+			dbRevisionCommand(e),
+			dbUpgradeCommand(e),
+			dbDowngradeCommand(e),
+			dbStatusCommand(e),
+			dbHistoryCommand(e),
+			dbCheckCommand(e),
+			dbHashCommand(e),
+			dbVerifyCommand(e),
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return cli.ShowSubcommandHelp(c)
+			}
+			return unknownCommand("weberctl db", c.Args().First(), c.Command.Subcommands)
+		},
+	}
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/weber-framework/weber/internal/devdb"
+)
+
+func dbEnsureCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "ensure",
+		Usage: "create the database and every table, column and index the models add (development)",
+		Description: `Creates the database if it does not exist (the SQLite file and its folder, or
+CREATE DATABASE on PostgreSQL and MySQL), applies the migration history to an
+empty database, then creates every table, column, index and foreign key that
+the models have and the database lacks. It never drops or changes anything
+that exists: differences it leaves alone are listed, for a revision to handle.
+It prints what it created; run again, it says there is nothing to do. With
+--env (or WEBER_ENV) it records the environment, which protects a production
+database from ` + "`db drop`" + `.
+
+Example:
+   weberctl db ensure
+   weberctl db ensure --database-url postgres://me@localhost/myapp_dev --json`,
+		Flags: withGlobal(
+			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("what was created")},
+			lockTimeoutFlag(),
+		),
+		Action: func(c *cli.Context) error {
+			if err := noArgs(c); err != nil {
+				return err
+			}
+			cfg, u, err := e.target(c)
+			if err != nil {
+				return err
+			}
+			res, err := devdb.Ensure(c.Context, u, devdb.EnsureOptions{
+				Dir:         cfg.MigrationsDir,
+				Env:         cfg.Env,
+				LockTimeout: c.Duration("lock-timeout"),
+				Logger:      cfg.Logger,
+			})
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return writeJSON(e.stdout, res)
+			}
+			renderEnsure(e, res)
+			return nil
+		},
+	}
+}
+
+// lockTimeoutFlag is how long a command waits for another weberctl holding
+// the database's migration lock.
+func lockTimeoutFlag() cli.Flag {
+	return &cli.DurationFlag{Name: "lock-timeout", Value: time.Minute,
+		Usage: "how long to wait (`DURATION`, e.g. 30s) for another weberctl holding the database's migration lock"}
+}
+
+func renderEnsure(e *env, r *devdb.EnsureResult) {
+	w := e.stdout
+	if r.NothingToDo() {
+		fmt.Fprintf(w, "Nothing to do: %s has every table, column and index of the models.\n", r.Database)
+	}
+	if r.DatabaseCreated {
+		fmt.Fprintf(w, "Created database %s\n", r.Database)
+	}
+	if len(r.History) > 0 {
+		fmt.Fprintf(w, "Applied the migration history (%s):\n", plural(len(r.History), "file", "files"))
+		for _, f := range r.History {
+			fmt.Fprintf(w, "  %s\n", f)
+		}
+	}
+	for _, t := range r.Tables {
+		fmt.Fprintf(w, "Created table %s\n", t)
+	}
+	for _, c := range r.Columns {
+		fmt.Fprintf(w, "Added column %s\n", c)
+	}
+	for _, i := range r.Indexes {
+		fmt.Fprintf(w, "Added index %s\n", i)
+	}
+	for _, f := range r.ForeignKeys {
+		fmt.Fprintf(w, "Added foreign key %s\n", f)
+	}
+	if r.Env != "" {
+		fmt.Fprintf(w, "Recorded environment %q\n", r.Env)
+	}
+	if len(r.Skipped) > 0 {
+		fmt.Fprintf(w, "Left alone (ensure never changes or drops; write a revision with `weberctl db revision`):\n")
+		for _, s := range r.Skipped {
+			fmt.Fprintf(w, "  %s\n", s)
+		}
+	}
+	if !r.NothingToDo() {
+		fmt.Fprintf(w, "Done in %s.\n", human(r.Duration))
+	}
+}

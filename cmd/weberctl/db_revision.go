@@ -1,0 +1,153 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/weber-framework/weber/app"
+	"github.com/weber-framework/weber/ent/migrate"
+	"github.com/weber-framework/weber/internal/plan"
+)
+
+func dbRevisionCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "revision",
+		Usage: "write a migration file with the models' changes, for every kept dialect",
+		Description: `For every kept dialect (WEBER_DIALECTS, default sqlite,postgres,mysql), replays
+the history on a dev database, plans the difference to the models, and writes
+<version>_<name>.sql into --dir/<dialect> with an updated atlas.sum. Every
+dialect gets the same version and name. It prints each file and its
+statements. With no difference it says so and writes nothing.
+
+Dev databases: an in-memory SQLite; for PostgreSQL and MySQL a scratch
+database created on the server --dev-postgres-url / --dev-mysql-url (or
+WEBER_DEV_POSTGRES_URL / WEBER_DEV_MYSQL_URL) names, and dropped afterwards.
+Without one, pass --dialect to write only some dialects.
+
+It never writes a DROP of a table, column or index, nor narrows a column,
+unless --allow-destructive is given; it lists what it left out.
+
+Example:
+   weberctl db revision --name add_bio
+   weberctl db revision --name add_bio --dialect sqlite
+   weberctl db revision --name drop_legacy --allow-destructive --json`,
+		Flags: withGlobal(append([]cli.Flag{
+			&cli.StringFlag{Name: "name", Usage: "the revision's `NAME`, e.g. add_bio (default: " + plan.DefaultName + ")"},
+			&cli.BoolFlag{Name: "allow-destructive", Usage: "write drops of tables, columns and indexes, and narrowed columns"},
+			&cli.StringSliceFlag{Name: "dialect", Usage: "write only this `DIALECT` (sqlite, postgres or mysql); repeatable; default: every kept dialect"},
+			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("what was planned and written")},
+		}, devURLFlags()...)...),
+		Action: func(c *cli.Context) error {
+			if err := noArgs(c); err != nil {
+				return err
+			}
+			cfg := e.config(c)
+			dialects, err := chosenDialects(c, cfg)
+			if err != nil {
+				return err
+			}
+			res, err := plan.Revise(c.Context, plan.ReviseOptions{
+				Root:             cfg.MigrationsDir,
+				Dialects:         dialects,
+				DevURLs:          devURLs(c, cfg),
+				Name:             c.String("name"),
+				AllowDestructive: c.Bool("allow-destructive"),
+				Tables:           migrate.Tables,
+				Logger:           cfg.Logger,
+			})
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return writeJSON(e.stdout, res)
+			}
+			renderRevision(e, res)
+			return nil
+		},
+	}
+}
+
+// chosenDialects returns the --dialect values, which must be kept
+// dialects, or every kept dialect.
+func chosenDialects(c *cli.Context, cfg app.Config) ([]string, error) {
+	chosen := c.StringSlice("dialect")
+	if len(chosen) == 0 {
+		return cfg.Dialects, nil
+	}
+	var out []string
+	for _, d := range chosen {
+		for _, p := range strings.Split(d, ",") {
+			p = strings.TrimSpace(p)
+			if p == "" {
+				continue
+			}
+			if !slices.Contains(cfg.Dialects, p) {
+				hint := ""
+				if s := suggest(p, cfg.Dialects); s != "" {
+					hint = fmt.Sprintf(" Did you mean %q?", s)
+				}
+				return nil, usagef("--dialect %s is not a kept dialect (kept: %s).%s", p, strings.Join(cfg.Dialects, ", "), hint)
+			}
+			if !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out, nil
+}
+
+func renderRevision(e *env, r *plan.ReviseResult) {
+	w := e.stdout
+	if !r.Written {
+		fmt.Fprintf(w, "No difference: the history matches the models")
+		var left []string
+		for _, d := range r.Dialects {
+			for _, l := range d.LeftOut {
+				left = append(left, d.Dialect+": "+l.String())
+			}
+		}
+		if len(left) == 0 {
+			fmt.Fprintf(w, " in every dialect; nothing written.\n")
+		} else {
+			fmt.Fprintf(w, " apart from destructive changes; nothing written. Left out (pass --allow-destructive to write them):\n")
+			for _, l := range left {
+				fmt.Fprintf(w, "  %s\n", l)
+			}
+		}
+		printWarnings(e, r)
+		return
+	}
+	fmt.Fprintf(w, "Revision %s_%s:\n", r.Version, r.Name)
+	for _, d := range r.Dialects {
+		if d.File == "" {
+			fmt.Fprintf(w, "\n%s: no change (replayed %s)\n", d.Dialect, plural(d.Replayed, "file", "files"))
+			continue
+		}
+		fmt.Fprintf(w, "\n%s: wrote %s (%s, replayed %s in %s)\n", d.Dialect, d.File,
+			plural(len(d.Statements), "statement", "statements"), plural(d.Replayed, "file", "files"), human(d.Duration))
+		for _, s := range d.Statements {
+			fmt.Fprintf(w, "  %s\n", withSemicolon(s.SQL))
+		}
+		if len(d.LeftOut) > 0 {
+			fmt.Fprintf(w, "  left out (destructive; pass --allow-destructive to write them):\n")
+			for _, l := range d.LeftOut {
+				fmt.Fprintf(w, "    %s\n", l.String())
+			}
+		}
+		for _, f := range d.Findings {
+			fmt.Fprintf(w, "  lint: %s\n", f.String())
+		}
+	}
+	printWarnings(e, r)
+}
+
+func printWarnings(e *env, r *plan.ReviseResult) {
+	for _, d := range r.Dialects {
+		for _, wn := range d.Warnings {
+			fmt.Fprintf(e.stderr, "warning: %s: %s\n", d.Dialect, wn)
+		}
+	}
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	entsql "entgo.io/ent/dialect/sql"
+	"github.com/urfave/cli/v2"
+
+	"github.com/weber-framework/weber/app"
+	"github.com/weber-framework/weber/ent"
+	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/devdb"
+	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/internal/upgrade"
+)
+
+// shutdownTimeout bounds how long serve waits for requests in flight after
+// SIGINT or SIGTERM.
+const shutdownTimeout = 15 * time.Second
+
+func serveCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "run the application's HTTP server",
+		Description: `Serves the application on --addr (env WEBER_ADDR, default ` + app.DefaultAddr + `).
+
+On the embedded default, SQLite, it first brings the database up to date the
+way ` + "`db ensure`" + ` does: a fresh clone works with this one command. On any other
+database it refuses to start while migration files are pending, unless
+--migrate applies them first; /readyz answers 503 while files are pending.
+SIGINT or SIGTERM stop it gracefully: requests in flight finish first.
+
+Example:
+   weberctl serve
+   weberctl serve --addr :9000 --database-url postgres://app@db.internal/app --migrate`,
+		Flags: withGlobal(
+			&cli.StringFlag{Name: "addr", Usage: "the `HOST:PORT` to listen on (default: env WEBER_ADDR, then " + app.DefaultAddr + ")"},
+			&cli.BoolFlag{Name: "migrate", Usage: "apply pending migration files before serving (PostgreSQL, MySQL)"},
+			lockTimeoutFlag(),
+			devURLFlag(),
+			devURLFlags()[0],
+			devURLFlags()[1],
+		),
+		Action: func(c *cli.Context) error {
+			if err := noArgs(c); err != nil {
+				return err
+			}
+			return serve(c, e)
+		},
+	}
+}
+
+func serve(c *cli.Context, e *env) error {
+	ctx := c.Context
+	cfg, u, err := e.target(c)
+	if err != nil {
+		return err
+	}
+	if c.IsSet("addr") {
+		cfg.Addr = c.String("addr")
+	}
+	if cfg.Logger == nil {
+		// The request log and the errors, on stderr.
+		cfg.Logger = slog.New(slog.NewTextHandler(e.stderr, nil))
+	}
+	if u.Memory {
+		return fmt.Errorf("serve: %s is an in-memory database, which would vanish with the server: use a file, e.g. %s", u.Redacted(), app.DefaultDatabaseURL)
+	}
+
+	var opts []app.Option
+	if cfg.IsEmbeddedDefault() {
+		res, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{
+			Dir: cfg.MigrationsDir, Env: cfg.Env, LockTimeout: c.Duration("lock-timeout"),
+			Operator: operator(), Logger: cfg.Logger,
+		})
+		if err != nil {
+			return err
+		}
+		if !res.NothingToDo() {
+			renderEnsure(e, res)
+		}
+	}
+
+	db, err := dbconn.Open(ctx, u)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	if !cfg.IsEmbeddedDefault() {
+		dir, err := migdir.DialectDir(cfg.MigrationsDir, u.Dialect)
+		if err != nil {
+			return err
+		}
+		if c.Bool("migrate") {
+			folder, err := migdir.Folder(u.Dialect)
+			if err != nil {
+				return err
+			}
+			uopts := upgradeOptions(c, e, cfg, u, dir, true)
+			uopts.DevURL = devURLFor(c, cfg, folder)
+			res, err := upgrade.Upgrade(ctx, db, u, dir, uopts)
+			if err != nil {
+				return err
+			}
+			renderUpgrade(e, u, res)
+		}
+		n, err := pendingFiles(ctx, db, u, dir)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("serve: %s pending on %s: run `weberctl db upgrade` first, or pass --migrate",
+				pendingPhrase(n), u.Redacted())
+		}
+		opts = append(opts, app.WithReadiness("migrations", func(ctx context.Context) error {
+			n, err := pendingFiles(ctx, db, u, dir)
+			if err != nil {
+				return fmt.Errorf("reading the migration status: %w", err)
+			}
+			if n > 0 {
+				return fmt.Errorf("%s pending: run `weberctl db upgrade`", pendingPhrase(n))
+			}
+			return nil
+		}))
+	}
+
+	client := ent.NewClient(ent.Driver(entsql.OpenDB(u.Dialect, db)))
+	a, err := app.New(client, db, cfg, opts...)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("serve: listening on %s: %w (is another server using the port? pass --addr)", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	fmt.Fprintf(e.stdout, "Serving on http://%s (database %s). Stop with Ctrl-C.\n", ln.Addr(), u.Redacted())
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("serve: shutting down: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	fmt.Fprintln(e.stdout, "Stopped.")
+	return nil
+}
+
+func pendingPhrase(n int) string {
+	if n == 1 {
+		return "1 migration file is"
+	}
+	return fmt.Sprintf("%d migration files are", n)
+}
