@@ -18,6 +18,13 @@
 //   - DevDB opens a dev database: an in-memory SQLite database, or a scratch
 //     database created on a PostgreSQL or MySQL server and dropped afterwards.
 //   - Models diffs a replayed dev database against the models.
+//   - LintFiles (`db lint`) lints existing files, hand-written ones included:
+//     it replays the history on a dev database, reads the schema change each
+//     statement makes, and runs Atlas's analyzers on them, honouring
+//     `-- atlas:nolint` directives on a statement or in a file's header.
+//   - Check (`db check`, the CI gate) validates each kept dialect's folder,
+//     lints every file and compares the history with the models, returning
+//     one-line problems.
 //
 // Dialects are named by their folder names: "sqlite", "postgres", "mysql".
 package plan

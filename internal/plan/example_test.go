@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/weber-framework/weber/ent/migrate"
+	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/plan"
 )
 
@@ -44,4 +45,41 @@ func ExampleRevise() {
 	// Output:
 	// sqlite 20261127090000_initial.sql 7 statements
 	// written again: false
+}
+
+// LintFiles replays a hand-written history on an in-memory SQLite database
+// and finds the column it drops; the second drop is marked intended.
+func ExampleLintFiles() {
+	dir, err := os.MkdirTemp("", "weber-example")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	for name, body := range map[string]string{
+		"20260101000000_init.sql": "CREATE TABLE users (id integer PRIMARY KEY, bio text, age integer);\n",
+		"20260102000000_drop.sql": "ALTER TABLE users DROP COLUMN bio;\n-- atlas:nolint destructive\nALTER TABLE users DROP COLUMN age;\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	if err := migdir.Rehash(dir); err != nil { // what `weberctl db hash` does
+		fmt.Println(err)
+		return
+	}
+	rep, err := plan.LintFiles(context.Background(), plan.LintOptions{Dir: dir, Dialect: plan.SQLite})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, f := range rep.Findings() {
+		fmt.Println(f.Severity+":", f)
+	}
+	fmt.Println("errors:", len(rep.Errors()))
+	// Output:
+	// error: 20260102000000_drop.sql line 1: DS103 Dropping non-virtual column "bio"
+	// intended: 20260102000000_drop.sql line 3: DS103 Dropping non-virtual column "age" (marked intended)
+	// errors: 1
 }

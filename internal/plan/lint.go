@@ -21,27 +21,62 @@ import (
 	_ "ariga.io/atlas/sql/sqlite/sqlitecheck"
 )
 
-// Finding is one lint diagnostic on a planned statement.
+// Finding is one lint diagnostic on a statement.
 type Finding struct {
-	Code     string // Atlas's code, e.g. DS103
-	Analyzer string // destructive, data_depend, condrop, incompatible or mysql
+	// File is the migration file's name ("" for a file Revise has not
+	// written yet).
+	File string `json:"file,omitempty"`
+	Code string `json:"code"` // Atlas's code, e.g. DS103
+	// Analyzer is destructive, data_depend, condrop, incompatible or mysql:
+	// the name an `-- atlas:nolint` directive uses.
+	Analyzer string `json:"analyzer"`
 	// Message is Atlas's text, e.g. `Dropping non-virtual column "bio"`.
-	Message string
+	Message string `json:"message"`
 	// Statement is the SQL statement the finding is about.
-	Statement string
+	Statement string `json:"statement"`
 	// Line is the 1-based line of the statement in the file.
-	Line int
+	Line int `json:"line"`
 	// Explanation says the risk in plain words; Alternative the safer way.
-	Explanation string
-	Alternative string
+	Explanation string `json:"explanation"`
+	Alternative string `json:"alternative"`
 	// Intended reports a finding silenced by an `atlas:nolint` directive in
 	// the file: the change is meant.
-	Intended bool
+	Intended bool `json:"intended"`
+	// Severity is SeverityError for a destructive change not marked
+	// intended, SeverityIntended for any finding marked intended, and
+	// SeverityWarning otherwise.
+	Severity string `json:"severity"`
 }
 
-// String renders the finding on one line.
+// Severities of a Finding.
+const (
+	SeverityError    = "error"
+	SeverityWarning  = "warning"
+	SeverityIntended = "intended"
+)
+
+// IsError reports a finding that fails lint: a destructive change not
+// marked intended.
+func (f Finding) IsError() bool { return f.Analyzer == "destructive" && !f.Intended }
+
+// severity classifies the finding.
+func (f Finding) severity() string {
+	switch {
+	case f.Intended:
+		return SeverityIntended
+	case f.IsError():
+		return SeverityError
+	}
+	return SeverityWarning
+}
+
+// String renders the finding on one line, e.g.
+// `20261127_drop_bio.sql line 3: DS103 Dropping non-virtual column "bio"`.
 func (f Finding) String() string {
 	s := fmt.Sprintf("%s line %d: %s", f.Code, f.Line, f.Message)
+	if f.File != "" {
+		s = fmt.Sprintf("%s line %d: %s %s", f.File, f.Line, f.Code, f.Message)
+	}
 	if f.Intended {
 		s += " (marked intended)"
 	}
@@ -105,7 +140,7 @@ func analyzerOf(code string) string {
 	switch {
 	case strings.HasPrefix(code, "DS"):
 		return "destructive"
-	case strings.HasPrefix(code, "MF"), strings.HasPrefix(code, "LT"):
+	case strings.HasPrefix(code, "MF"), strings.HasPrefix(code, "LT"), code == "MY101":
 		return "data_depend"
 	case strings.HasPrefix(code, "CD"):
 		return "condrop"
@@ -135,14 +170,14 @@ func atlasDriverName(folder string) string {
 func lintPlan(ctx context.Context, folder string, drv migrate.Driver, changes []schema.Change, mp *migrate.Plan, allow bool, p *Plan) error {
 	per := stmtChanges(folder, changes, mp)
 	content, stmts := format(mp, nil)
-	findings, err := lint(ctx, folder, drv, content, stmts, per)
+	findings, err := lint(ctx, folder, drv, "", content, stmts, per)
 	if err != nil {
 		return err
 	}
 	nolint := map[int]bool{}
 	var bad []Finding
 	for _, f := range findings {
-		if f.Analyzer == "destructive" && !f.Intended {
+		if f.IsError() {
 			bad = append(bad, f)
 			for i, s := range stmts {
 				if lineAt(content, s.Pos) == f.Line {
@@ -156,7 +191,7 @@ func lintPlan(ctx context.Context, folder string, drv migrate.Driver, changes []
 			return &DestructiveError{Dialect: folder, Findings: bad}
 		}
 		content, stmts = format(mp, nolint)
-		if findings, err = lint(ctx, folder, drv, content, stmts, per); err != nil {
+		if findings, err = lint(ctx, folder, drv, "", content, stmts, per); err != nil {
 			return err
 		}
 	}
@@ -211,13 +246,26 @@ func stmtChanges(folder string, changes []schema.Change, mp *migrate.Plan) []sch
 	return out
 }
 
-// lint runs the dialect's Atlas analyzers on the file.
-func lint(ctx context.Context, folder string, drv migrate.Driver, content string, stmts []*migrate.Stmt, per []schema.Changes) ([]Finding, error) {
+// lint runs the dialect's Atlas analyzers on a file: name ("" for a plan
+// not written yet), its content, its statements and the schema changes
+// each statement makes (per[i] for stmts[i]). It is the one place findings
+// are made, for Revise and LintFiles alike; a finding is intended when an
+// `atlas:nolint` directive on its statement, or in the file's header,
+// names its analyzer or code (or names nothing).
+func lint(ctx context.Context, folder string, drv migrate.Driver, name, content string, stmts []*migrate.Stmt, per []schema.Changes) ([]Finding, error) {
+	subject := "the " + folder + " plan"
+	if name != "" {
+		subject = name
+	}
 	azs, err := sqlcheck.AnalyzerFor(atlasDriverName(folder), nil)
 	if err != nil {
-		return nil, wrapf("linting the "+folder+" plan", err)
+		return nil, wrapf("linting "+subject, err)
 	}
-	file := migrate.NewLocalFile("plan.sql", []byte(content))
+	fileName := name
+	if fileName == "" {
+		fileName = "plan.sql"
+	}
+	file := migrate.NewLocalFile(fileName, []byte(content))
 	changes := make([]*sqlcheck.Change, len(stmts))
 	byPos := map[int]*migrate.Stmt{}
 	for i, s := range stmts {
@@ -232,6 +280,12 @@ func lint(ctx context.Context, folder string, drv migrate.Driver, content string
 	var out []Finding
 	seen := map[string]bool{}
 	for _, az := range azs {
+		// The analyzer's own name is what Atlas's nolint matches (MySQL's
+		// MY101 comes from data_depend); unnamed ones go by code.
+		azName := ""
+		if n, ok := az.(sqlcheck.NamedAnalyzer); ok {
+			azName = n.Name()
+		}
 		reported := false
 		pass.Reporter = sqlcheck.ReportWriterFunc(func(r sqlcheck.Report) {
 			reported = true
@@ -241,7 +295,10 @@ func lint(ctx context.Context, folder string, drv migrate.Driver, content string
 					continue
 				}
 				seen[key] = true
-				f := Finding{Code: d.Code, Analyzer: analyzerOf(d.Code), Message: d.Text, Line: lineAt(content, d.Pos)}
+				f := Finding{File: name, Code: d.Code, Analyzer: azName, Message: d.Text, Line: lineAt(content, d.Pos)}
+				if f.Analyzer == "" {
+					f.Analyzer = analyzerOf(d.Code)
+				}
 				f.Explanation, f.Alternative = Explain(d.Code)
 				var stmtNolint []string
 				if s, ok := byPos[d.Pos]; ok {
@@ -249,13 +306,15 @@ func lint(ctx context.Context, folder string, drv migrate.Driver, content string
 					stmtNolint = s.Directive("nolint")
 				}
 				f.Intended = silenced(stmtNolint, f) || silenced(fileNolint, f)
+				f.Severity = f.severity()
 				out = append(out, f)
 			}
 		})
 		if err := az.Analyze(ctx, pass); err != nil && !reported {
-			return nil, wrapf("linting the "+folder+" plan", err)
+			return nil, wrapf("linting "+subject, err)
 		}
 	}
+	slices.SortStableFunc(out, func(a, b Finding) int { return a.Line - b.Line })
 	return out, nil
 }
 

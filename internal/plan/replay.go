@@ -74,6 +74,24 @@ func SplitFile(dia string, f migrate.File) ([]*migrate.Stmt, error) {
 // SQLite foreign keys are not enforced while it runs. It returns how many
 // files ran.
 func Replay(ctx context.Context, db *sql.DB, dia string, files []migrate.File, upTo string) (int, error) {
+	return replay(ctx, db, dia, files, upTo, nil)
+}
+
+// replayObserver watches a replay statement by statement (LintFiles uses
+// it to see the schema change each statement makes). Its calls run on the
+// replay's pinned connection, inside the replay's transaction.
+type replayObserver interface {
+	// fileStart is called before f's statements run; unless it returns
+	// watch, the file's statements run unobserved.
+	fileStart(ctx context.Context, conn *sql.Conn, f migrate.File, stmts []*migrate.Stmt) (watch bool, err error)
+	// afterStmt is called after statement i of a watched file ran.
+	afterStmt(ctx context.Context, conn *sql.Conn, i int) error
+	// fileEnd is called after the last statement of a watched file ran.
+	fileEnd(ctx context.Context, conn *sql.Conn) error
+}
+
+// replay is Replay with an optional observer.
+func replay(ctx context.Context, db *sql.DB, dia string, files []migrate.File, upTo string, obs replayObserver) (int, error) {
 	folder, err := folderName(dia)
 	if err != nil {
 		return 0, err
@@ -117,10 +135,26 @@ func Replay(ctx context.Context, db *sql.DB, dia string, files []migrate.File, u
 		if err := r.want(ctx, !outside); err != nil {
 			return n, wrapf("replaying "+f.Name(), err)
 		}
+		watch := false
+		if obs != nil {
+			if watch, err = obs.fileStart(ctx, conn, f, stmts); err != nil {
+				return n, err
+			}
+		}
 		body := string(f.Bytes())
 		for i, s := range stmts {
 			if _, err := conn.ExecContext(ctx, s.Text); err != nil {
 				return n, &ReplayError{File: f.Name(), Statement: i + 1, Line: lineAt(body, s.Pos), SQL: s.Text, Err: err}
+			}
+			if watch {
+				if err := obs.afterStmt(ctx, conn, i); err != nil {
+					return n, err
+				}
+			}
+		}
+		if watch {
+			if err := obs.fileEnd(ctx, conn); err != nil {
+				return n, err
 			}
 		}
 		n++

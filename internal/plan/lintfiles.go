@@ -1,0 +1,604 @@
+package plan
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/schema"
+
+	"github.com/weber-framework/weber/internal/migdir"
+)
+
+// LintOptions configures LintFiles.
+type LintOptions struct {
+	// Dir is one dialect's migration folder, e.g. migrations/postgres.
+	// Required.
+	Dir string
+	// Dialect is sqlite, postgres or mysql (ent's names work too); default:
+	// the folder's base name.
+	Dialect string
+	// DevURL names the server for the scratch database (postgres and
+	// mysql); SQLite needs none.
+	DevURL string
+	// Versions are the files to lint, by version (a file name works too);
+	// empty lints every file.
+	Versions []string
+	// Latest, when positive, lints only the newest Latest files. It cannot
+	// be combined with Versions.
+	Latest int
+	// Logger receives progress at debug level; nil discards.
+	Logger *slog.Logger
+}
+
+// LintReport is the outcome of LintFiles.
+type LintReport struct {
+	Dialect string `json:"dialect"` // folder name
+	Dir     string `json:"dir"`
+	// Replayed is the number of files replayed on the dev database (every
+	// file up to the newest one linted).
+	Replayed int `json:"replayed"`
+	// Files are the linted files, in version order.
+	Files []LintedFile `json:"files"`
+	// Warnings are problems that did not stop the lint, e.g. a scratch
+	// database that could not be dropped.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// LintedFile is the lint of one migration file.
+type LintedFile struct {
+	Name       string    `json:"name"`
+	Version    string    `json:"version"`
+	Statements int       `json:"statements"`
+	Findings   []Finding `json:"findings"`
+}
+
+// Findings returns every finding of every file, in file order.
+func (r *LintReport) Findings() []Finding {
+	var out []Finding
+	for _, f := range r.Files {
+		out = append(out, f.Findings...)
+	}
+	return out
+}
+
+// Errors returns the findings that fail lint: destructive changes not
+// marked intended by an `-- atlas:nolint` directive.
+func (r *LintReport) Errors() []Finding {
+	var out []Finding
+	for _, f := range r.Findings() {
+		if f.IsError() {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// LintFiles lints existing migration files, hand-written or edited ones
+// included: it validates the folder (atlas.sum, names, line endings),
+// replays the history on a dev database statement by statement and, for
+// each file to lint, inspects the schema after every statement that may
+// change it, so each statement is linted with the schema changes it really
+// makes. The findings come from the same analyzers and explanations as
+// Revise's. A finding is intended (reported, not an error) when an
+// `-- atlas:nolint [analyzer|code ...]` directive stands above its
+// statement or in the file's header block (the comments at the top of the
+// file, separated from the first statement by an empty line).
+//
+// The work is linear: one replay, one inspection per schema-changing
+// statement of the linted files, none for the other files.
+func LintFiles(ctx context.Context, opts LintOptions) (*LintReport, error) {
+	if strings.TrimSpace(opts.Dir) == "" {
+		return nil, fmt.Errorf("linting: no migration folder given: pass the dialect's folder, e.g. migrations/sqlite")
+	}
+	dia := opts.Dialect
+	if dia == "" {
+		dia = filepath.Base(filepath.Clean(opts.Dir))
+	}
+	folder, err := folderName(dia)
+	if err != nil {
+		return nil, fmt.Errorf("linting %s: %w", opts.Dir, err)
+	}
+	ed, _ := entDialect(folder)
+	md, err := migdir.OpenDialect(opts.Dir, ed)
+	if err != nil {
+		return nil, err
+	}
+	selected, err := selectFiles(md, opts.Versions, opts.Latest)
+	if err != nil {
+		return nil, err
+	}
+	rep := &LintReport{Dialect: folder, Dir: opts.Dir, Files: []LintedFile{}}
+	if len(selected) == 0 {
+		return rep, nil
+	}
+	db, cleanup, err := DevDB(ctx, folder, opts.DevURL)
+	if err != nil {
+		return nil, fmt.Errorf("linting %s: %w", opts.Dir, err)
+	}
+	defer func() {
+		if err := cleanup(); err != nil {
+			rep.Warnings = append(rep.Warnings, oneLine(err.Error()))
+		}
+	}()
+	upTo := ""
+	for _, f := range md.Files {
+		if selected[f.Name] {
+			upTo = f.Version
+		}
+	}
+	files, err := lintHistory(ctx, db, folder, md, selected, upTo, opts.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("linting %s: %w", opts.Dir, err)
+	}
+	rep.Files = files
+	for _, f := range md.Files {
+		rep.Replayed++
+		if f.Version == upTo {
+			break
+		}
+	}
+	return rep, nil
+}
+
+// selectFiles returns the names of the files to lint: those of versions,
+// the newest latest ones, or all.
+func selectFiles(md *migdir.Dir, versions []string, latest int) (map[string]bool, error) {
+	out := map[string]bool{}
+	switch {
+	case latest < 0:
+		return nil, fmt.Errorf("linting %s: --latest %d: give a positive number of files", md.Path, latest)
+	case latest > 0 && len(versions) > 0:
+		return nil, fmt.Errorf("linting %s: give versions or --latest, not both", md.Path)
+	case latest > 0:
+		for _, f := range md.Files[max(0, len(md.Files)-latest):] {
+			out[f.Name] = true
+		}
+	case len(versions) == 0:
+		for _, f := range md.Files {
+			out[f.Name] = true
+		}
+	}
+	for _, v := range versions {
+		v = strings.TrimSuffix(filepath.Base(strings.TrimSpace(v)), ".sql")
+		if i := strings.IndexByte(v, '_'); i > 0 {
+			v = v[:i]
+		}
+		f := md.Find(v)
+		if f == nil {
+			hint := "the folder has no files"
+			if n := md.Nearest(v); n != "" {
+				hint = "did you mean " + n + "? (`weberctl db history` lists them)"
+			}
+			return nil, fmt.Errorf("linting %s: no file has version %q: %s", md.Path, v, hint)
+		}
+		out[f.Name] = true
+	}
+	return out, nil
+}
+
+// lintHistory replays the whole folder (up to upTo, "" for all) on db, an
+// empty dev database, and lints the selected files statement by statement.
+func lintHistory(ctx context.Context, db *sql.DB, folder string, md *migdir.Dir, selected map[string]bool, upTo string, log *slog.Logger) ([]LintedFile, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	files := make([]migrate.File, len(md.Files))
+	for i, f := range md.Files {
+		files[i] = migrate.NewLocalFile(f.Name, f.Bytes)
+	}
+	l := &fileLinter{folder: folder, selected: selected, log: log}
+	return l.run(ctx, db, files, upTo)
+}
+
+// run replays files on db, linting the selected ones.
+func (l *fileLinter) run(ctx context.Context, db *sql.DB, files []migrate.File, upTo string) ([]LintedFile, error) {
+	l.out = []LintedFile{}
+	if _, err := replay(ctx, db, l.folder, files, upTo, l); err != nil {
+		return nil, err
+	}
+	return l.out, nil
+}
+
+// fileLinter is the replay observer of LintFiles: it follows the schema
+// of the dev database statement by statement through the files to lint and
+// lints each file at its end.
+//
+// It keeps a snapshot of the whole schema and, after a statement that
+// names its tables (CREATE/ALTER/DROP TABLE, CREATE INDEX ... ON, RENAME
+// TABLE), inspects only those tables, so a statement costs the same however
+// large the schema has grown and the whole lint stays linear in the size of
+// the history. Any other statement, or one whose effect may reach other
+// tables (CASCADE, a rename that other tables' foreign keys follow), gets a
+// full inspection.
+type fileLinter struct {
+	folder   string
+	selected map[string]bool
+	log      *slog.Logger
+	out      []LintedFile
+
+	conn  *sql.Conn // the replay's connection drv is open on
+	drv   migrate.Driver
+	file  migrate.File
+	stmts []*migrate.Stmt
+	per   []schema.Changes
+	// snap is the dev database's schema before the next statement; nil
+	// when unknown (after a file that was not watched).
+	snap *schema.Schema
+
+	// full turns scoped inspection off and trace, when set, sees each
+	// statement's changes: both for tests.
+	full  bool
+	trace func(file string, stmt int, changes []schema.Change)
+}
+
+func (l *fileLinter) fileStart(ctx context.Context, conn *sql.Conn, f migrate.File, stmts []*migrate.Stmt) (bool, error) {
+	if !l.selected[f.Name()] {
+		l.snap = nil
+		return false, nil
+	}
+	if l.conn != conn {
+		drv, err := openAtlas(l.folder, conn)
+		if err != nil {
+			return false, err
+		}
+		l.conn, l.drv, l.snap = conn, drv, nil
+	}
+	if l.snap == nil {
+		snap, err := inspect(ctx, l.drv)
+		if err != nil {
+			return false, wrapf("linting "+f.Name()+": inspecting the dev database", err)
+		}
+		l.snap = snap
+	}
+	l.file, l.stmts = f, stmts
+	l.per = make([]schema.Changes, len(stmts))
+	return true, nil
+}
+
+func (l *fileLinter) afterStmt(ctx context.Context, _ *sql.Conn, i int) error {
+	s := l.stmts[i]
+	if !mayChangeSchema(s.Text) {
+		return nil
+	}
+	changes, err := l.step(ctx, s.Text)
+	if err != nil {
+		return wrapf(fmt.Sprintf("linting %s, statement %d (line %d): reading the schema change it made on the dev database",
+			l.file.Name(), i+1, lineAt(string(l.file.Bytes()), s.Pos)), err)
+	}
+	l.per[i] = fixRenames(s.Text, changes)
+	if l.trace != nil {
+		l.trace(l.file.Name(), i, l.per[i])
+	}
+	return nil
+}
+
+func (l *fileLinter) fileEnd(ctx context.Context, _ *sql.Conn) error {
+	findings, err := lint(ctx, l.folder, l.drv, l.file.Name(), string(l.file.Bytes()), l.stmts, l.per)
+	if err != nil {
+		return err
+	}
+	if findings == nil {
+		findings = []Finding{}
+	}
+	l.out = append(l.out, LintedFile{Name: l.file.Name(), Version: l.file.Version(), Statements: len(l.stmts), Findings: findings})
+	l.log.Debug("linted", "dialect", l.folder, "file", l.file.Name(), "statements", len(l.stmts), "findings", len(findings))
+	l.file, l.stmts, l.per = nil, nil, nil
+	return nil
+}
+
+// step returns the schema changes the statement just made and moves the
+// snapshot past it.
+func (l *fileLinter) step(ctx context.Context, stmt string) ([]schema.Change, error) {
+	if scope, ok := l.scope(stmt); ok && !l.full {
+		before := l.snapTables(scope)
+		after, err := l.drv.InspectSchema(ctx, "", &schema.InspectOptions{
+			Mode:    schema.InspectSchemas | schema.InspectTables,
+			Tables:  scope,
+			Exclude: weberTables,
+		})
+		if err == nil && after.Name == l.snap.Name && plausible(stmt, scope, before, after.Tables) {
+			from := &schema.Schema{Name: l.snap.Name, Realm: l.snap.Realm, Attrs: l.snap.Attrs, Tables: before}
+			if changes, err := l.drv.SchemaDiff(from, after); err == nil {
+				l.merge(scope, after.Tables)
+				return changes, nil
+			}
+		}
+		l.log.Debug("lint: scoped inspection did not fit, inspecting everything", "statement", oneLine(stmt))
+	}
+	after, err := inspect(ctx, l.drv)
+	if err != nil {
+		return nil, err
+	}
+	changes, err := l.drv.SchemaDiff(l.snap, after)
+	if err != nil {
+		return nil, err
+	}
+	l.snap = &schema.Schema{Name: after.Name, Realm: after.Realm, Attrs: after.Attrs}
+	l.merge(nil, after.Tables)
+	return changes, nil
+}
+
+// snapTables returns the snapshot's tables with the names.
+func (l *fileLinter) snapTables(names []string) []*schema.Table {
+	var out []*schema.Table
+	for _, t := range l.snap.Tables {
+		if slices.Contains(names, t.Name) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// merge replaces the snapshot's tables named by scope with tables. It
+// keeps copies: the changes reported for a statement must not share a
+// table with the snapshot, because Atlas's SQLite analyzer renames the
+// tables of the changes it merges.
+func (l *fileLinter) merge(scope []string, tables []*schema.Table) {
+	l.snap.Tables = slices.DeleteFunc(l.snap.Tables, func(t *schema.Table) bool { return slices.Contains(scope, t.Name) })
+	for _, t := range tables {
+		c := *t
+		c.Schema = l.snap
+		l.snap.Tables = append(l.snap.Tables, &c)
+	}
+}
+
+var (
+	reCascade     = regexp.MustCompile(`(?i)\bCASCADE\b`)
+	reCreateTable = regexp.MustCompile(`(?is)^\s*CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(` + qident + `)`)
+	reAlterTable  = regexp.MustCompile(`(?is)^\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?(` + qident + `)`)
+	reDropTable   = regexp.MustCompile(`(?is)^\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?(` + qident + `(?:\s*,\s*` + qident + `)*)\s*;?\s*$`)
+	reCreateIndex = regexp.MustCompile(`(?is)^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?(?:` + qident + `\s+)?ON\s+(?:ONLY\s+)?(` + qident + `)`)
+	reDropIndexOn = regexp.MustCompile(`(?is)^\s*DROP\s+INDEX\s+` + ident + `\s+ON\s+(` + qident + `)\s*;?\s*$`)
+	reDropIndex   = regexp.MustCompile(`(?is)^\s*DROP\s+INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+EXISTS\s+)?(` + qident + `)\s*;?\s*$`)
+	reQident      = regexp.MustCompile(qident)
+)
+
+// scope returns the tables a statement changes, as the dev database names
+// them, when it can tell them and the statement changes no other table.
+func (l *fileLinter) scope(stmt string) ([]string, bool) {
+	if reCascade.MatchString(stmt) {
+		return nil, false
+	}
+	var raw []string
+	switch {
+	case reCreateTable.MatchString(stmt):
+		raw = append(raw, reCreateTable.FindStringSubmatch(stmt)[1])
+	case reAlterTable.MatchString(stmt):
+		raw = append(raw, reAlterTable.FindStringSubmatch(stmt)[1])
+		if m := reRenameTable.FindStringSubmatch(stmt); m != nil {
+			raw = append(raw, m[2])
+		}
+	case reDropTable.MatchString(stmt):
+		raw = reQident.FindAllString(reDropTable.FindStringSubmatch(stmt)[1], -1)
+	case reCreateIndex.MatchString(stmt):
+		raw = append(raw, reCreateIndex.FindStringSubmatch(stmt)[1])
+	case reDropIndexOn.MatchString(stmt):
+		raw = append(raw, reDropIndexOn.FindStringSubmatch(stmt)[1])
+	case reDropIndex.MatchString(stmt):
+		idx := l.resolve(reDropIndex.FindStringSubmatch(stmt)[1])
+		for _, t := range l.snap.Tables {
+			for _, i := range t.Indexes {
+				if i.Name == idx {
+					return []string{t.Name}, true
+				}
+			}
+		}
+		return nil, false
+	case reRenameTables.MatchString(stmt):
+		loc := reRenameTables.FindStringIndex(stmt)
+		for _, m := range reTablePair.FindAllStringSubmatch(stmt[loc[1]:], -1) {
+			raw = append(raw, m[1], m[2])
+		}
+	default:
+		return nil, false
+	}
+	var scope []string
+	for _, r := range raw {
+		if n := l.resolve(r); n != "" && !slices.Contains(scope, n) {
+			scope = append(scope, n)
+		}
+	}
+	if len(scope) == 0 {
+		return nil, false
+	}
+	// Other tables' foreign keys follow a renamed table or column: their
+	// snapshot would go stale.
+	if reRenameColumn.MatchString(stmt) || reChangeColumn.MatchString(stmt) || reRenameTable.MatchString(stmt) || reRenameTables.MatchString(stmt) {
+		for _, t := range l.snap.Tables {
+			if slices.Contains(scope, t.Name) {
+				continue
+			}
+			for _, fk := range t.ForeignKeys {
+				if fk.RefTable != nil && slices.Contains(scope, fk.RefTable.Name) {
+					return nil, false
+				}
+			}
+		}
+	}
+	return scope, true
+}
+
+// resolve maps an identifier as written to the name the dev database
+// gives it: the snapshot's table of that name (ignoring case) or, for a
+// new one, the name with PostgreSQL's folding of unquoted names.
+func (l *fileLinter) resolve(raw string) string {
+	name := unquote(raw)
+	if name == "" {
+		return ""
+	}
+	for _, t := range l.snap.Tables {
+		if t.Name == name {
+			return name
+		}
+	}
+	for _, t := range l.snap.Tables {
+		if strings.EqualFold(t.Name, name) {
+			return t.Name
+		}
+	}
+	last := raw[strings.LastIndexAny(raw, ".")+1:]
+	if q := strings.TrimSpace(last); l.folder == Postgres && q != "" && q[0] != '"' {
+		return strings.ToLower(name)
+	}
+	return name
+}
+
+// plausible reports whether a scoped inspection accounts for the
+// statement: every table it names exists before or after it, and tables
+// vanish only when dropped or renamed.
+func plausible(stmt string, scope []string, before, after []*schema.Table) bool {
+	has := func(ts []*schema.Table, n string) bool {
+		return slices.ContainsFunc(ts, func(t *schema.Table) bool { return t.Name == n })
+	}
+	vanished, appeared := 0, 0
+	for _, n := range scope {
+		b, a := has(before, n), has(after, n)
+		switch {
+		case !b && !a:
+			return false
+		case b && !a:
+			vanished++
+		case !b && a:
+			appeared++
+		}
+	}
+	switch {
+	case vanished == 0:
+		return true
+	case reDropTable.MatchString(stmt):
+		return appeared == 0
+	case reRenameTable.MatchString(stmt) || reRenameTables.MatchString(stmt):
+		return appeared == vanished
+	}
+	return false
+}
+
+// mayChangeSchema reports whether a statement may change the schema; the
+// linter does not inspect the database after data statements.
+func mayChangeSchema(stmt string) bool {
+	w, _, _ := strings.Cut(strings.TrimSpace(stmt), " ")
+	switch strings.ToUpper(strings.TrimRight(w, ";")) {
+	case "INSERT", "UPDATE", "DELETE", "PRAGMA", "SET", "ANALYZE":
+		return false
+	}
+	return true
+}
+
+// ident matches one SQL identifier, quoted or not; qident one optionally
+// qualified by a schema.
+const (
+	ident  = "(?:`[^`]+`|\"[^\"]+\"|\\[[^\\]]+\\]|[A-Za-z_][A-Za-z0-9_$]*)"
+	qident = "(?:" + ident + `\s*\.\s*)?` + ident
+)
+
+var (
+	// ALTER TABLE t RENAME [COLUMN] a TO b (all three), CHANGE [COLUMN] a b
+	// type (MySQL).
+	reRenameColumn = regexp.MustCompile(`(?i)\bRENAME\s+(?:COLUMN\s+)?(` + ident + `)\s+TO\s+(` + ident + `)`)
+	reChangeColumn = regexp.MustCompile(`(?i)\bCHANGE\s+(?:COLUMN\s+)?(` + ident + `)\s+(` + ident + `)`)
+	// ALTER TABLE a RENAME [TO|AS] b, RENAME TABLE a TO b[, c TO d] (MySQL).
+	reRenameTable  = regexp.MustCompile(`(?i)\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?(` + qident + `)\s+RENAME\s+(?:TO\s+|AS\s+)?(` + qident + `)\s*;?\s*$`)
+	reRenameTables = regexp.MustCompile(`(?i)^\s*RENAME\s+TABLE\s+`)
+	reTablePair    = regexp.MustCompile(`(?i)(` + qident + `)\s+TO\s+(` + qident + `)`)
+)
+
+// unquote returns an identifier's name without quotes or schema qualifier.
+func unquote(id string) string {
+	id = strings.TrimSpace(id)
+	if n := len(id); n >= 2 {
+		switch c := id[n-1]; c {
+		case '`', '"', ']':
+			open := c
+			if c == ']' {
+				open = '['
+			}
+			if i := strings.LastIndexByte(id[:n-1], open); i >= 0 {
+				return id[i+1 : n-1]
+			}
+		}
+	}
+	if i := strings.LastIndexByte(id, '.'); i >= 0 {
+		return strings.TrimSpace(id[i+1:])
+	}
+	return id
+}
+
+// fixRenames turns the drop-and-add pairs a schema diff sees for a rename
+// into the renames the statement makes, as Atlas's own SQL parser does for
+// its linter: without it a renamed column would be reported as dropped
+// (destructive) instead of renamed (backward incompatible).
+func fixRenames(stmt string, changes []schema.Change) []schema.Change {
+	type pair struct{ from, to string }
+	var cols, tables []pair
+	for _, re := range []*regexp.Regexp{reRenameColumn, reChangeColumn} {
+		for _, m := range re.FindAllStringSubmatch(stmt, -1) {
+			if from, to := unquote(m[1]), unquote(m[2]); !strings.EqualFold(from, to) {
+				cols = append(cols, pair{from, to})
+			}
+		}
+	}
+	if m := reRenameTable.FindStringSubmatch(stmt); m != nil {
+		tables = append(tables, pair{unquote(m[1]), unquote(m[2])})
+	}
+	if loc := reRenameTables.FindStringIndex(stmt); loc != nil {
+		for _, m := range reTablePair.FindAllStringSubmatch(stmt[loc[1]:], -1) {
+			tables = append(tables, pair{unquote(m[1]), unquote(m[2])})
+		}
+	}
+	if len(cols) == 0 && len(tables) == 0 {
+		return changes
+	}
+	for _, p := range tables {
+		di := indexOf(changes, func(c schema.Change) bool {
+			d, ok := c.(*schema.DropTable)
+			return ok && strings.EqualFold(d.T.Name, p.from)
+		})
+		ai := indexOf(changes, func(c schema.Change) bool {
+			a, ok := c.(*schema.AddTable)
+			return ok && strings.EqualFold(a.T.Name, p.to)
+		})
+		if di < 0 || ai < 0 {
+			continue
+		}
+		changes[di] = &schema.RenameTable{From: changes[di].(*schema.DropTable).T, To: changes[ai].(*schema.AddTable).T}
+		changes = append(changes[:ai:ai], changes[ai+1:]...)
+	}
+	for _, c := range changes {
+		m, ok := c.(*schema.ModifyTable)
+		if !ok {
+			continue
+		}
+		for _, p := range cols {
+			di := indexOf(m.Changes, func(c schema.Change) bool {
+				d, ok := c.(*schema.DropColumn)
+				return ok && strings.EqualFold(d.C.Name, p.from)
+			})
+			ai := indexOf(m.Changes, func(c schema.Change) bool {
+				a, ok := c.(*schema.AddColumn)
+				return ok && strings.EqualFold(a.C.Name, p.to)
+			})
+			if di < 0 || ai < 0 {
+				continue
+			}
+			m.Changes[di] = &schema.RenameColumn{From: m.Changes[di].(*schema.DropColumn).C, To: m.Changes[ai].(*schema.AddColumn).C}
+			m.Changes = append(m.Changes[:ai:ai], m.Changes[ai+1:]...)
+		}
+	}
+	return changes
+}
+
+func indexOf(cs []schema.Change, f func(schema.Change) bool) int {
+	for i, c := range cs {
+		if f(c) {
+			return i
+		}
+	}
+	return -1
+}
