@@ -14,6 +14,7 @@ import (
 
 	"github.com/weber-framework/weber/app"
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/upgrade"
 )
 
 // Exit statuses. Everything that is not a usage mistake and not an
@@ -65,11 +66,36 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 	}
 	code = exitCode(err)
 	msg := oneLine(err.Error())
-	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+	var se *upgrade.StatementError
+	switch {
+	case ctx.Err() != nil && errors.As(err, &se):
+		// The statement failed because the run was interrupted: its own
+		// advice (fix the statement, rehash) does not apply.
+		msg, code = interrupted(se), exitInterrupted
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
 		msg, code = "interrupted: "+msg, exitInterrupted
 	}
 	fmt.Fprintf(stderr, "weberctl: %s\n", msg)
 	return code
+}
+
+// interrupted says what a SIGINT or SIGTERM in the middle of a file left
+// behind, and that running the upgrade again is all there is to do.
+func interrupted(se *upgrade.StatementError) string {
+	at := fmt.Sprintf("interrupted while applying %s, statement %d of %d (line %d)", se.File, se.Stmt, se.Total, se.Line)
+	if se.Transactional {
+		if se.Applied > 0 {
+			return fmt.Sprintf("%s: this run's transaction was rolled back; statements 1-%d, from an earlier run, persist; run `weberctl db upgrade` again", at, se.Applied)
+		}
+		return at + ": the file's transaction was rolled back and nothing of it persists; run `weberctl db upgrade` again"
+	}
+	if se.Applied == 0 {
+		return fmt.Sprintf("%s: no statement of it persists (applied 0 of %d); run `weberctl db upgrade` again "+
+			"(if it says the statement's outcome was never recorded, check whether it took effect and pass --retry or --mark-applied)", at, se.Total)
+	}
+	return fmt.Sprintf("%s: statements 1-%d persist and are recorded (applied %d of %d); run `weberctl db upgrade` again to resume at statement %d "+
+		"(if it says the statement's outcome was never recorded, check whether it took effect and pass --retry or --mark-applied)",
+		at, se.Applied, se.Applied, se.Total, se.Stmt)
 }
 
 // exitCode decides the exit status of err, in one place.

@@ -52,6 +52,7 @@ func TestHelpHasAnExample(t *testing.T) {
 		{"db", "status", "--help"},
 		{"db", "history", "--help"},
 		{"db", "check", "--help"},
+		{"db", "lint", "--help"},
 		{"db", "hash", "--help"},
 		{"db", "verify", "--help"},
 		{"serve", "--help"},
@@ -290,8 +291,8 @@ func TestRevisionThenCheck(t *testing.T) {
 		t.Fatalf("second revision: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = runCLI(t, nil, "db", "check", "--dir", dir, "--dialect", "sqlite", "--json")
-	var res []checkResult
-	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &res) != nil || len(res) != 1 || res[0].Models.Ahead {
+	var res checkView
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &res) != nil || len(res.Dialects) != 1 || res.Dialects[0].ModelsAhead || !res.OK {
 		t.Fatalf("check after the revision: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
@@ -306,7 +307,8 @@ func TestCheckFailsWhenModelsAreAhead(t *testing.T) {
 		t.Fatalf("hash of an empty history: %s", r.stderr)
 	}
 	r := runCLI(t, nil, "db", "check", "--dir", dir, "--dialect", "sqlite")
-	if r.code != exitFailure || !strings.Contains(r.stderr, "weberctl db revision") || !strings.Contains(r.stdout, "AHEAD") {
+	if r.code != exitFailure || !strings.Contains(r.stdout, "weberctl db revision") || !strings.Contains(r.stdout, "AHEAD") ||
+		r.stderr != "weberctl: db check found 1 problem\n" {
 		t.Errorf("check of an empty history: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
 	assertOneErrorLine(t, r.stderr)

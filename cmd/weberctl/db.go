@@ -10,7 +10,7 @@ func dbCommand(e *env) *cli.Command {
 		UsageText: "weberctl db COMMAND [options]",
 		Description: `Development: ensure (create the database and the models' tables), drop.
 Deployment: revision (write a migration file), upgrade, downgrade, status,
-history, check, hash, verify (rehearse an upgrade on a populated copy).
+history, check, lint, hash, verify (rehearse an upgrade on a populated copy).
 
 Examples:
    weberctl db ensure
@@ -26,6 +26,7 @@ Examples:
 			dbStatusCommand(e),
 			dbHistoryCommand(e),
 			dbCheckCommand(e),
+			dbLintCommand(e),
 			dbHashCommand(e),
 			dbVerifyCommand(e),
 		},

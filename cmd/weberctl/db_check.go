@@ -2,37 +2,45 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/ent/migrate"
+	"github.com/weber-framework/weber/internal/plan"
 )
-
-// checkResult is one dialect's verdict.
-type checkResult struct {
-	Dialect string       `json:"dialect"`
-	Dir     string       `json:"dir"`
-	Files   int          `json:"files"`
-	Models  *modelsState `json:"models"`
-}
 
 func dbCheckCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "check",
-		Usage: "check in CI that every kept dialect's history is valid and in sync with the models",
-		Description: `For every kept dialect: validates the migration folder (atlas.sum, names,
-versions, line endings), then replays the history on a dev database and
-compares it with the models. It fails, exit status 1, when a folder is
-invalid or the models are ahead of the history (run ` + "`weberctl db revision`" + `).
-It needs no target database and changes nothing.
+		Usage: "the CI gate: every kept dialect's history is valid, linted and in sync with the models",
+		Description: `For every kept dialect (WEBER_DIALECTS, default sqlite,postgres,mysql; or
+--dialect), checks the migration folder and fails, exit status 1, naming each
+problem on its own line, when:
+
+  - the folder fails its integrity check (atlas.sum missing or not
+    matching, malformed or duplicate versions, stray files, CRLF endings);
+  - the models are ahead of the history (run ` + "`weberctl db revision`" + `);
+  - lint finds a destructive statement not marked intended by an
+    ` + "`-- atlas:nolint destructive`" + ` directive (see ` + "`weberctl db lint --help`" + `);
+  - a kept dialect cannot be checked: PostgreSQL and MySQL replay the history
+    on a scratch database on the server WEBER_DEV_POSTGRES_URL /
+    WEBER_DEV_MYSQL_URL (or --dev-postgres-url / --dev-mysql-url) names. A
+    project whose CI has no such server checks only some dialects with
+    --dialect sqlite or WEBER_DIALECTS=sqlite: the gate never passes a kept
+    dialect it did not check.
+
+The report goes to stdout (one line per problem); stderr gets one line,
+"weberctl: db check found N problems". It needs no target database and
+changes nothing.
 
 Example:
    weberctl db check
-   weberctl db check --dialect sqlite --json`,
+   weberctl db check --dialect sqlite --json
+   WEBER_DEV_POSTGRES_URL=postgres://postgres:pass@127.0.0.1:5432/postgres weberctl db check`,
 		Flags: withGlobal(append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "dialect", Usage: "check only this `DIALECT`; repeatable; default: every kept dialect"},
+			&cli.IntFlag{Name: "lint-latest", Usage: "lint only each folder's newest `N` files (old files already applied cannot be edited); default: every file"},
 			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("the verdict per dialect")},
 		}, devURLFlags()...)...),
 		Action: func(c *cli.Context) error {
@@ -45,50 +53,116 @@ Example:
 				return err
 			}
 			dev := devURLs(c, cfg)
-			var results []checkResult
-			var ahead, unchecked []string
-			for _, d := range dialects {
-				dir := filepath.Join(cfg.MigrationsDir, d)
-				md, err := migdir.Open(dir)
-				if err != nil {
-					return err
-				}
-				m, err := compareModels(c, d, dir, dev[d])
-				if err != nil {
-					return err
-				}
-				results = append(results, checkResult{Dialect: d, Dir: dir, Files: len(md.Files), Models: m})
-				switch {
-				case !m.Checked:
-					unchecked = append(unchecked, m.Reason)
-				case m.Ahead:
-					ahead = append(ahead, d)
-				}
+			rep, err := plan.Check(c.Context, plan.CheckOptions{
+				Root:       cfg.MigrationsDir,
+				Dialects:   dialects,
+				DevURLs:    dev,
+				Tables:     migrate.Tables,
+				LintLatest: c.Int("lint-latest"),
+				Logger:     cfg.Logger,
+			})
+			if err != nil {
+				return err
 			}
+			v := newCheckView(rep, dev)
 			if c.Bool("json") {
-				if err := writeJSON(e.stdout, results); err != nil {
+				if err := writeJSON(e.stdout, v); err != nil {
 					return err
 				}
 			} else {
-				for _, r := range results {
-					verdict := "in sync with the models"
-					switch {
-					case !r.Models.Checked:
-						verdict = "NOT compared (" + r.Models.Reason + ")"
-					case r.Models.Ahead:
-						verdict = fmt.Sprintf("models AHEAD (%s, %s left out)", plural(len(r.Models.Statements), "statement", "statements"),
-							plural(len(r.Models.LeftOut), "destructive change", "destructive changes"))
-					}
-					fmt.Fprintf(e.stdout, "%-9s %s: %s valid; %s\n", r.Dialect, r.Dir, plural(r.Files, "file", "files"), verdict)
-				}
+				renderCheck(e, v)
 			}
-			switch {
-			case len(ahead) > 0:
-				return fmt.Errorf("check: the models are ahead of the history in %s: run `weberctl db revision` and commit the files", strings.Join(ahead, ", "))
-			case len(unchecked) > 0:
-				return fmt.Errorf("check: models not compared with the history: %s; or pass --dialect to check only some dialects", strings.Join(unchecked, "; "))
+			if n := len(v.Problems); n > 0 {
+				return fmt.Errorf("db check found %s", plural(n, "problem", "problems"))
 			}
 			return nil
 		},
+	}
+}
+
+// checkDialectView is `db check`'s verdict on one dialect.
+type checkDialectView struct {
+	Dialect      string           `json:"dialect"`
+	Dir          string           `json:"dir"`
+	Files        int              `json:"files"`
+	Integrity    string           `json:"integrity,omitempty"`
+	NotChecked   string           `json:"not_checked,omitempty"`
+	ModelsAhead  bool             `json:"models_ahead"`
+	ModelChanges []string         `json:"model_changes"`
+	LintErrors   int              `json:"lint_errors"`
+	Lint         []lintedFileView `json:"lint"`
+	Problems     []string         `json:"problems"`
+	Warnings     []string         `json:"warnings"`
+}
+
+// checkView is `db check --json`.
+type checkView struct {
+	OK       bool               `json:"ok"`
+	Problems []string           `json:"problems"`
+	Dialects []checkDialectView `json:"dialects"`
+}
+
+// newCheckView maps the report, rewording a dialect that could not be
+// checked for want of a dev server: the fix is a variable or --dialect.
+func newCheckView(rep *plan.CheckReport, dev map[string]string) checkView {
+	v := checkView{Problems: []string{}, Dialects: []checkDialectView{}}
+	for _, d := range rep.Dialects {
+		dv := checkDialectView{Dialect: d.Dialect, Dir: d.Dir, Files: d.Files, Integrity: d.Integrity, NotChecked: d.NotChecked,
+			ModelsAhead: d.ModelsAhead, ModelChanges: list(d.ModelChanges), LintErrors: d.LintErrors, Lint: lintedFileViews(d.Lint),
+			Problems: list(d.Problems), Warnings: list(d.Warnings)}
+		if d.Integrity == "" && d.NotChecked != "" && d.Dialect != plan.SQLite && strings.TrimSpace(dev[d.Dialect]) == "" {
+			dv.NotChecked = fmt.Sprintf("no dev database: set %s (or --dev-%s-url) to a server where weberctl may create scratch databases, "+
+				"or check only some dialects with --dialect sqlite or WEBER_DIALECTS=sqlite", plan.DevURLVariable(d.Dialect), d.Dialect)
+			dv.Problems = []string{d.Dialect + ": not checked: " + dv.NotChecked}
+		}
+		v.Problems = append(v.Problems, dv.Problems...)
+		v.Dialects = append(v.Dialects, dv)
+	}
+	v.OK = len(v.Problems) == 0
+	return v
+}
+
+// renderCheck prints one line per dialect, then one line per problem.
+func renderCheck(e *env, v checkView) {
+	w := e.stdout
+	for _, d := range v.Dialects {
+		var verdict string
+		switch {
+		case d.Integrity != "":
+			verdict = "INVALID folder"
+		case d.NotChecked != "":
+			verdict = fmt.Sprintf("%s valid; models and lint NOT checked", plural(d.Files, "file", "files"))
+		default:
+			models := "models in sync"
+			if d.ModelsAhead {
+				models = fmt.Sprintf("models AHEAD (%s)", plural(len(d.ModelChanges), "change", "changes"))
+			}
+			findings, intended := 0, 0
+			for _, f := range d.Lint {
+				for _, x := range f.Findings {
+					findings++
+					if x.Intended {
+						intended++
+					}
+				}
+			}
+			verdict = fmt.Sprintf("%s valid; %s; lint: %s, %s, %d intended", plural(d.Files, "file", "files"), models,
+				plural(d.LintErrors, "error", "errors"), plural(findings, "finding", "findings"), intended)
+		}
+		fmt.Fprintf(w, "%-9s %s: %s\n", d.Dialect, d.Dir, verdict)
+	}
+	for _, d := range v.Dialects {
+		for _, wn := range d.Warnings {
+			// On stdout: stderr is the one verdict line.
+			fmt.Fprintf(w, "warning: %s: %s\n", d.Dialect, wn)
+		}
+	}
+	if len(v.Problems) == 0 {
+		fmt.Fprintf(w, "OK: every kept dialect is valid, linted and in sync with the models.\n")
+		return
+	}
+	fmt.Fprintf(w, "\n%s:\n", plural(len(v.Problems), "problem", "problems"))
+	for _, p := range v.Problems {
+		fmt.Fprintf(w, "%s\n", oneLine(p))
 	}
 }

@@ -58,7 +58,7 @@ Example:
 				return err
 			}
 			if c.Bool("json") {
-				return writeJSON(e.stdout, res)
+				return writeJSON(e.stdout, newDowngradeView(u.Redacted(), res))
 			}
 			w := e.stdout
 			if res.DryRun {

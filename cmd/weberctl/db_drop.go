@@ -57,7 +57,7 @@ Example:
 				return err
 			}
 			if c.Bool("json") {
-				return writeJSON(e.stdout, res)
+				return writeJSON(e.stdout, newDropView(res))
 			}
 			switch {
 			case !res.Existed:

@@ -47,7 +47,7 @@ Example:
 				return err
 			}
 			if c.Bool("json") {
-				return writeJSON(e.stdout, res)
+				return writeJSON(e.stdout, newEnsureView(res))
 			}
 			renderEnsure(e, res)
 			return nil

@@ -6,7 +6,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/weber-framework/weber/internal/revstore"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
@@ -35,11 +34,8 @@ Example:
 			if err != nil {
 				return err
 			}
-			if revs == nil {
-				revs = []*revstore.Revision{}
-			}
 			if c.Bool("json") {
-				return writeJSON(e.stdout, revs)
+				return writeJSON(e.stdout, revisionViews(revs))
 			}
 			if len(revs) == 0 {
 				fmt.Fprintf(e.stdout, "No migration applied to %s yet.\n", u.Redacted())
@@ -47,13 +43,7 @@ Example:
 			}
 			rows := make([][]string, 0, len(revs))
 			for _, r := range revs {
-				state := "applied"
-				switch {
-				case r.Type == revstore.TypeBaseline:
-					state = "baseline"
-				case !r.Done():
-					state = "partial"
-				}
+				state := revisionState(r)
 				errText := ""
 				if r.Error != "" {
 					errText = oneLine(r.Error)

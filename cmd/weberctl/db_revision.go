@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -58,11 +59,16 @@ Example:
 				Tables:           migrate.Tables,
 				Logger:           cfg.Logger,
 			})
+			var destructive *plan.DestructiveError
+			if errors.As(err, &destructive) {
+				renderRefusedRevision(e, destructive, c.Bool("json"))
+				return err
+			}
 			if err != nil {
 				return err
 			}
 			if c.Bool("json") {
-				return writeJSON(e.stdout, res)
+				return writeJSON(e.stdout, newReviseView(res))
 			}
 			renderRevision(e, res)
 			return nil
@@ -137,8 +143,11 @@ func renderRevision(e *env, r *plan.ReviseResult) {
 				fmt.Fprintf(w, "    %s\n", l.String())
 			}
 		}
-		for _, f := range d.Findings {
-			fmt.Fprintf(w, "  lint: %s\n", f.String())
+		if len(d.Findings) > 0 {
+			fmt.Fprintf(w, "  lint (%s):\n", plural(len(d.Findings), "finding", "findings"))
+		}
+		for _, f := range findingViews(d.Findings) {
+			printFinding(w, d.File, f)
 		}
 	}
 	printWarnings(e, r)
@@ -149,5 +158,21 @@ func printWarnings(e *env, r *plan.ReviseResult) {
 		for _, wn := range d.Warnings {
 			fmt.Fprintf(e.stderr, "warning: %s: %s\n", d.Dialect, wn)
 		}
+	}
+}
+
+// renderRefusedRevision shows every destructive finding that stopped a
+// revision (no file was written), before the one-line error.
+func renderRefusedRevision(e *env, d *plan.DestructiveError, asJSON bool) {
+	refused := reviseView{Dialects: []revisionDialectView{{Dialect: d.Dialect, Statements: []statementView{},
+		LeftOut: []leftOutView{}, Findings: findingViews(d.Findings), Warnings: []string{}}}}
+	if asJSON {
+		_ = writeJSON(e.stdout, refused)
+		return
+	}
+	fmt.Fprintf(e.stdout, "%s: lint found %s; no file was written (pass --allow-destructive if it is intended):\n", d.Dialect,
+		plural(len(d.Findings), "destructive change", "destructive changes"))
+	for _, f := range refused.Dialects[0].Findings {
+		printFinding(e.stdout, "", f)
 	}
 }

@@ -1,67 +1,57 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"database/sql"
 	"fmt"
+	"io"
+	"log/slog"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/weber-framework/weber/ent/migrate"
+	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/drift"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/plan"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
-// modelsState says whether the models are ahead of the history.
-type modelsState struct {
-	// Checked is false when the comparison could not run (Reason says why).
-	Checked bool `json:"checked"`
-	// Ahead reports that a revision would write something.
-	Ahead bool `json:"ahead"`
-	// Statements are what a revision would write; LeftOut the destructive
-	// differences it would leave out.
-	Statements []string `json:"statements"`
-	LeftOut    []string `json:"left_out"`
-	Reason     string   `json:"reason,omitempty"`
-}
-
-// compareModels plans the dialect's history against the compiled models.
-func compareModels(c *cli.Context, folder, dir, devURL string) (*modelsState, error) {
-	p, err := plan.ModelsAhead(c.Context, folder, dir, devURL, migrate.Tables)
-	var missing *plan.MissingDevURLError
-	if errors.As(err, &missing) {
-		return &modelsState{Statements: []string{}, LeftOut: []string{},
-			Reason: fmt.Sprintf("no dev database for %s: set %s or --dev-%s-url", missing.Dialect, missing.Variable, missing.Dialect)}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	m := &modelsState{Checked: true, Ahead: p.Ahead(), Statements: []string{}, LeftOut: []string{}}
-	for _, s := range p.Statements {
-		m.Statements = append(m.Statements, s.SQL)
-	}
-	for _, l := range p.LeftOut {
-		m.LeftOut = append(m.LeftOut, l.String())
-	}
-	return m, nil
-}
-
 func dbStatusCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "status",
-		Usage: "show the database's version, pending files and whether the models are ahead",
-		Description: `Shows where the database stands against the migration folder of its dialect:
-the current version, how many files are applied, the pending files, a
-partially applied file if any, what an upgrade would refuse, and whether the
-models are ahead of the history (a revision would write something). It takes
-no lock and changes nothing.
+		Usage: "compare the models, the migration history and the live database, three ways",
+		Description: `Shows where the database stands, three ways, each difference named down to
+the table and the column:
+
+  1. models against history: the models differ from what the migration
+     folder of the database's dialect builds, so a revision is needed (the
+     statements ` + "`weberctl db revision`" + ` would write are listed);
+  2. history against database: files pending, a partially applied file, and
+     anything an upgrade would refuse (an edited or deleted applied file...);
+  3. database against its applied history: changes someone made by hand on
+     the live database, e.g. "users.x: column added by hand (int NULL)".
+
+It ends with a verdict line. Ways 1 and 3 replay the history on a scratch
+database: in memory for SQLite; on PostgreSQL and MySQL on the server that
+--dev-url (or WEBER_DEV_POSTGRES_URL / WEBER_DEV_MYSQL_URL) names. Without
+one, those two ways are reported as not checked, with the variable to set,
+and the second way is still shown. --skip-models and --skip-live leave them
+out.
+
+It takes no lock, changes nothing and exits 0 whatever it finds: status
+informs. Scripts read --json ("clean" is true when all three ways were
+checked and agree); CI gates on ` + "`weberctl db check`" + `.
 
 Example:
    weberctl db status
+   weberctl db status --skip-live
    weberctl db status --json --database-url postgres://app@db.internal/app`,
 		Flags: withGlobal(append([]cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("the status")},
-			&cli.BoolFlag{Name: "skip-models", Usage: "do not compare the models with the history (faster; needs no dev database)"},
+			&cli.BoolFlag{Name: "skip-models", Usage: "do not compare the models with the history (way 1)"},
+			&cli.BoolFlag{Name: "skip-live", Usage: "do not compare the live database with its applied history (way 3)"},
 		}, append(devURLFlags(), devURLFlag())...)...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
@@ -72,79 +62,307 @@ Example:
 				return err
 			}
 			defer db.Close()
-			st, err := upgrade.Status(c.Context, db, u, dir)
+			folder, err := migdir.Folder(u.Dialect)
 			if err != nil {
 				return err
 			}
-			var models *modelsState
-			if !c.Bool("skip-models") {
-				folder, err := migdir.Folder(u.Dialect)
-				if err != nil {
-					return err
-				}
-				if models, err = compareModels(c, folder, dir, devURLFor(c, cfg, folder)); err != nil {
-					// Status reports what it can: the live database still
-					// has a status when the history cannot be replayed.
-					models = &modelsState{Statements: []string{}, LeftOut: []string{}, Reason: oneLine(err.Error())}
-				}
+			v, err := statusOf(c.Context, db, u, dir, statusFlags{
+				folder:     folder,
+				devURL:     devURLFor(c, cfg, folder),
+				skipModels: c.Bool("skip-models"),
+				skipLive:   c.Bool("skip-live"),
+				logger:     cfg.Logger,
+			})
+			if err != nil {
+				return err
 			}
 			if c.Bool("json") {
-				return writeJSON(e.stdout, struct {
-					Database string                `json:"database"`
-					UpToDate bool                  `json:"up_to_date"`
-					Status   *upgrade.StatusResult `json:"status"`
-					Models   *modelsState          `json:"models,omitempty"`
-				}{u.Redacted(), st.UpToDate(), st, models})
+				return writeJSON(e.stdout, v)
 			}
-			w := e.stdout
-			fmt.Fprintf(w, "Database:  %s\n", u.Redacted())
-			fmt.Fprintf(w, "History:   %s (%s)\n", dir, plural(st.Files, "file", "files"))
-			switch {
-			case !st.HasHistory:
-				fmt.Fprintf(w, "Current:   none (no revision table yet)\n")
-			case st.Current == "":
-				fmt.Fprintf(w, "Current:   none\n")
-			default:
-				fmt.Fprintf(w, "Current:   %s (%s)\n", st.Current, st.CurrentName)
-			}
-			fmt.Fprintf(w, "Applied:   %d\n", st.Applied)
-			fmt.Fprintf(w, "Pending:   %d\n", len(st.Pending))
-			for _, p := range st.Pending {
-				fmt.Fprintf(w, "  %s (%s)\n", p.Name, plural(p.Statements, "statement", "statements"))
-			}
-			if len(st.OutOfOrder) > 0 {
-				fmt.Fprintf(w, "Out of order: %v\n", st.OutOfOrder)
-			}
-			if p := st.Partial; p != nil {
-				fmt.Fprintf(w, "Partial:   %s: applied %d of %d statements", p.Name, p.Applied, p.Total)
-				if p.Error != "" {
-					fmt.Fprintf(w, "; failed: %s", oneLine(p.Error))
-				}
-				if p.Unconfirmed {
-					fmt.Fprintf(w, "; statement %d started but its outcome was never recorded", p.Applied+1)
-				}
-				fmt.Fprintln(w)
-			}
-			if len(st.UntrackedTables) > 0 {
-				fmt.Fprintf(w, "Untracked: %s without history: baseline with `weberctl db upgrade --baseline VERSION`\n", plural(len(st.UntrackedTables), "table", "tables"))
-			}
-			switch {
-			case models == nil:
-			case !models.Checked:
-				fmt.Fprintf(w, "Models:    not compared: %s\n", models.Reason)
-			case models.Ahead:
-				fmt.Fprintf(w, "Models:    ahead of the history (%s, %s left out): run `weberctl db revision`\n",
-					plural(len(models.Statements), "statement", "statements"), plural(len(models.LeftOut), "destructive change", "destructive changes"))
-			default:
-				fmt.Fprintf(w, "Models:    in sync with the history\n")
-			}
-			if len(st.Problems) > 0 {
-				fmt.Fprintf(w, "Problems (an upgrade would refuse):\n")
-				for _, p := range st.Problems {
-					fmt.Fprintf(w, "  %s\n", p.Message)
-				}
-			}
+			renderStatus(e.stdout, v)
 			return nil
 		},
 	}
+}
+
+// statusFlags are what `db status` was asked.
+type statusFlags struct {
+	folder               string // the dialect folder's name
+	devURL               string
+	skipModels, skipLive bool
+	logger               *slog.Logger
+}
+
+// modelsWay is the models against the history.
+type modelsWay struct {
+	// Checked is false when the way was skipped or could not run (Reason
+	// says why).
+	Checked bool `json:"checked"`
+	// Ahead reports that a revision is needed.
+	Ahead bool `json:"ahead"`
+	// Statements are what `db revision` would write; LeftOut the
+	// destructive changes it would leave out without --allow-destructive.
+	Statements []string `json:"statements"`
+	LeftOut    []string `json:"left_out"`
+	Reason     string   `json:"reason,omitempty"`
+}
+
+// liveWay is the live database against its applied history.
+type liveWay struct {
+	Checked bool `json:"checked"`
+	// Clean reports that nobody changed the database by hand.
+	Clean bool `json:"clean"`
+	// Version is the applied version the history was replayed to.
+	Version string `json:"version"`
+	// Replayed counts the files replayed; Partial names a partially
+	// applied file whose PartialApplied statements were replayed.
+	Replayed       int              `json:"replayed"`
+	Partial        string           `json:"partial,omitempty"`
+	PartialApplied int              `json:"partial_applied,omitempty"`
+	Differences    []differenceView `json:"differences"`
+	Reason         string           `json:"reason,omitempty"`
+}
+
+// statusView is `db status --json`.
+type statusView struct {
+	Database string `json:"database"`
+	Dialect  string `json:"dialect"`
+	Dir      string `json:"dir"`
+	// Clean reports that all three ways were checked and agree.
+	Clean bool `json:"clean"`
+	// Verdict is the verdict line people read.
+	Verdict string      `json:"verdict"`
+	Models  modelsWay   `json:"models"`
+	History historyView `json:"history"`
+	Live    liveWay     `json:"live"`
+}
+
+// statusOf computes the three ways with drift.Status (with --skip-live,
+// the other two without it) and turns them into the view.
+func statusOf(ctx context.Context, db *sql.DB, u *dbconn.URL, dir string, f statusFlags) (*statusView, error) {
+	noDev := ""
+	if f.folder != plan.SQLite && strings.TrimSpace(f.devURL) == "" {
+		noDev = fmt.Sprintf("no dev database for %s: set %s or --dev-url to a server where weberctl may create scratch databases",
+			f.folder, plan.DevURLVariable(f.folder))
+	}
+	var rep *drift.StatusReport
+	if f.skipLive || noDev != "" {
+		// drift.Status always compares the live database; here it is
+		// skipped (or cannot run), so compute the other ways directly.
+		hist, err := upgrade.Status(ctx, db, u, dir)
+		if err != nil {
+			return nil, err
+		}
+		rep = &drift.StatusReport{Dialect: u.Dialect, Dir: dir, History: hist}
+		if !f.skipModels && noDev == "" {
+			p, err := plan.ModelsAhead(ctx, f.folder, dir, f.devURL, migrate.Tables)
+			if err != nil {
+				rep.ModelsError = oneLine(err.Error())
+			} else {
+				rep.Models = p
+			}
+		}
+	} else {
+		opts := drift.StatusOptions{DevURL: f.devURL, Logger: f.logger}
+		if !f.skipModels {
+			opts.Tables = migrate.Tables
+		}
+		var err error
+		if rep, err = drift.Status(ctx, db, u, dir, opts); err != nil {
+			return nil, err
+		}
+	}
+
+	v := &statusView{Database: u.Redacted(), Dialect: f.folder, Dir: dir, History: newHistoryView(rep.History),
+		Models: modelsWay{Statements: []string{}, LeftOut: []string{}},
+		Live:   liveWay{Differences: []differenceView{}}}
+	switch {
+	case f.skipModels:
+		v.Models.Reason = "skipped (--skip-models)"
+	case noDev != "":
+		v.Models.Reason = noDev
+	case rep.Models == nil:
+		v.Models.Reason = rep.ModelsError
+	default:
+		v.Models.Checked, v.Models.Ahead = true, rep.Models.Ahead()
+		for _, s := range rep.Models.Statements {
+			v.Models.Statements = append(v.Models.Statements, s.SQL)
+		}
+		for _, l := range rep.Models.LeftOut {
+			v.Models.LeftOut = append(v.Models.LeftOut, l.String())
+		}
+	}
+	switch {
+	case f.skipLive:
+		v.Live.Reason = "skipped (--skip-live)"
+	case noDev != "":
+		v.Live.Reason = noDev
+	case rep.Live == nil:
+		v.Live.Reason = rep.LiveError
+	default:
+		l := rep.Live
+		v.Live = liveWay{Checked: true, Clean: l.Clean, Version: l.Version, Replayed: l.Replayed, Partial: l.Partial,
+			PartialApplied: l.PartialApplied, Differences: differenceViews(l.Differences)}
+	}
+	v.Clean, v.Verdict = verdict(v)
+	return v, nil
+}
+
+// verdict sums the three ways up in one line.
+func verdict(v *statusView) (clean bool, line string) {
+	var differ, unchecked []string
+	if v.Models.Checked && v.Models.Ahead {
+		differ = append(differ, "the models are ahead of the history ("+revisionHint(v.Models)+")")
+	} else if !v.Models.Checked {
+		unchecked = append(unchecked, "models")
+	}
+	h := v.History
+	if n := len(h.Pending); n > 0 {
+		differ = append(differ, plural(n, "file", "files")+" pending (run `weberctl db upgrade`)")
+	}
+	if h.Partial != nil {
+		differ = append(differ, h.Partial.Name+" partially applied")
+	}
+	if n := len(h.UntrackedTables); n > 0 {
+		differ = append(differ, plural(n, "table", "tables")+" without history (baseline with `weberctl db upgrade --baseline VERSION`)")
+	}
+	if n := len(h.Problems); n > 0 {
+		differ = append(differ, plural(n, "problem", "problems")+" an upgrade would refuse")
+	}
+	if v.Live.Checked && !v.Live.Clean {
+		differ = append(differ, plural(len(v.Live.Differences), "change", "changes")+" made by hand on the database")
+	} else if !v.Live.Checked {
+		unchecked = append(unchecked, "live database")
+	}
+	switch {
+	case len(differ) > 0:
+		line = "NOT in sync: " + strings.Join(differ, "; ")
+		if len(unchecked) > 0 {
+			line += "; not checked: " + strings.Join(unchecked, ", ")
+		}
+	case len(unchecked) > 0:
+		line = "in sync as far as checked (not checked: " + strings.Join(unchecked, ", ") + ")"
+	default:
+		return true, "in sync: the models, the history and the database agree"
+	}
+	return false, line
+}
+
+// revisionHint says how to write the revision: with --allow-destructive
+// when the models only remove things.
+func revisionHint(m modelsWay) string {
+	if len(m.Statements) == 0 && len(m.LeftOut) > 0 {
+		return "run `weberctl db revision --allow-destructive` if the removals are intended"
+	}
+	return "run `weberctl db revision`"
+}
+
+// describeDifference says what was changed by hand, e.g.
+// "users.x: column added by hand (bigint NULL)".
+func describeDifference(d drift.Difference) string {
+	subject := d.Table
+	switch {
+	case d.Column != "":
+		subject = d.Table + "." + d.Column
+	case d.Index != "" && d.Table != "":
+		subject = d.Table + "." + d.Index
+	case d.Index != "":
+		subject = d.Index
+	case subject == "":
+		subject = "schema"
+	}
+	what := d.Kind
+	for _, verb := range []string{"added", "dropped", "changed"} {
+		if obj, ok := strings.CutSuffix(d.Kind, "-"+verb); ok {
+			what = strings.ReplaceAll(obj, "-", " ") + " " + verb
+			break
+		}
+	}
+	s := subject + ": " + what + " by hand"
+	if d.Detail != "" {
+		s += " (" + d.Detail + ")"
+	}
+	return s
+}
+
+// renderStatus prints the three ways and the verdict for people.
+func renderStatus(w io.Writer, v *statusView) {
+	h := v.History
+	fmt.Fprintf(w, "Database:  %s\n", v.Database)
+	fmt.Fprintf(w, "History:   %s (%s)\n", v.Dir, plural(h.Files, "file", "files"))
+	switch {
+	case !h.HasHistory:
+		fmt.Fprintf(w, "Current:   none (no revision table yet)\n")
+	case h.Current == "":
+		fmt.Fprintf(w, "Current:   none\n")
+	default:
+		fmt.Fprintf(w, "Current:   %s (%s)\n", h.Current, h.CurrentName)
+	}
+	fmt.Fprintf(w, "Applied:   %d\n", h.Applied)
+
+	fmt.Fprintf(w, "\n1. Models against history: ")
+	m := v.Models
+	switch {
+	case !m.Checked:
+		fmt.Fprintf(w, "not checked: %s\n", m.Reason)
+	case !m.Ahead:
+		fmt.Fprintf(w, "in sync\n")
+	default:
+		fmt.Fprintf(w, "a revision is needed (%s):\n", revisionHint(m))
+		for _, s := range m.Statements {
+			fmt.Fprintf(w, "   %s\n", withSemicolon(oneLine(s)))
+		}
+		for _, l := range m.LeftOut {
+			fmt.Fprintf(w, "   %s (destructive: written only with --allow-destructive)\n", l)
+		}
+	}
+
+	fmt.Fprintf(w, "\n2. History against database: ")
+	if h.UpToDate {
+		fmt.Fprintf(w, "up to date\n")
+	} else {
+		fmt.Fprintf(w, "%s pending", plural(len(h.Pending), "file", "files"))
+		if h.Partial != nil {
+			fmt.Fprintf(w, ", 1 partially applied")
+		}
+		fmt.Fprintln(w)
+	}
+	for _, p := range h.Pending {
+		fmt.Fprintf(w, "   pending: %s (%s)\n", p.Name, plural(p.Statements, "statement", "statements"))
+	}
+	if len(h.OutOfOrder) > 0 {
+		fmt.Fprintf(w, "   out of order (older than the current version): %s\n", strings.Join(h.OutOfOrder, ", "))
+	}
+	if p := h.Partial; p != nil {
+		fmt.Fprintf(w, "   partial: %s: applied %d of %d statements", p.Name, p.Applied, p.Total)
+		if p.Error != "" {
+			fmt.Fprintf(w, "; failed: %s", p.Error)
+		}
+		if p.Unconfirmed {
+			fmt.Fprintf(w, "; statement %d started but its outcome was never recorded", p.Applied+1)
+		}
+		fmt.Fprintln(w)
+	}
+	if len(h.UntrackedTables) > 0 {
+		fmt.Fprintf(w, "   untracked: %s without history (%s): baseline with `weberctl db upgrade --baseline VERSION`\n",
+			plural(len(h.UntrackedTables), "table", "tables"), strings.Join(h.UntrackedTables, ", "))
+	}
+	for _, p := range h.Problems {
+		fmt.Fprintf(w, "   an upgrade would refuse: %s\n", p.Message)
+	}
+
+	fmt.Fprintf(w, "\n3. Database against its applied history: ")
+	l := v.Live
+	switch {
+	case !l.Checked:
+		fmt.Fprintf(w, "not checked: %s\n", l.Reason)
+	case l.Clean:
+		fmt.Fprintf(w, "no change made by hand\n")
+	default:
+		fmt.Fprintf(w, "%s made by hand:\n", plural(len(l.Differences), "change", "changes"))
+		for _, d := range l.Differences {
+			fmt.Fprintf(w, "   %s\n", d.Description)
+		}
+	}
+	fmt.Fprintf(w, "\nVerdict: %s.\n", v.Verdict)
 }

@@ -81,7 +81,7 @@ Example:
 				return err
 			}
 			if asJSON {
-				return writeJSON(e.stdout, res)
+				return writeJSON(e.stdout, newUpgradeView(u.Redacted(), res))
 			}
 			renderUpgrade(e, u, res)
 			return nil

@@ -27,7 +27,8 @@ failure, naming the table, the column and the counts.
 
 Example:
    weberctl db verify
-   weberctl db verify --dialect sqlite --from 20261127011300 --rows 500`,
+   weberctl db verify --dialect sqlite --from 20261127011300 --rows 500
+   weberctl db verify --seed-file db/seed.sql --json`,
 		Flags: withGlobal(append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "dialect", Usage: "verify only this `DIALECT`; repeatable; default: every kept dialect"},
 			&cli.StringFlag{Name: "from", Usage: "the deployed `VERSION` the rehearsal starts at (0: an empty database; default: all files but the newest)"},
@@ -64,19 +65,45 @@ Example:
 				return err
 			}
 			if c.Bool("json") {
-				if err := writeJSON(e.stdout, rep); err != nil {
+				if err := writeJSON(e.stdout, newVerifyView(rep)); err != nil {
 					return err
 				}
 			} else {
 				renderVerify(e, rep)
 			}
 			if !rep.Passed() {
-				f := rep.Failures()
-				return fmt.Errorf("verify: %s failed; first: %s", plural(len(f), "step", "steps"), oneLine(f[0]))
+				return verifyError(rep)
 			}
 			return nil
 		},
 	}
+}
+
+// verifyError is the one line for a rehearsal that failed: how many steps
+// failed, and the first failure with its table, column and counts.
+func verifyError(rep *verify.Report) error {
+	var first string
+	n := 0
+	for _, d := range rep.Dialects {
+		for _, s := range d.Steps {
+			if s.Status != verify.Fail {
+				continue
+			}
+			n++
+			if first != "" {
+				continue
+			}
+			first = d.Dialect + ": " + s.Name
+			// The detail names every table, column and count; a finding
+			// only one of them.
+			if s.Detail != "" {
+				first += ": " + s.Detail
+			} else if len(s.Findings) > 0 {
+				first += ": " + s.Findings[0].Message
+			}
+		}
+	}
+	return fmt.Errorf("verify: %s failed; first: %s", plural(n, "step", "steps"), oneLine(first))
 }
 
 func renderVerify(e *env, rep *verify.Report) {
@@ -95,11 +122,14 @@ func renderVerify(e *env, rep *verify.Report) {
 		fmt.Fprintf(w, "%s: %s (from %s, %s)\n", d.Dialect, verdict, versionOrNone(d.From), plural(len(d.Files), "file", "files"))
 		rows := make([][]string, 0, len(d.Steps))
 		for _, s := range d.Steps {
-			rows = append(rows, []string{strings.ToUpper(string(s.Status)), s.Name, human(s.Duration), oneLine(s.Detail)})
+			// The detail goes last: it can be long.
+			rows = append(rows, []string{s.Name, strings.ToUpper(string(s.Status)), human(s.Duration), oneLine(s.Detail)})
 			for _, f := range s.Findings {
-				rows = append(rows, []string{"", "", "", "  " + oneLine(f.Message)})
+				if msg := oneLine(f.Message); msg != oneLine(s.Detail) {
+					rows = append(rows, []string{"", "", "", "  " + msg})
+				}
 			}
 		}
-		_ = table(w, []string{"STATUS", "STEP", "TIME", "DETAIL"}, rows)
+		_ = table(w, []string{"STEP", "STATUS", "DURATION", "DETAIL"}, rows)
 	}
 }

@@ -1,7 +1,8 @@
 // Command weberctl runs a Weber application's database life and serves the
 // app: `db ensure` and `db drop` for development, `db revision`, `db
-// upgrade`, `db downgrade`, `db status`, `db history` and `db check` for
-// the versioned history, `serve` and `version`. Run `weberctl --help`.
+// upgrade`, `db downgrade`, `db status`, `db history` and `db hash` for the
+// versioned history, `db check`, `db lint` and `db verify` to guard a
+// deploy, `serve` and `version`. Run `weberctl --help`.
 package main
 
 import (
