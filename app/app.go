@@ -108,6 +108,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /posts/{id}", a.handle(a.getPost))
 	mux.HandleFunc("PATCH /posts/{id}", a.handle(a.updatePost))
 	mux.HandleFunc("DELETE /posts/{id}", a.handle(a.deletePost))
+	mux.HandleFunc("POST /posts/{id}/views", a.handle(a.viewPost))
 
 	mux.HandleFunc("POST /tags", a.handle(a.createTag))
 	mux.HandleFunc("GET /tags", a.handle(a.listTags))

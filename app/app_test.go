@@ -682,3 +682,59 @@ func TestConcurrentPostsShareNewTags(t *testing.T) {
 		}
 	})
 }
+
+func TestTagDescription(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		a := newAPI(t, db)
+		var tg TagJSON
+		a.expect(a.do("POST", "/tags", map[string]any{"name": "sql", "description": "Structured queries"}), http.StatusCreated, &tg)
+		if tg.Description != "Structured queries" {
+			t.Fatalf("created tag = %+v, want the description kept", tg)
+		}
+		var got TagJSON
+		a.expect(a.do("PATCH", fmt.Sprintf("/tags/%d", tg.ID), map[string]any{"description": "SQL"}), http.StatusOK, &got)
+		if got.Name != "sql" || got.Description != "SQL" {
+			t.Fatalf("patched tag = %+v, want name kept and description changed", got)
+		}
+		a.expectError(a.do("POST", "/tags", map[string]any{"name": "x", "description": strings.Repeat("d", 501)}), http.StatusUnprocessableEntity, "description")
+		a.expectError(a.do("PATCH", fmt.Sprintf("/tags/%d", tg.ID), map[string]any{"description": nil}), http.StatusUnprocessableEntity, "description")
+	})
+}
+
+func TestConcurrentViewsAreAllCounted(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		a := newAPI(t, db)
+		u := a.createUser("Viewed", "viewed@example.com")
+		p := a.createPost(u.ID, map[string]any{"title": "Popular"})
+		if p.ViewCount != 0 {
+			t.Fatalf("new post view_count = %d, want 0", p.ViewCount)
+		}
+		const views = 12
+		var wg sync.WaitGroup
+		statuses := make([]int, views)
+		for i := range views {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req := httptest.NewRequest("POST", fmt.Sprintf("/posts/%d/views", p.ID), nil)
+				rec := httptest.NewRecorder()
+				a.h.ServeHTTP(rec, req)
+				statuses[i] = rec.Code
+			}()
+		}
+		wg.Wait()
+		for i, s := range statuses {
+			if s != http.StatusOK {
+				t.Fatalf("view %d answered %d", i, s)
+			}
+		}
+		var got PostJSON
+		a.expect(a.do("GET", fmt.Sprintf("/posts/%d", p.ID), nil), http.StatusOK, &got)
+		if got.ViewCount != views {
+			t.Fatalf("view_count = %d after %d concurrent views", got.ViewCount, views)
+		}
+		a.expectError(a.do("POST", "/posts/999999/views", nil), http.StatusNotFound, "")
+	})
+}

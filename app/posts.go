@@ -25,6 +25,7 @@ type PostJSON struct {
 	Body        string   `json:"body"`
 	Status      string   `json:"status"`
 	PublishedAt *string  `json:"published_at"`
+	ViewCount   int      `json:"view_count"`
 	UserID      int      `json:"user_id"`
 	Tags        []string `json:"tags"`
 	CreatedAt   string   `json:"created_at"`
@@ -39,7 +40,7 @@ func postJSON(p *ent.Post) PostJSON {
 	slices.Sort(tags)
 	return PostJSON{
 		ID: p.ID, Title: p.Title, Body: p.Body, Status: string(p.Status),
-		PublishedAt: timestampPtr(p.PublishedAt), UserID: p.UserID, Tags: tags,
+		PublishedAt: timestampPtr(p.PublishedAt), ViewCount: p.ViewCount, UserID: p.UserID, Tags: tags,
 		CreatedAt: timestamp(p.CreatedAt), UpdatedAt: timestamp(p.UpdatedAt),
 	}
 }
@@ -362,3 +363,22 @@ func (a *App) deletePost(w http.ResponseWriter, r *http.Request) error {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// viewPost: POST /posts/{id}/views counts one view. The increment happens in
+// the database (view_count = view_count + 1), so concurrent views are never
+// lost to a read-modify-write race.
+func (a *App) viewPost(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := a.client.Post.UpdateOneID(id).AddViewCount(1).Exec(r.Context()); err != nil {
+		return err
+	}
+	p, err := a.client.Post.Query().Where(post.ID(id)).WithTags().Only(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, postJSON(p))
+	return nil
+}

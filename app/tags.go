@@ -11,17 +11,18 @@ import (
 
 // TagJSON is a tag as the API shows it.
 type TagJSON struct {
-	ID   int    `json:"id"`
-	Name string `json:"name"`
+	ID          int    `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
 }
 
-func tagJSON(t *ent.Tag) TagJSON { return TagJSON{ID: t.ID, Name: t.Name} }
+func tagJSON(t *ent.Tag) TagJSON { return TagJSON{ID: t.ID, Name: t.Name, Description: t.Description} }
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// createTag: POST /tags {"name"} → 201; 409 when the name is taken.
+// createTag: POST /tags {"name", "description"} → 201; 409 when the name is taken.
 func (a *App) createTag(w http.ResponseWriter, r *http.Request) error {
-	obj, err := readObject(w, r, "name")
+	obj, err := readObject(w, r, "name", "description")
 	if err != nil {
 		return err
 	}
@@ -29,7 +30,12 @@ func (a *App) createTag(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	t, err := a.client.Tag.Create().SetName(strings.ToLower(strings.TrimSpace(name))).Save(r.Context())
+	description, err := notNull[string](obj, "description")
+	if err != nil {
+		return err
+	}
+	t, err := a.client.Tag.Create().SetName(strings.ToLower(strings.TrimSpace(name))).
+		SetNillableDescription(description).Save(r.Context())
 	if err != nil {
 		return err
 	}
@@ -73,13 +79,13 @@ func (a *App) listTags(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// updateTag: PATCH /tags/{id} {"name"} renames a tag.
+// updateTag: PATCH /tags/{id} {"name", "description"} renames or describes a tag.
 func (a *App) updateTag(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	obj, err := readObject(w, r, "name")
+	obj, err := readObject(w, r, "name", "description")
 	if err != nil {
 		return err
 	}
@@ -87,7 +93,11 @@ func (a *App) updateTag(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	up := a.client.Tag.UpdateOneID(id)
+	description, err := notNull[string](obj, "description")
+	if err != nil {
+		return err
+	}
+	up := a.client.Tag.UpdateOneID(id).SetNillableDescription(description)
 	if name != nil {
 		up.SetName(strings.ToLower(strings.TrimSpace(*name)))
 	}

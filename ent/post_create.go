@@ -100,6 +100,20 @@ func (_c *PostCreate) SetNillablePublishedAt(v *time.Time) *PostCreate {
 	return _c
 }
 
+// SetViewCount sets the "view_count" field.
+func (_c *PostCreate) SetViewCount(v int) *PostCreate {
+	_c.mutation.SetViewCount(v)
+	return _c
+}
+
+// SetNillableViewCount sets the "view_count" field if the given value is not nil.
+func (_c *PostCreate) SetNillableViewCount(v *int) *PostCreate {
+	if v != nil {
+		_c.SetViewCount(*v)
+	}
+	return _c
+}
+
 // SetUserID sets the "user_id" field.
 func (_c *PostCreate) SetUserID(v int) *PostCreate {
 	_c.mutation.SetUserID(v)
@@ -183,6 +197,10 @@ func (_c *PostCreate) defaults() {
 		v := post.DefaultStatus
 		_c.mutation.SetStatus(v)
 	}
+	if _, ok := _c.mutation.ViewCount(); !ok {
+		v := post.DefaultViewCount
+		_c.mutation.SetViewCount(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -210,6 +228,14 @@ func (_c *PostCreate) check() error {
 	if v, ok := _c.mutation.Status(); ok {
 		if err := post.StatusValidator(v); err != nil {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Post.status": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.ViewCount(); !ok {
+		return &ValidationError{Name: "view_count", err: errors.New(`ent: missing required field "Post.view_count"`)}
+	}
+	if v, ok := _c.mutation.ViewCount(); ok {
+		if err := post.ViewCountValidator(v); err != nil {
+			return &ValidationError{Name: "view_count", err: fmt.Errorf(`ent: validator failed for field "Post.view_count": %w`, err)}
 		}
 	}
 	if _, ok := _c.mutation.UserID(); !ok {
@@ -268,6 +294,10 @@ func (_c *PostCreate) createSpec() (*Post, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.PublishedAt(); ok {
 		_spec.SetField(post.FieldPublishedAt, field.TypeTime, value)
 		_node.PublishedAt = &value
+	}
+	if value, ok := _c.mutation.ViewCount(); ok {
+		_spec.SetField(post.FieldViewCount, field.TypeInt, value)
+		_node.ViewCount = value
 	}
 	if nodes := _c.mutation.AuthorIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -420,6 +450,24 @@ func (u *PostUpsert) ClearPublishedAt() *PostUpsert {
 	return u
 }
 
+// SetViewCount sets the "view_count" field.
+func (u *PostUpsert) SetViewCount(v int) *PostUpsert {
+	u.Set(post.FieldViewCount, v)
+	return u
+}
+
+// UpdateViewCount sets the "view_count" field to the value that was provided on create.
+func (u *PostUpsert) UpdateViewCount() *PostUpsert {
+	u.SetExcluded(post.FieldViewCount)
+	return u
+}
+
+// AddViewCount adds v to the "view_count" field.
+func (u *PostUpsert) AddViewCount(v int) *PostUpsert {
+	u.Add(post.FieldViewCount, v)
+	return u
+}
+
 // SetUserID sets the "user_id" field.
 func (u *PostUpsert) SetUserID(v int) *PostUpsert {
 	u.Set(post.FieldUserID, v)
@@ -551,6 +599,27 @@ func (u *PostUpsertOne) UpdatePublishedAt() *PostUpsertOne {
 func (u *PostUpsertOne) ClearPublishedAt() *PostUpsertOne {
 	return u.Update(func(s *PostUpsert) {
 		s.ClearPublishedAt()
+	})
+}
+
+// SetViewCount sets the "view_count" field.
+func (u *PostUpsertOne) SetViewCount(v int) *PostUpsertOne {
+	return u.Update(func(s *PostUpsert) {
+		s.SetViewCount(v)
+	})
+}
+
+// AddViewCount adds v to the "view_count" field.
+func (u *PostUpsertOne) AddViewCount(v int) *PostUpsertOne {
+	return u.Update(func(s *PostUpsert) {
+		s.AddViewCount(v)
+	})
+}
+
+// UpdateViewCount sets the "view_count" field to the value that was provided on create.
+func (u *PostUpsertOne) UpdateViewCount() *PostUpsertOne {
+	return u.Update(func(s *PostUpsert) {
+		s.UpdateViewCount()
 	})
 }
 
@@ -853,6 +922,27 @@ func (u *PostUpsertBulk) UpdatePublishedAt() *PostUpsertBulk {
 func (u *PostUpsertBulk) ClearPublishedAt() *PostUpsertBulk {
 	return u.Update(func(s *PostUpsert) {
 		s.ClearPublishedAt()
+	})
+}
+
+// SetViewCount sets the "view_count" field.
+func (u *PostUpsertBulk) SetViewCount(v int) *PostUpsertBulk {
+	return u.Update(func(s *PostUpsert) {
+		s.SetViewCount(v)
+	})
+}
+
+// AddViewCount adds v to the "view_count" field.
+func (u *PostUpsertBulk) AddViewCount(v int) *PostUpsertBulk {
+	return u.Update(func(s *PostUpsert) {
+		s.AddViewCount(v)
+	})
+}
+
+// UpdateViewCount sets the "view_count" field to the value that was provided on create.
+func (u *PostUpsertBulk) UpdateViewCount() *PostUpsertBulk {
+	return u.Update(func(s *PostUpsert) {
+		s.UpdateViewCount()
 	})
 }
 

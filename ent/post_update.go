@@ -98,6 +98,27 @@ func (_u *PostUpdate) ClearPublishedAt() *PostUpdate {
 	return _u
 }
 
+// SetViewCount sets the "view_count" field.
+func (_u *PostUpdate) SetViewCount(v int) *PostUpdate {
+	_u.mutation.ResetViewCount()
+	_u.mutation.SetViewCount(v)
+	return _u
+}
+
+// SetNillableViewCount sets the "view_count" field if the given value is not nil.
+func (_u *PostUpdate) SetNillableViewCount(v *int) *PostUpdate {
+	if v != nil {
+		_u.SetViewCount(*v)
+	}
+	return _u
+}
+
+// AddViewCount adds value to the "view_count" field.
+func (_u *PostUpdate) AddViewCount(v int) *PostUpdate {
+	_u.mutation.AddViewCount(v)
+	return _u
+}
+
 // SetUserID sets the "user_id" field.
 func (_u *PostUpdate) SetUserID(v int) *PostUpdate {
 	_u.mutation.SetUserID(v)
@@ -218,6 +239,11 @@ func (_u *PostUpdate) check() error {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Post.status": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.ViewCount(); ok {
+		if err := post.ViewCountValidator(v); err != nil {
+			return &ValidationError{Name: "view_count", err: fmt.Errorf(`ent: validator failed for field "Post.view_count": %w`, err)}
+		}
+	}
 	if _u.mutation.AuthorCleared() && len(_u.mutation.AuthorIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Post.author"`)
 	}
@@ -253,6 +279,12 @@ func (_u *PostUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.PublishedAtCleared() {
 		_spec.ClearField(post.FieldPublishedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ViewCount(); ok {
+		_spec.SetField(post.FieldViewCount, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedViewCount(); ok {
+		_spec.AddField(post.FieldViewCount, field.TypeInt, value)
 	}
 	if _u.mutation.AuthorCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -416,6 +448,27 @@ func (_u *PostUpdateOne) ClearPublishedAt() *PostUpdateOne {
 	return _u
 }
 
+// SetViewCount sets the "view_count" field.
+func (_u *PostUpdateOne) SetViewCount(v int) *PostUpdateOne {
+	_u.mutation.ResetViewCount()
+	_u.mutation.SetViewCount(v)
+	return _u
+}
+
+// SetNillableViewCount sets the "view_count" field if the given value is not nil.
+func (_u *PostUpdateOne) SetNillableViewCount(v *int) *PostUpdateOne {
+	if v != nil {
+		_u.SetViewCount(*v)
+	}
+	return _u
+}
+
+// AddViewCount adds value to the "view_count" field.
+func (_u *PostUpdateOne) AddViewCount(v int) *PostUpdateOne {
+	_u.mutation.AddViewCount(v)
+	return _u
+}
+
 // SetUserID sets the "user_id" field.
 func (_u *PostUpdateOne) SetUserID(v int) *PostUpdateOne {
 	_u.mutation.SetUserID(v)
@@ -549,6 +602,11 @@ func (_u *PostUpdateOne) check() error {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Post.status": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.ViewCount(); ok {
+		if err := post.ViewCountValidator(v); err != nil {
+			return &ValidationError{Name: "view_count", err: fmt.Errorf(`ent: validator failed for field "Post.view_count": %w`, err)}
+		}
+	}
 	if _u.mutation.AuthorCleared() && len(_u.mutation.AuthorIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Post.author"`)
 	}
@@ -601,6 +659,12 @@ func (_u *PostUpdateOne) sqlSave(ctx context.Context) (_node *Post, err error) {
 	}
 	if _u.mutation.PublishedAtCleared() {
 		_spec.ClearField(post.FieldPublishedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ViewCount(); ok {
+		_spec.SetField(post.FieldViewCount, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedViewCount(); ok {
+		_spec.AddField(post.FieldViewCount, field.TypeInt, value)
 	}
 	if _u.mutation.AuthorCleared() {
 		edge := &sqlgraph.EdgeSpec{

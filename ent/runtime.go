@@ -52,6 +52,12 @@ func init() {
 	postDescBody := postFields[1].Descriptor()
 	// post.DefaultBody holds the default value on creation for the body field.
 	post.DefaultBody = postDescBody.Default.(string)
+	// postDescViewCount is the schema descriptor for view_count field.
+	postDescViewCount := postFields[4].Descriptor()
+	// post.DefaultViewCount holds the default value on creation for the view_count field.
+	post.DefaultViewCount = postDescViewCount.Default.(int)
+	// post.ViewCountValidator is a validator for the "view_count" field. It is called by the builders before save.
+	post.ViewCountValidator = postDescViewCount.Validators[0].(func(int) error)
 	tagFields := schema.Tag{}.Fields()
 	_ = tagFields
 	// tagDescName is the schema descriptor for name field.
@@ -72,6 +78,10 @@ func init() {
 			return nil
 		}
 	}()
+	// tagDescDescription is the schema descriptor for description field.
+	tagDescDescription := tagFields[1].Descriptor()
+	// tag.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	tag.DescriptionValidator = tagDescDescription.Validators[0].(func(string) error)
 	userMixin := schema.User{}.Mixin()
 	userMixinFields0 := userMixin[0].Fields()
 	_ = userMixinFields0

@@ -28,6 +28,20 @@ func (_c *TagCreate) SetName(v string) *TagCreate {
 	return _c
 }
 
+// SetDescription sets the "description" field.
+func (_c *TagCreate) SetDescription(v string) *TagCreate {
+	_c.mutation.SetDescription(v)
+	return _c
+}
+
+// SetNillableDescription sets the "description" field if the given value is not nil.
+func (_c *TagCreate) SetNillableDescription(v *string) *TagCreate {
+	if v != nil {
+		_c.SetDescription(*v)
+	}
+	return _c
+}
+
 // AddPostIDs adds the "posts" edge to the Post entity by IDs.
 func (_c *TagCreate) AddPostIDs(ids ...int) *TagCreate {
 	_c.mutation.AddPostIDs(ids...)
@@ -85,6 +99,11 @@ func (_c *TagCreate) check() error {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "Tag.name": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.Description(); ok {
+		if err := tag.DescriptionValidator(v); err != nil {
+			return &ValidationError{Name: "description", err: fmt.Errorf(`ent: validator failed for field "Tag.description": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -115,6 +134,10 @@ func (_c *TagCreate) createSpec() (*Tag, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Name(); ok {
 		_spec.SetField(tag.FieldName, field.TypeString, value)
 		_node.Name = value
+	}
+	if value, ok := _c.mutation.Description(); ok {
+		_spec.SetField(tag.FieldDescription, field.TypeString, value)
+		_node.Description = value
 	}
 	if nodes := _c.mutation.PostsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -196,6 +219,24 @@ func (u *TagUpsert) UpdateName() *TagUpsert {
 	return u
 }
 
+// SetDescription sets the "description" field.
+func (u *TagUpsert) SetDescription(v string) *TagUpsert {
+	u.Set(tag.FieldDescription, v)
+	return u
+}
+
+// UpdateDescription sets the "description" field to the value that was provided on create.
+func (u *TagUpsert) UpdateDescription() *TagUpsert {
+	u.SetExcluded(tag.FieldDescription)
+	return u
+}
+
+// ClearDescription clears the value of the "description" field.
+func (u *TagUpsert) ClearDescription() *TagUpsert {
+	u.SetNull(tag.FieldDescription)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -247,6 +288,27 @@ func (u *TagUpsertOne) SetName(v string) *TagUpsertOne {
 func (u *TagUpsertOne) UpdateName() *TagUpsertOne {
 	return u.Update(func(s *TagUpsert) {
 		s.UpdateName()
+	})
+}
+
+// SetDescription sets the "description" field.
+func (u *TagUpsertOne) SetDescription(v string) *TagUpsertOne {
+	return u.Update(func(s *TagUpsert) {
+		s.SetDescription(v)
+	})
+}
+
+// UpdateDescription sets the "description" field to the value that was provided on create.
+func (u *TagUpsertOne) UpdateDescription() *TagUpsertOne {
+	return u.Update(func(s *TagUpsert) {
+		s.UpdateDescription()
+	})
+}
+
+// ClearDescription clears the value of the "description" field.
+func (u *TagUpsertOne) ClearDescription() *TagUpsertOne {
+	return u.Update(func(s *TagUpsert) {
+		s.ClearDescription()
 	})
 }
 
@@ -464,6 +526,27 @@ func (u *TagUpsertBulk) SetName(v string) *TagUpsertBulk {
 func (u *TagUpsertBulk) UpdateName() *TagUpsertBulk {
 	return u.Update(func(s *TagUpsert) {
 		s.UpdateName()
+	})
+}
+
+// SetDescription sets the "description" field.
+func (u *TagUpsertBulk) SetDescription(v string) *TagUpsertBulk {
+	return u.Update(func(s *TagUpsert) {
+		s.SetDescription(v)
+	})
+}
+
+// UpdateDescription sets the "description" field to the value that was provided on create.
+func (u *TagUpsertBulk) UpdateDescription() *TagUpsertBulk {
+	return u.Update(func(s *TagUpsert) {
+		s.UpdateDescription()
+	})
+}
+
+// ClearDescription clears the value of the "description" field.
+func (u *TagUpsertBulk) ClearDescription() *TagUpsertBulk {
+	return u.Update(func(s *TagUpsert) {
+		s.ClearDescription()
 	})
 }
 

@@ -27,6 +27,8 @@ const (
 	FieldStatus = "status"
 	// FieldPublishedAt holds the string denoting the published_at field in the database.
 	FieldPublishedAt = "published_at"
+	// FieldViewCount holds the string denoting the view_count field in the database.
+	FieldViewCount = "view_count"
 	// FieldUserID holds the string denoting the user_id field in the database.
 	FieldUserID = "user_id"
 	// EdgeAuthor holds the string denoting the author edge name in mutations.
@@ -58,6 +60,7 @@ var Columns = []string{
 	FieldBody,
 	FieldStatus,
 	FieldPublishedAt,
+	FieldViewCount,
 	FieldUserID,
 }
 
@@ -88,6 +91,10 @@ var (
 	TitleValidator func(string) error
 	// DefaultBody holds the default value on creation for the "body" field.
 	DefaultBody string
+	// DefaultViewCount holds the default value on creation for the "view_count" field.
+	DefaultViewCount int
+	// ViewCountValidator is a validator for the "view_count" field. It is called by the builders before save.
+	ViewCountValidator func(int) error
 )
 
 // Status defines the type for the "status" enum field.
@@ -152,6 +159,11 @@ func ByStatus(opts ...sql.OrderTermOption) OrderOption {
 // ByPublishedAt orders the results by the published_at field.
 func ByPublishedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPublishedAt, opts...).ToFunc()
+}
+
+// ByViewCount orders the results by the view_count field.
+func ByViewCount(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldViewCount, opts...).ToFunc()
 }
 
 // ByUserID orders the results by the user_id field.

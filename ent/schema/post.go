@@ -23,6 +23,7 @@ func (Post) Fields() []ent.Field {
 		field.Text("body").Default(""),
 		field.Enum("status").Values("draft", "published").Default("draft"),
 		field.Time("published_at").Optional().Nillable(),
+		field.Int("view_count").NonNegative().Default(0),
 		field.Int("user_id"),
 	}
 }

@@ -15,6 +15,7 @@ type Tag struct {
 func (Tag) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("name").NotEmpty().MaxLen(50).Unique(),
+		field.String("description").Optional().MaxLen(500),
 	}
 }
 
