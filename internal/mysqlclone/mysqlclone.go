@@ -18,7 +18,7 @@
 // the new database instead (correct, just slower).
 //
 // Measured on MariaDB 10.11 with its data in /dev/shm (BenchmarkClone,
-// docs/testing-performance.md): 2.8 ms at 1 migration file and 18 ms at 50,
+// docs/performance.md, "Test databases"): 2.8 ms at 1 migration file and 18 ms at 50,
 // against 7.8 ms and 119 ms for replaying them through internal/upgrade.
 // One CREATE TABLE per final table replaces every CREATE, ALTER, CREATE
 // INDEX and revision write of the history, so the copy grows with the

@@ -28,7 +28,7 @@
 // the CREATE DATABASE and the first connection from the test.
 //
 // Measured on PostgreSQL 15 with its data in /dev/shm and fsync off
-// (BenchmarkClone, docs/testing-performance.md, 2 busy vCPUs): a clone
+// (BenchmarkClone, docs/performance.md, "Test databases", 2 busy vCPUs): a clone
 // ready for its first query in about 20 ms (13 ms CREATE DATABASE, 7 ms
 // connecting) at 1 or 50 migration files alike, against 62 ms and 112 ms
 // for replaying them through internal/upgrade; 6-10 ms from a Pool whose

@@ -27,7 +27,7 @@
 // database. CloneFile writes the image to a file, for a test that hands
 // the database to another process.
 //
-// Measured (BenchmarkClone, docs/testing-performance.md, 2 shared vCPUs):
+// Measured (BenchmarkClone, docs/performance.md, "Test databases", 2 shared vCPUs):
 // a Clone ready for its first query takes 0.16-0.19 ms at 1 migration file
 // and 0.51 ms at 50 (SQLite parses the schema on each connection's first
 // statement: the cost grows with the schema, not the history), against

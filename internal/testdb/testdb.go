@@ -1,20 +1,38 @@
 // Package testdb gives each test its own database with Weber's schema in
-// place: an in-memory SQLite database by default, and, when
+// place: a private in-memory SQLite database by default, and, when
 // WEBER_TEST_POSTGRES_URL or WEBER_TEST_MYSQL_URL is set, a database of its
 // own on that server, so that one test body can run on every backend:
 //
 //	func TestSomething(t *testing.T) {
 //		t.Parallel()
 //		testdb.Each(t, func(t *testing.T, db *testdb.DB) {
-//			t.Parallel()
 //			u := db.Client.User.Create().SetName("a").SetEmail("a@x.org").SaveX(t.Context())
 //			...
 //		})
 //	}
 //
 // The schema is the dialect's migration history (migrations/<dialect> at
-// the module root) replayed through internal/upgrade, as production runs
-// it; a dialect without a history falls back to the models.
+// the module root, or the Migrations option) replayed through
+// internal/upgrade, as production runs it; a dialect without a history
+// falls back to the models. It is built once, into a template, and every
+// test gets a copy of the template:
+//
+//   - SQLite: the history is replayed once per test process and history
+//     hash (internal/sqlitesnap); each test gets a private in-memory copy
+//     (a memdb database of its own, several connections, foreign keys on),
+//     in well under a millisecond, or a file copy with SQLiteFile.
+//   - PostgreSQL: a template database per history hash, built once per
+//     server even when several test processes start together
+//     (internal/pgtemplate, under an advisory lock); each test gets
+//     CREATE DATABASE weber_test_<random> TEMPLATE it.
+//   - MySQL/MariaDB: a template database per history hash, built once per
+//     server (internal/mysqlclone, under GET_LOCK); each test gets a new
+//     database with the template's tables and rows copied.
+//
+// With InTx, the test's client instead runs inside a transaction that is
+// rolled back at the end (internal/rollbacktx), on a database that the
+// InTx tests of the process share on a server: for tests that need no
+// commits.
 //
 // Every database is new and private to its test, safe under t.Parallel(),
 // and removed by t.Cleanup when the test passes. When the test fails it is
@@ -22,8 +40,10 @@
 // a file in the temporary directory), so that it can be inspected.
 //
 // On a server, testdb creates and drops only databases it named itself
-// ("weber_test_" and a random part); the database named in the URL is never
-// created, written or dropped.
+// ("weber_test_" and a random part), besides the templates
+// ("weber_tpl_..."), which it leaves for the next run; the database named
+// in the URL is never created, written or dropped. docs/testing.md says how
+// to use it and how to clean up.
 package testdb
 
 import (
@@ -38,14 +58,16 @@ import (
 	"testing"
 	"time"
 
+	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/weber-framework/weber/ent"
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/rollbacktx"
 )
 
-// Prefix starts the name of every database testdb creates. Nothing else
-// is ever dropped.
+// Prefix starts the name of every database testdb creates for a test.
+// Nothing else is ever dropped by a test's clean-up.
 const Prefix = "weber_test_"
 
 // Environment variables that name the servers to test on. Each names a
@@ -57,6 +79,9 @@ const (
 
 // cleanupTimeout bounds closing and dropping a test database.
 const cleanupTimeout = 30 * time.Second
+
+// newTimeout bounds making a test database, template build included.
+const newTimeout = 2 * time.Minute
 
 // Backend is a kind of database tests can run on.
 type Backend struct {
@@ -82,12 +107,18 @@ func Backends() []Backend {
 
 // DB is one test's database.
 type DB struct {
-	// Client is an ent client on the database.
+	// Client is an ent client on the database. With InTx, every query it
+	// runs is inside the test's transaction.
 	Client *ent.Client
-	// SQL is the pool the client uses.
+	// SQL is a pool on the database. With InTx it is outside the test's
+	// transaction, on a database that other InTx tests share: read through
+	// it, never write (use Tx for raw SQL).
 	SQL *sql.DB
-	// URL names the database (for SQLite in memory, a private in-memory
-	// database that only SQL reaches).
+	// Tx is the test's transaction with InTx (nil otherwise), for raw SQL
+	// that must be rolled back with the rest.
+	Tx *sql.Tx
+	// URL names the database (for SQLite in memory, a name that only SQL
+	// reaches: another process cannot open it).
 	URL *dbconn.URL
 	// Dialect is ent's dialect name: "sqlite3", "postgres" or "mysql".
 	Dialect string
@@ -99,6 +130,10 @@ type DB struct {
 	// MigrationsDir is the migration folder whose files built the schema,
 	// or "" when the schema came from the models (or Empty).
 	MigrationsDir string
+	// Template names what the database was copied from: the schema's key
+	// (a hash of the migration files, or of the models) for SQLite, the
+	// template database on a server; "" for Empty on a server.
+	Template string
 }
 
 // Option configures New.
@@ -110,6 +145,7 @@ type options struct {
 	noSchema   bool
 	fromModels bool
 	migrations string
+	tx         bool
 }
 
 // OnBackend selects the backend (as returned by Backends); the default is
@@ -142,6 +178,19 @@ func Migrations(root string) Option { return func(o *options) { o.migrations = r
 // when the dialect has a migration history.
 func FromModels() Option { return func(o *options) { o.fromModels = true } }
 
+// InTx runs the test's client inside a transaction that is rolled back when
+// the test ends: nothing it writes is ever committed. The test must not rely
+// on commits: a client.Tx inside it is a savepoint, its Commit a release
+// that the final rollback undoes, and other connections (db.SQL, another
+// process) never see its writes. On a server the InTx tests of a process
+// share one database (no CREATE DATABASE per test); on SQLite, where a copy
+// costs less than the transaction, each still gets its own. Limits (see
+// internal/rollbacktx): one connection, so no tests of concurrency or
+// locking; on PostgreSQL a failed statement aborts the transaction unless
+// it ran in a client.Tx; DDL and, on MySQL, anything that commits
+// implicitly escape the rollback. Not with Empty.
+func InTx() Option { return func(o *options) { o.tx = true } }
+
 func backendName(raw string) string {
 	scheme, _, _ := strings.Cut(raw, "://")
 	switch strings.ToLower(scheme) {
@@ -153,11 +202,23 @@ func backendName(raw string) string {
 	return "sqlite"
 }
 
+// dialectOf is ent's dialect name for a backend's folder name.
+func dialectOf(backend string) string {
+	switch backend {
+	case "postgres":
+		return dialect.Postgres
+	case "mysql":
+		return dialect.MySQL
+	}
+	return dialect.SQLite
+}
+
 // New creates a database for this test alone, with the schema in place
 // (unless Empty), and registers its removal with t.Cleanup. The schema is
 // the dialect's migration history replayed, or the models when the
-// dialect has none yet (see DB.MigrationsDir). It fails the test through
-// t.Fatalf when the database cannot be made.
+// dialect has none yet (see DB.MigrationsDir); it is built once per
+// process (per server, on PostgreSQL and MySQL) and copied for each test.
+// It fails the test through t.Fatalf when the database cannot be made.
 func New(t testing.TB, opts ...Option) *DB {
 	t.Helper()
 	var o options
@@ -167,108 +228,232 @@ func New(t testing.TB, opts ...Option) *DB {
 	if o.backend.Name == "" {
 		o.backend.Name = "sqlite"
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	if o.tx && o.noSchema {
+		t.Fatalf("testdb: InTx and Empty do not mix: a test of schema changes needs a database of its own (drop InTx)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), newTimeout)
 	defer cancel()
-	name := Prefix + randomSuffix()
-	db := &DB{Backend: o.backend.Name, Name: name}
-	var drop func(context.Context) error
-	switch {
-	case o.backend.URL == "" && o.file:
-		db.Name = filepath.Join(t.TempDir(), name+".db")
-		u, err := dbconn.Parse("sqlite://" + db.Name)
-		if err != nil {
-			t.Fatalf("testdb: %v", err)
-		}
-		if _, err := dbconn.EnsureDatabase(ctx, u); err != nil {
-			t.Fatalf("testdb: %v", err)
-		}
-		db.URL = u
-	case o.backend.URL == "":
-		// A named private in-memory database: dbconn gives in-memory URLs
-		// a single connection, so the pool never opens a second, empty one.
-		u, err := dbconn.Parse("sqlite://:memory:?_name=" + name)
-		if err != nil {
-			t.Fatalf("testdb: %v", err)
-		}
-		db.URL = u
-	default:
-		base, err := dbconn.Parse(o.backend.URL)
-		if err != nil {
+	db := &DB{Backend: o.backend.Name}
+	var base *dbconn.URL
+	if o.backend.URL == "" {
+		db.Dialect = dialect.SQLite
+	} else {
+		var err error
+		if base, err = dbconn.Parse(o.backend.URL); err != nil {
 			t.Fatalf("testdb: the test server URL: %v", err)
 		}
-		if base.Dialect == "sqlite3" {
+		if base.Dialect == dialect.SQLite {
 			t.Fatalf("testdb: %s is an SQLite URL: OnServer takes a postgres:// or mysql:// URL", base.Redacted())
 		}
-		u := base.WithDatabase(name)
-		if _, err := dbconn.EnsureDatabase(ctx, u); err != nil {
-			t.Fatalf("testdb: creating the test database: %v (is the server in %s running?)", err, envFor(o.backend.Name))
-		}
-		db.URL = u
-		drop = func(ctx context.Context) error {
-			if !safeToDrop(base, u) {
-				return fmt.Errorf("refusing to drop %s: testdb drops only databases named %s*", u.Redacted(), Prefix)
-			}
-			_, err := dbconn.DropDatabase(ctx, u)
-			return err
-		}
+		db.Dialect = base.Dialect
 	}
-	db.Dialect = db.URL.Dialect
-	sqldb, err := dbconn.Open(ctx, db.URL)
+	r, err := planSchema(&o, db.Dialect)
 	if err != nil {
-		if drop != nil {
-			_ = drop(ctx)
-		}
 		t.Fatalf("testdb: %v", err)
 	}
-	db.SQL = sqldb
-	db.Client = ent.NewClient(ent.Driver(entsql.OpenDB(db.Dialect, sqldb)))
-	t.Cleanup(func() { db.cleanup(t, drop) })
-	if !o.noSchema {
-		if err := migrateSchema(ctx, db, &o); err != nil {
-			t.Fatalf("testdb: building the schema in %s: %v", db.URL.Redacted(), err)
-		}
+	if !r.empty {
+		db.MigrationsDir = r.dir
 	}
+	var release func(ctx context.Context, failed bool) error
+	if base == nil {
+		release, err = db.openSQLite(ctx, t, &o, r)
+	} else {
+		release, err = db.openServer(ctx, t, &o, r, base)
+	}
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	if o.tx {
+		// The transaction must outlive New's context: it ends at clean-up.
+		drv, err := rollbacktx.Begin(context.Background(), db.SQL, db.Dialect)
+		if err != nil {
+			_ = release(ctx, false)
+			t.Fatalf("testdb: %v", err)
+		}
+		db.Tx = drv.SQLTx()
+		db.Client = ent.NewClient(ent.Driver(drv))
+		closeDB := release
+		release = func(ctx context.Context, failed bool) error {
+			rerr := drv.Rollback()
+			if err := closeDB(ctx, false); rerr == nil {
+				rerr = err
+			}
+			if failed {
+				t.Logf("testdb: the test failed; it ran in a transaction on %s that was rolled back (InTx keeps nothing: run it without InTx to inspect its database)", db.Name)
+			}
+			return rerr
+		}
+	} else {
+		db.Client = ent.NewClient(ent.Driver(entsql.OpenDB(db.Dialect, db.SQL)))
+	}
+	t.Cleanup(func() {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+		defer cancel()
+		if err := release(ctx, t.Failed()); err != nil {
+			t.Errorf("testdb: %v", err)
+		}
+	})
 	return db
 }
 
-// cleanup closes the database and removes it, or keeps it and says where
-// when the test failed.
-func (db *DB) cleanup(t testing.TB, drop func(context.Context) error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
-	defer cancel()
-	if t.Failed() {
-		db.keep(ctx, t)
-		_ = db.Client.Close()
-		return
+// openSQLite gives db a private copy of r's template: in memory, or in a
+// file in t.TempDir() with SQLiteFile.
+func (db *DB) openSQLite(ctx context.Context, t testing.TB, o *options, r recipe) (func(context.Context, bool) error, error) {
+	tpl, err := sqliteTemplate(ctx, r)
+	if err != nil {
+		return nil, fmt.Errorf("building the SQLite test template: %w", err)
 	}
-	if err := db.Client.Close(); err != nil {
-		t.Logf("testdb: closing %s: %v", db.URL.Redacted(), err)
-	}
-	if drop != nil {
-		if err := drop(ctx); err != nil {
-			t.Errorf("testdb: dropping the test database: %v", err)
+	db.Template = tpl.Key()
+	if o.file {
+		sqldb, u, err := tpl.CloneFile(ctx, t.TempDir())
+		if err != nil {
+			return nil, err
 		}
+		db.SQL, db.URL, db.Name = sqldb, u, u.Database
+		return func(ctx context.Context, failed bool) error {
+			if failed && !o.tx {
+				t.Logf("testdb: the test failed; its database is %s (removed with the test's temporary directory)", db.Name)
+			}
+			return closePool(db.SQL)
+		}, nil
 	}
+	db.Name = Prefix + randomSuffix()
+	u, err := dbconn.Parse("sqlite://:memory:?_name=" + db.Name)
+	if err != nil {
+		return nil, err
+	}
+	sqldb, err := tpl.Clone(ctx)
+	if err != nil {
+		return nil, err
+	}
+	db.SQL, db.URL = sqldb, u
+	return func(ctx context.Context, failed bool) error {
+		if failed && !o.tx {
+			db.keepMemory(ctx, t)
+		}
+		return closePool(db.SQL)
+	}, nil
 }
 
-// keep logs where a failed test's database can be inspected. An in-memory
-// SQLite database would vanish on close, so it is copied to a file first.
-func (db *DB) keep(ctx context.Context, t testing.TB) {
+// keepMemory copies a failed test's in-memory database to a file, which
+// would otherwise vanish on close, and logs where.
+func (db *DB) keepMemory(ctx context.Context, t testing.TB) {
 	t.Helper()
-	switch {
-	case db.Dialect == "sqlite3" && db.URL.Memory:
-		path := filepath.Join(os.TempDir(), db.Name+".db")
-		if _, err := db.SQL.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
-			t.Logf("testdb: the test failed; its in-memory database %s could not be saved: %v", db.Name, err)
-			return
-		}
-		t.Logf("testdb: the test failed; its database is kept in %s", path)
-	case db.Dialect == "sqlite3":
-		t.Logf("testdb: the test failed; its database is %s (removed with the test's temporary directory)", db.Name)
-	default:
-		t.Logf("testdb: the test failed; its database is kept: %s (drop it when done)", db.URL.Redacted())
+	path := filepath.Join(os.TempDir(), db.Name+".db")
+	if err := saveImage(ctx, db.SQL, path); err != nil {
+		t.Logf("testdb: the test failed; its in-memory database %s could not be saved: %v", db.Name, err)
+		return
 	}
+	t.Logf("testdb: the test failed; its database is kept in %s (delete it when done)", path)
+}
+
+// saveImage writes the in-memory database behind db to a file at path.
+// (VACUUM INTO would write through the database's own in-memory VFS.)
+func saveImage(ctx context.Context, db *sql.DB, path string) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var image []byte
+	err = conn.Raw(func(dc any) error {
+		s, ok := dc.(interface{ Serialize() ([]byte, error) })
+		if !ok {
+			return fmt.Errorf("driver connection %T cannot serialize", dc)
+		}
+		image, err = s.Serialize()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, image, 0o600)
+}
+
+// openServer gives db a new database on the server: a clone of r's
+// template, the InTx tests' shared clone, or, with Empty, a new empty
+// database.
+func (db *DB) openServer(ctx context.Context, t testing.TB, o *options, r recipe, base *dbconn.URL) (func(context.Context, bool) error, error) {
+	if r.empty {
+		return db.openEmpty(ctx, t, o, base)
+	}
+	srv, err := servers.get(ctx, base, o.backend.URL, r.scope)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the test server: %w (is the server in %s running? scripts/services.sh up)", err, envFor(o.backend.Name))
+	}
+	if o.tx {
+		sh, err := srv.acquireShared(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		db.SQL, db.Name, db.Template = sh.db, sh.name, sh.tpl
+		db.URL = base.WithDatabase(sh.name)
+		return func(ctx context.Context, _ bool) error { return srv.releaseShared(ctx, sh) }, nil
+	}
+	name, tpl, err := srv.clone(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	u := base.WithDatabase(name)
+	drop := func(ctx context.Context) error {
+		if !safeToDrop(base, u) {
+			return fmt.Errorf("refusing to drop %s: testdb drops only databases named %s*", u.Redacted(), Prefix)
+		}
+		return srv.drop(ctx, name)
+	}
+	sqldb, err := dbconn.Open(ctx, u)
+	if err != nil {
+		_ = drop(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	db.SQL, db.URL, db.Name, db.Template = sqldb, u, name, tpl
+	return func(ctx context.Context, failed bool) error {
+		_ = db.SQL.Close()
+		if failed {
+			t.Logf("testdb: the test failed; its database is kept: %s (drop it when done)", u.Redacted())
+			return nil
+		}
+		return drop(ctx)
+	}, nil
+}
+
+// openEmpty creates a new, empty database on the server (Empty).
+func (db *DB) openEmpty(ctx context.Context, t testing.TB, o *options, base *dbconn.URL) (func(context.Context, bool) error, error) {
+	u := base.WithDatabase(Prefix + randomSuffix())
+	if _, err := dbconn.EnsureDatabase(ctx, u); err != nil {
+		return nil, fmt.Errorf("creating the test database: %w (is the server in %s running?)", err, envFor(o.backend.Name))
+	}
+	drop := func(ctx context.Context) error {
+		if !safeToDrop(base, u) {
+			return fmt.Errorf("refusing to drop %s: testdb drops only databases named %s*", u.Redacted(), Prefix)
+		}
+		_, err := dbconn.DropDatabase(ctx, u)
+		return err
+	}
+	sqldb, err := dbconn.Open(ctx, u)
+	if err != nil {
+		_ = drop(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	db.SQL, db.URL, db.Name = sqldb, u, u.Database
+	return func(ctx context.Context, failed bool) error {
+		_ = db.SQL.Close()
+		if failed {
+			t.Logf("testdb: the test failed; its database is kept: %s (drop it when done)", u.Redacted())
+			return nil
+		}
+		return drop(ctx)
+	}, nil
+}
+
+// closePool closes a test database's pool; closing one the test already
+// closed is fine (database/sql makes Close idempotent).
+func closePool(db *sql.DB) error {
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("closing the test database: %w", err)
+	}
+	return nil
 }
 
 // safeToDrop reports whether u is a database testdb named: it starts with

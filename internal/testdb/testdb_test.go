@@ -2,6 +2,7 @@ package testdb
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,9 +16,9 @@ import (
 	"github.com/weber-framework/weber/internal/revstore"
 )
 
-// servers returns the configured server backends, skipping the test when
+// serverBackends returns the configured server backends, skipping the test when
 // there is none.
-func servers(t *testing.T) []Backend {
+func serverBackends(t *testing.T) []Backend {
 	t.Helper()
 	var out []Backend
 	for _, b := range Backends() {
@@ -95,7 +96,7 @@ func backendURL(name string) string {
 // the database named in the URL is still there.
 func TestCleanupDropsTheDatabaseButNeverTheURLs(t *testing.T) {
 	t.Parallel()
-	for _, b := range servers(t) {
+	for _, b := range serverBackends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			base, err := dbconn.Parse(b.URL)
@@ -318,8 +319,12 @@ func TestSchemaFromMigrationFiles(t *testing.T) {
 		if err != nil || dir == "" {
 			t.Fatalf("historyDir = %q, %v", dir, err)
 		}
+		r, err := planSchema(&options{migrations: broken}, dialect.SQLite)
+		if err != nil || r.dir != dir {
+			t.Fatalf("planSchema = %+v, %v; want the history in %s", r, err, dir)
+		}
 		db := New(t, Empty())
-		if err := migrateSchema(t.Context(), db, &options{migrations: broken}); err == nil {
+		if err := migrateSchema(t.Context(), db.SQL, db.URL, r); err == nil {
 			t.Fatal("a history whose atlas.sum does not match was replayed")
 		}
 	})
@@ -367,4 +372,181 @@ func TestRepositoryHistoryIsReplayed(t *testing.T) {
 		// The history builds the models' tables.
 		createUser(t, db.Client, "history@example.com")
 	})
+}
+
+// writeHistoryWith writes a migration history for every dialect under a new
+// root: the given files, in order, each a version and its SQL.
+func writeHistoryWith(t *testing.T, files ...[2]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, folder := range []string{"sqlite", "postgres", "mysql"} {
+		dir := filepath.Join(root, folder)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if err := os.WriteFile(filepath.Join(dir, f[0]), []byte(f[1]), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := migdir.Rehash(dir); err != nil {
+			t.Fatalf("hashing %s: %v", dir, err)
+		}
+	}
+	return root
+}
+
+func revisions(t *testing.T, db *DB) int {
+	t.Helper()
+	var n int
+	if err := db.SQL.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM "+revstore.Table).Scan(&n); err != nil {
+		t.Fatalf("counting revisions: %v", err)
+	}
+	return n
+}
+
+// The schema is built once per process (per server) and history: a second
+// database of the same history is a copy of the same template, built by
+// nobody.
+func TestTemplateIsReused(t *testing.T) {
+	t.Parallel()
+	root := writeHistoryWith(t, [2]string{"20260201000000_probe.sql", "CREATE TABLE reuse_probe (id integer NOT NULL PRIMARY KEY, label varchar(20) NOT NULL);\n"})
+	Each(t, func(t *testing.T, a *DB) {
+		r, err := planSchema(&options{migrations: root}, a.Dialect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := New(t, OnBackend(Backend{Name: a.Backend, URL: backendURL(a.Backend)}), Migrations(root))
+		if a.Template == "" || a.Template != b.Template || a.Name == b.Name {
+			t.Fatalf("two databases of one history: templates %q and %q, names %q and %q; want one template, two databases", a.Template, b.Template, a.Name, b.Name)
+		}
+		// SQLite templates live in the process, so this process built it,
+		// once. A server's template may be left by an earlier run (0).
+		n := buildCount(a.Backend, r.key)
+		if n > 1 || (a.Backend == "sqlite" && n != 1) {
+			t.Fatalf("the template for %s was built %d times in this process", r.key[:12], n)
+		}
+		if !tableExists(t, b, "reuse_probe") || revisions(t, b) != 1 {
+			t.Fatalf("the copy lacks the history's table or revision")
+		}
+	}, Migrations(root))
+}
+
+// A history with one more file is another schema: another template, with
+// the new file applied and recorded.
+func TestChangedHistoryGetsANewTemplate(t *testing.T) {
+	t.Parallel()
+	first := [2]string{"20260301000000_gadgets.sql", "CREATE TABLE gadgets (id integer NOT NULL PRIMARY KEY, label varchar(20) NOT NULL);\n"}
+	second := [2]string{"20260301000001_gadget_color.sql", "ALTER TABLE gadgets ADD COLUMN color varchar(20) NULL;\n"}
+	oldRoot := writeHistoryWith(t, first)
+	newRoot := writeHistoryWith(t, first, second)
+	Each(t, func(t *testing.T, old *DB) {
+		cur := New(t, OnBackend(Backend{Name: old.Backend, URL: backendURL(old.Backend)}), Migrations(newRoot))
+		if old.Template == cur.Template {
+			t.Fatalf("a history with an extra file got the same template %q", cur.Template)
+		}
+		if revisions(t, old) != 1 || revisions(t, cur) != 2 {
+			t.Fatalf("revisions: old history %d, new history %d; want 1 and 2", revisions(t, old), revisions(t, cur))
+		}
+		if _, err := cur.SQL.ExecContext(t.Context(), "INSERT INTO gadgets (id, label, color) VALUES (1, 'a', 'red')"); err != nil {
+			t.Fatalf("the new file's column: %v", err)
+		}
+		if _, err := old.SQL.ExecContext(t.Context(), "INSERT INTO gadgets (id, label, color) VALUES (1, 'a', 'red')"); err == nil {
+			t.Fatal("the old history's database has the new file's column")
+		}
+	}, Migrations(oldRoot))
+}
+
+// In transaction mode nothing is committed: the row a test writes is seen
+// by its client, not by other connections during the test, and not by the
+// shared database after it.
+func TestInTxRollsBack(t *testing.T) {
+	t.Parallel()
+	for _, b := range Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			opts := []Option{OnBackend(b), InTx()}
+			var holder *DB
+			if b.URL != "" {
+				// Holds the InTx tests' shared database across the inner test.
+				holder = New(t, opts...)
+			} else {
+				// In memory, a reader waits for a writing transaction; in a
+				// file (WAL) it reads the last commit, and the file outlives
+				// the inner test.
+				opts = append(opts, SQLiteFile())
+			}
+			var inner *DB
+			t.Run("writes", func(t *testing.T) {
+				if holder == nil {
+					// Registered before New's clean-ups, so it runs after
+					// the rollback and before the file is removed.
+					_ = t.TempDir()
+					t.Cleanup(func() {
+						sdb, err := dbconn.Open(context.Background(), inner.URL)
+						if err != nil {
+							t.Fatal(err)
+						}
+						defer sdb.Close()
+						var n int
+						if err := sdb.QueryRow("SELECT COUNT(*) FROM users").Scan(&n); err != nil || n != 0 {
+							t.Errorf("after the InTx test: %d users in its database (%v), want 0 (rolled back)", n, err)
+						}
+					})
+				}
+				inner = New(t, opts...)
+				if inner.Tx == nil {
+					t.Fatal("InTx gave no transaction")
+				}
+				createUser(t, inner.Client, "tx@example.com")
+				if n := inner.Client.User.Query().CountX(t.Context()); n != 1 {
+					t.Fatalf("the test's own client sees %d users, want 1", n)
+				}
+				var n int
+				if err := inner.SQL.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM users").Scan(&n); err != nil || n != 0 {
+					t.Fatalf("outside the transaction: %d users (%v), want 0: the write was committed", n, err)
+				}
+			})
+			if inner == nil {
+				t.Fatal("the inner test did not run")
+			}
+			if holder == nil {
+				return // checked in the inner test's clean-up
+			}
+			if inner.Name != holder.Name {
+				t.Fatalf("InTx tests got databases %s and %s; want one shared database", inner.Name, holder.Name)
+			}
+			var n int
+			if err := holder.SQL.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM users").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				t.Fatalf("after the InTx test: %d users in its database, want 0 (rolled back)", n)
+			}
+		})
+	}
+}
+
+// Empty and InTx do not mix.
+func TestInTxRefusesEmpty(t *testing.T) {
+	t.Parallel()
+	f := &fatalTB{TB: t}
+	func() {
+		defer func() { _ = recover() }()
+		New(f, Empty(), InTx())
+	}()
+	if !strings.Contains(f.msg, "InTx and Empty") {
+		t.Fatalf("New(Empty(), InTx()) = %q, want a refusal", f.msg)
+	}
+}
+
+// fatalTB records Fatalf and stops the caller with a panic.
+type fatalTB struct {
+	testing.TB
+	msg string
+}
+
+func (f *fatalTB) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	panic(f)
 }
