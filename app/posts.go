@@ -143,6 +143,56 @@ func upsertTags(ctx context.Context, tx *ent.Tx, names []string) ([]int, error) 
 
 var postFields = []string{"title", "body", "status", "published_at", "tags"}
 
+// postInput is a post's fields as a request body gives them: nil where a
+// field is absent.
+type postInput struct {
+	title, body, status *string
+	publishedAt         *time.Time
+	hasPublishedAt      bool // present, perhaps null (which clears it)
+	tags                []string
+	hasTags             bool
+}
+
+// readPost reads a post's fields from the request body, for a create
+// (title required) or an update (every field optional, none but
+// published_at may be null).
+func readPost(w http.ResponseWriter, r *http.Request, create bool) (*postInput, error) {
+	obj, err := readObject(w, r, postFields...)
+	if err != nil {
+		return nil, err
+	}
+	var in postInput
+	if create {
+		title, err := required[string](obj, "title")
+		if err != nil {
+			return nil, err
+		}
+		in.title = &title
+	} else if in.title, err = notNull[string](obj, "title"); err != nil {
+		return nil, err
+	}
+	if in.body, err = notNull[string](obj, "body"); err != nil {
+		return nil, err
+	}
+	if in.status, err = notNull[string](obj, "status"); err != nil {
+		return nil, err
+	}
+	if in.publishedAt, in.hasPublishedAt, err = field[time.Time](obj, "published_at"); err != nil {
+		return nil, err
+	}
+	rawTags, err := notNull[[]string](obj, "tags")
+	if err != nil {
+		return nil, err
+	}
+	if rawTags != nil {
+		in.hasTags = true
+		if in.tags, err = tagNames(*rawTags); err != nil {
+			return nil, err
+		}
+	}
+	return &in, nil
+}
+
 // createUserPost: POST /users/{id}/posts {"title", "body"?, "status"?,
 // "published_at"?, "tags"?: ["go", ...]} → 201. In one transaction it
 // checks the author, creates or gets every tag by name and creates the post
@@ -152,51 +202,26 @@ func (a *App) createUserPost(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	obj, err := readObject(w, r, postFields...)
+	in, err := readPost(w, r, true)
 	if err != nil {
 		return err
 	}
-	title, err := required[string](obj, "title")
-	if err != nil {
-		return err
-	}
-	body, err := notNull[string](obj, "body")
-	if err != nil {
-		return err
-	}
-	status, err := notNull[string](obj, "status")
-	if err != nil {
-		return err
-	}
-	publishedAt, _, err := field[time.Time](obj, "published_at")
-	if err != nil {
-		return err
-	}
-	rawTags, err := notNull[[]string](obj, "tags")
-	if err != nil {
-		return err
-	}
-	var names []string
-	if rawTags != nil {
-		if names, err = tagNames(*rawTags); err != nil {
-			return err
-		}
-	}
+	publishedAt := in.publishedAt
 	ctx := r.Context()
 	var created *ent.Post
 	err = withTx(ctx, a.client, func(tx *ent.Tx) error {
 		if _, err := tx.User.Get(ctx, uid); err != nil {
 			return err
 		}
-		tagIDs, err := upsertTags(ctx, tx, names)
+		tagIDs, err := upsertTags(ctx, tx, in.tags)
 		if err != nil {
 			return err
 		}
-		c := tx.Post.Create().SetAuthorID(uid).SetTitle(strings.TrimSpace(title)).
-			SetNillableBody(body).AddTagIDs(tagIDs...)
-		if status != nil {
-			c.SetStatus(post.Status(*status))
-			if post.Status(*status) == post.StatusPublished && publishedAt == nil {
+		c := tx.Post.Create().SetAuthorID(uid).SetTitle(strings.TrimSpace(*in.title)).
+			SetNillableBody(in.body).AddTagIDs(tagIDs...)
+		if in.status != nil {
+			c.SetStatus(post.Status(*in.status))
+			if post.Status(*in.status) == post.StatusPublished && publishedAt == nil {
 				publishedAt = ptr(time.Now())
 			}
 		}
@@ -274,35 +299,9 @@ func (a *App) updatePost(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	obj, err := readObject(w, r, postFields...)
+	in, err := readPost(w, r, false)
 	if err != nil {
 		return err
-	}
-	title, err := notNull[string](obj, "title")
-	if err != nil {
-		return err
-	}
-	body, err := notNull[string](obj, "body")
-	if err != nil {
-		return err
-	}
-	status, err := notNull[string](obj, "status")
-	if err != nil {
-		return err
-	}
-	publishedAt, hasPublishedAt, err := field[time.Time](obj, "published_at")
-	if err != nil {
-		return err
-	}
-	rawTags, err := notNull[[]string](obj, "tags")
-	if err != nil {
-		return err
-	}
-	var names []string
-	if rawTags != nil {
-		if names, err = tagNames(*rawTags); err != nil {
-			return err
-		}
 	}
 	ctx := r.Context()
 	var updated *ent.Post
@@ -312,25 +311,25 @@ func (a *App) updatePost(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		up := tx.Post.UpdateOne(cur)
-		if title != nil {
-			up.SetTitle(strings.TrimSpace(*title))
+		if in.title != nil {
+			up.SetTitle(strings.TrimSpace(*in.title))
 		}
-		if body != nil {
-			up.SetBody(*body)
+		if in.body != nil {
+			up.SetBody(*in.body)
 		}
-		if status != nil {
-			up.SetStatus(post.Status(*status))
+		if in.status != nil {
+			up.SetStatus(post.Status(*in.status))
 		}
 		switch {
-		case publishedAt != nil:
-			up.SetPublishedAt(publishedAt.UTC().Truncate(time.Second))
-		case hasPublishedAt:
+		case in.publishedAt != nil:
+			up.SetPublishedAt(in.publishedAt.UTC().Truncate(time.Second))
+		case in.hasPublishedAt:
 			up.ClearPublishedAt()
-		case status != nil && post.Status(*status) == post.StatusPublished && cur.PublishedAt == nil:
+		case in.status != nil && post.Status(*in.status) == post.StatusPublished && cur.PublishedAt == nil:
 			up.SetPublishedAt(time.Now().UTC().Truncate(time.Second))
 		}
-		if rawTags != nil {
-			tagIDs, err := upsertTags(ctx, tx, names)
+		if in.hasTags {
+			tagIDs, err := upsertTags(ctx, tx, in.tags)
 			if err != nil {
 				return err
 			}

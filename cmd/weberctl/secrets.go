@@ -2,9 +2,10 @@ package main
 
 import (
 	"io"
-	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/weber-framework/weber/internal/dbconn"
 )
 
 // The environment variables that may hold a database URL with a password.
@@ -27,35 +28,10 @@ func findSecrets(args []string, getenv func(string) string) []string {
 		}
 	}
 	var out []string
-	add := func(s string) {
+	for _, raw := range raws {
 		// Short passwords would scrub ordinary words; the pattern below
 		// still hides them wherever they appear inside a URL.
-		if len(s) < 8 {
-			return
-		}
-		out = append(out, s)
-		if u, err := url.PathUnescape(s); err == nil && u != s {
-			out = append(out, u)
-		}
-		if q := url.QueryEscape(s); q != s {
-			out = append(out, q)
-		}
-	}
-	for _, raw := range raws {
-		rest := raw
-		if _, r, ok := strings.Cut(raw, "://"); ok {
-			rest = r
-		}
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			if _, pass, ok := strings.Cut(rest[:at], ":"); ok {
-				add(pass)
-			}
-		}
-		for _, part := range strings.FieldsFunc(raw, func(r rune) bool { return r == '?' || r == '&' }) {
-			if v, ok := strings.CutPrefix(part, "password="); ok {
-				add(v)
-			}
-		}
+		out = append(out, dbconn.Secrets(raw, 8)...)
 	}
 	return out
 }

@@ -55,6 +55,33 @@ func (u *URL) existsOn(ctx context.Context, db *sql.DB) (bool, error) {
 	return n > 0, nil
 }
 
+// TableExists reports whether the current schema of the database q is
+// connected to (the database itself on MySQL) has a table named name. q is
+// a *sql.DB, *sql.Conn or *sql.Tx; dia is ent's dialect name.
+func TableExists(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, dia, name string) (bool, error) {
+	query := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+	switch dia {
+	case dialect.MySQL:
+		query = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
+	case dialect.Postgres:
+		query = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1"
+	}
+	rows, err := q.QueryContext(ctx, query, name)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	var n int
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return false, err
+		}
+	}
+	return n > 0, rows.Err()
+}
+
 // EnsureDatabase creates the database unless it exists, and reports whether
 // it did. Two processes calling it at once both succeed, and neither drops
 // anything. For SQLite it creates the file's folder and the file.

@@ -33,7 +33,7 @@ type URL struct {
 // Parse parses a database URL. Its errors never contain the password.
 func Parse(raw string) (*URL, error) {
 	raw = strings.TrimSpace(raw)
-	secrets := secretsOf(raw)
+	secrets := Secrets(raw, 1)
 	fail := func(format string, args ...any) error {
 		return &Error{msg: fmt.Sprintf(format, args...), secrets: secrets}
 	}
@@ -304,12 +304,16 @@ func randomSuffix() string {
 	return hex.EncodeToString(b)
 }
 
-// secretsOf finds the password in a URL, even a malformed one, so that
-// errors can be scrubbed of it.
-func secretsOf(raw string) []string {
+// Secrets returns the passwords that raw carries, even when raw is not a
+// valid URL (no scheme, a bad escape, a "password=" query or key=value
+// pair), each as written, percent-decoded and query-escaped, so that text
+// can be scrubbed of them. A password shorter than minLen is left out with
+// its forms: a caller that scrubs all of its output passes a floor so that
+// a short password does not blank ordinary words.
+func Secrets(raw string, minLen int) []string {
 	var out []string
 	add := func(s string) {
-		if len(s) < 1 {
+		if s == "" || len(s) < minLen {
 			return
 		}
 		out = append(out, s)
@@ -339,7 +343,7 @@ func secretsOf(raw string) []string {
 }
 
 // redactRaw shows a URL that may not parse, without its password.
-func redactRaw(raw string) string { return redactString(raw, secretsOf(raw)) }
+func redactRaw(raw string) string { return redactString(raw, Secrets(raw, 1)) }
 
 func redactString(s string, secrets []string) string {
 	for _, p := range secrets {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
+
+	"github.com/weber-framework/weber/internal/dbconn"
 )
 
 // Table is the name of the table holding the mark. Schema inspection and
@@ -95,18 +97,9 @@ func create(ctx context.Context, db *sql.DB, dia string) error {
 }
 
 func tableExists(ctx context.Context, db *sql.DB, dia string) (bool, error) {
-	var q string
-	switch dia {
-	case dialect.MySQL:
-		q = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
-	case dialect.Postgres:
-		q = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1"
-	default:
-		q = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
-	}
-	var n int
-	if err := db.QueryRowContext(ctx, q, Table).Scan(&n); err != nil {
+	ok, err := dbconn.TableExists(ctx, db, dia, Table)
+	if err != nil {
 		return false, fmt.Errorf("looking for %s: %w", Table, err)
 	}
-	return n > 0, nil
+	return ok, nil
 }

@@ -16,11 +16,9 @@ import (
 	"ariga.io/atlas/sql/sqlite"
 	entsql "entgo.io/ent/dialect/sql"
 	entschema "entgo.io/ent/dialect/sql/schema"
-)
 
-// weberTables are Weber's own tables: they live beside the application's
-// tables but are never part of a plan.
-var weberTables = []string{"atlas_schema_revisions", "weber_metadata"}
+	"github.com/weber-framework/weber/internal/liveschema"
+)
 
 // Options tunes Models.
 type Options struct {
@@ -157,12 +155,12 @@ func planTo(ctx context.Context, db *sql.DB, folder string, desired *schema.Sche
 	if err != nil {
 		return nil, err
 	}
-	current, err := inspect(ctx, drv)
+	current, err := InspectTables(ctx, drv)
 	if err != nil {
 		return nil, wrapf("planning "+folder+": inspecting the dev database", err)
 	}
 	desired.Name, desired.Attrs = current.Name, current.Attrs
-	changes, err := diff(drv, current, desired)
+	changes, err := TableChanges(drv, current, desired)
 	if err != nil {
 		return nil, wrapf("planning "+folder+": comparing the history with the models", err)
 	}
@@ -172,7 +170,7 @@ func planTo(ctx context.Context, db *sql.DB, folder string, desired *schema.Sche
 		if len(left) > 0 {
 			p.LeftOut = left
 			keep(desired, changes)
-			if changes, err = diff(drv, current, desired); err != nil {
+			if changes, err = TableChanges(drv, current, desired); err != nil {
 				return nil, wrapf("planning "+folder+": comparing the history with the models", err)
 			}
 			if still := destructive(folder, changes); len(still) > 0 {
@@ -205,16 +203,18 @@ func planTo(ctx context.Context, db *sql.DB, folder string, desired *schema.Sche
 	return p, nil
 }
 
-// inspect reads the dev database's schema, without Weber's own tables.
-func inspect(ctx context.Context, drv migrate.Driver) (*schema.Schema, error) {
+// InspectTables reads the tables of the database drv is open on (its
+// current schema), without Weber's own tables (liveschema.OwnTables).
+func InspectTables(ctx context.Context, drv migrate.Driver) (*schema.Schema, error) {
 	return drv.InspectSchema(ctx, "", &schema.InspectOptions{
 		Mode:    schema.InspectSchemas | schema.InspectTables,
-		Exclude: weberTables,
+		Exclude: liveschema.OwnTables,
 	})
 }
 
-// diff compares the schemas and keeps the table changes, as ent does.
-func diff(drv migrate.Driver, current, desired *schema.Schema) ([]schema.Change, error) {
+// TableChanges compares the schemas and keeps the table changes, as ent
+// does: tables added or dropped, and tables modified in some way.
+func TableChanges(drv migrate.Driver, current, desired *schema.Schema) ([]schema.Change, error) {
 	all, err := drv.SchemaDiff(current, desired)
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/schema"
 
+	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
 )
 
@@ -251,7 +252,7 @@ func (l *fileLinter) fileStart(ctx context.Context, conn *sql.Conn, f migrate.Fi
 		l.conn, l.drv, l.snap = conn, drv, nil
 	}
 	if l.snap == nil {
-		snap, err := inspect(ctx, l.drv)
+		snap, err := InspectTables(ctx, l.drv)
 		if err != nil {
 			return false, wrapf("linting "+f.Name()+": inspecting the dev database", err)
 		}
@@ -301,7 +302,7 @@ func (l *fileLinter) step(ctx context.Context, stmt string) ([]schema.Change, er
 		after, err := l.drv.InspectSchema(ctx, "", &schema.InspectOptions{
 			Mode:    schema.InspectSchemas | schema.InspectTables,
 			Tables:  scope,
-			Exclude: weberTables,
+			Exclude: liveschema.OwnTables,
 		})
 		if err == nil && after.Name == l.snap.Name && plausible(stmt, scope, before, after.Tables) {
 			from := &schema.Schema{Name: l.snap.Name, Realm: l.snap.Realm, Attrs: l.snap.Attrs, Tables: before}
@@ -312,7 +313,7 @@ func (l *fileLinter) step(ctx context.Context, stmt string) ([]schema.Change, er
 		}
 		l.log.Debug("lint: scoped inspection did not fit, inspecting everything", "statement", oneLine(stmt))
 	}
-	after, err := inspect(ctx, l.drv)
+	after, err := InspectTables(ctx, l.drv)
 	if err != nil {
 		return nil, err
 	}

@@ -585,11 +585,11 @@ func TestSQLiteQuerierInspectsTheSame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := inspect(ctx, fast)
+	a, err := InspectTables(ctx, fast)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := inspect(ctx, slow)
+	b, err := InspectTables(ctx, slow)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ import (
 	"ariga.io/atlas/sql/migrate"
 	"entgo.io/ent/dialect"
 
+	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/envmark"
 )
 
@@ -108,27 +109,11 @@ func (s *Store) Dialect() string { return s.dia }
 
 // Exists reports whether the revision table exists.
 func (s *Store) Exists(ctx context.Context, q Execer) (bool, error) {
-	var query string
-	switch s.dia {
-	case dialect.MySQL:
-		query = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
-	case dialect.Postgres:
-		query = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1"
-	default:
-		query = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
-	}
-	rows, err := q.QueryContext(ctx, query, Table)
+	ok, err := dbconn.TableExists(ctx, q, s.dia, Table)
 	if err != nil {
 		return false, fmt.Errorf("looking for the revision table %s: %w", Table, err)
 	}
-	defer rows.Close()
-	var n int
-	if rows.Next() {
-		if err := rows.Scan(&n); err != nil {
-			return false, fmt.Errorf("looking for the revision table %s: %w", Table, err)
-		}
-	}
-	return n > 0, rows.Err()
+	return ok, nil
 }
 
 // Ensure creates the revision table if it does not exist.

@@ -395,27 +395,12 @@ func (db *DB) openServer(ctx context.Context, t testing.TB, o *options, r recipe
 	if err != nil {
 		return nil, err
 	}
-	u := base.WithDatabase(name)
-	drop := func(ctx context.Context) error {
-		if !safeToDrop(base, u) {
-			return fmt.Errorf("refusing to drop %s: testdb drops only databases named %s*", u.Redacted(), Prefix)
-		}
-		return srv.drop(ctx, name)
-	}
-	sqldb, err := dbconn.Open(ctx, u)
+	closer, err := db.attach(ctx, t, base, base.WithDatabase(name), func(ctx context.Context) error { return srv.drop(ctx, name) })
 	if err != nil {
-		_ = drop(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	db.SQL, db.URL, db.Name, db.Template = sqldb, u, name, tpl
-	return func(ctx context.Context, failed bool) error {
-		_ = db.SQL.Close()
-		if failed {
-			t.Logf("testdb: the test failed; its database is kept: %s (drop it when done)", u.Redacted())
-			return nil
-		}
-		return drop(ctx)
-	}, nil
+	db.Template = tpl
+	return closer, nil
 }
 
 // openEmpty creates a new, empty database on the server (Empty).
@@ -424,16 +409,27 @@ func (db *DB) openEmpty(ctx context.Context, t testing.TB, o *options, base *dbc
 	if _, err := dbconn.EnsureDatabase(ctx, u); err != nil {
 		return nil, fmt.Errorf("creating the test database: %w (is the server in %s running?)", err, envFor(o.backend.Name))
 	}
-	drop := func(ctx context.Context) error {
+	return db.attach(ctx, t, base, u, func(ctx context.Context) error {
+		_, err := dbconn.DropDatabase(ctx, u)
+		return err
+	})
+}
+
+// attach opens u, a database just made on the server for this test, as
+// db's pool, and returns the function that closes the pool and then drops
+// the database with drop, or keeps it, naming it, when the test failed.
+// drop runs only on a name testdb made (safeToDrop); if opening fails, the
+// database is dropped at once.
+func (db *DB) attach(ctx context.Context, t testing.TB, base, u *dbconn.URL, drop func(context.Context) error) (func(context.Context, bool) error, error) {
+	guarded := func(ctx context.Context) error {
 		if !safeToDrop(base, u) {
 			return fmt.Errorf("refusing to drop %s: testdb drops only databases named %s*", u.Redacted(), Prefix)
 		}
-		_, err := dbconn.DropDatabase(ctx, u)
-		return err
+		return drop(ctx)
 	}
 	sqldb, err := dbconn.Open(ctx, u)
 	if err != nil {
-		_ = drop(context.WithoutCancel(ctx))
+		_ = guarded(context.WithoutCancel(ctx))
 		return nil, err
 	}
 	db.SQL, db.URL, db.Name = sqldb, u, u.Database
@@ -443,7 +439,7 @@ func (db *DB) openEmpty(ctx context.Context, t testing.TB, o *options, base *dbc
 			t.Logf("testdb: the test failed; its database is kept: %s (drop it when done)", u.Redacted())
 			return nil
 		}
-		return drop(ctx)
+		return guarded(ctx)
 	}, nil
 }
 

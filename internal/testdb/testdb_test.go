@@ -260,20 +260,11 @@ func writeHistory(t *testing.T) string {
 
 func tableExists(t *testing.T, db *DB, table string) bool {
 	t.Helper()
-	var q string
-	switch db.Dialect {
-	case dialect.SQLite:
-		q = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
-	case dialect.Postgres:
-		q = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1"
-	default:
-		q = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
-	}
-	var n int
-	if err := db.SQL.QueryRowContext(t.Context(), q, table).Scan(&n); err != nil {
+	ok, err := dbconn.TableExists(t.Context(), db.SQL, db.Dialect, table)
+	if err != nil {
 		t.Fatalf("looking up table %s: %v", table, err)
 	}
-	return n > 0
+	return ok
 }
 
 // With a history, the schema is the files replayed, recorded in the

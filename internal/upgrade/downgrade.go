@@ -11,14 +11,11 @@ import (
 	"time"
 
 	"ariga.io/atlas/sql/migrate"
-	"ariga.io/atlas/sql/mysql"
-	"ariga.io/atlas/sql/postgres"
 	"ariga.io/atlas/sql/schema"
-	"ariga.io/atlas/sql/sqlite"
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
-	"github.com/weber-framework/weber/internal/dblock"
+	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/plan"
 	"github.com/weber-framework/weber/internal/revstore"
@@ -90,22 +87,11 @@ func Downgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, o
 		return nil, err
 	}
 	if !opts.DryRun {
-		timeout := opts.LockTimeout
-		if timeout == 0 {
-			timeout = DefaultLockTimeout
-		}
-		lock, err := dblock.Acquire(ctx, db, u, timeout)
+		release, err := lock(ctx, db, u, opts.LockTimeout, "downgrade", log)
 		if err != nil {
-			if errors.Is(err, dblock.ErrTimeout) {
-				return nil, &Refusal{Kind: KindLocked, Msg: "downgrade: " + oneLine(err), Err: err}
-			}
-			return nil, fmt.Errorf("downgrade: %w", err)
+			return nil, err
 		}
-		defer func() {
-			if err := lock.Release(); err != nil {
-				log.Warn("releasing the migration lock", "err", err)
-			}
-		}()
+		defer release()
 	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -252,53 +238,28 @@ func appliedList(revs []*revstore.Revision) string {
 	return strings.Join(vs, ", ")
 }
 
-// atlasDriver opens Atlas's driver for the dialect.
-func atlasDriver(q schema.ExecQuerier, dia string) (migrate.Driver, error) {
-	switch dia {
-	case dialect.SQLite:
-		return sqlite.Open(q)
-	case dialect.Postgres:
-		return postgres.Open(q)
-	case dialect.MySQL:
-		return mysql.Open(q)
-	}
-	return nil, fmt.Errorf("unknown dialect %q", dia)
-}
-
 // planBack plans the statements that turn the live schema into the dev one.
 func planBack(ctx context.Context, live *sql.Conn, dev *sql.DB, dia string) ([]string, []schema.Change, error) {
-	ldrv, err := atlasDriver(live, dia)
+	ldrv, err := liveschema.Driver(live, dia)
 	if err != nil {
-		return nil, nil, fmt.Errorf("opening the schema inspector: %w", err)
+		return nil, nil, err
 	}
-	ddrv, err := atlasDriver(dev, dia)
+	ddrv, err := liveschema.Driver(dev, dia)
 	if err != nil {
-		return nil, nil, fmt.Errorf("opening the schema inspector on the dev database: %w", err)
+		return nil, nil, fmt.Errorf("on the dev database: %w", err)
 	}
-	opts := &schema.InspectOptions{Mode: schema.InspectSchemas | schema.InspectTables, Exclude: revstore.Tables()}
-	current, err := ldrv.InspectSchema(ctx, "", opts)
+	current, err := plan.InspectTables(ctx, ldrv)
 	if err != nil {
 		return nil, nil, fmt.Errorf("inspecting the database: %w", err)
 	}
-	desired, err := ddrv.InspectSchema(ctx, "", opts)
+	desired, err := plan.InspectTables(ctx, ddrv)
 	if err != nil {
 		return nil, nil, fmt.Errorf("inspecting the replayed history: %w", err)
 	}
 	desired.Name, desired.Attrs = current.Name, current.Attrs
-	all, err := ldrv.SchemaDiff(current, desired)
+	changes, err := plan.TableChanges(ldrv, current, desired)
 	if err != nil {
 		return nil, nil, fmt.Errorf("comparing the database with the history: %w", err)
-	}
-	var changes []schema.Change
-	for _, c := range all {
-		switch c := c.(type) {
-		case *schema.AddTable, *schema.DropTable:
-			changes = append(changes, c)
-		case *schema.ModifyTable:
-			if len(c.Changes) > 0 {
-				changes = append(changes, c)
-			}
-		}
 	}
 	if len(changes) == 0 {
 		return nil, nil, nil

@@ -237,25 +237,14 @@ func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opt
 		}
 	}
 	if !opts.DryRun {
-		timeout := opts.LockTimeout
-		if timeout == 0 {
-			timeout = DefaultLockTimeout
-		}
 		lstart := time.Now()
-		lock, err := dblock.Acquire(ctx, db, u, timeout)
+		release, err := lock(ctx, db, u, opts.LockTimeout, "upgrade", log)
 		if err != nil {
-			if errors.Is(err, dblock.ErrTimeout) {
-				return nil, &Refusal{Kind: KindLocked, Msg: "upgrade: " + oneLine(err), Err: err}
-			}
-			return nil, fmt.Errorf("upgrade: %w", err)
+			return nil, err
 		}
 		res.LockWait = time.Since(lstart)
 		log.Debug("migration lock held", "waited", res.LockWait)
-		defer func() {
-			if err := lock.Release(); err != nil {
-				log.Warn("releasing the migration lock", "err", err)
-			}
-		}()
+		defer release()
 	}
 	// Everything below runs on one connection: SQLite's foreign_keys
 	// pragma is per connection, and it keeps the run off a busy pool.
@@ -490,4 +479,25 @@ func writeAll(ctx context.Context, conn *sql.Conn, store *revstore.Store, revs [
 		}
 	}
 	return tx.Commit()
+}
+
+// lock takes the migration lock for op ("upgrade", "downgrade"), waiting
+// up to timeout (0: DefaultLockTimeout), and returns the function that
+// releases it. A timeout is a KindLocked Refusal.
+func lock(ctx context.Context, db *sql.DB, u *dbconn.URL, timeout time.Duration, op string, log *slog.Logger) (release func(), err error) {
+	if timeout == 0 {
+		timeout = DefaultLockTimeout
+	}
+	l, err := dblock.Acquire(ctx, db, u, timeout)
+	if err != nil {
+		if errors.Is(err, dblock.ErrTimeout) {
+			return nil, &Refusal{Kind: KindLocked, Msg: op + ": " + oneLine(err), Err: err}
+		}
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return func() {
+		if err := l.Release(); err != nil {
+			log.Warn("releasing the migration lock", "err", err)
+		}
+	}, nil
 }
