@@ -240,3 +240,36 @@ func TestOpenRefusesAFileThatIsNotSQLite(t *testing.T) {
 		t.Errorf("the file was changed: %q", b)
 	}
 }
+
+// The first connections to a new SQLite file race to switch it to WAL, and
+// SQLite reports the loser as SQLITE_BUSY without waiting: Open must wait
+// and retry, so that concurrent `db ensure` processes all succeed.
+func TestConcurrentFirstOpensOfANewSQLiteFile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for round := range 20 {
+		u, _ := Parse("sqlite://" + filepath.Join(t.TempDir(), "new.db"))
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		for i := range errs {
+			wg.Go(func() {
+				if _, err := EnsureDatabase(ctx, u); err != nil {
+					errs[i] = err
+					return
+				}
+				db, err := Open(ctx, u)
+				if err == nil {
+					_, err = db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS t (x int)")
+					db.Close()
+				}
+				errs[i] = err
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d, opener %d: %v", round, i, err)
+			}
+		}
+	}
+}

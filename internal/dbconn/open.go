@@ -51,11 +51,7 @@ func (u *URL) open(ctx context.Context, maintenance bool) (*sql.DB, error) {
 	}
 	pctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	err = db.PingContext(pctx)
-	if err == nil && u.Dialect == dialect.SQLite {
-		// The ping opens the file lazily; reading the schema proves it is SQLite.
-		_, err = db.ExecContext(pctx, "SELECT 1 FROM sqlite_master LIMIT 1")
-	}
+	err = u.ping(pctx, db)
 	if err != nil && u.Dialect == dialect.SQLite && strings.Contains(err.Error(), "not a database") {
 		err = notSQLite(u.Database)
 	}
@@ -64,4 +60,36 @@ func (u *URL) open(ctx context.Context, maintenance bool) (*sql.DB, error) {
 		return nil, u.wrap("connecting to", err)
 	}
 	return db, nil
+}
+
+// ping checks that the database answers. On SQLite it also reads the schema,
+// which proves the file is a database, and it retries SQLITE_BUSY: the first
+// connections to a new file race to switch it to WAL, and SQLite reports
+// that race as "database is locked" without waiting on busy_timeout.
+func (u *URL) ping(ctx context.Context, db *sql.DB) error {
+	if u.Dialect != dialect.SQLite {
+		return db.PingContext(ctx)
+	}
+	delay := 5 * time.Millisecond
+	for {
+		err := db.PingContext(ctx)
+		if err == nil {
+			_, err = db.ExecContext(ctx, "SELECT 1 FROM sqlite_master LIMIT 1")
+		}
+		if err == nil || !isBusy(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 250*time.Millisecond)
+	}
+}
+
+// isBusy reports SQLite's SQLITE_BUSY ("database is locked").
+func isBusy(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
 }
