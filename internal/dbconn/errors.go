@@ -8,15 +8,19 @@ import (
 )
 
 // Error is a database URL or connection error whose message has had the
-// password removed. It wraps the cause for errors.Is/As; the cause's own
-// message is never shown.
+// password removed. It wraps the cause for errors.Is/As.
+//
+// The message is built safe: URLs in it are redacted by position (the
+// password's place in the user info, password= values), and only the text
+// that comes from a driver is scrubbed of the password's string wherever it
+// appears. Scrubbing our own words would mangle them when a password is an
+// ordinary word ("weber" turning `weberctl` into `xxxxxctl`).
 type Error struct {
-	msg     string
-	err     error
-	secrets []string
+	msg string
+	err error
 }
 
-func (e *Error) Error() string { return redactString(e.msg, e.secrets) }
+func (e *Error) Error() string { return e.msg }
 func (e *Error) Unwrap() error { return e.err }
 
 // wrap turns a driver error into a one-line Error that names the problem and
@@ -25,11 +29,12 @@ func (u *URL) wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &Error{msg: op + " " + u.Redacted() + ": " + explain(err), err: err, secrets: u.secrets}
+	return &Error{msg: op + " " + u.Redacted() + ": " + explain(err, u.secrets), err: err}
 }
 
-// explain says in one line what a connection error means.
-func explain(err error) string {
+// explain says in one line what a connection error means. Where it falls
+// back to the driver's own words, they are scrubbed of the secrets.
+func explain(err error, secrets []string) string {
 	msg := strings.ReplaceAll(err.Error(), "\n", " ")
 	var ne net.Error
 	var oe *net.OpError
@@ -48,5 +53,5 @@ func explain(err error) string {
 	case errors.As(err, &ne) && ne.Timeout():
 		return "timed out: is the server running and reachable?"
 	}
-	return msg
+	return redactString(msg, secrets)
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"entgo.io/ent/dialect"
@@ -35,7 +36,7 @@ func Parse(raw string) (*URL, error) {
 	raw = strings.TrimSpace(raw)
 	secrets := Secrets(raw, 1)
 	fail := func(format string, args ...any) error {
-		return &Error{msg: fmt.Sprintf(format, args...), secrets: secrets}
+		return &Error{msg: fmt.Sprintf(format, args...)}
 	}
 	if raw == "" {
 		return nil, fail("no database URL: pass --database-url or set WEBER_DATABASE_URL, e.g. sqlite://var/weber.db")
@@ -60,12 +61,12 @@ func parseSQLite(raw, rest string, secrets []string) (*URL, error) {
 	path, rawQuery, _ := strings.Cut(rest, "?")
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return nil, &Error{msg: fmt.Sprintf("database URL %s: malformed query options: write them as ?key=value&key=value", redactRaw(raw)), secrets: secrets}
+		return nil, &Error{msg: fmt.Sprintf("database URL %s: malformed query options: write them as ?key=value&key=value", redactRaw(raw))}
 	}
 	if p, err := url.PathUnescape(path); err == nil {
 		path = p
 	}
-	u := &URL{Dialect: dialect.SQLite, raw: raw, query: q, secrets: secrets}
+	u := &URL{Dialect: dialect.SQLite, raw: raw, query: q}
 	switch {
 	case path == ":memory:" || q.Get("mode") == "memory":
 		// Each parsed in-memory URL is its own database: sqlite://NAME?mode=memory
@@ -78,7 +79,7 @@ func parseSQLite(raw, rest string, secrets []string) (*URL, error) {
 			q.Set("_name", path+"-"+randomSuffix())
 		}
 	case path == "":
-		return nil, &Error{msg: "database URL sqlite:// names no file: write sqlite://var/weber.db (relative) or sqlite:///abs/path.db", secrets: secrets}
+		return nil, &Error{msg: "database URL sqlite:// names no file: write sqlite://var/weber.db (relative) or sqlite:///abs/path.db"}
 	default:
 		u.Database = filepath.Clean(path)
 	}
@@ -87,7 +88,7 @@ func parseSQLite(raw, rest string, secrets []string) (*URL, error) {
 
 func parseServer(raw, dia string, secrets []string) (*URL, error) {
 	fail := func(format string, args ...any) error {
-		return &Error{msg: fmt.Sprintf(format, args...), secrets: secrets}
+		return &Error{msg: fmt.Sprintf(format, args...)}
 	}
 	pu, err := url.Parse(raw)
 	if err != nil {
@@ -105,9 +106,9 @@ func parseServer(raw, dia string, secrets []string) (*URL, error) {
 		return nil, fail("database URL %s names no database: add it after the host, e.g. %s://HOST/myapp", redactRaw(raw), pu.Scheme)
 	}
 	if err := ValidateName(name); err != nil {
-		return nil, &Error{msg: fmt.Sprintf("database URL %s: %v", redactRaw(raw), err), secrets: secrets}
+		return nil, &Error{msg: fmt.Sprintf("database URL %s: %v", redactRaw(raw), err)}
 	}
-	return &URL{Dialect: dia, Database: name, raw: raw, u: pu, query: pu.Query(), secrets: secrets}, nil
+	return &URL{Dialect: dia, Database: name, raw: raw, u: pu, query: pu.Query()}, nil
 }
 
 // ValidateName rejects database names that cannot be quoted safely everywhere.
@@ -146,7 +147,7 @@ func (u *URL) String() string { return u.Redacted() }
 // Redacted returns the URL with its password replaced by "xxxxx".
 func (u *URL) Redacted() string {
 	if u.u == nil {
-		return redactString(u.raw, u.secrets)
+		return redactRaw(u.raw)
 	}
 	c := *u.u
 	if c.User != nil {
@@ -342,8 +343,30 @@ func Secrets(raw string, minLen int) []string {
 	return out
 }
 
-// redactRaw shows a URL that may not parse, without its password.
-func redactRaw(raw string) string { return redactString(raw, Secrets(raw, 1)) }
+// passwordParam finds password=VALUE in a query string or a key=value DSN.
+var passwordParam = regexp.MustCompile(`(password=)[^&\s]*`)
+
+// redactRaw shows a URL that may not parse, without its password: the text
+// between the user name's ':' and the last '@' of the user info, and any
+// password= value, become "xxxxx". It works by position, so a password that
+// also occurs elsewhere in the URL (as the user or database name) leaves
+// those intact.
+func redactRaw(raw string) string {
+	out := raw
+	if i := strings.Index(out, "://"); i >= 0 {
+		rest := out[i+3:]
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			if c := strings.Index(rest[:at], ":"); c >= 0 {
+				out = out[:i+3] + rest[:c+1] + "xxxxx" + rest[at:]
+			}
+		}
+	} else if at := strings.LastIndex(out, "@"); at >= 0 {
+		if c := strings.Index(out[:at], ":"); c >= 0 {
+			out = out[:c+1] + "xxxxx" + out[at:]
+		}
+	}
+	return passwordParam.ReplaceAllString(out, "${1}xxxxx")
+}
 
 func redactString(s string, secrets []string) string {
 	for _, p := range secrets {

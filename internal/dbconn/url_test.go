@@ -110,3 +110,28 @@ func TestConnectionErrorsHideThePassword(t *testing.T) {
 		}
 	}
 }
+
+// A password that is also an ordinary word of the message (here the user
+// name and the start of the database name) is hidden by position, and the
+// rest of the message stays readable.
+func TestRedactionDoesNotMangleWordsThatEqualThePassword(t *testing.T) {
+	t.Parallel()
+	_, err := Parse("postgres://weber:weber@localhost:5432/")
+	if err == nil || !strings.Contains(err.Error(), "postgres://weber:xxxxx@localhost:5432/") {
+		t.Errorf("Parse error = %v, want the URL shown as postgres://weber:xxxxx@localhost:5432/", err)
+	}
+	u, err := Parse("mysql://weber:weber@127.0.0.1:1/weber_app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := u.Redacted(); got != "mysql://weber:xxxxx@127.0.0.1:1/weber_app" {
+		t.Errorf("Redacted() = %q", got)
+	}
+	_, err = Open(context.Background(), u)
+	if err == nil || !strings.Contains(err.Error(), "mysql://weber:xxxxx@127.0.0.1:1/weber_app") {
+		t.Errorf("Open error = %v, want the URL readable with only the password hidden", err)
+	}
+	if got := redactRaw("u:s3cr3t@h/db?password=s3cr3t&x=1"); got != "u:xxxxx@h/db?password=xxxxx&x=1" {
+		t.Errorf("redactRaw of a scheme-less URL = %q", got)
+	}
+}
