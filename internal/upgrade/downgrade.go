@@ -32,8 +32,9 @@ type DowngradeOptions struct {
 	To string
 	// DryRun plans and returns the statements without the lock or changes.
 	DryRun bool
-	// AllowDataLoss lets the plan drop tables or columns; without it such
-	// a plan is refused (KindDataLoss).
+	// AllowDataLoss lets the plan drop tables that hold rows or columns
+	// that hold non-NULL values; without it such a plan is refused
+	// (KindDataLoss). Dropping what is empty needs no permission.
 	AllowDataLoss bool
 	// LockTimeout bounds the wait for the lock (0 = DefaultLockTimeout).
 	LockTimeout time.Duration
@@ -54,7 +55,8 @@ type DowngradeResult struct {
 	Reverted []PendingFile
 	// Statements is the plan that brought the schema back.
 	Statements []string
-	// DataLoss describes the plan's drops ("DROP TABLE posts (3 rows)").
+	// DataLoss describes the plan's drops with the rows holding data in
+	// them ("DROP TABLE posts (3 rows)", "DROP COLUMN users.bio (0 rows)").
 	DataLoss []string `json:",omitempty"`
 	// DryRun reports that nothing was changed.
 	DryRun bool
@@ -193,10 +195,13 @@ func Downgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, o
 		return nil, fmt.Errorf("downgrade: %w", err)
 	}
 	res.Statements = stmts
+	lossy := false
 	for _, c := range changes {
-		res.DataLoss = append(res.DataLoss, dataLoss(ctx, conn, u.Dialect, c)...)
+		drops, l := dataLoss(ctx, conn, u.Dialect, c)
+		res.DataLoss = append(res.DataLoss, drops...)
+		lossy = lossy || l
 	}
-	if len(res.DataLoss) > 0 && !opts.AllowDataLoss {
+	if lossy && !opts.AllowDataLoss {
 		return nil, &Refusal{Kind: KindDataLoss, Files: names(res.Reverted), Msg: fmt.Sprintf(
 			"downgrade to %s refused: the plan destroys data (%s): back up the database, then pass --allow-data-loss",
 			orEmpty(target), strings.Join(res.DataLoss, "; "))}
@@ -282,29 +287,34 @@ func planBack(ctx context.Context, live *sql.Conn, dev *sql.DB, dia string) ([]s
 	return stmts, changes, nil
 }
 
-// dataLoss describes the drops of tables and columns a change makes.
-func dataLoss(ctx context.Context, q *sql.Conn, dia string, c schema.Change) []string {
-	rows := func(t string) string {
+// dataLoss describes the drops of tables and columns a change makes, with
+// the rows that hold data in them, and reports whether any data would be
+// destroyed: a table with rows, a column with a non-NULL value, or a count
+// that could not be made (assumed lossy).
+func dataLoss(ctx context.Context, q *sql.Conn, dia string, c schema.Change) (out []string, lossy bool) {
+	count := func(query string) string {
 		var n int64
-		qt := dbconn.QuoteIdent(dia, t)
-		if err := q.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+qt).Scan(&n); err != nil {
+		if err := q.QueryRowContext(ctx, query).Scan(&n); err != nil {
+			lossy = true
 			return ""
 		}
+		lossy = lossy || n > 0
 		return fmt.Sprintf(" (%d rows)", n)
 	}
 	switch c := c.(type) {
 	case *schema.DropTable:
-		return []string{"DROP TABLE " + c.T.Name + rows(c.T.Name)}
+		qt := dbconn.QuoteIdent(dia, c.T.Name)
+		out = append(out, "DROP TABLE "+c.T.Name+count("SELECT COUNT(*) FROM "+qt))
 	case *schema.ModifyTable:
-		var out []string
+		qt := dbconn.QuoteIdent(dia, c.T.Name)
 		for _, cc := range c.Changes {
 			if d, ok := cc.(*schema.DropColumn); ok {
-				out = append(out, "DROP COLUMN "+c.T.Name+"."+d.C.Name+rows(c.T.Name))
+				qc := dbconn.QuoteIdent(dia, d.C.Name)
+				out = append(out, "DROP COLUMN "+c.T.Name+"."+d.C.Name+count("SELECT COUNT(*) FROM "+qt+" WHERE "+qc+" IS NOT NULL"))
 			}
 		}
-		return out
 	}
-	return nil
+	return out, lossy
 }
 
 // applyBack runs the plan and deletes the reverted revisions: in one

@@ -30,21 +30,29 @@ func TestDowngrade(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		// One step back drops posts: refused without AllowDataLoss.
+		// One step back drops posts: refused while it holds a row...
+		if _, err := d.db.Exec("INSERT INTO posts (id) VALUES (1)"); err != nil {
+			t.Fatal(err)
+		}
 		_, err := downgrade(t, d, dir, DowngradeOptions{})
-		wantRefusal(t, err, KindDataLoss, "DROP TABLE posts (0 rows)", "--allow-data-loss")
-		dry, err := downgrade(t, d, dir, DowngradeOptions{DryRun: true, AllowDataLoss: true})
+		wantRefusal(t, err, KindDataLoss, "DROP TABLE posts (1 rows)", "--allow-data-loss")
+		// ... and needs no permission once it is empty: nothing is lost.
+		if _, err := d.db.Exec("DELETE FROM posts"); err != nil {
+			t.Fatal(err)
+		}
+		dry, err := downgrade(t, d, dir, DowngradeOptions{DryRun: true})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if dry.From != "3" || dry.To != "2" || len(dry.Statements) != 1 || !strings.Contains(dry.Statements[0], "DROP TABLE") || !tableExists(t, d, "posts") {
 			t.Fatalf("dry run: %+v", dry)
 		}
-		res, err := downgrade(t, d, dir, DowngradeOptions{AllowDataLoss: true})
+		res, err := downgrade(t, d, dir, DowngradeOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(res.Reverted) != 1 || res.Reverted[0].Version != "3" || tableExists(t, d, "posts") {
+		if len(res.Reverted) != 1 || res.Reverted[0].Version != "3" || tableExists(t, d, "posts") ||
+			len(res.DataLoss) != 1 || res.DataLoss[0] != "DROP TABLE posts (0 rows)" {
 			t.Fatalf("downgrade: %+v", res)
 		}
 		if r := revision(t, d, "3"); r != nil {
