@@ -8,9 +8,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -30,6 +28,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // binary is the weberctl built by TestMain.
@@ -90,7 +89,7 @@ type project struct {
 	env []string
 }
 
-// backend is one engine the suite runs against.
+// e2eBackend is one engine the suite runs against.
 type e2eBackend struct {
 	name string
 	// newURL returns a database URL that nothing uses yet; the database is
@@ -98,53 +97,28 @@ type e2eBackend struct {
 	newURL func(t *testing.T, dir string) string
 }
 
+// e2eBackends lists SQLite (a file under the project's folder) and the
+// servers configured for the run (testserver.Backends), whose test
+// databases come from testserver.NewURL.
 func e2eBackends() []e2eBackend {
-	bs := []e2eBackend{{name: "sqlite", newURL: func(t *testing.T, dir string) string {
-		return "sqlite://" + filepath.Join(dir, "var", "app.db")
-	}}}
-	for _, s := range []struct{ name, env string }{{"postgres", "WEBER_TEST_POSTGRES_URL"}, {"mysql", "WEBER_TEST_MYSQL_URL"}} {
-		raw := os.Getenv(s.env)
-		if raw == "" {
+	var bs []e2eBackend
+	for _, b := range testserver.Backends() {
+		if b.URL == "" {
+			bs = append(bs, e2eBackend{name: b.Name, newURL: func(t *testing.T, dir string) string {
+				return "sqlite://" + filepath.Join(dir, "var", "app.db")
+			}})
 			continue
 		}
-		bs = append(bs, e2eBackend{name: s.name, newURL: func(t *testing.T, dir string) string {
+		bs = append(bs, e2eBackend{name: b.Name, newURL: func(t *testing.T, dir string) string {
 			t.Helper()
-			base, err := dbconn.Parse(raw)
+			raw, err := b.URLOf(testserver.NewURL(t, b, nil).Database)
 			if err != nil {
-				t.Fatalf("%s: %v", s.env, err)
+				t.Fatal(err)
 			}
-			name := "weber_test_" + randomSuffix(t)
-			u := base.WithDatabase(name)
-			t.Cleanup(func() {
-				if _, err := dbconn.DropDatabase(context.WithoutCancel(t.Context()), u); err != nil {
-					t.Errorf("dropping %s: %v", name, err)
-				}
-			})
-			return withDatabase(t, raw, name)
+			return raw
 		}})
 	}
 	return bs
-}
-
-// withDatabase replaces the database name in a server URL, keeping the
-// password (URL.Redacted would hide it).
-func withDatabase(t *testing.T, raw, name string) string {
-	t.Helper()
-	re := regexp.MustCompile(`^([a-z]+://[^/]*/)([^?]*)(.*)$`)
-	m := re.FindStringSubmatch(raw)
-	if m == nil {
-		t.Fatalf("cannot find the database name in the test URL")
-	}
-	return m[1] + name + m[3]
-}
-
-func randomSuffix(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
 }
 
 // forEachE2E runs f as a parallel subtest on each backend, in a new project.
@@ -1093,29 +1067,27 @@ func TestE2EVerify(t *testing.T) {
 func TestE2EOddDatabaseName(t *testing.T) {
 	t.Parallel()
 	skipShort(t)
-	for _, s := range []string{"WEBER_TEST_POSTGRES_URL", "WEBER_TEST_MYSQL_URL"} {
-		raw := os.Getenv(s)
-		if raw == "" {
+	for _, b := range testserver.Backends() {
+		if b.URL == "" {
 			continue
 		}
-		t.Run(s, func(t *testing.T) {
+		t.Run(testserver.EnvFor(b.Name), func(t *testing.T) {
 			t.Parallel()
-			base, err := dbconn.Parse(raw)
+			base, err := dbconn.Parse(b.URL)
 			if err != nil {
 				t.Fatal(err)
 			}
-			name := "weber_test_Odd-Name_" + randomSuffix(t)
-			neighbour := base.WithDatabase("weber_test_" + randomSuffix(t))
+			name := testserver.Prefix + "Odd-Name_" + strings.TrimPrefix(testserver.NewName(), testserver.Prefix)
+			neighbour := testserver.NewURL(t, b, nil)
 			if _, err := dbconn.EnsureDatabase(t.Context(), neighbour); err != nil {
 				t.Fatal(err)
 			}
-			odd := base.WithDatabase(name)
-			t.Cleanup(func() {
-				ctx := context.WithoutCancel(t.Context())
-				_, _ = dbconn.DropDatabase(ctx, odd)
-				_, _ = dbconn.DropDatabase(ctx, neighbour)
-			})
-			p := &project{t: t, dir: t.TempDir(), url: withDatabase(t, raw, name), u: odd}
+			odd := testserver.NewURL(t, b, &testserver.Options{Name: name})
+			raw, err := b.URLOf(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := &project{t: t, dir: t.TempDir(), url: raw, u: odd}
 			p.must("db", "ensure", "--dir", t.TempDir())
 			if !p.exists() {
 				t.Fatalf("ensure did not create %s", name)

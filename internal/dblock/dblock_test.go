@@ -3,13 +3,10 @@ package dblock
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,88 +15,34 @@ import (
 	"testing"
 	"time"
 
-	"entgo.io/ent/dialect"
-
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
-// testDB is a fresh database of one engine. raw is its URL with the
+// testDB is a fresh database of one backend. raw is its URL with the
 // password, for the helper process.
 type testDB struct {
 	raw string
 	u   *dbconn.URL
 }
 
-// engine names a database engine and how to make a fresh database on it.
-type engine struct {
-	name   string
-	envVar string // "" for SQLite, which needs no server
-}
-
-var engines = []engine{
-	{name: "sqlite"},
-	{name: "postgres", envVar: "WEBER_TEST_POSTGRES_URL"},
-	{name: "mysql", envVar: "WEBER_TEST_MYSQL_URL"},
-}
-
-// eachEngine runs f as a parallel subtest on every engine, skipping the
-// servers whose URL is not set.
-func eachEngine(t *testing.T, f func(t *testing.T, b engine)) {
+// newDB creates a fresh, uniquely named database (testserver.NewURL: an
+// SQLite file in a temp folder, or weber_test_<random> on the server,
+// dropped after the test). It opens no pool: each test opens its own.
+func newDB(t *testing.T, b testserver.Backend) testDB {
 	t.Helper()
-	for _, b := range engines {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			if b.envVar != "" && os.Getenv(b.envVar) == "" {
-				t.Skipf("%s is not set", b.envVar)
-			}
-			f(t, b)
-		})
-	}
+	return newNamedDB(t, b, nil)
 }
 
-func randomSuffix(t *testing.T) string {
+func newNamedDB(t *testing.T, b testserver.Backend, o *testserver.Options) testDB {
 	t.Helper()
-	buf := make([]byte, 5)
-	if _, err := rand.Read(buf); err != nil {
+	u := testserver.NewURL(t, b, o)
+	if _, err := dbconn.EnsureDatabase(context.Background(), u); err != nil {
 		t.Fatal(err)
 	}
-	return hex.EncodeToString(buf)
-}
-
-// newDB creates a fresh, uniquely named database (an SQLite file in a temp
-// folder, or weber_test_<random> on the server) and drops it after the test.
-func newDB(t *testing.T, b engine) testDB {
-	t.Helper()
-	return newNamedDB(t, b, "weber_test_"+randomSuffix(t))
-}
-
-func newNamedDB(t *testing.T, b engine, name string) testDB {
-	t.Helper()
-	ctx := context.Background()
-	var raw string
-	if b.envVar == "" {
-		raw = "sqlite://" + filepath.Join(t.TempDir(), name+".db")
-	} else {
-		pu, err := url.Parse(os.Getenv(b.envVar))
-		if err != nil {
-			t.Fatalf("%s is malformed", b.envVar)
-		}
-		pu.Path, pu.RawPath = "/"+name, ""
-		raw = pu.String()
-	}
-	u, err := dbconn.Parse(raw)
+	raw, err := b.URLOf(u.Database)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if _, err := dbconn.EnsureDatabase(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	if u.Dialect != dialect.SQLite {
-		t.Cleanup(func() {
-			if _, err := dbconn.DropDatabase(context.Background(), u); err != nil {
-				t.Errorf("dropping the test database: %v", err)
-			}
-		})
 	}
 	return testDB{raw: raw, u: u}
 }
@@ -145,7 +88,7 @@ func checkTimeout(t *testing.T, err error, u *dbconn.URL) {
 
 func TestSecondAcquireTimesOutUntilReleased(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, func(t *testing.T, b engine) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
 		ctx := context.Background()
 		d := newDB(t, b)
 		db1, db2 := openPool(t, d.u), openPool(t, d.u)
@@ -181,7 +124,7 @@ func TestSecondAcquireTimesOutUntilReleased(t *testing.T) {
 
 func TestWaiterGetsTheLockWhenItIsReleased(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, func(t *testing.T, b engine) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
 		ctx := context.Background()
 		d := newDB(t, b)
 		l1 := mustAcquire(t, ctx, openPool(t, d.u), d.u, 0)
@@ -207,7 +150,7 @@ func TestWaiterGetsTheLockWhenItIsReleased(t *testing.T) {
 
 func TestReleaseTwiceAndAfterCancel(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, func(t *testing.T, b engine) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
 		d := newDB(t, b)
 		db := openPool(t, d.u)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -234,7 +177,7 @@ func TestReleaseTwiceAndAfterCancel(t *testing.T) {
 
 func TestDifferentDatabasesDoNotBlockEachOther(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, func(t *testing.T, b engine) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
 		ctx := context.Background()
 		a, other := newDB(t, b), newDB(t, b)
 		mustAcquire(t, ctx, openPool(t, a.u), a.u, 0)
@@ -248,7 +191,7 @@ func TestDifferentDatabasesDoNotBlockEachOther(t *testing.T) {
 // away from the migration it protects.
 func TestOneConnectionPool(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, func(t *testing.T, b engine) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
 		d := newDB(t, b)
 		db := openPool(t, d.u)
 		db.SetMaxOpenConns(1)
@@ -288,7 +231,7 @@ func TestOneConnectionPool(t *testing.T) {
 
 func TestCancelWhileWaiting(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, func(t *testing.T, b engine) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
 		d := newDB(t, b)
 		mustAcquire(t, context.Background(), openPool(t, d.u), d.u, 0)
 		db2 := openPool(t, d.u)
@@ -352,7 +295,7 @@ func TestHelperProcess(t *testing.T) {
 // within seconds, with no manual unlock.
 func TestKilledHolderFreesTheLock(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, func(t *testing.T, b engine) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
 		ctx := context.Background()
 		d := newDB(t, b)
 		db := openPool(t, d.u)
@@ -424,11 +367,11 @@ func TestKilledHolderFreesTheLock(t *testing.T) {
 		checkTimeout(t, err, d.u)
 		// The message names the holder where the engine can tell.
 		switch {
-		case b.name == "postgres":
+		case b.Name == "postgres":
 			if want := fmt.Sprintf("pid %d on", pid); !strings.Contains(err.Error(), want) {
 				t.Errorf("timeout error does not name the holder %q: %v", want, err)
 			}
-		case b.name == "mysql":
+		case b.Name == "mysql":
 			if !strings.Contains(err.Error(), "MySQL connection id") {
 				t.Errorf("timeout error does not name the holder's connection: %v", err)
 			}
@@ -438,7 +381,7 @@ func TestKilledHolderFreesTheLock(t *testing.T) {
 			}
 		}
 
-		if b.name == "sqlite" {
+		if b.Name == "sqlite" {
 			// The lock does not get in SQLite's way: another process can
 			// still read and write while it is held.
 			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -476,8 +419,8 @@ func fileExists(path string) bool {
 // early and Release must say so instead of reporting success.
 func TestReleaseReportsALostSession(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, func(t *testing.T, b engine) {
-		if b.name == "sqlite" {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		if b.Name == "sqlite" {
 			t.Skip("a file lock has no session to lose")
 		}
 		ctx := context.Background()
@@ -486,7 +429,7 @@ func TestReleaseReportsALostSession(t *testing.T) {
 		l := mustAcquire(t, ctx, db, d.u, 0)
 
 		var kill string
-		switch b.name {
+		switch b.Name {
 		case "postgres":
 			kill = `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted
 				AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`
@@ -516,17 +459,14 @@ func TestReleaseReportsALostSession(t *testing.T) {
 
 func TestMySQLLongDatabaseName(t *testing.T) {
 	t.Parallel()
-	b := engines[2]
-	if os.Getenv(b.envVar) == "" {
-		t.Skipf("%s is not set", b.envVar)
-	}
+	b := testserver.Lookup(t, "mysql")
 	ctx := context.Background()
-	name := "weber_test_" + randomSuffix(t)
+	name := testserver.NewName()
 	name += strings.Repeat("x", 63-len(name)) // the longest name dbconn accepts
 	if len(mysqlPrefix+name) <= mysqlMaxName {
 		t.Fatal("the name is not long enough to need hashing")
 	}
-	d := newNamedDB(t, b, name)
+	d := newNamedDB(t, b, &testserver.Options{Name: name})
 	l := mustAcquire(t, ctx, openPool(t, d.u), d.u, 0)
 	_, err := Acquire(ctx, openPool(t, d.u), d.u, 0)
 	checkTimeout(t, err, d.u)
@@ -625,7 +565,7 @@ func TestInMemorySQLite(t *testing.T) {
 	mustAcquire(t, ctx, db1, u1, 0).Release()
 
 	// Pools opening the same named in-memory database share its lock.
-	name := "dblock-" + randomSuffix(t)
+	name := "dblock-" + strings.TrimPrefix(testserver.NewName(), testserver.Prefix)
 	dbA, uA := mem("sqlite://:memory:?_name=" + name)
 	dbB, uB := mem("sqlite://:memory:?_name=" + name)
 	la := mustAcquire(t, ctx, dbA, uA, 0)
@@ -646,7 +586,7 @@ func TestInMemorySQLite(t *testing.T) {
 func TestSQLiteFileErrors(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	d := newDB(t, engines[0])
+	d := newDB(t, testserver.Backend{Name: "sqlite"})
 	db := openPool(t, d.u)
 
 	missing, err := dbconn.Parse("sqlite://" + filepath.Join(t.TempDir(), "missing.db"))

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // TestFileLockKeepsSQLitesLocks guards the POSIX-lock trap: closing any
@@ -20,7 +22,7 @@ func TestFileLockKeepsSQLitesLocks(t *testing.T) {
 		t.Skip("needs /proc/locks")
 	}
 	ctx := context.Background()
-	d := newDB(t, engines[0])
+	d := newDB(t, testserver.Backend{Name: "sqlite"})
 	db := openPool(t, d.u)
 	if _, err := db.ExecContext(ctx, "CREATE TABLE t (id INTEGER PRIMARY KEY)"); err != nil {
 		t.Fatal(err)

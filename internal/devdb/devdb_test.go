@@ -1,10 +1,7 @@
 package devdb_test
 
 import (
-	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,69 +11,22 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
-// backend is one database engine the suite runs against.
-type backend struct {
-	name string
-	// newURL returns the URL of a database that does not exist yet and is
-	// removed when the test ends.
-	newURL func(t *testing.T) *dbconn.URL
-}
-
-// backends returns SQLite always, and PostgreSQL and MySQL when
-// WEBER_TEST_POSTGRES_URL / WEBER_TEST_MYSQL_URL are set.
-func backends(t *testing.T) []backend {
-	t.Helper()
-	bs := []backend{{name: "sqlite", newURL: func(t *testing.T) *dbconn.URL {
-		t.Helper()
-		u, err := dbconn.Parse("sqlite://" + filepath.Join(t.TempDir(), "sub", "weber.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return u
-	}}}
-	for _, s := range []struct{ name, env string }{{"postgres", "WEBER_TEST_POSTGRES_URL"}, {"mysql", "WEBER_TEST_MYSQL_URL"}} {
-		raw := os.Getenv(s.env)
-		if raw == "" {
-			continue
-		}
-		bs = append(bs, backend{name: s.name, newURL: func(t *testing.T) *dbconn.URL {
-			t.Helper()
-			base, err := dbconn.Parse(raw)
-			if err != nil {
-				t.Fatalf("%s: %v", s.env, err)
-			}
-			u := base.WithDatabase("weber_test_" + randomHex(t))
-			t.Cleanup(func() {
-				if _, err := dbconn.DropDatabase(context.WithoutCancel(t.Context()), u); err != nil {
-					t.Errorf("dropping the test database: %v", err)
-				}
-			})
-			return u
-		}})
-	}
-	return bs
-}
-
-func randomHex(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
-
-// forEachBackend runs f as a parallel subtest on every backend.
+// forEachBackend runs f as a parallel subtest on every configured backend
+// (testserver.Each) with the URL of a database that does not exist yet and
+// is removed when the test ends (testserver.NewURL); on SQLite, a file in a
+// folder that does not exist yet either.
 func forEachBackend(t *testing.T, f func(t *testing.T, u *dbconn.URL)) {
 	t.Helper()
-	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			f(t, b.newURL(t))
-		})
-	}
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		var o *testserver.Options
+		if b.URL == "" {
+			o = &testserver.Options{Name: filepath.Join("sub", "weber.db")}
+		}
+		f(t, testserver.NewURL(t, b, o))
+	})
 }
 
 // open opens u for the test's own queries and closes it at the end.

@@ -2,134 +2,91 @@ package revstore
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/envmark"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
-
-func open(t *testing.T, env string) (*sql.DB, *dbconn.URL) {
-	t.Helper()
-	ctx := context.Background()
-	var (
-		u   *dbconn.URL
-		err error
-	)
-	if env == "" {
-		u, err = dbconn.Parse("sqlite://" + filepath.Join(t.TempDir(), "rev.db"))
-	} else {
-		raw := os.Getenv(env)
-		if raw == "" {
-			t.Skipf("%s not set", env)
-		}
-		if u, err = dbconn.Parse(raw); err == nil {
-			b := make([]byte, 6)
-			rand.Read(b)
-			u = u.WithDatabase("weber_test_" + hex.EncodeToString(b))
-			t.Cleanup(func() { dbconn.DropDatabase(context.Background(), u) })
-		}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dbconn.EnsureDatabase(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	db, err := dbconn.Open(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db, u
-}
 
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()
-	for _, b := range []struct{ name, env string }{{"sqlite", ""}, {"postgres", "WEBER_TEST_POSTGRES_URL"}, {"mysql", "WEBER_TEST_MYSQL_URL"}} {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			db, u := open(t, b.env)
-			s, err := New(u.Dialect)
-			if err != nil {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		ctx := context.Background()
+		db, u := testserver.NewEmpty(t, b, nil)
+		s, err := New(u.Dialect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := s.Exists(ctx, db); err != nil || ok {
+			t.Fatalf("exists before ensure: %v %v", ok, err)
+		}
+		for i := 0; i < 2; i++ { // idempotent
+			if err := s.Ensure(ctx, db); err != nil {
 				t.Fatal(err)
 			}
-			if ok, err := s.Exists(ctx, db); err != nil || ok {
-				t.Fatalf("exists before ensure: %v %v", ok, err)
-			}
-			for i := 0; i < 2; i++ { // idempotent
-				if err := s.Ensure(ctx, db); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if ok, _ := s.Exists(ctx, db); !ok {
-				t.Fatal("table missing after Ensure")
-			}
-			at := time.Date(2026, 11, 27, 1, 2, 3, 456789000, time.UTC)
-			partial := &Revision{Version: "10", Description: "ten", Type: TypeExecute, Applied: 1, Total: 3,
-				ExecutedAt: at, ExecutionTime: 1500 * time.Microsecond, Error: "boom", ErrorStmt: "INSERT INTO x VALUES (1);",
-				Hash: "h1:abc", PartialHashes: []string{"h1:p1"}, OperatorVersion: "weber test"}
-			done := &Revision{Version: "9", Description: "nine", Type: TypeBaseline, Applied: 2, Total: 2, ExecutedAt: at, Hash: "h1:def", OperatorVersion: "weber"}
-			tx, err := db.BeginTx(ctx, nil)
-			if err != nil {
+		}
+		if ok, _ := s.Exists(ctx, db); !ok {
+			t.Fatal("table missing after Ensure")
+		}
+		at := time.Date(2026, 11, 27, 1, 2, 3, 456789000, time.UTC)
+		partial := &Revision{Version: "10", Description: "ten", Type: TypeExecute, Applied: 1, Total: 3,
+			ExecutedAt: at, ExecutionTime: 1500 * time.Microsecond, Error: "boom", ErrorStmt: "INSERT INTO x VALUES (1);",
+			Hash: "h1:abc", PartialHashes: []string{"h1:p1"}, OperatorVersion: "weber test"}
+		done := &Revision{Version: "9", Description: "nine", Type: TypeBaseline, Applied: 2, Total: 2, ExecutedAt: at, Hash: "h1:def", OperatorVersion: "weber"}
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range []*Revision{partial, done} {
+			if err := s.Write(ctx, tx, r); err != nil {
 				t.Fatal(err)
 			}
-			for _, r := range []*Revision{partial, done} {
-				if err := s.Write(ctx, tx, r); err != nil {
-					t.Fatal(err)
-				}
-			}
-			// The Atlas CLI's identity row is not a migration.
-			if err := s.Write(ctx, tx, &Revision{Version: ".atlas_cleanup", Description: "id", Hash: ""}); err != nil {
-				t.Fatal(err)
-			}
-			if err := tx.Commit(); err != nil {
-				t.Fatal(err)
-			}
-			revs, err := s.ReadAll(ctx, db)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(revs) != 2 || revs[0].Version != "9" || revs[1].Version != "10" {
-				t.Fatalf("order by numeric version: %+v", revs)
-			}
-			got := revs[1]
-			if got.Description != "ten" || got.Applied != 1 || got.Total != 3 || got.Error != "boom" ||
-				got.ErrorStmt != partial.ErrorStmt || got.Hash != "h1:abc" || !slices.Equal(got.PartialHashes, []string{"h1:p1"}) ||
-				got.ExecutionTime != partial.ExecutionTime || !got.ExecutedAt.Equal(at) || got.OperatorVersion != "weber test" || got.Done() {
-				t.Errorf("partial revision read back: %+v", got)
-			}
-			if r := revs[0]; r.Type != TypeBaseline || r.Error != "" || r.PartialHashes != nil || !r.Done() {
-				t.Errorf("baseline revision read back: %+v", r)
-			}
-			// Update in place (upsert).
-			partial.Applied, partial.Error, partial.ErrorStmt, partial.PartialHashes = 3, "", "", nil
-			if err := s.Write(ctx, db, partial); err != nil {
-				t.Fatal(err)
-			}
-			// A rolled-back write leaves nothing.
-			tx, _ = db.BeginTx(ctx, nil)
-			s.Write(ctx, tx, &Revision{Version: "11", Hash: "h1:x", Type: TypeExecute})
-			tx.Rollback()
-			revs, _ = s.ReadAll(ctx, db)
-			if len(revs) != 2 || !revs[1].Done() || revs[1].PartialHashes != nil {
-				t.Errorf("after upsert and rollback: %+v", revs)
-			}
-			if err := s.Delete(ctx, db, "10"); err != nil {
-				t.Fatal(err)
-			}
-			if revs, _ = s.ReadAll(ctx, db); len(revs) != 1 {
-				t.Errorf("after delete: %d revisions", len(revs))
-			}
-		})
-	}
+		}
+		// The Atlas CLI's identity row is not a migration.
+		if err := s.Write(ctx, tx, &Revision{Version: ".atlas_cleanup", Description: "id", Hash: ""}); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		revs, err := s.ReadAll(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(revs) != 2 || revs[0].Version != "9" || revs[1].Version != "10" {
+			t.Fatalf("order by numeric version: %+v", revs)
+		}
+		got := revs[1]
+		if got.Description != "ten" || got.Applied != 1 || got.Total != 3 || got.Error != "boom" ||
+			got.ErrorStmt != partial.ErrorStmt || got.Hash != "h1:abc" || !slices.Equal(got.PartialHashes, []string{"h1:p1"}) ||
+			got.ExecutionTime != partial.ExecutionTime || !got.ExecutedAt.Equal(at) || got.OperatorVersion != "weber test" || got.Done() {
+			t.Errorf("partial revision read back: %+v", got)
+		}
+		if r := revs[0]; r.Type != TypeBaseline || r.Error != "" || r.PartialHashes != nil || !r.Done() {
+			t.Errorf("baseline revision read back: %+v", r)
+		}
+		// Update in place (upsert).
+		partial.Applied, partial.Error, partial.ErrorStmt, partial.PartialHashes = 3, "", "", nil
+		if err := s.Write(ctx, db, partial); err != nil {
+			t.Fatal(err)
+		}
+		// A rolled-back write leaves nothing.
+		tx, _ = db.BeginTx(ctx, nil)
+		s.Write(ctx, tx, &Revision{Version: "11", Hash: "h1:x", Type: TypeExecute})
+		tx.Rollback()
+		revs, _ = s.ReadAll(ctx, db)
+		if len(revs) != 2 || !revs[1].Done() || revs[1].PartialHashes != nil {
+			t.Errorf("after upsert and rollback: %+v", revs)
+		}
+		if err := s.Delete(ctx, db, "10"); err != nil {
+			t.Fatal(err)
+		}
+		if revs, _ = s.ReadAll(ctx, db); len(revs) != 1 {
+			t.Errorf("after delete: %d revisions", len(revs))
+		}
+	})
 }
 
 func TestTables(t *testing.T) {

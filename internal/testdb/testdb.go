@@ -44,13 +44,15 @@
 // ("weber_tpl_..."), which it leaves for the next run; the database named
 // in the URL is never created, written or dropped. docs/testing.md says how
 // to use it and how to clean up.
+//
+// The backends, the naming of server databases and the rule for dropping
+// them live in internal/testdb/testserver, which imports only dbconn: the
+// engine packages testdb is built on use it directly for empty databases.
 package testdb
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -64,17 +66,18 @@ import (
 	"github.com/weber-framework/weber/ent"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/rollbacktx"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // Prefix starts the name of every database testdb creates for a test.
 // Nothing else is ever dropped by a test's clean-up.
-const Prefix = "weber_test_"
+const Prefix = testserver.Prefix
 
 // Environment variables that name the servers to test on. Each names a
 // server URL; its own database is only used to reach the server.
 const (
-	EnvPostgres = "WEBER_TEST_POSTGRES_URL"
-	EnvMySQL    = "WEBER_TEST_MYSQL_URL"
+	EnvPostgres = testserver.EnvPostgres
+	EnvMySQL    = testserver.EnvMySQL
 )
 
 // cleanupTimeout bounds closing and dropping a test database.
@@ -83,27 +86,12 @@ const cleanupTimeout = 30 * time.Second
 // newTimeout bounds making a test database, template build included.
 const newTimeout = 2 * time.Minute
 
-// Backend is a kind of database tests can run on.
-type Backend struct {
-	// Name is the dialect's folder name: "sqlite", "postgres" or "mysql".
-	Name string
-	// URL is the server URL from the environment ("" for SQLite). Its
-	// database is only used to reach the server.
-	URL string
-}
+// Backend is a kind of database tests can run on (see testserver.Backend).
+type Backend = testserver.Backend
 
 // Backends returns the backends configured for this test run: SQLite
 // always, then PostgreSQL and MySQL when their environment variable is set.
-func Backends() []Backend {
-	out := []Backend{{Name: "sqlite"}}
-	if u := strings.TrimSpace(os.Getenv(EnvPostgres)); u != "" {
-		out = append(out, Backend{Name: "postgres", URL: u})
-	}
-	if u := strings.TrimSpace(os.Getenv(EnvMySQL)); u != "" {
-		out = append(out, Backend{Name: "mysql", URL: u})
-	}
-	return out
-}
+func Backends() []Backend { return testserver.Backends() }
 
 // DB is one test's database.
 type DB struct {
@@ -416,31 +404,17 @@ func (db *DB) openEmpty(ctx context.Context, t testing.TB, o *options, base *dbc
 }
 
 // attach opens u, a database just made on the server for this test, as
-// db's pool, and returns the function that closes the pool and then drops
-// the database with drop, or keeps it, naming it, when the test failed.
-// drop runs only on a name testdb made (safeToDrop); if opening fails, the
-// database is dropped at once.
+// db's pool (testserver.Attach), and returns the function that closes the
+// pool and then drops the database with drop, or keeps it, naming it, when
+// the test failed. drop runs only on a name testdb made (safeToDrop); if
+// opening fails, the database is dropped at once.
 func (db *DB) attach(ctx context.Context, t testing.TB, base, u *dbconn.URL, drop func(context.Context) error) (func(context.Context, bool) error, error) {
-	guarded := func(ctx context.Context) error {
-		if !safeToDrop(base, u) {
-			return fmt.Errorf("refusing to drop %s: testdb drops only databases named %s*", u.Redacted(), Prefix)
-		}
-		return drop(ctx)
-	}
-	sqldb, err := dbconn.Open(ctx, u)
+	sqldb, release, err := testserver.Attach(ctx, t, base, u, drop)
 	if err != nil {
-		_ = guarded(context.WithoutCancel(ctx))
 		return nil, err
 	}
 	db.SQL, db.URL, db.Name = sqldb, u, u.Database
-	return func(ctx context.Context, failed bool) error {
-		_ = db.SQL.Close()
-		if failed {
-			t.Logf("testdb: the test failed; its database is kept: %s (drop it when done)", u.Redacted())
-			return nil
-		}
-		return guarded(ctx)
-	}, nil
+	return release, nil
 }
 
 // closePool closes a test database's pool; closing one the test already
@@ -454,9 +428,7 @@ func closePool(db *sql.DB) error {
 
 // safeToDrop reports whether u is a database testdb named: it starts with
 // Prefix and is not the database of the URL it was given.
-func safeToDrop(base, u *dbconn.URL) bool {
-	return strings.HasPrefix(u.Database, Prefix) && u.Database != base.Database && len(u.Database) > len(Prefix)
-}
+func safeToDrop(base, u *dbconn.URL) bool { return testserver.SafeToDrop(base, u) }
 
 func envFor(backend string) string {
 	if backend == "mysql" {
@@ -467,11 +439,7 @@ func envFor(backend string) string {
 
 // randomSuffix is 12 random hex digits: lower case, safe unquoted in every
 // dialect, and unique across concurrent test processes.
-func randomSuffix() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	return hex.EncodeToString(b[:])
-}
+func randomSuffix() string { return strings.TrimPrefix(testserver.NewName(), Prefix) }
 
 // Each runs body once per configured backend (see Backends), as parallel
 // subtests named after the backend, each with a fresh database from New

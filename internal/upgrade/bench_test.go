@@ -2,8 +2,6 @@ package upgrade
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // benchFiles returns n small migration files: a table, an index and a row
@@ -100,28 +99,19 @@ func BenchmarkUpgrade50(b *testing.B) {
 		b.ReportMetric(float64(weber)/float64(clientTx), "x-client-tx")
 	})
 	b.Run("postgres", func(b *testing.B) {
-		raw := os.Getenv("WEBER_TEST_POSTGRES_URL")
-		if raw == "" {
-			b.Skip("WEBER_TEST_POSTGRES_URL not set")
-		}
+		pg := testserver.Lookup(b, "postgres")
+		raw := pg.URL
 		if _, err := exec.LookPath("psql"); err != nil {
 			b.Skip("psql not installed")
-		}
-		server, err := dbconn.Parse(raw)
-		if err != nil {
-			b.Fatal(err)
 		}
 		dir := benchDir(b, "postgres", files)
 		all := allSQL(b, files, false)
 		ctx := context.Background()
 		fresh := func() *dbconn.URL {
-			r := make([]byte, 6)
-			rand.Read(r)
-			u := server.WithDatabase("weber_test_" + hex.EncodeToString(r))
+			u := testserver.NewURL(b, pg, nil)
 			if _, err := dbconn.EnsureDatabase(ctx, u); err != nil {
 				b.Fatal(err)
 			}
-			b.Cleanup(func() { dbconn.DropDatabase(context.Background(), u) })
 			return u
 		}
 		var weber, client time.Duration

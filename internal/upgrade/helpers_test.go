@@ -2,9 +2,7 @@ package upgrade
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -17,6 +15,7 @@ import (
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/revstore"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // tdb is a fresh database of one backend, dropped after the test.
@@ -40,61 +39,27 @@ func (d *tdb) open(t *testing.T) *sql.DB {
 	return db
 }
 
-// backends lists the backends a scenario runs on: "S", "P", "M".
+// forBackends runs fn as a parallel subtest on each configured backend
+// (testserver.Backends) that which names: "S", "P", "M".
 func forBackends(t *testing.T, which string, fn func(t *testing.T, d *tdb)) {
 	t.Helper()
-	for _, b := range []struct{ code, name, env string }{
-		{"S", "sqlite", ""},
-		{"P", "postgres", "WEBER_TEST_POSTGRES_URL"},
-		{"M", "mysql", "WEBER_TEST_MYSQL_URL"},
-	} {
-		if !strings.Contains(which, b.code) {
+	code := map[string]string{"sqlite": "S", "postgres": "P", "mysql": "M"}
+	for _, b := range testserver.Backends() {
+		if !strings.Contains(which, code[b.Name]) {
 			continue
 		}
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			fn(t, newDB(t, b.name, b.env))
+			fn(t, newDB(t, b.Name))
 		})
 	}
 }
 
-func newDB(t *testing.T, name, env string) *tdb {
+// newDB returns a fresh, empty database on the backend named name
+// (testserver.NewEmpty), skipping the test when its server is not set.
+func newDB(t *testing.T, name string) *tdb {
 	t.Helper()
-	ctx := context.Background()
-	var u *dbconn.URL
-	var err error
-	if env == "" {
-		u, err = dbconn.Parse("sqlite://" + filepath.Join(t.TempDir(), "test.db"))
-	} else {
-		raw := os.Getenv(env)
-		if raw == "" {
-			t.Skipf("%s not set", env)
-		}
-		u, err = dbconn.Parse(raw)
-		if err == nil {
-			b := make([]byte, 6)
-			rand.Read(b)
-			u = u.WithDatabase("weber_test_" + hex.EncodeToString(b))
-		}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dbconn.EnsureDatabase(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	if env != "" {
-		t.Cleanup(func() {
-			if _, err := dbconn.DropDatabase(context.Background(), u); err != nil {
-				t.Logf("dropping %s: %v", u.Database, err)
-			}
-		})
-	}
-	db, err := dbconn.Open(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db, u := testserver.NewEmpty(t, testserver.Lookup(t, name), nil)
 	return &tdb{name: name, u: u, db: db}
 }
 

@@ -199,8 +199,7 @@ func TestPreflightNoDevServer(t *testing.T) {
 		}
 
 		// A harmless file on a database holding rows needs no dev server.
-		env2 := map[string]string{dialect.Postgres: "WEBER_TEST_POSTGRES_URL", dialect.MySQL: "WEBER_TEST_MYSQL_URL"}[d.dia()]
-		d2 := newDB(t, d.name, env2)
+		d2 := newDB(t, d.name)
 		dir2 := populated(t, d2, file{"2_tags.sql", "CREATE TABLE tags (id int NOT NULL, PRIMARY KEY (id));\nCREATE INDEX users_name ON users (name);\n"})
 		if res := mustUpgrade(t, d2, dir2, Options{}); res.After != "2" {
 			t.Errorf("harmless file: %+v", res)

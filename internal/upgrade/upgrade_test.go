@@ -728,7 +728,7 @@ func TestPartialFileRandomEdits(t *testing.T) {
 	for seed := 0; seed < 16; seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			t.Parallel()
-			d := newDB(t, "sqlite", "")
+			d := newDB(t, "sqlite")
 			// Statements 1-2 run, statement 3 fails.
 			dir := writeDir(t, d.dia(), file{"1_a.sql", "-- atlas:txmode none\n\n" + stmts[0] + "\n" + stmts[1] + "\nINSERT INTO missing VALUES (1);\n"})
 			if _, err := upgrade(t, d, dir, Options{}); err == nil {

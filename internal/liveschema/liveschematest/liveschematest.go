@@ -1,90 +1,36 @@
 // Package liveschematest gives the tests of the data-aware packages a fresh,
 // empty database per test on every backend that is available: SQLite always,
 // PostgreSQL and MySQL when WEBER_TEST_POSTGRES_URL / WEBER_TEST_MYSQL_URL
-// are set. Server databases are named "weber_test_" plus a random suffix and
-// dropped when the test ends.
+// are set. The databases come from internal/testdb/testserver: on a server
+// they are named "weber_test_" plus a random suffix, dropped when the test
+// passes and kept, with their name logged, when it fails.
 package liveschematest
 
 import (
 	"context"
 	"database/sql"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
-	"entgo.io/ent/dialect"
-
 	"github.com/weber-framework/weber/internal/dbconn"
-	"github.com/weber-framework/weber/internal/liveschema"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // Dialects are the migration folder names of the three backends.
 var Dialects = []string{"sqlite", "postgres", "mysql"}
 
-// EnvVar is the environment variable naming the test server of a dialect.
-func EnvVar(folder string) string {
-	switch folder {
-	case "postgres":
-		return "WEBER_TEST_POSTGRES_URL"
-	case "mysql":
-		return "WEBER_TEST_MYSQL_URL"
-	}
-	return ""
-}
-
 // ServerURL returns the test server URL of a dialect, or skips the test when
 // it is not set. SQLite returns "".
 func ServerURL(t testing.TB, folder string) string {
 	t.Helper()
-	if folder == "sqlite" {
-		return ""
-	}
-	v := strings.TrimSpace(os.Getenv(EnvVar(folder)))
-	if v == "" {
-		t.Skipf("%s not set: skipping the %s test", EnvVar(folder), folder)
-	}
-	return v
+	return testserver.Lookup(t, folder).URL
 }
 
-// RandomName returns prefix followed by 10 random hex digits.
-func RandomName(prefix string) string { return liveschema.ScratchName(prefix) }
-
 // Open creates a fresh empty database of the dialect (a folder name:
-// sqlite, postgres, mysql) and returns it opened, with its URL. It skips the
-// test when the server's URL is not set.
+// sqlite, postgres, mysql) with testserver.NewEmpty and returns it opened,
+// with its URL. It skips the test when the server's URL is not set.
 func Open(t testing.TB, folder string) (*sql.DB, *dbconn.URL) {
 	t.Helper()
-	ctx := context.Background()
-	var u *dbconn.URL
-	var err error
-	if folder == "sqlite" {
-		u, err = dbconn.Parse("sqlite://" + filepath.Join(t.TempDir(), "test.db"))
-	} else {
-		u, err = dbconn.Parse(ServerURL(t, folder))
-		if err == nil {
-			u = u.WithDatabase(RandomName("weber_test_"))
-		}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dbconn.EnsureDatabase(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	if u.Dialect != dialect.SQLite {
-		t.Cleanup(func() {
-			if _, err := dbconn.DropDatabase(context.Background(), u); err != nil {
-				t.Errorf("dropping the test database: %v", err)
-			}
-		})
-	}
-	db, err := dbconn.Open(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db, u
+	return testserver.NewEmpty(t, testserver.Lookup(t, folder), nil)
 }
 
 // Exec runs statements on db, failing the test on the first error.
