@@ -273,3 +273,61 @@ func TestConcurrentFirstOpensOfANewSQLiteFile(t *testing.T) {
 		}
 	}
 }
+
+// A server reached through its unix socket: postgres://USER:PASS@/DB?host=DIR
+// and mysql://USER:PASS@/DB?socket=PATH. The socket's location is asked of
+// the test server over TCP, so the test runs wherever the server runs.
+func TestUnixSocketURLs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for name, server := range serverURLs(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			db, err := Open(ctx, server)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var socket, port string
+			q := "SELECT @@socket, CAST(@@port AS CHAR)"
+			if name == "postgres" {
+				q = "SELECT current_setting('unix_socket_directories'), current_setting('port')"
+			}
+			err = db.QueryRowContext(ctx, q).Scan(&socket, &port)
+			db.Close()
+			if err != nil || socket == "" {
+				t.Skipf("the server has no unix socket (%q, %v)", socket, err)
+			}
+			if _, err := os.Stat(socket); err != nil {
+				t.Skipf("the server's socket %s is not on this machine: %v", socket, err)
+			}
+			// The same user and password as the TCP URL, through the socket.
+			userinfo := server.u.User.String()
+			var sock string
+			if name == "postgres" {
+				dir := strings.TrimSpace(strings.Split(socket, ",")[0])
+				sock = "postgres://" + userinfo + "@/" + server.Database + "?host=" + dir + "&port=" + port
+			} else {
+				sock = "mysql://" + userinfo + "@/" + server.Database + "?socket=" + socket
+			}
+			u, err := Parse(sock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pw, ok := server.u.User.Password(); ok && !strings.Contains(u.Redacted(), ":xxxxx@/") || strings.Contains(u.Redacted(), ":"+pw+"@") {
+				t.Errorf("Redacted() = %q, want the password hidden", u.Redacted())
+			}
+			sdb, err := Open(ctx, u)
+			if err != nil {
+				t.Fatalf("Open(%s): %v", u, err)
+			}
+			defer sdb.Close()
+			var one int
+			if err := sdb.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
+				t.Fatalf("query over the socket: %d, %v", one, err)
+			}
+			if got := u.Host(); !strings.Contains(got, "/") {
+				t.Errorf("Host() = %q, want the socket path", got)
+			}
+		})
+	}
+}
