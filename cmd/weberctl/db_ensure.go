@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/weber-framework/weber/internal/devdb"
+	"github.com/weber-framework/weber/internal/migdir"
 )
 
 func dbEnsureCommand(e *env) *cli.Command {
@@ -15,8 +16,11 @@ func dbEnsureCommand(e *env) *cli.Command {
 		Usage: "create the database and every table, column and index the models add (development)",
 		Description: `Creates the database if it does not exist (the SQLite file and its folder, or
 CREATE DATABASE on PostgreSQL and MySQL), applies the migration history to an
-empty database, then creates every table, column, index and foreign key that
-the models have and the database lacks. It never drops or changes anything
+empty database, or its pending files to a database that has a history (when the
+database already has their changes, made by an earlier ensure from the models,
+it records them as applied without running them: that needs --dev-url on
+PostgreSQL and MySQL), then creates every table, column, index and foreign key
+that the models have and the database lacks. It never drops or changes anything
 that exists: differences it leaves alone are listed, for a revision to handle.
 It prints what it created; run again, it says there is nothing to do. With
 --env (or WEBER_ENV) it records the environment, which protects a production
@@ -28,6 +32,9 @@ Example:
 		Flags: withGlobal(
 			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("what was created")},
 			lockTimeoutFlag(),
+			devURLFlag(),
+			devURLFlags()[0],
+			devURLFlags()[1],
 		),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
@@ -37,10 +44,16 @@ Example:
 			if err != nil {
 				return err
 			}
+			folder, err := migdir.Folder(u.Dialect)
+			if err != nil {
+				return err
+			}
 			res, err := devdb.Ensure(c.Context, u, devdb.EnsureOptions{
 				Dir:         cfg.MigrationsDir,
+				DevURL:      devURLFor(c, cfg, folder),
 				Env:         cfg.Env,
 				LockTimeout: c.Duration("lock-timeout"),
+				Operator:    operator(),
 				Logger:      cfg.Logger,
 			})
 			if err != nil {
@@ -69,6 +82,12 @@ func renderEnsure(e *env, r *devdb.EnsureResult) {
 	}
 	if r.DatabaseCreated {
 		fmt.Fprintf(w, "Created database %s\n", r.Database)
+	}
+	if len(r.Adopted) > 0 {
+		fmt.Fprintf(w, "Recorded %s as applied: the database already had their changes (made by db ensure):\n", plural(len(r.Adopted), "file", "files"))
+		for _, f := range r.Adopted {
+			fmt.Fprintf(w, "  %s\n", f)
+		}
 	}
 	if len(r.History) > 0 {
 		fmt.Fprintf(w, "Applied the migration history (%s):\n", plural(len(r.History), "file", "files"))

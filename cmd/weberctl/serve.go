@@ -31,7 +31,8 @@ func serveCommand(e *env) *cli.Command {
 		Description: `Serves the application on --addr (env WEBER_ADDR, default ` + app.DefaultAddr + `).
 
 On the embedded default, SQLite, it first brings the database up to date the
-way ` + "`db ensure`" + ` does: a fresh clone works with this one command. On any other
+way ` + "`db ensure`" + ` does: a fresh clone works with this one command, and
+migration files pulled since the last run are applied first. On any other
 database it refuses to start while migration files are pending, unless
 --migrate applies them first; /readyz answers 503 while files are pending.
 SIGINT or SIGTERM stop it gracefully: requests in flight finish first.
@@ -75,9 +76,13 @@ func serve(c *cli.Context, e *env) error {
 
 	var opts []app.Option
 	if cfg.IsEmbeddedDefault() {
+		folder, err := migdir.Folder(u.Dialect)
+		if err != nil {
+			return err
+		}
 		res, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{
-			Dir: cfg.MigrationsDir, Env: cfg.Env, LockTimeout: c.Duration("lock-timeout"),
-			Operator: operator(), Logger: cfg.Logger,
+			Dir: cfg.MigrationsDir, DevURL: devURLFor(c, cfg, folder), Env: cfg.Env,
+			LockTimeout: c.Duration("lock-timeout"), Operator: operator(), Logger: cfg.Logger,
 		})
 		if err != nil {
 			return err

@@ -391,6 +391,7 @@ type ensureView struct {
 	Dialect         string   `json:"dialect"`
 	DatabaseCreated bool     `json:"database_created"`
 	History         []string `json:"history"`
+	Adopted         []string `json:"adopted"`
 	Tables          []string `json:"tables"`
 	Columns         []string `json:"columns"`
 	Indexes         []string `json:"indexes"`
@@ -403,7 +404,7 @@ type ensureView struct {
 
 func newEnsureView(r *devdb.EnsureResult) ensureView {
 	return ensureView{Database: r.Database, Dialect: folderOf(r.Dialect), DatabaseCreated: r.DatabaseCreated,
-		History: list(r.History), Tables: list(r.Tables), Columns: list(r.Columns), Indexes: list(r.Indexes),
+		History: list(r.History), Adopted: list(r.Adopted), Tables: list(r.Tables), Columns: list(r.Columns), Indexes: list(r.Indexes),
 		ForeignKeys: list(r.ForeignKeys), Skipped: list(r.Skipped), Statements: list(r.Statements), Env: r.Env,
 		DurationMS: ms(r.Duration)}
 }

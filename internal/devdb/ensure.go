@@ -21,7 +21,6 @@ import (
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/dblock"
 	"github.com/weber-framework/weber/internal/envmark"
-	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/revstore"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
@@ -35,9 +34,18 @@ const DefaultLockTimeout = time.Minute
 type EnsureOptions struct {
 	// Dir is the migrations directory holding one folder per dialect
 	// ("migrations"). On an empty database the history in
-	// Dir/<dialect folder> is applied before the models are compared. An
-	// empty Dir, or a missing folder for the URL's dialect, skips that step.
+	// Dir/<dialect folder> is applied before the models are compared; on a
+	// database with a history, its pending files are (or recorded as
+	// applied, when the database already has their effect). An empty Dir,
+	// or a missing folder for the URL's dialect, skips that step.
 	Dir string
+	// DevURL names a PostgreSQL or MySQL server (of the target's dialect)
+	// where a scratch database may be created and dropped: there the
+	// history is replayed to tell whether pending files are already in
+	// effect, and the upgrade's pre-flight check rehearses them. SQLite
+	// needs none. Without it, on a server dialect, pending files are
+	// always applied.
+	DevURL string
 	// Env names the environment ("production", "staging", ...) to record in
 	// the database; empty leaves any earlier record alone.
 	Env string
@@ -54,7 +62,8 @@ type EnsureOptions struct {
 }
 
 // EnsureResult says what Ensure did. A second run on the same database and
-// models has nothing in Tables, Columns, Indexes, ForeignKeys and History.
+// models has nothing in Tables, Columns, Indexes, ForeignKeys, History and
+// Adopted.
 type EnsureResult struct {
 	// Database is the URL, password redacted.
 	Database string `json:"database"`
@@ -62,9 +71,14 @@ type EnsureResult struct {
 	Dialect string `json:"dialect"`
 	// DatabaseCreated reports that the database itself did not exist.
 	DatabaseCreated bool `json:"database_created"`
-	// History lists the migration files applied to the empty database,
-	// e.g. "20261127000000_init.sql".
+	// History lists the migration files applied (to the empty database, or
+	// pending on a database with a history), e.g.
+	// "20261127000000_init.sql".
 	History []string `json:"history"`
+	// Adopted lists the pending migration files recorded as applied without
+	// running them, because the database already had their changes (made
+	// by an earlier Ensure from the models).
+	Adopted []string `json:"adopted"`
 	// Tables, Columns ("table.column"), Indexes ("table.index") and
 	// ForeignKeys ("table.symbol") were created from the models.
 	Tables      []string `json:"tables"`
@@ -85,7 +99,7 @@ type EnsureResult struct {
 
 // NothingToDo reports whether Ensure found the database complete.
 func (r *EnsureResult) NothingToDo() bool {
-	return !r.DatabaseCreated && len(r.History) == 0 && len(r.Tables) == 0 && len(r.Columns) == 0 &&
+	return !r.DatabaseCreated && len(r.History) == 0 && len(r.Adopted) == 0 && len(r.Tables) == 0 && len(r.Columns) == 0 &&
 		len(r.Indexes) == 0 && len(r.ForeignKeys) == 0
 }
 
@@ -94,7 +108,12 @@ func (r *EnsureResult) NothingToDo() bool {
 // database lacks, under the database's migration lock. It never drops or
 // alters anything that exists. On an empty database it applies the
 // migration history first, so that `weberctl db upgrade` can take over
-// later. Two processes running Ensure at once both succeed.
+// later. On a database with a history it first takes the pending files:
+// when the live schema already matches the history with them (an earlier
+// Ensure added their changes from the models), it records them as applied
+// without running them (EnsureResult.Adopted); otherwise it applies them
+// (EnsureResult.History), and a file that fails is a *PendingError. Two
+// processes running Ensure at once both succeed.
 func Ensure(ctx context.Context, u *dbconn.URL, opts EnsureOptions) (*EnsureResult, error) {
 	return ensure(ctx, u, opts)
 }
@@ -148,6 +167,14 @@ func ensure(ctx context.Context, u *dbconn.URL, opts EnsureOptions) (_ *EnsureRe
 			return nil, err
 		}
 		res.History = applied
+	} else {
+		// Pending files before the models: applied from the models, their
+		// changes would make the files fail later.
+		adopted, applied, err := catchUp(ctx, db, u, opts, timeout, log)
+		if err != nil {
+			return nil, err
+		}
+		res.Adopted, res.History = adopted, applied
 	}
 
 	release, err := lock(ctx, db, u, timeout)
@@ -170,7 +197,7 @@ func ensure(ctx context.Context, u *dbconn.URL, opts EnsureOptions) (_ *EnsureRe
 		res.Env = opts.Env
 	}
 	res.Duration = time.Since(start)
-	for _, l := range []*[]string{&res.History, &res.Tables, &res.Columns, &res.Indexes, &res.ForeignKeys, &res.Skipped, &res.Statements} {
+	for _, l := range []*[]string{&res.History, &res.Adopted, &res.Tables, &res.Columns, &res.Indexes, &res.ForeignKeys, &res.Skipped, &res.Statements} {
 		if *l == nil {
 			*l = []string{}
 		}
@@ -191,19 +218,12 @@ func lock(ctx context.Context, db *sql.DB, u *dbconn.URL, timeout time.Duration)
 // applyHistory applies the migration files of u's dialect to an empty
 // database and returns the files it applied.
 func applyHistory(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOptions, timeout time.Duration, log *slog.Logger) ([]string, error) {
-	if opts.Dir == "" {
-		return nil, nil
-	}
-	folder, err := migdir.DialectDir(opts.Dir, u.Dialect)
-	if err != nil {
+	folder, err := historyFolder(u, opts, log)
+	if err != nil || folder == "" {
 		return nil, err
 	}
-	if fi, err := os.Stat(folder); err != nil || !fi.IsDir() {
-		log.Debug("no migration history for this dialect", "dir", folder)
-		return nil, nil
-	}
 	r, err := upgrade.Upgrade(ctx, db, u, folder, upgrade.Options{
-		LockTimeout: timeout, Env: opts.Env, Operator: opts.Operator, Logger: log,
+		LockTimeout: timeout, Env: opts.Env, Operator: opts.Operator, Logger: log, DevURL: opts.DevURL,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ensuring %s: applying the migration history in %s: %w", u.Redacted(), folder, err)
@@ -213,6 +233,12 @@ func applyHistory(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOpt
 		names = append(names, f.Name)
 	}
 	return names, nil
+}
+
+// isDir reports whether path is a directory.
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }
 
 // userTables lists the tables in the database's current schema, leaving out

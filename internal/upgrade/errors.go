@@ -29,6 +29,11 @@ const (
 	// KindBaseline: a baseline was asked for a database that already has a
 	// history.
 	KindBaseline = "baseline"
+	// KindAdopt: Options.Adopt was asked but the pending files cannot be
+	// recorded as applied without running them (the live schema does not
+	// match the history with them, a file is partially applied, or the
+	// database has no history).
+	KindAdopt = "adopt"
 	// KindLocked: another schema change holds the lock past the timeout.
 	KindLocked = "locked"
 	// KindRevisions: the revision table holds rows Weber cannot interpret.

@@ -55,6 +55,21 @@ type Options struct {
 	// running it, on a database that has no history yet (its tables were
 	// created some other way). Then the files after it are applied.
 	Baseline string
+	// Adopt, on a database that has a migration history, records every
+	// pending file as applied without running it (revisions of the type
+	// Baseline writes), because the live schema already has their effect
+	// (`weberctl db ensure` added it from the models). AdoptCheck decides
+	// that; when it fails, Upgrade refuses with KindAdopt and changes
+	// nothing. Adopt conflicts with Baseline, To and DryRun, and refuses a
+	// database without history or with a partially applied file.
+	Adopt bool
+	// AdoptCheck is required with Adopt. It is called under the lock, after
+	// the history was re-read and checked against the directory, with
+	// every file of the directory in version order (the history as it will
+	// read once the pending files are recorded), and returns nil only when
+	// the live database already matches what those files build. The
+	// database's pool is free for it to read.
+	AdoptCheck func(ctx context.Context, files []*migdir.File) error
 	// AllowOutOfOrder applies pending files older than the latest applied
 	// one (a merged branch) instead of refusing.
 	AllowOutOfOrder bool
@@ -149,6 +164,9 @@ type Result struct {
 	DryRun bool
 	// Baselined lists the versions recorded as applied without running.
 	Baselined []string `json:",omitempty"`
+	// Adopted lists the pending files (names) recorded as applied without
+	// running because the database already had their effect (Options.Adopt).
+	Adopted []string `json:",omitempty"`
 	// Files lists the files applied, in order.
 	Files []FileRun
 	// Remaining lists the files still pending after the run (those after
@@ -171,7 +189,9 @@ type Result struct {
 }
 
 // NothingToDo reports that the database was already up to date.
-func (r *Result) NothingToDo() bool { return len(r.Files) == 0 && len(r.Baselined) == 0 }
+func (r *Result) NothingToDo() bool {
+	return len(r.Files) == 0 && len(r.Baselined) == 0 && len(r.Adopted) == 0
+}
 
 // PendingFile is a file not yet applied.
 type PendingFile struct {
@@ -236,6 +256,14 @@ func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opt
 			return nil, err
 		}
 	}
+	if opts.Adopt {
+		switch {
+		case opts.AdoptCheck == nil:
+			return nil, errors.New("upgrade: Adopt needs an AdoptCheck that compares the live database with the history")
+		case opts.Baseline != "" || opts.To != "" || opts.DryRun:
+			return nil, errors.New("upgrade: Adopt cannot be combined with Baseline, To or DryRun")
+		}
+	}
 	if !opts.DryRun {
 		lstart := time.Now()
 		release, err := lock(ctx, db, u, opts.LockTimeout, "upgrade", log)
@@ -264,6 +292,9 @@ func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opt
 			return nil, fmt.Errorf("upgrade: %w", err)
 		}
 	}
+	if len(revs) == 0 && opts.Adopt {
+		return nil, refuse(KindAdopt, "", "upgrade: recording pending files as applied refused: the database has no migration history in %s; apply the history instead", revstore.Table)
+	}
 	if len(revs) > 0 && opts.Baseline != "" {
 		return nil, refuse(KindBaseline, "", "upgrade: --baseline %s refused: the database already has a migration history (at version %s); baseline only a database without one",
 			opts.Baseline, revs[len(revs)-1].Version)
@@ -281,18 +312,15 @@ func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opt
 	// A baseline records files as applied without running them.
 	var baseline []*revstore.Revision
 	if opts.Baseline != "" {
-		now := time.Now()
+		var upTo []*migdir.File
 		for _, f := range dir.Files {
 			if migdir.CompareVersions(f.Version, opts.Baseline) > 0 {
 				break
 			}
-			baseline = append(baseline, &revstore.Revision{
-				Version: f.Version, Description: f.Description, Type: revstore.TypeBaseline,
-				Applied: len(f.Stmts), Total: len(f.Stmts), ExecutedAt: now, Hash: f.Hash,
-				OperatorVersion: opts.Operator,
-			})
+			upTo = append(upTo, f)
 			res.Baselined = append(res.Baselined, f.Version)
 		}
+		baseline = recordedRevisions(upTo, opts.Operator, time.Now())
 		revs = baseline
 	}
 
@@ -313,6 +341,10 @@ func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opt
 	if opts.To != "" && st.current != "" && migdir.CompareVersions(opts.To, st.current) < 0 {
 		return nil, refuse(KindTarget, "", "upgrade: --to %s is behind the database's version %s: use `weberctl db downgrade --to %s` to go back",
 			opts.To, st.current, opts.To)
+	}
+
+	if opts.Adopt {
+		return adopt(ctx, db, conn, u, dir, store, st, res, &opts, start, log)
 	}
 
 	// The run: a resumed partial file first, then the pending files.
@@ -464,6 +496,21 @@ func transactional(dia string, f *migdir.File) bool {
 func fileRun(s *step, dia string) FileRun {
 	return FileRun{Version: s.file.Version, Name: s.file.Name, Description: s.file.Description,
 		Statements: len(s.file.Stmts), From: s.from + 1, Transactional: transactional(dia, s.file)}
+}
+
+// recordedRevisions are the revisions recording files as applied without
+// running them: a baseline, or adopted files. Their hash is the file's, so
+// that the tamper checks hold them to the file like any applied revision.
+func recordedRevisions(files []*migdir.File, operator string, now time.Time) []*revstore.Revision {
+	revs := make([]*revstore.Revision, 0, len(files))
+	for _, f := range files {
+		revs = append(revs, &revstore.Revision{
+			Version: f.Version, Description: f.Description, Type: revstore.TypeBaseline,
+			Applied: len(f.Stmts), Total: len(f.Stmts), ExecutedAt: now, Hash: f.Hash,
+			OperatorVersion: operator,
+		})
+	}
+	return revs
 }
 
 // writeAll writes revisions in one transaction.

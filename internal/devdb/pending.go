@@ -1,0 +1,185 @@
+package devdb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	atlasmigrate "ariga.io/atlas/sql/migrate"
+	"entgo.io/ent/dialect"
+
+	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/drift"
+	"github.com/weber-framework/weber/internal/liveschema"
+	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/internal/plan"
+	"github.com/weber-framework/weber/internal/upgrade"
+)
+
+// PendingError is a pending migration file that Ensure could not apply to
+// a database with a history, typically because `weberctl db ensure` had
+// already added part of what the file adds (from the models, before the
+// file existed). Its message is one line with the ways out.
+type PendingError struct {
+	// Database is the URL, password redacted.
+	Database string
+	// File is the migration file's name; Stmt the failing statement
+	// (1-based) and Line its first line.
+	File       string
+	Stmt, Line int
+	// Err is the database's error.
+	Err error
+}
+
+func (e *PendingError) Error() string {
+	return fmt.Sprintf("ensuring %s: applying the pending %s, statement %d (line %d): %s: if the database already has part of this file's changes (added by `weberctl db ensure` before the file existed), then in development rebuild it from the history with `weberctl db drop --yes && weberctl db ensure` (its data is lost), or undo by hand what statement %d adds that the database already has and run `weberctl db ensure` again",
+		e.Database, e.File, e.Stmt, e.Line, oneLine(e.Err), e.Stmt)
+}
+
+// Unwrap returns the database's error.
+func (e *PendingError) Unwrap() error { return e.Err }
+
+// historyFolder returns the dialect folder of opts.Dir for u, or "" when
+// there is no history to apply.
+func historyFolder(u *dbconn.URL, opts EnsureOptions, log *slog.Logger) (string, error) {
+	if opts.Dir == "" {
+		return "", nil
+	}
+	folder, err := migdir.DialectDir(opts.Dir, u.Dialect)
+	if err != nil {
+		return "", err
+	}
+	if !isDir(folder) {
+		log.Debug("no migration history for this dialect", "dir", folder)
+		return "", nil
+	}
+	return folder, nil
+}
+
+// catchUp brings a database that has a migration history up to its
+// pending files before the models are compared: it records them as applied
+// without running them when the database already has their effect (made by
+// an earlier Ensure from the models), and applies them otherwise. It
+// returns the files adopted and the files applied.
+func catchUp(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOptions, timeout time.Duration, log *slog.Logger) (adopted, applied []string, err error) {
+	folder, err := historyFolder(u, opts, log)
+	if err != nil || folder == "" {
+		return nil, nil, err
+	}
+	st, err := upgrade.Status(ctx, db, u, folder)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ensuring %s: %w", u.Redacted(), err)
+	}
+	if !st.HasHistory || (st.Applied == 0 && st.Partial == nil) || (len(st.Pending) == 0 && st.Partial == nil) {
+		return nil, nil, nil // no history to follow, or nothing pending
+	}
+	base := upgrade.Options{LockTimeout: timeout, Env: opts.Env, Operator: opts.Operator, Logger: log}
+
+	// Adoption needs a dev database to replay the history on: SQLite's is
+	// in memory, a server dialect's needs a dev URL.
+	if st.Partial == nil && (u.Dialect == dialect.SQLite || opts.DevURL != "") {
+		ao := base
+		ao.Adopt, ao.AdoptCheck = true, matchesHistory(db, u, opts.DevURL)
+		r, err := upgrade.Upgrade(ctx, db, u, folder, ao)
+		var ref *upgrade.Refusal
+		switch {
+		case err == nil:
+			return r.Adopted, nil, nil
+		case errors.As(err, &ref) && ref.Kind == upgrade.KindAdopt:
+			log.Debug("pending files not adopted; applying them", "reason", ref.Msg)
+		default:
+			return nil, nil, fmt.Errorf("ensuring %s: %w", u.Redacted(), err)
+		}
+	}
+
+	uo := base
+	uo.DevURL = opts.DevURL
+	r, err := upgrade.Upgrade(ctx, db, u, folder, uo)
+	if err != nil {
+		var se *upgrade.StatementError
+		if errors.As(err, &se) {
+			return nil, nil, &PendingError{Database: u.Redacted(), File: se.File, Stmt: se.Stmt, Line: se.Line, Err: se.Err}
+		}
+		return nil, nil, fmt.Errorf("ensuring %s: applying the pending migration files in %s: %w", u.Redacted(), folder, err)
+	}
+	for _, f := range r.Files {
+		applied = append(applied, f.Name)
+	}
+	return nil, applied, nil
+}
+
+// matchesHistory is the adoption check: it replays files on an empty dev
+// database of u's dialect and compares the result with the live database
+// db, the way `weberctl db status` looks for drift (drift.Compare). The
+// live database may have more than the history builds (tables, columns,
+// indexes that db ensure added for model changes not yet revised); anything
+// the history builds that the database lacks or has differently refuses
+// the adoption, and the files are then applied instead.
+func matchesHistory(db *sql.DB, u *dbconn.URL, devURL string) func(context.Context, []*migdir.File) error {
+	return func(ctx context.Context, files []*migdir.File) (err error) {
+		dev, cleanup, err := plan.DevDB(ctx, u.Dialect, devURL)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if cerr := cleanup(); cerr != nil && err == nil {
+				err = cerr
+			}
+		}()
+		mf := make([]atlasmigrate.File, len(files))
+		for i, f := range files {
+			mf[i] = atlasmigrate.NewLocalFile(f.Name, f.Bytes)
+		}
+		if _, err := plan.Replay(ctx, dev, u.Dialect, mf, ""); err != nil {
+			return err
+		}
+		want, err := liveschema.Inspect(ctx, dev, u.Dialect)
+		if err != nil {
+			return fmt.Errorf("reading the replayed history: %w", err)
+		}
+		got, err := liveschema.Inspect(ctx, db, u.Dialect)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", u.Redacted(), err)
+		}
+		drv, err := liveschema.Driver(dev, u.Dialect)
+		if err != nil {
+			return err
+		}
+		all, err := drift.Compare(u.Dialect, drv, want, got)
+		if err != nil {
+			return err
+		}
+		var diffs []drift.Difference
+		for _, d := range all {
+			if !onlyExtra(d.Kind) {
+				diffs = append(diffs, d)
+			}
+		}
+		if len(diffs) == 0 {
+			return nil
+		}
+		names := make([]string, 0, 3)
+		for _, d := range diffs[:min(3, len(diffs))] {
+			names = append(names, d.String())
+		}
+		more := ""
+		if len(diffs) > 3 {
+			more = fmt.Sprintf(" and %d more", len(diffs)-3)
+		}
+		return fmt.Errorf("the database differs from what the history with them builds: %s%s", strings.Join(names, "; "), more)
+	}
+}
+
+// onlyExtra reports a difference that is something the live database has
+// beyond the history: harmless to adopting the history's files.
+func onlyExtra(kind string) bool {
+	switch kind {
+	case drift.TableAdded, drift.ColumnAdded, drift.IndexAdded, drift.ForeignKeyAdded, drift.CheckAdded, drift.ObjectAdded:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,299 @@
+package devdb_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	entschema "entgo.io/ent/dialect/sql/schema"
+	"entgo.io/ent/schema/field"
+
+	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/devdb"
+	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/internal/plan"
+	"github.com/weber-framework/weber/internal/revstore"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
+	"github.com/weber-framework/weber/internal/upgrade"
+)
+
+// noteTables is the models of the development-loop tests: notes(id,
+// title), plus the nullable columns named in extra (subtitle, body).
+func noteTables(extra ...string) []*entschema.Table {
+	cols := []*entschema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "title", Type: field.TypeString, Size: 50},
+	}
+	for _, name := range extra {
+		cols = append(cols, &entschema.Column{Name: name, Type: field.TypeString, Size: 100, Nullable: true})
+	}
+	return []*entschema.Table{{Name: "notes", Columns: cols, PrimaryKey: cols[:1]}}
+}
+
+// loop is one backend's setup for the development-loop tests: the target
+// database, its dev server, a migration directory and the SQL each step
+// of the models takes (written by Ensure on a scratch database, so that
+// the files say exactly what Ensure itself adds, as `db revision` would).
+type loop struct {
+	u      *dbconn.URL
+	devURL string
+	dir    string // the migrations directory, one folder per dialect
+	folder string // its folder for u's dialect
+	// initial creates notes(id, title); subtitle and body add one column each.
+	initial, subtitle, body string
+}
+
+// forEachLoop runs f on every backend; a server backend without its
+// WEBER_DEV_<DIALECT>_URL is skipped.
+func forEachLoop(t *testing.T, f func(t *testing.T, l *loop)) {
+	t.Helper()
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		l := &loop{u: testserver.NewURL(t, b, nil), dir: t.TempDir()}
+		if b.URL != "" {
+			if l.devURL = os.Getenv(plan.DevURLVariable(b.Name)); l.devURL == "" {
+				t.Skipf("%s is not set", plan.DevURLVariable(b.Name))
+			}
+		}
+		l.folder = filepath.Join(l.dir, b.Name)
+		if err := os.MkdirAll(l.folder, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var so *testserver.Options
+		if b.URL == "" {
+			so = &testserver.Options{Name: "scratch.db"}
+		}
+		scratch := testserver.NewURL(t, b, so)
+		step := func(tables []*entschema.Table) string {
+			t.Helper()
+			res, err := devdb.Ensure(t.Context(), scratch, devdb.EnsureOptions{Tables: tables})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Statements) == 0 {
+				t.Fatalf("ensure on the scratch database ran nothing for %v", res)
+			}
+			return strings.Join(res.Statements, ";\n") + ";\n"
+		}
+		l.initial = step(noteTables())
+		l.subtitle = step(noteTables("subtitle"))
+		l.body = step(noteTables("subtitle", "body"))
+		f(t, l)
+	})
+}
+
+// add writes a migration file into the dialect folder and re-hashes it.
+func (l *loop) add(t *testing.T, name, body string) {
+	t.Helper()
+	if err := writeFile(filepath.Join(l.folder, name), body); err != nil {
+		t.Fatal(err)
+	}
+	if err := migdir.Rehash(l.folder); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ensure runs Ensure on the target with the directory and the tables.
+func (l *loop) ensure(t *testing.T, tables []*entschema.Table) (*devdb.EnsureResult, error) {
+	t.Helper()
+	return devdb.Ensure(t.Context(), l.u, devdb.EnsureOptions{Dir: l.dir, DevURL: l.devURL, Tables: tables})
+}
+
+// revisions returns the versions and types of the target's revisions.
+func (l *loop) revisions(t *testing.T) []*revstore.Revision {
+	t.Helper()
+	revs, err := upgrade.History(t.Context(), open(t, l.u), l.u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return revs
+}
+
+// upToDate checks that nothing is pending and that upgrade has nothing to
+// do, which also proves the tamper checks accept the revisions.
+func (l *loop) upToDate(t *testing.T, applied int) {
+	t.Helper()
+	db := open(t, l.u)
+	st, err := upgrade.Status(t.Context(), db, l.u, l.folder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.UpToDate() || st.Applied != applied {
+		t.Errorf("status: up to date %v, applied %d (want %d), pending %v, problems %v", st.UpToDate(), st.Applied, applied, st.Pending, st.Problems)
+	}
+	r, err := upgrade.Upgrade(t.Context(), db, l.u, l.folder, upgrade.Options{DevURL: l.devURL})
+	if err != nil {
+		t.Fatalf("upgrade after ensure: %v", err)
+	}
+	if !r.NothingToDo() {
+		t.Errorf("upgrade after ensure did something: files %v, adopted %v", r.Files, r.Adopted)
+	}
+}
+
+const (
+	file1 = "20261201000000_notes.sql"
+	file2 = "20261202000000_notes_subtitle.sql"
+)
+
+// Flow A: a teammate's file arrives on a database at file 1: Ensure runs it
+// instead of adding its column from the models.
+func TestEnsureAppliesPendingFiles(t *testing.T) {
+	t.Parallel()
+	forEachLoop(t, func(t *testing.T, l *loop) {
+		l.add(t, file1, l.initial)
+		res, err := l.ensure(t, noteTables())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(res.History, []string{file1}) {
+			t.Fatalf("first ensure applied %v, want [%s]", res.History, file1)
+		}
+		l.add(t, file2, l.subtitle)
+		res, err = l.ensure(t, noteTables("subtitle"))
+		if err != nil {
+			t.Fatalf("ensure with %s pending: %v", file2, err)
+		}
+		if !slices.Equal(res.History, []string{file2}) || len(res.Adopted) != 0 || len(res.Columns) != 0 {
+			t.Errorf("ensure: applied %v, adopted %v, columns from the models %v; want %s applied only", res.History, res.Adopted, res.Columns, file2)
+		}
+		revs := l.revisions(t)
+		if len(revs) != 2 || revs[1].Type == revstore.TypeBaseline {
+			t.Errorf("revisions after ensure: %d, the second of type %v; want 2, the second executed", len(revs), revs[len(revs)-1].Type)
+		}
+		l.upToDate(t, 2)
+	})
+}
+
+// Flow B: the developer adds a column to a model and runs ensure, then
+// writes the revision that adds it. The next ensure records the file as
+// applied without running it, and the column's data stays.
+func TestEnsureAdoptsWhatItAddedBefore(t *testing.T) {
+	t.Parallel()
+	forEachLoop(t, func(t *testing.T, l *loop) {
+		l.add(t, file1, l.initial)
+		if _, err := l.ensure(t, noteTables()); err != nil {
+			t.Fatal(err)
+		}
+		res, err := l.ensure(t, noteTables("subtitle"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(res.Columns, []string{"notes.subtitle"}) {
+			t.Fatalf("ensure with the new model added %v, want [notes.subtitle]", res.Columns)
+		}
+		db := open(t, l.u)
+		exec(t, db, "INSERT INTO notes (title, subtitle) VALUES ('a', 'keep-me')")
+
+		l.add(t, file2, l.subtitle)
+		res, err = l.ensure(t, noteTables("subtitle"))
+		if err != nil {
+			t.Fatalf("ensure after the revision: %v", err)
+		}
+		if !slices.Equal(res.Adopted, []string{file2}) || len(res.History) != 0 || res.NothingToDo() {
+			t.Errorf("ensure after the revision: adopted %v, applied %v; want %s adopted", res.Adopted, res.History, file2)
+		}
+		revs := l.revisions(t)
+		if len(revs) != 2 || revs[1].Type != revstore.TypeBaseline || revs[1].Applied != revs[1].Total {
+			t.Errorf("revisions: %d, the second %+v; want 2, the second recorded as a complete baseline", len(revs), revs[len(revs)-1])
+		}
+		l.upToDate(t, 2)
+		var sub string
+		if err := db.QueryRowContext(t.Context(), "SELECT subtitle FROM notes WHERE title = 'a'").Scan(&sub); err != nil || sub != "keep-me" {
+			t.Errorf("subtitle after adoption = %q, %v; want keep-me", sub, err)
+		}
+		again, err := l.ensure(t, noteTables("subtitle"))
+		if err != nil || !again.NothingToDo() {
+			t.Errorf("third ensure: %v, %+v; want nothing to do", err, again)
+		}
+	})
+}
+
+// A file that adds a column ensure already added and one more: the
+// database matches neither the history before it nor after it, so it is
+// neither adopted nor applicable. The error names the file and the way
+// out, and the way out works.
+func TestEnsurePendingFileHalfInEffect(t *testing.T) {
+	t.Parallel()
+	forEachLoop(t, func(t *testing.T, l *loop) {
+		l.add(t, file1, l.initial)
+		if _, err := l.ensure(t, noteTables()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.ensure(t, noteTables("subtitle")); err != nil {
+			t.Fatal(err)
+		}
+		l.add(t, file2, l.subtitle+l.body)
+		_, err := l.ensure(t, noteTables("subtitle", "body"))
+		var pe *devdb.PendingError
+		if !errors.As(err, &pe) {
+			t.Fatalf("ensure with a half-applied file: %v (%T), want a *devdb.PendingError", err, err)
+		}
+		msg := err.Error()
+		for _, want := range []string{file2, "statement 1", "weberctl db drop --yes && weberctl db ensure", "run `weberctl db ensure` again"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("error %q does not contain %q", msg, want)
+			}
+		}
+		if strings.Contains(msg, "\n") || strings.Contains(msg, "db hash") {
+			t.Errorf("error is not one line or gives the production advice: %q", msg)
+		}
+		db := open(t, l.u)
+		// file 1 stays the only complete revision (MySQL also records the
+		// failed attempt at file 2, with nothing applied).
+		for i, r := range l.revisions(t) {
+			if (i == 0) != r.Done() || (i > 0 && r.Applied != 0) {
+				t.Errorf("revision %d after the failure: %+v", i, r)
+			}
+		}
+		var n int
+		if err := db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM notes WHERE body IS NULL").Scan(&n); err == nil {
+			t.Errorf("notes.body exists after the failed file")
+		}
+
+		// The advice: undo what statement 1 adds, ensure again.
+		exec(t, db, "ALTER TABLE notes DROP COLUMN subtitle")
+		res, err := l.ensure(t, noteTables("subtitle", "body"))
+		if err != nil {
+			t.Fatalf("ensure after undoing the column: %v", err)
+		}
+		if !slices.Equal(res.History, []string{file2}) {
+			t.Errorf("ensure after undoing the column applied %v, want [%s]", res.History, file2)
+		}
+		l.upToDate(t, 2)
+	})
+}
+
+// The developer keeps editing models after writing a revision: the database
+// has the file's column and one more that no file adds yet. The file is
+// still adopted (the extra column is the next revision's business), and the
+// extra column and its data stay.
+func TestEnsureAdoptsWithExtraModelChanges(t *testing.T) {
+	t.Parallel()
+	forEachLoop(t, func(t *testing.T, l *loop) {
+		l.add(t, file1, l.initial)
+		if _, err := l.ensure(t, noteTables()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.ensure(t, noteTables("subtitle", "body")); err != nil {
+			t.Fatal(err)
+		}
+		db := open(t, l.u)
+		exec(t, db, "INSERT INTO notes (title, subtitle, body) VALUES ('a', 's', 'keep-me')")
+
+		l.add(t, file2, l.subtitle)
+		res, err := l.ensure(t, noteTables("subtitle", "body"))
+		if err != nil {
+			t.Fatalf("ensure after the revision: %v", err)
+		}
+		if !slices.Equal(res.Adopted, []string{file2}) || len(res.History) != 0 {
+			t.Errorf("adopted %v, applied %v; want %s adopted", res.Adopted, res.History, file2)
+		}
+		l.upToDate(t, 2)
+		var body string
+		if err := db.QueryRowContext(t.Context(), "SELECT body FROM notes WHERE title = 'a'").Scan(&body); err != nil || body != "keep-me" {
+			t.Errorf("body after adoption = %q, %v; want keep-me", body, err)
+		}
+	})
+}

@@ -1,0 +1,78 @@
+package upgrade
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/internal/revstore"
+)
+
+// Options.Adopt: the check decides; refused, nothing is recorded; accepted,
+// the pending files get baseline rows that the tamper checks accept.
+func TestAdopt(t *testing.T) {
+	t.Parallel()
+	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+		ctx := context.Background()
+		dir := writeDir(t, d.dia(), file{"1_a.sql", "CREATE TABLE a (id integer PRIMARY KEY);\n"})
+
+		// No history yet: adoption is refused, nothing changes.
+		check := func(context.Context, []*migdir.File) error { return nil }
+		_, err := upgrade(t, d, dir, Options{Adopt: true, AdoptCheck: check})
+		wantRefusal(t, err, KindAdopt, "no migration history")
+		if tableExists(t, d, "a") {
+			t.Fatal("a refused adoption ran a file")
+		}
+		if _, err := upgrade(t, d, dir, Options{Adopt: true}); err == nil || !strings.Contains(err.Error(), "AdoptCheck") {
+			t.Errorf("Adopt without AdoptCheck: %v", err)
+		}
+		mustUpgrade(t, d, dir, Options{})
+
+		// The database already has b's effect, made by hand.
+		addFiles(t, dir, file{"2_b.sql", "CREATE TABLE b (id integer PRIMARY KEY);\n"})
+		if _, err := d.db.ExecContext(ctx, "CREATE TABLE b (id integer PRIMARY KEY)"); err != nil {
+			t.Fatal(err)
+		}
+		mismatch := errors.New("the live schema differs")
+		_, err = upgrade(t, d, dir, Options{Adopt: true, AdoptCheck: func(context.Context, []*migdir.File) error { return mismatch }})
+		r := wantRefusal(t, err, KindAdopt, "2_b.sql", "the live schema differs")
+		if !errors.Is(r, mismatch) || !slices.Equal(r.Files, []string{"2_b.sql"}) {
+			t.Errorf("refusal %+v does not carry the check's error and the files", r)
+		}
+		if n := len(revisions(t, d)); n != 1 {
+			t.Fatalf("a refused adoption left %d revisions, want 1", n)
+		}
+
+		var seen []string
+		res := mustUpgrade(t, d, dir, Options{Adopt: true, AdoptCheck: func(_ context.Context, files []*migdir.File) error {
+			for _, f := range files {
+				seen = append(seen, f.Name)
+			}
+			return nil
+		}})
+		if !slices.Equal(seen, []string{"1_a.sql", "2_b.sql"}) {
+			t.Errorf("the check was given %v, want every file of the directory", seen)
+		}
+		if !slices.Equal(res.Adopted, []string{"2_b.sql"}) || len(res.Files) != 0 || res.After != "2" || res.NothingToDo() {
+			t.Errorf("adopt result: adopted %v, files %v, after %q", res.Adopted, res.Files, res.After)
+		}
+		if rev := revision(t, d, "2"); rev == nil || rev.Type != revstore.TypeBaseline || !rev.Done() || rev.Hash == "" {
+			t.Errorf("the adopted revision: %+v, want a complete baseline with the file's hash", rev)
+		}
+		st, err := Status(ctx, d.db, d.u, dir)
+		if err != nil || !st.UpToDate() || st.Applied != 2 {
+			t.Errorf("status after adoption: %v, %+v", err, st)
+		}
+		if again := mustUpgrade(t, d, dir, Options{}); !again.NothingToDo() {
+			t.Errorf("upgrade after adoption ran %v", again.Files)
+		}
+
+		// Tampering with an adopted file is still caught.
+		addFiles(t, dir, file{"2_b.sql", "CREATE TABLE b (id integer PRIMARY KEY, x integer);\n"})
+		_, err = upgrade(t, d, dir, Options{})
+		wantRefusal(t, err, KindEdited, "2_b.sql")
+	})
+}
