@@ -8,8 +8,10 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
+	entschema "entgo.io/ent/dialect/sql/schema"
 
 	"github.com/weber-framework/weber/ent"
+	entmigrate "github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/ent/user"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/pgtemplate"
@@ -19,10 +21,15 @@ import (
 )
 
 // What this package is tested on is transaction behaviour, not where the
-// schema comes from, so the tables are the models' own (Schema.Create);
-// internal/testdb builds its databases from the real migration files.
+// schema comes from, so the tables are the models' own (created from a copy
+// of entmigrate.Tables, which ent writes into); internal/testdb builds its
+// databases from the real migration files.
 func createSchema(ctx context.Context, db *sql.DB, dia string) error {
-	return ent.NewClient(ent.Driver(entsql.OpenDB(dia, db))).Schema.Create(ctx)
+	tables, err := entschema.CopyTables(entmigrate.Tables)
+	if err != nil {
+		return err
+	}
+	return entmigrate.Create(ctx, ent.NewClient(ent.Driver(entsql.OpenDB(dia, db))).Schema, tables)
 }
 
 // databases returns a shared migrated database per configured backend.

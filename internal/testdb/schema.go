@@ -141,9 +141,15 @@ func migrateSchema(ctx context.Context, db *sql.DB, u *dbconn.URL, r recipe) err
 		}
 		return nil
 	default:
-		// Not closed: db belongs to the caller.
+		// ent writes into the tables it creates, and entmigrate.Tables is
+		// shared by every parallel test: work on a copy. Not closed: db
+		// belongs to the caller.
+		tables, err := entschema.CopyTables(entmigrate.Tables)
+		if err != nil {
+			return fmt.Errorf("copying the models' tables: %w", err)
+		}
 		client := ent.NewClient(ent.Driver(entsql.OpenDB(u.Dialect, db)))
-		if err := client.Schema.Create(ctx); err != nil {
+		if err := entmigrate.Create(ctx, client.Schema, tables); err != nil {
 			return fmt.Errorf("creating the models' tables: %w", err)
 		}
 		return nil
