@@ -116,7 +116,11 @@ func renderRevision(e *env, r *plan.ReviseResult) {
 			}
 		}
 		if len(left) == 0 {
-			fmt.Fprintf(w, " in every dialect; nothing written.\n")
+			names := make([]string, len(r.Dialects))
+			for i, d := range r.Dialects {
+				names[i] = d.Dialect
+			}
+			fmt.Fprintf(w, " (%s); nothing written.\n", strings.Join(names, ", "))
 		} else {
 			fmt.Fprintf(w, " apart from destructive changes; nothing written. Left out (pass --allow-destructive to write them):\n")
 			for _, l := range left {
