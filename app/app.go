@@ -32,13 +32,33 @@ type namedCheck struct {
 	check func(context.Context) error
 }
 
+// NotReady is a readiness check's failure whose reason may be shown to
+// anyone who asks /readyz: it must name the problem and hold no secret (no
+// host, user, database name or driver text).
+func NotReady(reason string) error { return &notReady{reason: reason} }
+
+type notReady struct{ reason string }
+
+func (e *notReady) Error() string { return e.reason }
+
+// publicReason is what /readyz shows of a failed check: the reason given to
+// NotReady, else only "unavailable" (the details are in the log).
+func publicReason(err error) string {
+	var nr *notReady
+	if errors.As(err, &nr) {
+		return nr.reason
+	}
+	return "unavailable"
+}
+
 // Option changes how New builds the App.
 type Option func(*App) error
 
 // WithReadiness adds a check that /readyz runs after the database ping, for
-// example "no migration files pending". A non-nil error makes /readyz answer
-// 503 with the error's message in the body, so it must name the problem
-// and hold no secret. name labels the check in the body and the log.
+// example "no migration files pending". /readyz is public, so a failing
+// check shows only "unavailable" there, and its error goes to the log;
+// wrap a reason that is safe to show anyone with NotReady to show it
+// instead. name labels the check in the body and the log.
 func WithReadiness(name string, check func(ctx context.Context) error) Option {
 	return func(a *App) error {
 		if check == nil {
@@ -126,7 +146,11 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 func (a *App) handle(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
+		err := checkQuery(r)
+		if err == nil {
+			err = h(w, r)
+		}
+		if err != nil {
 			a.writeError(w, r, err)
 		}
 	}
@@ -160,7 +184,7 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	run("database", a.pingDatabase, func(error) string { return "unreachable" })
 	for _, c := range a.checks {
-		run(c.name, c.check, func(err error) string { return err.Error() })
+		run(c.name, c.check, publicReason)
 	}
 	status := http.StatusOK
 	if res.Status != "ready" {

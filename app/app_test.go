@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/weber-framework/weber/ent/tag"
 	"github.com/weber-framework/weber/internal/testdb"
@@ -79,6 +80,9 @@ func (a *api) do(method, path string, body any, headers ...string) response {
 		rd = bytes.NewReader(data)
 	}
 	req := httptest.NewRequestWithContext(a.t.Context(), method, path, rd)
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
@@ -516,14 +520,19 @@ func TestTags(t *testing.T) {
 func TestLivezAndReadyz(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
-		pending := errors.New("2 migration files pending: run weberctl db upgrade")
+		pending := NotReady("2 migration files pending: run weberctl db upgrade")
+		// A driver's error names the user, host and database: the log gets
+		// it, the public body does not.
+		leaky := fmt.Errorf("reading the migration status: %w",
+			errors.New(`failed to connect to user=weber database=shop host=10.1.2.3:5432: password authentication failed`))
 		var failing bool
+		var failWith error
 		var mu sync.Mutex
 		a := newAPI(t, db, WithReadiness("migrations", func(ctx context.Context) error {
 			mu.Lock()
 			defer mu.Unlock()
 			if failing {
-				return pending
+				return failWith
 			}
 			return nil
 		}))
@@ -539,11 +548,28 @@ func TestLivezAndReadyz(t *testing.T) {
 		}
 
 		mu.Lock()
-		failing = true
+		failing, failWith = true, pending
 		mu.Unlock()
 		a.expect(a.do("GET", "/readyz", nil), http.StatusServiceUnavailable, &h)
 		if h.Checks["migrations"] != pending.Error() || h.Checks["database"] != "ok" {
 			t.Fatalf("readyz with a failing check = %+v", h)
+		}
+
+		mu.Lock()
+		failWith = leaky
+		mu.Unlock()
+		r := a.do("GET", "/readyz", nil)
+		a.expect(r, http.StatusServiceUnavailable, &h)
+		for _, secret := range []string{"weber", "shop", "10.1.2.3", "5432", "password"} {
+			if strings.Contains(string(r.body), secret) {
+				t.Errorf("/readyz shows %q to anyone: %s", secret, r.body)
+			}
+		}
+		if h.Checks["migrations"] != "unavailable" {
+			t.Errorf("readyz with a driver error: checks = %v, want migrations: unavailable", h.Checks)
+		}
+		if !strings.Contains(a.log.String(), "host=10.1.2.3:5432") {
+			t.Errorf("the log lacks the details of the failed check:\n%s", a.log.String())
 		}
 		mu.Lock()
 		failing = false
@@ -737,4 +763,86 @@ func TestConcurrentViewsAreAllCounted(t *testing.T) {
 		}
 		a.expectError(a.do("POST", "/posts/999999/views", nil), http.StatusNotFound, "")
 	})
+}
+
+// Text is counted in characters, as the columns count it, and NUL is
+// refused with the field named on every backend (PostgreSQL cannot store
+// it; the others would).
+func TestTextLimitsAndNUL(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		a := newAPI(t, db)
+		name := strings.Repeat("é", 100) // 200 bytes, 100 characters: the limit
+		var u UserJSON
+		a.expect(a.do("POST", "/users", map[string]any{"name": name, "email": "e@example.com"}), http.StatusCreated, &u)
+		if u.Name != name {
+			t.Errorf("name read back as %q (%d characters), want 100 × é", u.Name, utf8.RuneCountInString(u.Name))
+		}
+		e := a.expectError(a.do("POST", "/users", map[string]any{"name": name + "é", "email": "f@example.com"}), http.StatusUnprocessableEntity, "name")
+		if want := `field "name" is 101 characters long; it may be at most 100`; e.Error != want {
+			t.Errorf("too long: error = %q, want %q", e.Error, want)
+		}
+		a.expectError(a.do("PATCH", fmt.Sprintf("/users/%d", u.ID), map[string]any{"bio": strings.Repeat("ü", 1001)}), http.StatusUnprocessableEntity, "bio")
+
+		for _, c := range []struct {
+			method, path string
+			body         map[string]any
+			field        string
+		}{
+			{"POST", "/users", map[string]any{"name": "a\x00b", "email": "g@example.com"}, "name"},
+			{"PATCH", fmt.Sprintf("/users/%d", u.ID), map[string]any{"bio": "\x00"}, "bio"},
+			{"POST", "/tags", map[string]any{"name": "go", "description": "x\x00"}, "description"},
+			{"POST", fmt.Sprintf("/users/%d/posts", u.ID), map[string]any{"title": "t", "tags": []string{"ok", "b\x00d"}}, "tags"},
+		} {
+			e := a.expectError(a.do(c.method, c.path, c.body), http.StatusBadRequest, c.field)
+			if !strings.Contains(e.Error, "NUL") {
+				t.Errorf("%s %s: error = %q, want it to name the NUL character", c.method, c.path, e.Error)
+			}
+		}
+		a.expectError(a.do("GET", "/tags?prefix=a%00", nil), http.StatusBadRequest, "prefix")
+
+		var tags listBody[TagJSON]
+		a.expect(a.do("GET", "/tags", nil), http.StatusOK, &tags)
+		if len(tags.Items) != 0 {
+			t.Errorf("a refused request wrote tags: %+v", tags.Items)
+		}
+	})
+}
+
+// A body must be sent as JSON: a cross-site form (text/plain or
+// form-encoded) cannot create records.
+func TestBodyMustBeJSON(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		a := newAPI(t, db)
+		body := `{"name":"Ada","email":"ada@example.com"}`
+		for _, ct := range []string{"", "text/plain", "text/plain; charset=utf-8", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"} {
+			r := a.do("POST", "/users", body, "Content-Type", ct)
+			if ct == "" {
+				r = a.doNoType("POST", "/users", body)
+			}
+			e := a.expectError(r, http.StatusUnsupportedMediaType, "")
+			if !strings.Contains(e.Error, "Content-Type: application/json") {
+				t.Errorf("Content-Type %q: error = %q, want it to name the header to send", ct, e.Error)
+			}
+		}
+		var users listBody[UserJSON]
+		a.expect(a.do("GET", "/users", nil), http.StatusOK, &users)
+		if len(users.Items) != 0 {
+			t.Fatalf("a body that is not JSON created users: %+v", users.Items)
+		}
+		for _, ct := range []string{"application/json", "application/json; charset=utf-8", "application/merge-patch+json"} {
+			email := strings.NewReplacer("/", "", ";", "", " ", "", "=", "", "+", "").Replace(ct) + "@example.com"
+			a.expect(a.do("POST", "/users", `{"name":"Ada","email":"`+email+`"}`, "Content-Type", ct), http.StatusCreated, nil)
+		}
+	})
+}
+
+// doNoType sends a body without a Content-Type header.
+func (a *api) doNoType(method, path, body string) response {
+	a.t.Helper()
+	req := httptest.NewRequestWithContext(a.t.Context(), method, path, strings.NewReader(body))
+	rec := httptest.NewRecorder()
+	a.h.ServeHTTP(rec, req)
+	return response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
 }

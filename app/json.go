@@ -6,12 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"mime"
 	"net/http"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"entgo.io/ent/dialect/sql/schema"
+	entfield "entgo.io/ent/schema/field"
 )
 
 // maxBodyBytes bounds a request body.
@@ -47,8 +53,14 @@ func timestampPtr(t *time.Time) *string {
 // field's error can name the field and PATCH can tell absent from null.
 type object map[string]json.RawMessage
 
-// readObject reads a JSON object and rejects fields not in allowed.
-func readObject(w http.ResponseWriter, r *http.Request, allowed ...string) (object, error) {
+// readObject reads the JSON object of a request for one of table's rows. It
+// refuses a body not sent as JSON, fields not in allowed, text holding a NUL
+// character (PostgreSQL cannot store one, so no backend gets one), and text
+// longer than its column holds, counted in characters as the column counts.
+func readObject(w http.ResponseWriter, r *http.Request, table *schema.Table, allowed ...string) (object, error) {
+	if err := requireJSON(r); err != nil {
+		return nil, err
+	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -75,7 +87,83 @@ func readObject(w http.ResponseWriter, r *http.Request, allowed ...string) (obje
 		sort.Strings(unknown)
 		return nil, badRequest(unknown[0], "unknown field %q: the fields are %s", unknown[0], strings.Join(allowed, ", "))
 	}
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
+		if err := checkText(table, k, obj[k]); err != nil {
+			return nil, err
+		}
+	}
 	return obj, nil
+}
+
+// requireJSON refuses a request body that is not declared as JSON. A
+// browser lets any page post a form or text/plain to another site without
+// asking; it does not let it send application/json, so this check is what
+// keeps a cross-site form from creating records once the app has sessions.
+func requireJSON(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		return nil
+	}
+	got := "no Content-Type"
+	if ct != "" {
+		got = fmt.Sprintf("Content-Type %q", ct)
+	}
+	return &inputError{status: http.StatusUnsupportedMediaType,
+		msg: "the request body must be JSON sent with the header Content-Type: application/json (got " + got + ")"}
+}
+
+// checkText checks the text in a field's raw value: a string, or the
+// strings of an array. None may hold a NUL character, and a string may be
+// no longer, in characters, than the column of the same name in table.
+func checkText(table *schema.Table, name string, raw json.RawMessage) error {
+	var one string
+	var many []string
+	switch {
+	case json.Unmarshal(raw, &one) == nil:
+		many = []string{one}
+	case json.Unmarshal(raw, &many) == nil:
+	default:
+		return nil // not text: field[T] says what it must be
+	}
+	for _, s := range many {
+		if strings.ContainsRune(s, 0) {
+			return badRequest(name, "field %q contains a NUL character (\\u0000), which text may not hold: remove it", name)
+		}
+	}
+	if max := maxChars(table, name); max > 0 && len(many) == 1 && raw[0] == '"' {
+		if n := utf8.RuneCountInString(one); n > max {
+			return invalid(name, "field %q is %d characters long; it may be at most %d", name, n, max)
+		}
+	}
+	return nil
+}
+
+// maxChars is the most characters table's text column name may hold (its
+// size in the models), or 0 when it has no limit or there is no such column.
+func maxChars(table *schema.Table, name string) int {
+	if table == nil {
+		return 0
+	}
+	for _, c := range table.Columns {
+		if c.Name == name && c.Type == entfield.TypeString {
+			return int(c.Size)
+		}
+	}
+	return 0
+}
+
+// checkQuery refuses a query parameter holding a NUL character, which no
+// text column can be compared with on PostgreSQL.
+func checkQuery(r *http.Request) error {
+	for k, vs := range r.URL.Query() {
+		for _, v := range vs {
+			if strings.ContainsRune(v, 0) {
+				return badRequest(k, "parameter %q contains a NUL character (%%00): remove it", k)
+			}
+		}
+	}
+	return nil
 }
 
 // field decodes obj[name]. present reports whether the field was given;

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/weber-framework/weber/ent"
+	"github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/ent/post"
 	"github.com/weber-framework/weber/ent/tag"
 )
@@ -115,7 +116,7 @@ func tagNames(names []string) ([]string, error) {
 	for _, n := range names {
 		n = strings.ToLower(strings.TrimSpace(n))
 		if err := tag.NameValidator(n); err != nil {
-			return nil, invalid("tags", "tag %q: must be 1 to 50 characters", n)
+			return nil, invalid("tags", "tag %q: must be 1 to %d characters", n, maxChars(migrate.TagsTable, tag.FieldName))
 		}
 		if !slices.Contains(out, n) {
 			out = append(out, n)
@@ -157,7 +158,7 @@ type postInput struct {
 // (title required) or an update (every field optional, none but
 // published_at may be null).
 func readPost(w http.ResponseWriter, r *http.Request, create bool) (*postInput, error) {
-	obj, err := readObject(w, r, postFields...)
+	obj, err := readObject(w, r, migrate.PostsTable, postFields...)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/weber-framework/weber/ent"
+	"github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/ent/tag"
 )
 
@@ -22,7 +23,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 // createTag: POST /tags {"name", "description"} → 201; 409 when the name is taken.
 func (a *App) createTag(w http.ResponseWriter, r *http.Request) error {
-	obj, err := readObject(w, r, "name", "description")
+	obj, err := readObject(w, r, migrate.TagsTable, "name", "description")
 	if err != nil {
 		return err
 	}
@@ -85,7 +86,7 @@ func (a *App) updateTag(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	obj, err := readObject(w, r, "name", "description")
+	obj, err := readObject(w, r, migrate.TagsTable, "name", "description")
 	if err != nil {
 		return err
 	}

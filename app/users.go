@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/weber-framework/weber/ent"
+	"github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/ent/post"
 	"github.com/weber-framework/weber/ent/user"
 )
@@ -44,7 +45,7 @@ func normalizeEmail(s string) (string, error) {
 
 // createUser: POST /users {"name", "email", "role"?, "bio"?} → 201.
 func (a *App) createUser(w http.ResponseWriter, r *http.Request) error {
-	obj, err := readObject(w, r, "name", "email", "role", "bio")
+	obj, err := readObject(w, r, migrate.UsersTable, "name", "email", "role", "bio")
 	if err != nil {
 		return err
 	}
@@ -126,7 +127,7 @@ func (a *App) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	obj, err := readObject(w, r, "name", "email", "role", "bio")
+	obj, err := readObject(w, r, migrate.UsersTable, "name", "email", "role", "bio")
 	if err != nil {
 		return err
 	}

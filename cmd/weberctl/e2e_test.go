@@ -628,6 +628,15 @@ func TestE2EServe(t *testing.T) {
 		if code != 200 || !strings.Contains(body, "ada@example.com") {
 			t.Errorf("GET /users: %d %s", code, body)
 		}
+		// What a cross-site form can send is refused.
+		resp, err := http.Post(s.base+"/users", "text/plain", strings.NewReader(`{"name":"Eve","email":"eve@example.com"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnsupportedMediaType {
+			t.Errorf("POST /users as text/plain: %d, want 415", resp.StatusCode)
+		}
 		if code := s.stop(t); code != 0 {
 			t.Errorf("serve exited %d after SIGTERM\nstdout: %s\nstderr: %s", code, s.stdout, s.stderr)
 		}

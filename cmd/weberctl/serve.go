@@ -130,7 +130,7 @@ func serve(c *cli.Context, e *env) error {
 				return fmt.Errorf("reading the migration status: %w", err)
 			}
 			if n > 0 {
-				return fmt.Errorf("%s pending: run `weberctl db upgrade`", pendingPhrase(n))
+				return app.NotReady(pendingPhrase(n) + " pending: run `weberctl db upgrade`")
 			}
 			return nil
 		}))

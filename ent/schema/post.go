@@ -19,7 +19,7 @@ func (Post) Mixin() []ent.Mixin {
 // Fields of the Post.
 func (Post) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("title").NotEmpty().MaxLen(200),
+		field.String("title").NotEmpty().MaxRuneLen(200),
 		field.Text("body").Default(""),
 		field.Enum("status").Values("draft", "published").Default("draft"),
 		field.Time("published_at").Optional().Nillable(),

@@ -14,8 +14,8 @@ type Tag struct {
 // Fields of the Tag.
 func (Tag) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").NotEmpty().MaxLen(50).Unique(),
-		field.String("description").Optional().MaxLen(500),
+		field.String("name").NotEmpty().MaxRuneLen(50).Unique(),
+		field.String("description").Optional().MaxRuneLen(500),
 	}
 }
 

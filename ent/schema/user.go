@@ -21,10 +21,10 @@ func (User) Mixin() []ent.Mixin {
 // Fields of the User.
 func (User) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").NotEmpty().MaxLen(100),
-		field.String("email").NotEmpty().MaxLen(255).Unique(),
+		field.String("name").NotEmpty().MaxRuneLen(100),
+		field.String("email").NotEmpty().MaxRuneLen(255).Unique(),
 		field.Enum("role").Values("member", "admin").Default("member"),
-		field.String("bio").Optional().MaxLen(1000),
+		field.String("bio").Optional().MaxRuneLen(1000),
 	}
 }
 
