@@ -297,7 +297,7 @@ func newLoopCopy(t *testing.T) *loopCopy {
 func (lc *loopCopy) edit(ctx context.Context, bin string) (string, error) {
 	schema := filepath.Join(lc.root, "ent", "schema")
 	edits := []struct{ file, anchor, with string }{
-		{filepath.Join(schema, "user.go"), "\t\tfield.String(\"bio\").Optional().MaxLen(1000),\n",
+		{filepath.Join(schema, "user.go"), "\t\tfield.String(\"bio\").Optional().MaxRuneLen(1000),\n",
 			"\t\tfield.String(\"nickname\").Optional(),\n"},
 		{filepath.Join(schema, "post.go"), "\t\tedge.To(\"tags\", Tag.Type),\n",
 			"\t\tedge.To(\"comments\", Comment.Type),\n"},
