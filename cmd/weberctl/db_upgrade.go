@@ -27,11 +27,20 @@ database (rehearsing them on a scratch copy of the schema on PostgreSQL and
 MySQL, for which it needs --dev-url or WEBER_DEV_<DIALECT>_URL) and refuses
 statements that would destroy or reject rows unless --allow-data-loss.
 
+On a live PostgreSQL or MySQL database each statement waits at most
+--ddl-lock-timeout (default 1s) for its table's lock, so that the
+application's queries never queue behind it for longer; when it gives up, the
+file rolls back (MySQL: the statement did not run) and is tried again after a
+pause, naming on stderr the session that held the lock, for up to
+--ddl-retry-for (default 3m). --lock-timeout is another thing: how long to
+wait for another weberctl.
+
 Example:
    weberctl db upgrade
    weberctl db upgrade --dry-run
    weberctl db upgrade --to 20261127011300 --database-url postgres://app@db.internal/app
-   weberctl db upgrade --baseline 20261127011300   # the tables exist already`,
+   weberctl db upgrade --baseline 20261127011300   # the tables exist already
+   weberctl db upgrade --ddl-lock-timeout 500ms --ddl-retry-for 10m   # a busy table`,
 		Flags: withGlobal(
 			&cli.StringFlag{Name: "to", Usage: "stop after the file with this `VERSION` (default: the latest)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the SQL that would run and change nothing"},
@@ -42,6 +51,7 @@ Example:
 			&cli.BoolFlag{Name: "retry", Usage: "run again a statement whose outcome was never recorded (after checking it did not take effect)"},
 			&cli.BoolFlag{Name: "mark-applied", Usage: "record as applied a statement whose outcome was never recorded (after checking it did take effect)"},
 			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("the result")},
+			ddlFlags()[0], ddlFlags()[1], ddlFlags()[2],
 			devURLFlag(),
 			devURLFlags()[0],
 			devURLFlags()[1],
@@ -59,7 +69,10 @@ Example:
 			}
 			defer db.Close()
 			asJSON := c.Bool("json")
-			opts := upgradeOptions(c, e, cfg, u, dir, !asJSON)
+			opts, err := upgradeOptions(c, e, cfg, u, dir, !asJSON)
+			if err != nil {
+				return err
+			}
 			opts.To = c.String("to")
 			opts.DryRun = c.Bool("dry-run")
 			opts.Baseline = c.String("baseline")

@@ -66,9 +66,15 @@ func operator() string { return "weber " + weberVersion() }
 // upgradeOptions are the flags shared by `db upgrade` and `serve --migrate`.
 // With live set, each file is printed as it starts and ends, under a
 // heading naming the database and the folder.
-func upgradeOptions(c *cli.Context, e *env, cfg app.Config, u *dbconn.URL, dir string, live bool) upgrade.Options {
+func upgradeOptions(c *cli.Context, e *env, cfg app.Config, u *dbconn.URL, dir string, live bool) (upgrade.Options, error) {
+	ddl, err := ddlPolicy(c)
+	if err != nil {
+		return upgrade.Options{}, err
+	}
 	opts := upgrade.Options{
 		LockTimeout: c.Duration("lock-timeout"),
+		DDL:         ddl,
+		OnLockWait:  func(ev upgrade.LockWaitEvent) { printLockWait(e, ev) },
 		Env:         cfg.Env,
 		Operator:    operator(),
 		Logger:      cfg.Logger,
@@ -83,7 +89,7 @@ func upgradeOptions(c *cli.Context, e *env, cfg app.Config, u *dbconn.URL, dir s
 			printFileEvent(e, ev)
 		}
 	}
-	return opts
+	return opts, nil
 }
 
 // printFileEvent reports a file as it starts and ends.

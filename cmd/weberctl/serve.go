@@ -44,6 +44,7 @@ Example:
 			&cli.StringFlag{Name: "addr", Usage: "the `HOST:PORT` to listen on (default: env WEBER_ADDR, then " + app.DefaultAddr + ")"},
 			&cli.BoolFlag{Name: "migrate", Usage: "apply pending migration files before serving (PostgreSQL, MySQL)"},
 			lockTimeoutFlag(),
+			ddlFlags()[0], ddlFlags()[1], ddlFlags()[2],
 			devURLFlag(),
 			devURLFlags()[0],
 			devURLFlags()[1],
@@ -108,7 +109,10 @@ func serve(c *cli.Context, e *env) error {
 			if err != nil {
 				return err
 			}
-			uopts := upgradeOptions(c, e, cfg, u, dir, true)
+			uopts, err := upgradeOptions(c, e, cfg, u, dir, true)
+			if err != nil {
+				return err
+			}
 			uopts.DevURL = devURLFor(c, cfg, folder)
 			res, err := upgrade.Upgrade(ctx, db, u, dir, uopts)
 			if err != nil {

@@ -215,6 +215,11 @@ func (u *URL) driverDSN(maintenance bool) (string, string, error) {
 			// Local servers rarely have TLS; pgx would otherwise try it first.
 			q.Set("sslmode", "disable")
 		}
+		if !q.Has("application_name") {
+			// Names Weber's sessions in pg_stat_activity, for the DBA who
+			// wonders who holds a lock.
+			q.Set("application_name", "weberctl")
+		}
 		pu.RawQuery = q.Encode()
 		return "pgx", pu.String(), nil
 	case dialect.MySQL:

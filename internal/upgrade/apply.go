@@ -9,16 +9,21 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/weber-framework/weber/internal/lockwait"
 	"github.com/weber-framework/weber/internal/revstore"
 )
 
 // applier runs files on one pinned connection.
 type applier struct {
-	conn  *sql.Conn
+	conn *sql.Conn
+	// db is the pool, for reading who blocks conn while it waits.
+	db    *sql.DB
 	store *revstore.Store
 	dia   string
 	log   *slog.Logger
 	opts  *Options
+	// session is conn's server session id (0 on SQLite).
+	session int64
 }
 
 // apply runs the statements of s from s.from on, in one transaction or
@@ -38,9 +43,13 @@ func (a *applier) apply(ctx context.Context, s *step, tx bool) error {
 		r.Applied = s.from
 	}
 	if tx {
-		return a.applyTx(ctx, s, r)
+		return a.withRetry(ctx, s, r, true, func() error { return a.applyTx(ctx, s, r) })
 	}
-	return a.applyEach(ctx, s, r)
+	if err := a.opts.DDL.Apply(ctx, a.conn, a.dia, false, false); err != nil {
+		return fmt.Errorf("applying %s: setting the lock wait: %w", s.file.Name, err)
+	}
+	defer func() { _ = lockwait.Reset(context.WithoutCancel(ctx), a.conn, a.dia) }()
+	return a.withRetry(ctx, s, r, false, func() error { return a.applyEach(ctx, s, r) })
 }
 
 // applyTx runs the file in one transaction and writes its revision through
@@ -77,6 +86,10 @@ func (a *applier) runTx(ctx context.Context, s *step, r *revstore.Revision, star
 		return fmt.Errorf("applying %s: starting its transaction: %w", f.Name, err)
 	}
 	rollback := func() { _ = tx.Rollback() }
+	if err := a.opts.DDL.Apply(ctx, tx, a.dia, true, false); err != nil {
+		rollback()
+		return fmt.Errorf("applying %s: setting the lock wait: %w", f.Name, err)
+	}
 	var before map[string]bool
 	if fkCheck {
 		if before, err = violations(ctx, tx); err != nil {
@@ -86,8 +99,11 @@ func (a *applier) runTx(ctx context.Context, s *step, r *revstore.Revision, star
 	}
 	for i := s.from; i < len(f.Stmts); i++ {
 		stmt := f.Stmts[i]
-		if _, err := tx.ExecContext(ctx, stmt.Text); err != nil {
+		if err := a.exec(ctx, tx, true, i, stmt.Line, stmt.Text); err != nil {
 			rollback()
+			if _, ok := err.(*lockTimedOut); ok {
+				return err
+			}
 			return &StatementError{File: f.Name, Version: f.Version, Stmt: i + 1, Line: stmt.Line, Total: len(f.Stmts),
 				SQL: stmt.Text, Transactional: true, Applied: s.from, Err: err}
 		}
@@ -191,7 +207,15 @@ func (a *applier) applyEach(ctx context.Context, s *step, r *revstore.Revision) 
 			return err
 		}
 		stepStart := time.Now()
-		_, err := a.conn.ExecContext(ctx, stmt.Text)
+		err := a.exec(ctx, a.conn, false, i, stmt.Line, stmt.Text)
+		if lt, ok := err.(*lockTimedOut); ok {
+			// The statement never got its lock, so it did not run.
+			r.Error, r.ErrorStmt = "", ""
+			if werr := write(wctx); werr != nil {
+				return werr
+			}
+			return lt
+		}
 		if err == nil && a.opts.fault != nil {
 			if ferr := a.opts.fault(f, i); ferr != nil {
 				return ferr // as if the process died here: nothing more is recorded

@@ -14,6 +14,7 @@ import (
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/dblock"
 	"github.com/weber-framework/weber/internal/envmark"
+	"github.com/weber-framework/weber/internal/lockwait"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/preflight"
 	"github.com/weber-framework/weber/internal/revstore"
@@ -88,8 +89,17 @@ type Options struct {
 	// (KindPreflight) unless AllowDataLoss is set.
 	DevURL string
 	// LockTimeout bounds the wait for the migration lock (0 =
-	// DefaultLockTimeout; negative = try once).
+	// DefaultLockTimeout; negative = try once). It is Weber's own lock
+	// between upgraders; DDL says how long a statement waits for a table.
 	LockTimeout time.Duration
+	// DDL bounds how long each statement waits for its table's lock on
+	// PostgreSQL and MySQL (so that the application's queries never queue
+	// behind it for longer), retries a file whose statement gave up, and
+	// bounds statement run time. The zero value is lockwait's defaults.
+	DDL lockwait.Policy
+	// OnLockWait, if set, is called each time a statement gave up waiting
+	// for a lock and the file will be tried again, naming who held it.
+	OnLockWait func(LockWaitEvent)
 	// Env, when set, is recorded as the database's environment (envmark).
 	Env string
 	// Unconfirmed says what to do with a statement whose outcome was never
@@ -235,6 +245,9 @@ func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opt
 	}
 	if opts.Operator == "" {
 		opts.Operator = DefaultOperator
+	}
+	if err := opts.DDL.Validate(); err != nil {
+		return nil, fmt.Errorf("upgrade: %w", err)
 	}
 	if opts.DryRun && opts.OnFile != nil {
 		opts.OnFile = nil
@@ -442,7 +455,10 @@ func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opt
 		}
 		log.Info("removed a stale revision", "version", r.Version)
 	}
-	a := &applier{conn: conn, store: store, dia: u.Dialect, log: log, opts: &opts}
+	a := &applier{conn: conn, db: db, store: store, dia: u.Dialect, log: log, opts: &opts}
+	if a.session, err = lockwait.SessionID(ctx, conn, u.Dialect); err != nil {
+		return nil, fmt.Errorf("upgrade: %w", err)
+	}
 	for _, s := range steps {
 		fr := fileRun(s, u.Dialect)
 		if opts.OnFile != nil {

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"entgo.io/ent/dialect"
+
+	"github.com/weber-framework/weber/internal/lockwait"
+)
+
+// Scenario "Lock queue", through the binary: another session holds a long
+// transaction that has read users; `db upgrade` adds a column. The ALTER
+// gives up its lock wait after --ddl-lock-timeout, says so on stderr naming
+// the session, retries, and completes by itself once that transaction ends.
+func TestE2EUpgradeWaitsOutALongTransaction(t *testing.T) {
+	t.Parallel()
+	forEachE2E(t, func(t *testing.T, p *project) {
+		if p.u.Dialect == dialect.SQLite {
+			t.Skip("sqlite: readers never block a schema change (no table lock queue)")
+		}
+		p.must("db", "ensure") // creates the database and applies the history
+		db := p.open()
+		ctx := t.Context()
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if p.u.Dialect == dialect.Postgres {
+			if _, err := conn.ExecContext(ctx, "SET application_name = 'nightly-report'"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		id, err := lockwait.SessionID(ctx, conn, p.u.Dialect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx, "SELECT COUNT(*) FROM users"); err != nil {
+			t.Fatal(err)
+		}
+		p.addMigration("99990101000000_add_x.sql", "ALTER TABLE users ADD COLUMN x int;\n")
+
+		cmd := p.command(context.Background(), nil, "db", "upgrade", "--ddl-lock-timeout", "200ms", "--ddl-retry-for", "2m")
+		stdout, stderr := &syncBuffer{}, &syncBuffer{}
+		cmd.Stdout, cmd.Stderr = stdout, stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		want := fmt.Sprintf("held by session %d", id)
+		deadline := time.After(30 * time.Second)
+	wait:
+		for {
+			select {
+			case err := <-exited:
+				t.Fatalf("db upgrade exited (%v) while the transaction was open\nstdout: %s\nstderr: %s", err, stdout, stderr)
+			case <-deadline:
+				_ = cmd.Process.Kill()
+				t.Fatalf("no report naming the blocking session within 30s\nstdout: %s\nstderr: %s", stdout, stderr)
+			case <-time.After(50 * time.Millisecond):
+				if strings.Contains(stderr.String(), want) {
+					break wait
+				}
+			}
+		}
+		if p.u.Dialect == dialect.Postgres && !strings.Contains(stderr.String(), `app "nightly-report"`) {
+			t.Errorf("the report lacks the blocker's application name:\n%s", stderr)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Fatalf("db upgrade failed after the transaction ended: %v\nstdout: %s\nstderr: %s", err, stdout, stderr)
+			}
+		case <-time.After(2 * time.Minute):
+			_ = cmd.Process.Kill()
+			t.Fatal("db upgrade did not finish after the transaction ended")
+		}
+		if n := p.count(db, "SELECT COUNT(x) FROM users"); n != 0 {
+			t.Errorf("COUNT(x) = %d on a new column", n)
+		}
+		if strings.Contains(stdout.String()+stderr.String(), "weber:weber@") {
+			t.Error("the output shows a password")
+		}
+	})
+}
