@@ -14,9 +14,9 @@ import (
 // lock; the file will be tried again after RetryIn.
 type LockWaitEvent struct {
 	// File is the migration file; Stmt the 1-based statement, Line its line.
-	File      string
-	Stmt      int
-	Line      int
+	File string
+	Stmt int
+	Line int
 	// Try is the try that gave up (1 for the first).
 	Try int
 	// Waited is the time spent on the file so far, Budget the most it may take.
