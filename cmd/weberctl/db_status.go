@@ -229,6 +229,9 @@ func verdict(v *statusView) (clean bool, line string) {
 	if n := len(h.Problems); n > 0 {
 		differ = append(differ, plural(n, "problem", "problems")+" an upgrade would refuse")
 	}
+	if n := len(h.InvalidIndexes); n > 0 {
+		differ = append(differ, plural(n, "INVALID index", "INVALID indexes")+" left by a failed concurrent build")
+	}
 	if v.Live.Checked && !v.Live.Clean {
 		differ = append(differ, plural(len(v.Live.Differences), "change", "changes")+" made by hand on the database")
 	} else if !v.Live.Checked {
@@ -349,6 +352,9 @@ func renderStatus(w io.Writer, v *statusView) {
 	}
 	for _, p := range h.Problems {
 		fmt.Fprintf(w, "   an upgrade would refuse: %s\n", p.Message)
+	}
+	for _, ix := range h.InvalidIndexes {
+		fmt.Fprintf(w, "   INVALID index %s: a concurrent build failed or was interrupted; queries do not use it, writes still maintain it. The next `weberctl db upgrade` drops and rebuilds it if a pending file builds it; otherwise DROP INDEX CONCURRENTLY %s and build it again\n", ix, ix)
 	}
 
 	fmt.Fprintf(w, "\n3. Database against its applied history: ")

@@ -132,6 +132,11 @@ func renderUpgrade(e *env, u *dbconn.URL, r *upgrade.Result) {
 		fmt.Fprintf(w, "Upgraded %s from %s to %s: %s in %s.\n", u.Redacted(), versionOrNone(r.Before), versionOrNone(r.After),
 			plural(len(r.Files), "file", "files"), human(r.Duration))
 	}
+	for _, f := range r.Files {
+		for _, ix := range f.RebuiltIndexes {
+			fmt.Fprintf(w, "  %s: dropped the INVALID index %s that an interrupted concurrent build had left, and built it again.\n", f.Name, ix)
+		}
+	}
 	for _, risk := range r.Risks {
 		tag := "warning"
 		if risk.Blocks() {

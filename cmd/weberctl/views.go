@@ -58,6 +58,9 @@ type fileRunView struct {
 	Transactional bool     `json:"transactional"`
 	DurationMS    float64  `json:"duration_ms"`
 	SQL           []string `json:"sql"`
+	// RebuiltIndexes are INVALID indexes of interrupted concurrent builds
+	// that were dropped and built again.
+	RebuiltIndexes []string `json:"rebuilt_indexes"`
 }
 
 // riskView is a pending statement that would destroy or reject rows.
@@ -119,7 +122,8 @@ func newUpgradeView(database string, r *upgrade.Result) upgradeView {
 		LockWaitMS: ms(r.LockWait), DurationMS: ms(r.Duration)}
 	for _, f := range r.Files {
 		v.Files = append(v.Files, fileRunView{Version: f.Version, Name: f.Name, Description: f.Description,
-			Statements: f.Statements, From: f.From, Transactional: f.Transactional, DurationMS: ms(f.Duration), SQL: list(f.SQL)})
+			Statements: f.Statements, From: f.From, Transactional: f.Transactional, DurationMS: ms(f.Duration), SQL: list(f.SQL),
+			RebuiltIndexes: list(f.RebuiltIndexes)})
 	}
 	return v
 }
@@ -328,12 +332,13 @@ type historyView struct {
 	Partial         *partialView  `json:"partial"`
 	UntrackedTables []string      `json:"untracked_tables"`
 	Problems        []problemView `json:"problems"`
+	InvalidIndexes  []string      `json:"invalid_indexes"`
 }
 
 func newHistoryView(s *upgrade.StatusResult) historyView {
 	v := historyView{UpToDate: s.UpToDate(), HasHistory: s.HasHistory, Current: s.Current, CurrentName: s.CurrentName,
 		Applied: s.Applied, Files: s.Files, Pending: pendingViews(s.Pending), OutOfOrder: list(s.OutOfOrder),
-		UntrackedTables: list(s.UntrackedTables), Problems: []problemView{}}
+		UntrackedTables: list(s.UntrackedTables), Problems: []problemView{}, InvalidIndexes: list(s.InvalidIndexes)}
 	if p := s.Partial; p != nil {
 		v.Partial = &partialView{Version: p.Version, Name: p.Name, Applied: p.Applied, Total: p.Total,
 			Error: oneLine(p.Error), ErrorStatement: p.ErrorStmt, Unconfirmed: p.Unconfirmed}

@@ -207,7 +207,14 @@ func (a *applier) applyEach(ctx context.Context, s *step, r *revstore.Revision) 
 			return err
 		}
 		stepStart := time.Now()
-		err := a.exec(ctx, a.conn, false, i, stmt.Line, stmt.Text)
+		dropped, err := a.dropInvalidIndex(ctx, stmt.Text)
+		if err != nil {
+			return fmt.Errorf("applying %s, statement %d (line %d): %w", f.Name, i+1, stmt.Line, err)
+		}
+		if dropped != "" {
+			s.rebuilt = append(s.rebuilt, dropped)
+		}
+		err = a.exec(ctx, a.conn, false, i, stmt.Line, stmt.Text)
 		if lt, ok := err.(*lockTimedOut); ok {
 			// The statement never got its lock, so it did not run.
 			r.Error, r.ErrorStmt = "", ""
@@ -226,6 +233,10 @@ func (a *applier) applyEach(ctx context.Context, s *step, r *revstore.Revision) 
 			// Interrupted while the statement ran: the server may have
 			// completed it. Leave the started mark, so that the next run
 			// names the statement instead of guessing.
+			if _, ok := concurrentIndexName(stmt.Text); ok && a.dia == dialect.Postgres {
+				return fmt.Errorf("applying %s: interrupted during statement %d (line %d), a concurrent index build (applied %d of %d, recorded); if it left an INVALID index, the next upgrade drops it and builds it again: %w",
+					f.Name, i+1, stmt.Line, r.Applied, r.Total, ctx.Err())
+			}
 			return fmt.Errorf("applying %s: interrupted during statement %d (line %d); its outcome is unknown and recorded as such (applied %d of %d): the next upgrade will ask whether it ran: %w",
 				f.Name, i+1, stmt.Line, r.Applied, r.Total, ctx.Err())
 		}
@@ -233,7 +244,7 @@ func (a *applier) applyEach(ctx context.Context, s *step, r *revstore.Revision) 
 			r.Error = fmt.Sprintf("statement %d (line %d): %s", i+1, stmt.Line, oneLine(err))
 			r.ErrorStmt = stmt.Text
 			serr := &StatementError{File: f.Name, Version: f.Version, Stmt: i + 1, Line: stmt.Line, Total: len(f.Stmts),
-				SQL: stmt.Text, Applied: r.Applied, Err: err}
+				SQL: stmt.Text, Applied: r.Applied, Leftover: a.leftover(stmt.Text), Err: err}
 			if werr := write(wctx); werr != nil {
 				return fmt.Errorf("%s; and %v", serr.Error(), werr)
 			}

@@ -104,6 +104,9 @@ type StatementError struct {
 	// Applied is the number of the file's statements that persist (and are
 	// recorded in the revision): 0 when Transactional.
 	Applied int
+	// Leftover names what the failure left that no rollback removes (an
+	// INVALID index of a failed concurrent build), "" for nothing.
+	Leftover string
 	// Err is the database's error.
 	Err error
 }
@@ -120,6 +123,9 @@ func (e *StatementError) Error() string {
 		if e.Applied == 0 {
 			next = fmt.Sprintf("no statement of it persists (applied 0 of %d); fix statement %d, run `weberctl db hash` and upgrade again", e.Total, e.Stmt)
 		}
+	}
+	if e.Leftover != "" {
+		next = e.Leftover + "; " + strings.Replace(next, "no statement of it persists", "no other statement of it persists", 1)
 	}
 	return fmt.Sprintf("applying %s, statement %d (line %d): %s: %s", e.File, e.Stmt, e.Line, oneLine(e.Err), next)
 }

@@ -25,6 +25,9 @@ type step struct {
 	// unconfirmed reports that statement from+1 started without its outcome
 	// being recorded.
 	unconfirmed bool
+	// rebuilt lists the INVALID indexes (left by interrupted concurrent
+	// builds) that were dropped before being built again.
+	rebuilt []string
 }
 
 // state is what the directory and the revision table say together.

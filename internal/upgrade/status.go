@@ -36,6 +36,10 @@ type StatusResult struct {
 	UntrackedTables []string `json:",omitempty"`
 	// Problems are the refusals an upgrade would meet, one line each.
 	Problems []Problem `json:",omitempty"`
+	// InvalidIndexes lists the INVALID indexes that failed concurrent
+	// builds left (PostgreSQL): unused by queries, still written; the next
+	// upgrade of the file that builds one drops it and builds it again.
+	InvalidIndexes []string
 }
 
 // UpToDate reports that nothing is pending and nothing is wrong.
@@ -85,6 +89,9 @@ func Status(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string) (*St
 		return nil, fmt.Errorf("status: %w", err)
 	}
 	res.HasHistory = exists
+	if res.InvalidIndexes, err = invalidIndexes(ctx, db, u.Dialect); err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
 	var revs []*revstore.Revision
 	if exists {
 		if revs, err = store.ReadAll(ctx, db); err != nil {

@@ -158,6 +158,9 @@ type FileRun struct {
 	Transactional bool
 	// Duration is how long the file took.
 	Duration time.Duration
+	// RebuiltIndexes lists the INVALID indexes, left by interrupted
+	// concurrent builds, that were dropped and built again.
+	RebuiltIndexes []string
 	// SQL holds the statements run (from From on); filled in a dry run.
 	SQL []string `json:",omitempty"`
 }
@@ -377,6 +380,11 @@ func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opt
 			break
 		}
 	}
+	if len(steps) > 0 && steps[0].unconfirmed && opts.Unconfirmed == UnconfirmedRefuse {
+		if _, err := settleConcurrentBuild(ctx, conn, u.Dialect, steps[0]); err != nil {
+			return nil, fmt.Errorf("upgrade: %w", err)
+		}
+	}
 	if len(steps) > 0 && steps[0].unconfirmed {
 		s := steps[0]
 		switch opts.Unconfirmed {
@@ -467,6 +475,7 @@ func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opt
 		fstart := time.Now()
 		err := a.apply(ctx, s, fr.Transactional)
 		fr.Duration = time.Since(fstart)
+		fr.RebuiltIndexes = s.rebuilt
 		if err != nil {
 			if opts.OnFile != nil {
 				opts.OnFile(FileEvent{Phase: PhaseFailed, Version: fr.Version, Name: fr.Name, Statements: fr.Statements, From: fr.From, Transactional: fr.Transactional, Duration: fr.Duration, Err: err})
