@@ -41,7 +41,7 @@ Example:
    weberctl db upgrade --to 20261127011300 --database-url postgres://app@db.internal/app
    weberctl db upgrade --baseline 20261127011300   # the tables exist already
    weberctl db upgrade --ddl-lock-timeout 500ms --ddl-retry-for 10m   # a busy table`,
-		Flags: withGlobal(
+		Flags: append(withGlobal(
 			&cli.StringFlag{Name: "to", Usage: "stop after the file with this `VERSION` (default: the latest)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the SQL that would run and change nothing"},
 			&cli.StringFlag{Name: "baseline", Usage: "on a database with tables but no history, record the files up to `VERSION` as applied without running them"},
@@ -51,11 +51,10 @@ Example:
 			&cli.BoolFlag{Name: "retry", Usage: "run again a statement whose outcome was never recorded (after checking it did not take effect)"},
 			&cli.BoolFlag{Name: "mark-applied", Usage: "record as applied a statement whose outcome was never recorded (after checking it did take effect)"},
 			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("the result")},
-			ddlFlags()[0], ddlFlags()[1], ddlFlags()[2],
 			devURLFlag(),
 			devURLFlags()[0],
 			devURLFlags()[1],
-		),
+		), ddlFlags()...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err

@@ -16,12 +16,28 @@ import (
 func ddlFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.DurationFlag{Name: "ddl-lock-timeout", Value: lockwait.DefaultTimeout, EnvVars: []string{"WEBER_DDL_LOCK_TIMEOUT"},
-			Usage: "how long one statement may wait (`DURATION`) for a table's lock before it gives up, rolls back and tries again (the longest the app's queries queue behind it; 0 = no bound)"},
+			Usage: "how long (`DURATION`) one statement may wait for a table's lock before it gives up, rolls back and tries again: the longest the app's queries queue behind it (0 = no bound)"},
 		&cli.DurationFlag{Name: "ddl-retry-for", Value: lockwait.DefaultBudget, EnvVars: []string{"WEBER_DDL_RETRY_FOR"},
-			Usage: "how long to keep retrying (`DURATION`) a file whose statement gave up waiting for a lock (0 = try once)"},
+			Usage: "how long (`DURATION`) to keep retrying a file whose statement gave up waiting for a lock (0 = try once)"},
 		&cli.DurationFlag{Name: "statement-timeout", EnvVars: []string{"WEBER_STATEMENT_TIMEOUT"},
-			Usage: "stop any statement that runs longer than `DURATION` (PostgreSQL statement_timeout; 0 = no bound)"},
+			Usage: "stop any statement that runs longer than `DURATION` (PostgreSQL only; 0 = no bound)"},
+		&cli.IntFlag{Name: "blocking-ddl-max-rows", Value: upgrade.DefaultBlockingMaxRows, EnvVars: []string{"WEBER_BLOCKING_DDL_MAX_ROWS"},
+			Usage: "refuse, before anything runs, a pending statement that blocks writes on (or rewrites) a table holding more than `N` rows (db lint's WL codes; 0 = no limit)"},
+		&cli.BoolFlag{Name: "allow-blocking-ddl",
+			Usage: "run statements that block writes on tables of any size (the application waits while they run)"},
 	}
+}
+
+// blockingMaxRows reads --blocking-ddl-max-rows: 0 means no limit.
+func blockingMaxRows(c *cli.Context) (int, error) {
+	n := c.Int("blocking-ddl-max-rows")
+	switch {
+	case n < 0:
+		return 0, usagef("--blocking-ddl-max-rows %d is negative: give a number of rows, or 0 for no limit", n)
+	case n == 0:
+		return -1, nil
+	}
+	return n, nil
 }
 
 // ddlPolicy reads the ddlFlags.

@@ -96,3 +96,45 @@ func TestE2EUpgradeWaitsOutALongTransaction(t *testing.T) {
 		}
 	})
 }
+
+// Scenarios "Table rewrites and scans" and "MySQL online DDL", through the
+// binary: a pending statement that blocks writes on a populated table is
+// refused before anything runs, with one line naming the statement, the
+// table's size and the way out; --allow-blocking-ddl runs it.
+func TestE2EBlockingDDLOnAPopulatedTable(t *testing.T) {
+	t.Parallel()
+	forEachE2E(t, func(t *testing.T, p *project) {
+		stmt := "CREATE INDEX users_bio ON users (bio);\n"
+		switch p.u.Dialect {
+		case dialect.SQLite:
+			t.Skip("sqlite: no concurrent writers wait on a schema change's table lock")
+		case dialect.MySQL:
+			stmt = "ALTER TABLE users ADD COLUMN x int NULL, ALGORITHM=COPY;\n"
+		}
+		p.must("db", "ensure")
+		db := p.open()
+		p.insertUsers(db, 150)
+		p.addMigration("99990101000000_blocking.sql", stmt)
+
+		r := p.run("db", "upgrade", "--blocking-ddl-max-rows", "100")
+		if r.code == 0 {
+			t.Fatalf("db upgrade ran a blocking statement on 150 rows:\n%s", r.stdout)
+		}
+		line := strings.TrimSpace(r.stderr)
+		for _, want := range []string{"99990101000000_blocking.sql, statement 1 (line 1)", "users holds more than 100 rows", "--allow-blocking-ddl"} {
+			if !strings.Contains(line, want) {
+				t.Errorf("the refusal lacks %q:\n%s", want, line)
+			}
+		}
+		if strings.Count(line, "\n") > 0 {
+			t.Errorf("the refusal is not one line:\n%s", line)
+		}
+		if n := p.historyLen(); n != 2 {
+			t.Errorf("history has %d revisions after the refusal, want the 2 it had", n)
+		}
+		p.must("db", "upgrade", "--blocking-ddl-max-rows", "100", "--allow-blocking-ddl")
+		if n := p.historyLen(); n != 3 {
+			t.Errorf("history has %d revisions after --allow-blocking-ddl, want 3", n)
+		}
+	})
+}

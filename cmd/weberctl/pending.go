@@ -71,13 +71,19 @@ func upgradeOptions(c *cli.Context, e *env, cfg app.Config, u *dbconn.URL, dir s
 	if err != nil {
 		return upgrade.Options{}, err
 	}
+	maxRows, err := blockingMaxRows(c)
+	if err != nil {
+		return upgrade.Options{}, err
+	}
 	opts := upgrade.Options{
-		LockTimeout: c.Duration("lock-timeout"),
-		DDL:         ddl,
-		OnLockWait:  func(ev upgrade.LockWaitEvent) { printLockWait(e, ev) },
-		Env:         cfg.Env,
-		Operator:    operator(),
-		Logger:      cfg.Logger,
+		LockTimeout:      c.Duration("lock-timeout"),
+		DDL:              ddl,
+		OnLockWait:       func(ev upgrade.LockWaitEvent) { printLockWait(e, ev) },
+		AllowBlockingDDL: c.Bool("allow-blocking-ddl"),
+		BlockingMaxRows:  maxRows,
+		Env:              cfg.Env,
+		Operator:         operator(),
+		Logger:           cfg.Logger,
 	}
 	if live {
 		headed := false
@@ -147,9 +153,24 @@ func renderUpgrade(e *env, u *dbconn.URL, r *upgrade.Result) {
 	if r.DryRun && r.PreflightSkipped != "" {
 		fmt.Fprintf(w, "  the data check did not run: %s\n", oneLine(r.PreflightSkipped))
 	}
+	for _, b := range r.Blocking {
+		fmt.Fprintf(w, "  blocks writes: %s statement %d (line %d) %s while it runs (%s): %s\n",
+			b.File, b.Stmt, b.Line, b.Table, rowsPhrase(b.Rows), b.Finding.Code)
+	}
+	if r.BlockingRefusal != "" {
+		fmt.Fprintf(w, "  a real run would refuse: %s\n", oneLine(r.BlockingRefusal))
+	}
 	if len(r.Remaining) > 0 {
 		fmt.Fprintf(w, "Still pending (after --to): %s, up to %s.\n", plural(len(r.Remaining), "file", "files"), r.Remaining[len(r.Remaining)-1].Name)
 	}
+}
+
+// rowsPhrase says how many rows a table holds, counted up to a limit.
+func rowsPhrase(n int64) string {
+	if n == 1 {
+		return "1 row"
+	}
+	return fmt.Sprintf("%d rows", n)
 }
 
 func versionOrNone(v string) string {

@@ -40,15 +40,14 @@ SIGINT or SIGTERM stop it gracefully: requests in flight finish first.
 Example:
    weberctl serve
    weberctl serve --addr :9000 --database-url postgres://app@db.internal/app --migrate`,
-		Flags: withGlobal(
+		Flags: append(withGlobal(
 			&cli.StringFlag{Name: "addr", Usage: "the `HOST:PORT` to listen on (default: env WEBER_ADDR, then " + app.DefaultAddr + ")"},
 			&cli.BoolFlag{Name: "migrate", Usage: "apply pending migration files before serving (PostgreSQL, MySQL)"},
 			lockTimeoutFlag(),
-			ddlFlags()[0], ddlFlags()[1], ddlFlags()[2],
 			devURLFlag(),
 			devURLFlags()[0],
 			devURLFlags()[1],
-		),
+		), ddlFlags()...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err

@@ -91,20 +91,35 @@ func riskViews(rs []preflight.Risk) []riskView {
 
 // upgradeView is `db upgrade --json`.
 type upgradeView struct {
-	Database         string        `json:"database"`
-	Dialect          string        `json:"dialect"`
-	Dir              string        `json:"dir"`
-	DryRun           bool          `json:"dry_run"`
-	NothingToDo      bool          `json:"nothing_to_do"`
-	Before           string        `json:"before"`
-	After            string        `json:"after"`
-	Baselined        []string      `json:"baselined"`
-	Files            []fileRunView `json:"files"`
-	Remaining        []pendingView `json:"remaining"`
-	Risks            []riskView    `json:"risks"`
-	PreflightSkipped string        `json:"preflight_skipped,omitempty"`
-	LockWaitMS       float64       `json:"lock_wait_ms"`
-	DurationMS       float64       `json:"duration_ms"`
+	Database         string         `json:"database"`
+	Dialect          string         `json:"dialect"`
+	Dir              string         `json:"dir"`
+	DryRun           bool           `json:"dry_run"`
+	NothingToDo      bool           `json:"nothing_to_do"`
+	Before           string         `json:"before"`
+	After            string         `json:"after"`
+	Baselined        []string       `json:"baselined"`
+	Files            []fileRunView  `json:"files"`
+	Remaining        []pendingView  `json:"remaining"`
+	Risks            []riskView     `json:"risks"`
+	PreflightSkipped string         `json:"preflight_skipped,omitempty"`
+	Blocking         []blockingView `json:"blocking"`
+	BlockingRefusal  string         `json:"blocking_refusal,omitempty"`
+	LockWaitMS       float64        `json:"lock_wait_ms"`
+	DurationMS       float64        `json:"duration_ms"`
+}
+
+// blockingView is a pending statement that blocks writes on a table.
+type blockingView struct {
+	File        string `json:"file"`
+	Statement   int    `json:"statement"`
+	Line        int    `json:"line"`
+	Table       string `json:"table"`
+	Rows        int64  `json:"rows"`
+	Bytes       int64  `json:"bytes"`
+	Code        string `json:"code"`
+	Message     string `json:"message"`
+	Alternative string `json:"alternative"`
 }
 
 // folderOf names an ent dialect by its folder name, as every view does.
@@ -120,6 +135,11 @@ func newUpgradeView(database string, r *upgrade.Result) upgradeView {
 		Before: r.Before, After: r.After, Baselined: list(r.Baselined), Files: []fileRunView{},
 		Remaining: pendingViews(r.Remaining), Risks: riskViews(r.Risks), PreflightSkipped: oneLine(r.PreflightSkipped),
 		LockWaitMS: ms(r.LockWait), DurationMS: ms(r.Duration)}
+	v.Blocking, v.BlockingRefusal = []blockingView{}, oneLine(r.BlockingRefusal)
+	for _, b := range r.Blocking {
+		v.Blocking = append(v.Blocking, blockingView{File: b.File, Statement: b.Stmt, Line: b.Line, Table: b.Table,
+			Rows: b.Rows, Bytes: b.Bytes, Code: b.Finding.Code, Message: b.Finding.Message, Alternative: b.Finding.Alternative})
+	}
 	for _, f := range r.Files {
 		v.Files = append(v.Files, fileRunView{Version: f.Version, Name: f.Name, Description: f.Description,
 			Statements: f.Statements, From: f.From, Transactional: f.Transactional, DurationMS: ms(f.Duration), SQL: list(f.SQL),

@@ -97,6 +97,13 @@ type Options struct {
 	// behind it for longer), retries a file whose statement gave up, and
 	// bounds statement run time. The zero value is lockwait's defaults.
 	DDL lockwait.Policy
+	// BlockingMaxRows is the most rows a table may hold for a pending
+	// statement that blocks its writes or rewrites it (see package
+	// livelint) to run (0 = DefaultBlockingMaxRows; negative = no limit).
+	// Above it Upgrade refuses with KindBlocking, before anything runs.
+	BlockingMaxRows int
+	// AllowBlockingDDL runs such statements whatever the table's size.
+	AllowBlockingDDL bool
 	// OnLockWait, if set, is called each time a statement gave up waiting
 	// for a lock and the file will be tried again, naming who held it.
 	OnLockWait func(LockWaitEvent)
@@ -196,6 +203,11 @@ type Result struct {
 	// did not block (no rows affected, or an approximate count), to show
 	// as warnings.
 	Risks []preflight.Risk `json:",omitempty"`
+	// Blocking lists the pending statements that block writes on, or
+	// rewrite, an existing table, with the table's size on the target;
+	// BlockingRefusal is, in a dry run, the refusal a real run would meet.
+	Blocking        []BlockingStatement
+	BlockingRefusal string
 	// PreflightSkipped says, in a dry run, why the pre-flight check could
 	// not run (outside a dry run that is a KindPreflight Refusal).
 	PreflightSkipped string `json:",omitempty"`
@@ -426,6 +438,12 @@ func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opt
 		if conn, err = db.Conn(ctx); err != nil {
 			return nil, fmt.Errorf("upgrade: connecting to %s: %w", u.Redacted(), err)
 		}
+	}
+
+	if res.Blocking, err = checkBlocking(ctx, conn, u.Dialect, steps, &opts); err != nil && !opts.DryRun {
+		return nil, err
+	} else if err != nil {
+		res.BlockingRefusal = err.Error()
 	}
 
 	res.After = res.Before
