@@ -344,6 +344,9 @@ func renderStatus(w io.Writer, v *statusView) {
 		if p.Unconfirmed {
 			fmt.Fprintf(w, "; statement %d started but its outcome was never recorded", p.Applied+1)
 		}
+		if p.Progress != "" {
+			fmt.Fprintf(w, "; %s", p.Progress)
+		}
 		fmt.Fprintln(w)
 	}
 	if len(h.UntrackedTables) > 0 {

@@ -74,3 +74,25 @@ func printLockWait(e *env, ev upgrade.LockWaitEvent) {
 	fmt.Fprintf(e.stderr, "\n  waiting: %s statement %d (line %d) gave up waiting for a table lock held by %s; retrying in %s (try %d, %s of %s used)\n",
 		ev.File, ev.Stmt, ev.Line, who, human(ev.RetryIn), ev.Try+1, human(ev.Waited), human(ev.Budget))
 }
+
+// batchPrinter returns an Options.OnBatch that prints a progress line for a
+// batched statement at most every interval (every 2s on a terminal, 30s in
+// a script's log).
+func batchPrinter(e *env) func(upgrade.BatchEvent) {
+	every := 30 * time.Second
+	if e.isTerminal {
+		every = 2 * time.Second
+	}
+	var last time.Time
+	return func(ev upgrade.BatchEvent) {
+		if time.Since(last) < every && ev.Through < ev.Last {
+			return
+		}
+		last = time.Now()
+		fmt.Fprintf(e.stderr, "\n  batches: %s statement %d done through key %d of %d (%s, %s changed)",
+			ev.File, ev.Stmt, ev.Through, ev.Last, plural(int(ev.Batches), "batch", "batches"), plural(int(ev.Rows), "row", "rows"))
+		if ev.Through >= ev.Last {
+			fmt.Fprintln(e.stderr)
+		}
+	}
+}

@@ -337,6 +337,7 @@ type partialView struct {
 	Error          string `json:"error,omitempty"`
 	ErrorStatement string `json:"error_statement,omitempty"`
 	Unconfirmed    bool   `json:"unconfirmed"`
+	Progress       string `json:"progress,omitempty"`
 }
 
 // historyView is the history against the live database.
@@ -361,7 +362,7 @@ func newHistoryView(s *upgrade.StatusResult) historyView {
 		UntrackedTables: list(s.UntrackedTables), Problems: []problemView{}, InvalidIndexes: list(s.InvalidIndexes)}
 	if p := s.Partial; p != nil {
 		v.Partial = &partialView{Version: p.Version, Name: p.Name, Applied: p.Applied, Total: p.Total,
-			Error: oneLine(p.Error), ErrorStatement: p.ErrorStmt, Unconfirmed: p.Unconfirmed}
+			Error: oneLine(p.Error), ErrorStatement: p.ErrorStmt, Unconfirmed: p.Unconfirmed, Progress: p.Progress}
 	}
 	for _, p := range s.Problems {
 		v.Problems = append(v.Problems, problemView{Kind: p.Kind, File: p.File, Message: oneLine(p.Message)})

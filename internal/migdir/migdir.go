@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -94,6 +95,10 @@ type Stmt struct {
 	// NoLint holds the arguments of `-- atlas:nolint` directives attached to
 	// the statement.
 	NoLint []string
+	// Batch is set for a statement marked `-- weber:batch`; Text then
+	// holds the statement over the whole key range (what a replay on a
+	// scratch database runs) and Batch.Template the one with {lo} and {hi}.
+	Batch *Batch
 }
 
 // Error is a refusal of the directory. Its message names the file and the fix.
@@ -335,6 +340,17 @@ func (f *File) parse(dia string) (string, error) {
 		st := Stmt{Text: s.Text, Line: line}
 		for _, a := range s.Directive("nolint") {
 			st.NoLint = append(st.NoLint, strings.Fields(a)...)
+		}
+		b, err := parseBatch(s.Comments, s.Text)
+		if err != nil {
+			return KindSyntax, fmt.Errorf("statement %d (line %d): %v; then run `weberctl db hash`", len(f.Stmts)+1, line, err)
+		}
+		if b != nil {
+			if f.TxMode != TxModeNone && dia != dialect.MySQL {
+				return KindSyntax, fmt.Errorf("statement %d (line %d) is batched (`-- weber:batch`), so each batch must be its own transaction: add `-- atlas:txmode none` at the top of the file, followed by a blank line, and run `weberctl db hash`", len(f.Stmts)+1, line)
+			}
+			st.Batch = b
+			st.Text = b.Range(math.MinInt64, math.MaxInt64)
 		}
 		f.Stmts = append(f.Stmts, st)
 	}

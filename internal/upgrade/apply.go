@@ -202,6 +202,18 @@ func (a *applier) applyEach(ctx context.Context, s *step, r *revstore.Revision) 
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("applying %s: stopped before statement %d (applied %d of %d, recorded): %w", f.Name, i+1, r.Applied, r.Total, err)
 		}
+		if stmt.Batch != nil {
+			if err := a.runBatched(ctx, s, r, i); err != nil {
+				return err
+			}
+			r.Applied = i + 1
+			r.PartialHashes = ph[:r.Applied]
+			r.Error, r.ErrorStmt = "", ""
+			if err := write(wctx); err != nil {
+				return err
+			}
+			continue
+		}
 		r.Error, r.ErrorStmt = startedMarker, stmt.Text
 		if err := write(ctx); err != nil {
 			return err

@@ -58,6 +58,9 @@ type PartialFile struct {
 	// Unconfirmed reports that statement Applied+1 started and its outcome
 	// was never recorded.
 	Unconfirmed bool
+	// Progress describes a batched statement (`-- weber:batch`) stopped
+	// part-way: how far its committed batches got.
+	Progress string
 }
 
 // Problem is something an upgrade would refuse.
@@ -176,6 +179,10 @@ func partialOf(r *revstore.Revision, name string, total int) *PartialFile {
 		Error: r.Error, ErrorStmt: r.ErrorStmt, Unconfirmed: r.Error == startedMarker}
 	if p.Unconfirmed {
 		p.Error = fmt.Sprintf("statement %d started; its completion was not recorded", r.Applied+1)
+	}
+	if done, ok := batchProgress(r); ok {
+		p.Error, p.ErrorStmt = "", ""
+		p.Progress = fmt.Sprintf("batched statement %d is done through key %d; the next upgrade resumes after it", r.Applied+1, done)
 	}
 	return p
 }

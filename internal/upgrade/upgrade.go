@@ -104,6 +104,9 @@ type Options struct {
 	BlockingMaxRows int
 	// AllowBlockingDDL runs such statements whatever the table's size.
 	AllowBlockingDDL bool
+	// OnBatch, if set, is called after each committed batch of a
+	// `-- weber:batch` statement, for a progress line.
+	OnBatch func(BatchEvent)
 	// OnLockWait, if set, is called each time a statement gave up waiting
 	// for a lock and the file will be tried again, naming who held it.
 	OnLockWait func(LockWaitEvent)
