@@ -29,7 +29,7 @@ Example:
 			&cli.BoolFlag{Name: "allow-data-loss", Usage: "allow a plan that drops tables or columns"},
 			lockTimeoutFlag(),
 			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("the plan and what was done")},
-		}, append(devURLFlags(), devURLFlag())...)...),
+		}, append(append(devURLFlags(), devURLFlag()), ddlFlags()[:3]...)...)...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
@@ -44,6 +44,10 @@ Example:
 				return err
 			}
 			dry := c.Bool("dry-run")
+			ddl, err := ddlPolicy(c)
+			if err != nil {
+				return err
+			}
 			res, err := upgrade.Downgrade(c.Context, db, u, dir, upgrade.DowngradeOptions{
 				To:     c.String("to"),
 				DryRun: dry,
@@ -52,6 +56,7 @@ Example:
 				AllowDataLoss: c.Bool("allow-data-loss") || dry,
 				LockTimeout:   c.Duration("lock-timeout"),
 				DevURL:        devURLFor(c, cfg, folder),
+				DDL:           ddl,
 				Logger:        cfg.Logger,
 			})
 			if err != nil {

@@ -199,6 +199,9 @@ func (c *checker) alterMySQL(i int, t, rest string) {
 	case lock != nil && (lock[1] == "shared" || lock[1] == "exclusive"):
 		c.add("WL202", i, t, "ALTER TABLE "+t+" with LOCK="+strings.ToUpper(lock[1])+" blocks writes while it runs")
 	}
+	if m := addConstrRe.FindStringSubmatch(rest); m != nil && (strings.HasPrefix(m[2], "foreign") || m[2] == "check") {
+		c.add("WL205", i, t, "ADD "+strings.ToUpper(strings.Join(strings.Fields(m[2]), " "))+" on "+t+" copies or scans the table while it blocks writes")
+	}
 	if primaryKeyRe.MatchString(rest) {
 		c.add("WL204", i, t, "adding or dropping the primary key of "+t+" rebuilds the whole table")
 	} else if modifyRe.MatchString(rest) {

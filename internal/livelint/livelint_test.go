@@ -65,6 +65,8 @@ func TestMySQLRules(t *testing.T) {
 		{"lock shared", []string{"ALTER TABLE users ADD COLUMN x int, ALGORITHM=INPLACE, LOCK=SHARED"}, []string{"WL202@0:users"}},
 		{"type change", []string{"ALTER TABLE users MODIFY COLUMN val bigint NOT NULL"}, []string{"WL203@0:users", "WL201@0:users"}},
 		{"primary key", []string{"ALTER TABLE users ADD PRIMARY KEY (id), ALGORITHM=INPLACE"}, []string{"WL204@0:users"}},
+		{"check", []string{"ALTER TABLE users ADD CONSTRAINT c CHECK (v >= 0)"}, []string{"WL205@0:users", "WL201@0:users"}},
+		{"foreign key", []string{"ALTER TABLE posts ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id), ALGORITHM=INPLACE"}, []string{"WL205@0:posts"}},
 		{"index only", []string{"ALTER TABLE users ADD INDEX users_email (email)", "CREATE INDEX users_name ON users (name)"}, nil},
 		{"new table", []string{"CREATE TABLE `notes` (`id` int)", "ALTER TABLE `notes` ADD COLUMN `x` int"}, nil},
 	} {

@@ -26,6 +26,8 @@ var rules = map[string][2]string{
 		"Use ALGORITHM=INSTANT or ALGORITHM=INPLACE, LOCK=NONE where the server supports the change; otherwise an online schema change tool (gh-ost, pt-online-schema-change)."},
 	"WL203": {"Changing a column's type (MODIFY or CHANGE COLUMN) copies the table in most cases, blocking writes; widening a VARCHAR within the same length-byte size is the exception.",
 		"Expand and contract: add a new column, backfill it in batches, switch the application, drop the old column later; or use an online schema change tool."},
+	"WL205": {"MySQL and MariaDB add a CHECK constraint by copying the table, and a FOREIGN KEY by copying it unless foreign_key_checks is off: writes wait for the whole copy.",
+		"Add it in a maintenance window, or add the FOREIGN KEY with foreign_key_checks = 0 (ALGORITHM=INPLACE; existing rows are not checked, so check them yourself first)."},
 	"WL204": {"Adding or dropping a primary key rebuilds the whole table.",
 		"Create the table with its primary key, or use an online schema change tool on a populated table."},
 }

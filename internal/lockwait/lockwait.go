@@ -222,3 +222,31 @@ func SessionID(ctx context.Context, q interface {
 	}
 	return id, nil
 }
+
+// Retry runs try until it returns anything but a lock wait that gave up
+// (IsTimeout), pausing with Backoff between tries, for at most p's budget;
+// onRetry, if set, hears of each retry. It returns try's last error.
+func Retry(ctx context.Context, p Policy, try func() error, onRetry func(n int, pause time.Duration, err error)) error {
+	p = p.WithDefaults()
+	start := time.Now()
+	for n := 1; ; n++ {
+		err := try()
+		if err == nil || !IsTimeout(err) {
+			return err
+		}
+		pause := Backoff(n)
+		if p.Budget < 0 || time.Since(start)+pause > p.Budget {
+			return fmt.Errorf("gave up after %d tries over %s waiting for a lock (raise --ddl-retry-for to wait longer): %w", n, time.Since(start).Round(time.Millisecond), err)
+		}
+		if onRetry != nil {
+			onRetry(n, pause, err)
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("stopped while waiting to retry after a lock wait: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/lockwait"
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/plan"
@@ -41,6 +42,10 @@ type DowngradeOptions struct {
 	// DevURL names the server where a scratch database replays the
 	// history for PostgreSQL and MySQL (SQLite uses an in-memory one).
 	DevURL string
+	// DDL bounds each statement's wait for a table lock and retries the
+	// plan (PostgreSQL) or the statement (MySQL) that gave up, as for
+	// Upgrade. The zero value is lockwait's defaults.
+	DDL lockwait.Policy
 	// Logger receives progress at debug level (nil = discard).
 	Logger *slog.Logger
 }
@@ -210,7 +215,7 @@ func Downgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, o
 		res.Duration = time.Since(start)
 		return res, nil
 	}
-	if err := applyBack(ctx, conn, store, u.Dialect, stmts, res.Reverted); err != nil {
+	if err := applyBack(ctx, conn, store, u.Dialect, stmts, res.Reverted, opts.DDL, log); err != nil {
 		return nil, err
 	}
 	res.Duration = time.Since(start)
@@ -320,10 +325,18 @@ func dataLoss(ctx context.Context, q *sql.Conn, dia string, c schema.Change) (ou
 // applyBack runs the plan and deletes the reverted revisions: in one
 // transaction on SQLite (foreign keys off around it, checked before commit)
 // and PostgreSQL; statement by statement on MySQL.
-func applyBack(ctx context.Context, conn *sql.Conn, store *revstore.Store, dia string, stmts []string, reverted []PendingFile) (err error) {
+func applyBack(ctx context.Context, conn *sql.Conn, store *revstore.Store, dia string, stmts []string, reverted []PendingFile, ddl lockwait.Policy, log *slog.Logger) (err error) {
+	onRetry := func(n int, pause time.Duration, err error) {
+		log.Info("a downgrade statement gave up waiting for a lock; retrying", "try", n, "retry_in", pause, "error", err)
+	}
 	if dia == dialect.MySQL {
+		if err := ddl.Apply(ctx, conn, dia, false, false); err != nil {
+			return fmt.Errorf("downgrade: setting the lock wait: %w", err)
+		}
+		defer func() { _ = lockwait.Reset(context.WithoutCancel(ctx), conn, dia) }()
 		for i, s := range stmts {
-			if _, err := conn.ExecContext(ctx, s); err != nil {
+			err := lockwait.Retry(ctx, ddl, func() error { _, err := conn.ExecContext(ctx, s); return err }, onRetry)
+			if err != nil {
 				return fmt.Errorf("downgrade: statement %d of %d (%s): %s: statements 1-%d were applied and the revisions are unchanged; fix the schema by hand, then rerun", i+1, len(stmts), short(s), oneLine(err), i)
 			}
 		}
@@ -351,9 +364,19 @@ func applyBack(ctx context.Context, conn *sql.Conn, store *revstore.Store, dia s
 			}()
 		}
 	}
+	return lockwait.Retry(ctx, ddl, func() error { return applyBackTx(ctx, conn, store, dia, stmts, reverted, fk, ddl) }, onRetry)
+}
+
+// applyBackTx runs the plan and deletes the reverted revisions in one
+// transaction.
+func applyBackTx(ctx context.Context, conn *sql.Conn, store *revstore.Store, dia string, stmts []string, reverted []PendingFile, fk bool, ddl lockwait.Policy) error {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("downgrade: starting the transaction: %w", err)
+	}
+	if err := ddl.Apply(ctx, tx, dia, true, false); err != nil {
+		tx.Rollback()
+		return fmt.Errorf("downgrade: setting the lock wait: %w", err)
 	}
 	var before map[string]bool
 	if fk {
@@ -365,6 +388,9 @@ func applyBack(ctx context.Context, conn *sql.Conn, store *revstore.Store, dia s
 	for i, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
 			tx.Rollback()
+			if lockwait.IsTimeout(err) {
+				return err // retried by the caller
+			}
 			return fmt.Errorf("downgrade: statement %d of %d (%s): %s: rolled back, nothing changed", i+1, len(stmts), short(s), oneLine(err))
 		}
 	}

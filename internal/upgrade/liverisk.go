@@ -40,7 +40,7 @@ type BlockingStatement struct {
 // blockingCodes are the rules whose statements hold a lock that blocks
 // writes for a time that grows with the table. WL102 fails at once and
 // WL107 adds nothing to WL106, so they are lint's alone.
-var blockingCodes = []string{"WL101", "WL103", "WL104", "WL105", "WL106", "WL108", "WL109", "WL202", "WL203", "WL204"}
+var blockingCodes = []string{"WL101", "WL103", "WL104", "WL105", "WL106", "WL108", "WL109", "WL202", "WL203", "WL204", "WL205"}
 
 // blockingStatements lists the pending statements that livelint flags as
 // blocking and that are not marked intended with `-- atlas:nolint`.

@@ -204,3 +204,29 @@ func TestConcurrentIndexIsExemptFromTheLockWait(t *testing.T) {
 		}
 	})
 }
+
+// A downgrade's statements wait for table locks as briefly as an
+// upgrade's: behind a transaction that holds the table, it gives up after
+// its budget instead of queueing the application behind it.
+func TestDowngradeGivesUpItsLockWait(t *testing.T) {
+	t.Parallel()
+	forBackends(t, "PM", func(t *testing.T, d *tdb) {
+		dir := ddlDir(t, d, file{"2_x.sql", "ALTER TABLE t ADD COLUMN x int NULL;\n"})
+		mustUpgrade(t, d, dir, Options{})
+		h := holdTable(t, d, "t")
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		opts := DowngradeOptions{DDL: lockwait.Policy{Timeout: 100 * time.Millisecond, Budget: 800 * time.Millisecond}}
+		opts.DevURL = devURL(d)
+		_, err := Downgrade(ctx, d.db, d.u, dir, opts)
+		if err == nil || !strings.Contains(err.Error(), "waiting for a lock") || ctx.Err() != nil {
+			t.Fatalf("downgrade behind an open transaction = %v (deadline: %v); want it to give up its lock wait", err, ctx.Err())
+		}
+		if err := h.tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Downgrade(context.Background(), d.db, d.u, dir, opts); err != nil {
+			t.Fatalf("downgrade once the table is free: %v", err)
+		}
+	})
+}
