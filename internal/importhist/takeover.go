@@ -11,8 +11,8 @@ import (
 
 	"entgo.io/ent/dialect"
 
-	"github.com/weber-framework/weber/internal/dblock"
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/dblock"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/revstore"
 )
