@@ -17,8 +17,7 @@ func dbImportCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "import",
 		Usage:     "adopt a history written for golang-migrate, goose, dbmate or Atlas",
-		ArgsUsage: "SOURCE_DIR",
-		Description: `Reads SOURCE_DIR as --from lays out its migrations and writes them into the
+		Description: `Reads the folder --source as --from lays out its migrations and writes them into the
 migration folder of one dialect (--dir/<dialect>, the database URL's dialect
 unless --dialect) in Weber's layout, with atlas.sum:
 
@@ -45,19 +44,20 @@ tool's table is left in place: drop it yourself once the tool is retired.
 Run the take-over on every database the tool migrated.
 
 Example:
-   weberctl db import --from golang-migrate --dialect postgres db/migrations
-   weberctl db import --from goose --take-over db/migrations --database-url postgres://app@db.internal/app
+   weberctl db import --from golang-migrate --source db/migrations --dialect postgres
+   weberctl db import --from goose --source db/migrations --take-over --database-url postgres://app@db.internal/app
    weberctl db upgrade --database-url postgres://app@db.internal/app`,
 		Flags: withGlobal(
 			&cli.StringFlag{Name: "from", Required: true, Usage: "the `TOOL` that wrote the history: golang-migrate, goose, dbmate or atlas"},
+			&cli.StringFlag{Name: "source", Required: true, Usage: "the `DIR` that holds the tool's migration files"},
 			&cli.StringFlag{Name: "dialect", Usage: "write migrations/`DIALECT` (sqlite, postgres or mysql; default: the database URL's)"},
 			&cli.BoolFlag{Name: "take-over", Usage: "also record in the database (--database-url) what the tool applied there"},
 			&cli.StringFlag{Name: "table", Usage: "the tool's version `TABLE` (default: schema_migrations; goose_db_version for goose)"},
 			lockTimeoutFlag(),
 		),
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return usagef("`weberctl db import` takes one argument, the folder of the other tool's migrations, e.g. `weberctl db import --from goose db/migrations`")
+			if err := noArgs(c); err != nil {
+				return err
 			}
 			tool, err := importhist.ParseTool(c.String("from"))
 			if err != nil {
@@ -75,7 +75,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			src, err := importhist.Read(tool, c.Args().First(), dia)
+			src, err := importhist.Read(tool, c.String("source"), dia)
 			if err != nil {
 				return err
 			}
@@ -157,7 +157,7 @@ func renderImport(e *env, r *importhist.ImportResult) {
 	if len(r.Ignored) > 0 {
 		fmt.Fprintf(w, "Skipped, as %s skips them: %s.\n", r.Tool, strings.Join(r.Ignored, ", "))
 	}
-	fmt.Fprintf(w, "Next: review and commit %s; on each database %s migrated, run `weberctl db import --from %s --take-over %s --database-url URL`.\n",
+	fmt.Fprintf(w, "Next: review and commit %s; on each database %s migrated, run `weberctl db import --from %s --source %s --take-over --database-url URL`.\n",
 		r.Dir, r.Tool, r.Tool, r.Source)
 }
 

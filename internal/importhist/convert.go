@@ -148,6 +148,12 @@ func stripComments(s string) string {
 	for len(lines) > 0 && isNoise(lines[len(lines)-1]) {
 		lines = lines[:len(lines)-1]
 	}
+	if n := len(lines); n > 0 {
+		// A comment after the closing semicolon belongs to no statement.
+		if i := strings.LastIndex(lines[n-1], ";"); i >= 0 && strings.HasPrefix(strings.TrimSpace(lines[n-1][i+1:]), "--") {
+			lines[n-1] = lines[n-1][:i+1]
+		}
+	}
 	return strings.TrimSpace(strings.Join(lines, "\n"))
 }
 

@@ -105,7 +105,8 @@ func TakeOver(ctx context.Context, db *sql.DB, u *dbconn.URL, dir *migdir.Dir, o
 	if err != nil {
 		return nil, err
 	}
-	if err := record(ctx, conn, store, applied, opts, res); err != nil {
+	applied, err = record(ctx, conn, store, dir, applied, opts, res)
+	if err != nil {
 		return nil, err
 	}
 	res.Pending, res.Behind = pending(dir, applied)
@@ -257,45 +258,70 @@ func dbmateApplied(ctx context.Context, conn *sql.Conn, dia, table string) ([]st
 }
 
 // record writes the applied files as Weber revisions in one transaction,
-// unless the revision table already says exactly that.
-func record(ctx context.Context, conn *sql.Conn, store *revstore.Store, applied []*migdir.File, opts TakeOverOptions, res *TakeOverResult) error {
+// unless the revision table already records every one of them (a take-over
+// run again, perhaps after an upgrade). It returns the files Weber's
+// history has as applied afterwards.
+func record(ctx context.Context, conn *sql.Conn, store *revstore.Store, dir *migdir.Dir, applied []*migdir.File, opts TakeOverOptions, res *TakeOverResult) ([]*migdir.File, error) {
 	revs, err := readRevisions(ctx, conn, store)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(revs) > 0 {
-		if sameVersions(revs, applied) {
-			res.AlreadyRecorded = true
-			return nil
+		if missing := notRecorded(revs, applied); missing != "" {
+			return nil, refuse(KindHistory, "", "the database already has a Weber history (%d revisions in %s, up to version %s) that lacks %s, which %s records as applied: check `weberctl db status`, and the --database-url and --dir given",
+				len(revs), revstore.Table, revs[len(revs)-1].Version, missing, opts.Table)
 		}
-		return refuse(KindHistory, "", "the database already has a Weber history (%d revisions in %s, up to version %s) that differs from what %s applied: it was taken over or upgraded by Weber already; check `weberctl db status`",
-			len(revs), revstore.Table, revs[len(revs)-1].Version, opts.Table)
+		res.AlreadyRecorded = true
+		var files []*migdir.File
+		for _, r := range revs {
+			if f := dir.Find(r.Version); f != nil && r.Done() {
+				files = append(files, f)
+			}
+		}
+		return files, nil
 	}
 	if len(applied) == 0 {
-		return nil
+		return nil, nil
 	}
 	if err := store.Ensure(ctx, conn); err != nil {
-		return fmt.Errorf("take-over: %w", err)
+		return nil, fmt.Errorf("take-over: %w", err)
 	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("take-over: %w", err)
+		return nil, fmt.Errorf("take-over: %w", err)
 	}
 	now := time.Now()
+	var names []string
 	for _, f := range applied {
 		r := &revstore.Revision{Version: f.Version, Description: f.Description, Type: revstore.TypeBaseline,
 			Applied: len(f.Stmts), Total: len(f.Stmts), ExecutedAt: now, Hash: f.Hash, OperatorVersion: opts.Operator}
 		if err := store.Write(ctx, tx, r); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("take-over: recording %s: %w (nothing was recorded)", f.Name, err)
+			return nil, fmt.Errorf("take-over: recording %s: %w (nothing was recorded)", f.Name, err)
 		}
-		res.Recorded = append(res.Recorded, f.Name)
+		names = append(names, f.Name)
 	}
 	if err := tx.Commit(); err != nil {
-		res.Recorded = nil
-		return fmt.Errorf("take-over: recording the applied files: %w (nothing was recorded)", err)
+		return nil, fmt.Errorf("take-over: recording the applied files: %w (nothing was recorded)", err)
 	}
-	return nil
+	res.Recorded = names
+	return applied, nil
+}
+
+// notRecorded returns the first applied file the revisions lack, or "".
+func notRecorded(revs []*revstore.Revision, files []*migdir.File) string {
+	have := map[string]bool{}
+	for _, r := range revs {
+		if r.Done() {
+			have[canon(r.Version)] = true
+		}
+	}
+	for _, f := range files {
+		if !have[canon(f.Version)] {
+			return f.Name
+		}
+	}
+	return ""
 }
 
 func readRevisions(ctx context.Context, conn *sql.Conn, store *revstore.Store) ([]*revstore.Revision, error) {
@@ -334,22 +360,6 @@ func atlasApplied(ctx context.Context, conn *sql.Conn, store *revstore.Store, di
 	}
 	res.AlreadyRecorded = true
 	return files, nil
-}
-
-func sameVersions(revs []*revstore.Revision, files []*migdir.File) bool {
-	if len(revs) != len(files) {
-		return false
-	}
-	have := map[string]bool{}
-	for _, r := range revs {
-		have[canon(r.Version)] = true
-	}
-	for _, f := range files {
-		if !have[canon(f.Version)] {
-			return false
-		}
-	}
-	return true
 }
 
 func sortFiles(files []*migdir.File) {
