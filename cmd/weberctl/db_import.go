@@ -15,8 +15,8 @@ import (
 
 func dbImportCommand(e *env) *cli.Command {
 	return &cli.Command{
-		Name:      "import",
-		Usage:     "adopt a history written for golang-migrate, goose, dbmate or Atlas",
+		Name:  "import",
+		Usage: "adopt a history written for golang-migrate, goose, dbmate or Atlas",
 		Description: `Reads the folder --source as --from lays out its migrations and writes them into the
 migration folder of one dialect (--dir/<dialect>, the database URL's dialect
 unless --dialect) in Weber's layout, with atlas.sum:
