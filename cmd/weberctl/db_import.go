@@ -54,6 +54,7 @@ Example:
 			&cli.BoolFlag{Name: "take-over", Usage: "also record in the database (--database-url) what the tool applied there"},
 			&cli.StringFlag{Name: "table", Usage: "the tool's version `TABLE` (default: schema_migrations; goose_db_version for goose)"},
 			lockTimeoutFlag(),
+			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("what was imported and recorded")},
 		),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
@@ -83,11 +84,26 @@ Example:
 			if err != nil {
 				return err
 			}
-			renderImport(e, res)
-			if !c.Bool("take-over") {
-				return nil
+			asJSON := c.Bool("json")
+			v := importResultView{Import: newImportView(res)}
+			if !asJSON {
+				renderImport(e, res)
 			}
-			return takeOver(c, e, tool, dir)
+			if c.Bool("take-over") {
+				u, to, err := takeOver(c, e, tool, dir)
+				if err != nil {
+					return err
+				}
+				if !asJSON {
+					renderTakeOver(e, u, dir, to)
+				}
+				tv := newTakeOverView(u, to)
+				v.TakeOver = &tv
+			}
+			if asJSON {
+				return writeJSON(e.stdout, v)
+			}
+			return nil
 		},
 	}
 }
@@ -109,24 +125,24 @@ func importDialect(flag string, u *dbconn.URL, takeOver bool) (string, error) {
 	return "", usagef("--dialect %s: use sqlite, postgres or mysql", flag)
 }
 
-func takeOver(c *cli.Context, e *env, tool importhist.Tool, dirPath string) error {
+// takeOver opens the database and records what the tool applied there.
+func takeOver(c *cli.Context, e *env, tool importhist.Tool, dirPath string) (*dbconn.URL, *importhist.TakeOverResult, error) {
 	_, u, db, _, err := e.openTarget(c, false)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	defer db.Close()
 	dir, err := migdir.OpenDialect(dirPath, u.Dialect)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	res, err := importhist.TakeOver(c.Context, db, u, dir, importhist.TakeOverOptions{
 		Tool: tool, Table: c.String("table"), Operator: operator(), LockTimeout: c.Duration("lock-timeout"),
 	})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	renderTakeOver(e, u, dirPath, res)
-	return nil
+	return u, res, nil
 }
 
 func renderImport(e *env, r *importhist.ImportResult) {
@@ -199,4 +215,56 @@ func appliedSummary(vs []string) string {
 		return "version " + vs[0] + " applied"
 	}
 	return fmt.Sprintf("%d versions applied, %s to %s", len(vs), vs[0], vs[len(vs)-1])
+}
+
+// importResultView is the JSON of `db import`.
+type importResultView struct {
+	Import   importView    `json:"import"`
+	TakeOver *takeOverView `json:"take_over"`
+}
+
+type importView struct {
+	Tool      string             `json:"tool"`
+	Source    string             `json:"source"`
+	Dir       string             `json:"dir"`
+	Unchanged bool               `json:"unchanged"`
+	Files     []importedFileView `json:"files"`
+	Ignored   []string           `json:"ignored"`
+}
+
+type importedFileView struct {
+	Name          string   `json:"name"`
+	Version       string   `json:"version"`
+	SourceVersion string   `json:"source_version"`
+	Sources       []string `json:"sources"`
+	Statements    int      `json:"statements"`
+	TxModeNone    bool     `json:"txmode_none"`
+	Delimiter     bool     `json:"delimiter"`
+	Unwrapped     bool     `json:"unwrapped"`
+	DownKept      bool     `json:"down_kept"`
+}
+
+type takeOverView struct {
+	Database        string   `json:"database"`
+	Tool            string   `json:"tool"`
+	Table           string   `json:"table"`
+	Applied         []string `json:"applied"`
+	Recorded        []string `json:"recorded"`
+	AlreadyRecorded bool     `json:"already_recorded"`
+	Pending         []string `json:"pending"`
+	Behind          []string `json:"behind"`
+}
+
+func newImportView(r *importhist.ImportResult) importView {
+	v := importView{Tool: string(r.Tool), Source: r.Source, Dir: r.Dir, Unchanged: r.Unchanged, Files: []importedFileView{}, Ignored: list(r.Ignored)}
+	for _, f := range r.Files {
+		v.Files = append(v.Files, importedFileView{Name: f.Name, Version: f.Version, SourceVersion: f.SourceVersion, Sources: list(f.Sources),
+			Statements: f.Stmts, TxModeNone: f.NoTx, Delimiter: f.Delimiter, Unwrapped: f.Unwrapped, DownKept: f.DownKept})
+	}
+	return v
+}
+
+func newTakeOverView(u *dbconn.URL, r *importhist.TakeOverResult) takeOverView {
+	return takeOverView{Database: u.Redacted(), Tool: string(r.Tool), Table: r.Table, Applied: list(r.Applied), Recorded: list(r.Recorded),
+		AlreadyRecorded: r.AlreadyRecorded, Pending: list(r.Pending), Behind: list(r.Behind)}
 }

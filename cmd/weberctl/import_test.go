@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,9 +111,30 @@ func TestE2EImportAndTakeOver(t *testing.T) {
 		if p.count(db, "SELECT COUNT(*) FROM books WHERE year IS NULL") != 0 {
 			t.Fatal("books.year is missing after the upgrade")
 		}
-		again := p.must("db", "import", "--from", h.tool, "--source", "db/migrations", "--dir", "imported", "--take-over")
-		if !strings.Contains(again.stdout, "Nothing to write") || !strings.Contains(again.stdout, "already records") {
-			t.Fatalf("a second import and take-over changed something:\n%s", again.stdout)
+		again := p.must("db", "import", "--from", h.tool, "--source", "db/migrations", "--dir", "imported", "--take-over", "--json")
+		var v struct {
+			Import struct {
+				Unchanged bool `json:"unchanged"`
+				Files     []struct {
+					Name       string `json:"name"`
+					TxModeNone bool   `json:"txmode_none"`
+					DownKept   bool   `json:"down_kept"`
+				} `json:"files"`
+			} `json:"import"`
+			TakeOver struct {
+				AlreadyRecorded bool     `json:"already_recorded"`
+				Recorded        []string `json:"recorded"`
+				Pending         []string `json:"pending"`
+			} `json:"take_over"`
+		}
+		if err := json.Unmarshal([]byte(again.stdout), &v); err != nil {
+			t.Fatalf("db import --json: %v\n%s", err, again.stdout)
+		}
+		if !v.Import.Unchanged || !v.TakeOver.AlreadyRecorded || len(v.TakeOver.Recorded) != 0 || len(v.TakeOver.Pending) != 0 {
+			t.Fatalf("a second import and take-over changed something, or has files pending:\n%s", again.stdout)
+		}
+		if len(v.Import.Files) != 4 || !v.Import.Files[2].TxModeNone || !v.Import.Files[0].DownKept {
+			t.Fatalf("the third file must run outside a transaction and the first keep its down section:\n%s", again.stdout)
 		}
 		if h.dirty == "" {
 			return

@@ -54,7 +54,7 @@ var (
 
 // convert renders m as the Weber file with the given version.
 func convert(tool Tool, dia string, m *Migration, version string) ([]byte, *ImportedFile, error) {
-	f := &ImportedFile{Version: version, SourceVersion: m.Version, Sources: m.Files, NoTx: m.NoTx}
+	f := &ImportedFile{Version: version, SourceVersion: m.Version, Sources: m.Files, NoTx: m.NoTx, DownKept: strings.TrimSpace(m.Down) != ""}
 	f.Name = version + ".sql"
 	if d := sanitizeName(m.Name); d != "" {
 		f.Name = version + "_" + d + ".sql"
