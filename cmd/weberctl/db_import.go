@@ -56,56 +56,60 @@ Example:
 			lockTimeoutFlag(),
 			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("what was imported and recorded")},
 		),
-		Action: func(c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
-			tool, err := importhist.ParseTool(c.String("from"))
-			if err != nil {
-				return usagef("--from: %v", err)
-			}
-			cfg, u, err := e.target(c)
-			if err != nil {
-				return err
-			}
-			dia, err := importDialect(c.String("dialect"), u, c.Bool("take-over"))
-			if err != nil {
-				return err
-			}
-			dir, err := migdir.DialectDir(cfg.MigrationsDir, dia)
-			if err != nil {
-				return err
-			}
-			src, err := importhist.Read(tool, c.String("source"), dia)
-			if err != nil {
-				return err
-			}
-			res, err := importhist.Import(src, dir, dia)
-			if err != nil {
-				return err
-			}
-			asJSON := c.Bool("json")
-			v := importResultView{Import: newImportView(res)}
-			if !asJSON {
-				renderImport(e, res)
-			}
-			if c.Bool("take-over") {
-				u, to, err := takeOver(c, e, tool, dir)
-				if err != nil {
-					return err
-				}
-				if !asJSON {
-					renderTakeOver(e, u, dir, to)
-				}
-				tv := newTakeOverView(u, to)
-				v.TakeOver = &tv
-			}
-			if asJSON {
-				return writeJSON(e.stdout, v)
-			}
-			return nil
-		},
+		Action: func(c *cli.Context) error { return runImport(c, e) },
 	}
+}
+
+// runImport reads the foreign history, imports it and, with --take-over,
+// records what the tool applied; then renders both.
+func runImport(c *cli.Context, e *env) error {
+	if err := noArgs(c); err != nil {
+		return err
+	}
+	tool, err := importhist.ParseTool(c.String("from"))
+	if err != nil {
+		return usagef("--from: %v", err)
+	}
+	cfg, u, err := e.target(c)
+	if err != nil {
+		return err
+	}
+	dia, err := importDialect(c.String("dialect"), u, c.Bool("take-over"))
+	if err != nil {
+		return err
+	}
+	dir, err := migdir.DialectDir(cfg.MigrationsDir, dia)
+	if err != nil {
+		return err
+	}
+	src, err := importhist.Read(tool, c.String("source"), dia)
+	if err != nil {
+		return err
+	}
+	res, err := importhist.Import(src, dir, dia)
+	if err != nil {
+		return err
+	}
+	asJSON := c.Bool("json")
+	v := importResultView{Import: newImportView(res)}
+	if !asJSON {
+		renderImport(e, res)
+	}
+	if c.Bool("take-over") {
+		tu, to, err := takeOver(c, e, tool, dir)
+		if err != nil {
+			return err
+		}
+		if !asJSON {
+			renderTakeOver(e, tu, dir, to)
+		}
+		tv := newTakeOverView(tu, to)
+		v.TakeOver = &tv
+	}
+	if asJSON {
+		return writeJSON(e.stdout, v)
+	}
+	return nil
 }
 
 // importDialect picks the dialect from --dialect or the database URL; with

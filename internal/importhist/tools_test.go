@@ -66,102 +66,105 @@ func clientDB(t *testing.T, b testserver.Backend, u *dbconn.URL) *sql.DB {
 // keeps it.
 func applyAsTool(t *testing.T, db *sql.DB, folder, tool string, steps []step, n int) {
 	t.Helper()
-	ctx := context.Background()
-	exec := func(q execer, query string, args ...any) {
-		t.Helper()
-		if _, err := q.ExecContext(ctx, query, args...); err != nil {
-			t.Fatalf("%s: %v\n%s", tool, err, query)
-		}
-	}
+	createVersionTable(t, db, folder, tool)
 	vs := versions(tool, len(steps))
-	switch tool {
-	case "golang-migrate":
-		if folder == "sqlite" {
-			exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations (version uint64,dirty bool)")
-			exec(db, "CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON schema_migrations (version)")
-		} else {
-			exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint not null primary key, dirty boolean not null)")
-		}
-	case "goose":
-		switch folder {
-		case "sqlite":
-			exec(db, "CREATE TABLE goose_db_version (id INTEGER PRIMARY KEY AUTOINCREMENT, version_id INTEGER NOT NULL, is_applied INTEGER NOT NULL, tstamp TIMESTAMP DEFAULT (datetime('now')))")
-		case "postgres":
-			exec(db, "CREATE TABLE goose_db_version (id serial NOT NULL, version_id bigint NOT NULL, is_applied boolean NOT NULL, tstamp timestamp NULL default now(), PRIMARY KEY(id))")
-		case "mysql":
-			exec(db, "CREATE TABLE goose_db_version (id serial NOT NULL, version_id bigint NOT NULL, is_applied boolean NOT NULL, tstamp timestamp NULL default now(), PRIMARY KEY(id))")
-		}
-		exec(db, "INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true)")
-	case "dbmate":
-		exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY)")
-	}
 	for i, s := range steps[:n] {
 		switch tool {
 		case "golang-migrate":
-			// golang-migrate marks the version dirty, runs the file
-			// whole, then clears the flag.
-			exec(db, "DELETE FROM schema_migrations")
-			exec(db, "INSERT INTO schema_migrations (version, dirty) VALUES ("+vs[i]+", true)")
-			up := strings.Join(s.stmts, "\n\n")
-			if s.wrap {
-				up = "BEGIN;\n" + up + "\nCOMMIT;"
-			}
-			runWhole(t, db, up)
-			exec(db, "DELETE FROM schema_migrations")
-			exec(db, "INSERT INTO schema_migrations (version, dirty) VALUES ("+vs[i]+", false)")
+			applyAsGolangMigrate(t, db, s, vs[i])
 		case "goose":
-			// goose runs its statements one by one, in a transaction
-			// with its log row unless NO TRANSACTION.
-			var q execer = db
-			var tx *sql.Tx
-			if !s.noTx {
-				var err error
-				if tx, err = db.BeginTx(ctx, nil); err != nil {
-					t.Fatal(err)
-				}
-				q = tx
-			}
-			for _, st := range stmtsFor("goose", s) {
-				exec(q, st)
-			}
-			exec(q, "INSERT INTO goose_db_version (version_id, is_applied) VALUES ("+strings.TrimLeft(vs[i], "0")+", true)")
-			if tx != nil {
-				if err := tx.Commit(); err != nil {
-					t.Fatal(err)
-				}
-			}
+			applyAsGoose(t, db, s, strings.TrimLeft(vs[i], "0"))
 		case "dbmate":
-			// dbmate runs the up section whole, in a transaction with
-			// its row unless transaction:false.
-			if s.noTx {
-				runWhole(t, db, strings.Join(s.stmts, "\n\n"))
-				exec(db, "INSERT INTO schema_migrations (version) VALUES ('"+vs[i]+"')")
-				continue
-			}
-			tx, err := db.BeginTx(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			exec(tx, strings.Join(s.stmts, "\n\n"))
-			exec(tx, "INSERT INTO schema_migrations (version) VALUES ('"+vs[i]+"')")
-			if err := tx.Commit(); err != nil {
-				t.Fatal(err)
-			}
+			applyAsDbmate(t, db, s, vs[i])
 		}
 	}
+}
+
+// run executes query through q, failing the test on error.
+func run(t *testing.T, q execer, query string, args ...any) {
+	t.Helper()
+	if _, err := q.ExecContext(context.Background(), query, args...); err != nil {
+		t.Fatalf("running as the tool: %v\n%s", err, query)
+	}
+}
+
+// createVersionTable creates the tool's table as the tool does.
+func createVersionTable(t *testing.T, db *sql.DB, folder, tool string) {
+	t.Helper()
+	switch {
+	case tool == "golang-migrate" && folder == "sqlite":
+		run(t, db, "CREATE TABLE IF NOT EXISTS schema_migrations (version uint64,dirty bool)")
+		run(t, db, "CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON schema_migrations (version)")
+	case tool == "golang-migrate":
+		run(t, db, "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint not null primary key, dirty boolean not null)")
+	case tool == "goose" && folder == "sqlite":
+		run(t, db, "CREATE TABLE goose_db_version (id INTEGER PRIMARY KEY AUTOINCREMENT, version_id INTEGER NOT NULL, is_applied INTEGER NOT NULL, tstamp TIMESTAMP DEFAULT (datetime('now')))")
+	case tool == "goose":
+		run(t, db, "CREATE TABLE goose_db_version (id serial NOT NULL, version_id bigint NOT NULL, is_applied boolean NOT NULL, tstamp timestamp NULL default now(), PRIMARY KEY(id))")
+	case tool == "dbmate":
+		run(t, db, "CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY)")
+	}
+	if tool == "goose" {
+		run(t, db, "INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true)")
+	}
+}
+
+// applyAsGolangMigrate marks the version dirty, runs the file whole, then
+// clears the flag, as golang-migrate does.
+func applyAsGolangMigrate(t *testing.T, db *sql.DB, s step, version string) {
+	t.Helper()
+	run(t, db, "DELETE FROM schema_migrations")
+	run(t, db, "INSERT INTO schema_migrations (version, dirty) VALUES ("+version+", true)")
+	up := strings.Join(s.stmts, "\n\n")
+	if s.wrap {
+		up = "BEGIN;\n" + up + "\nCOMMIT;"
+	}
+	run(t, db, up)
+	run(t, db, "DELETE FROM schema_migrations")
+	run(t, db, "INSERT INTO schema_migrations (version, dirty) VALUES ("+version+", false)")
+}
+
+// applyAsGoose runs the statements one by one, in a transaction with the
+// log row unless NO TRANSACTION, as goose does.
+func applyAsGoose(t *testing.T, db *sql.DB, s step, version string) {
+	t.Helper()
+	var q execer = db
+	var tx *sql.Tx
+	if !s.noTx {
+		var err error
+		if tx, err = db.BeginTx(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		q = tx
+	}
+	for _, st := range stmtsFor("goose", s) {
+		run(t, q, st)
+	}
+	run(t, q, "INSERT INTO goose_db_version (version_id, is_applied) VALUES ("+version+", true)")
+	if tx != nil {
+		must(t, tx.Commit())
+	}
+}
+
+// applyAsDbmate runs the up section whole, in a transaction with its row
+// unless transaction:false, as dbmate does.
+func applyAsDbmate(t *testing.T, db *sql.DB, s step, version string) {
+	t.Helper()
+	up := strings.Join(s.stmts, "\n\n")
+	if s.noTx {
+		run(t, db, up)
+		run(t, db, "INSERT INTO schema_migrations (version) VALUES ('"+version+"')")
+		return
+	}
+	tx, err := db.BeginTx(context.Background(), nil)
+	must(t, err)
+	run(t, tx, up)
+	run(t, tx, "INSERT INTO schema_migrations (version) VALUES ('"+version+"')")
+	must(t, tx.Commit())
 }
 
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-// runWhole sends a section to the server in one Exec, as golang-migrate
-// and dbmate do.
-func runWhole(t *testing.T, db *sql.DB, text string) {
-	t.Helper()
-	if _, err := db.ExecContext(context.Background(), text); err != nil {
-		t.Fatalf("running as the tool: %v\n%s", err, text)
-	}
 }
 
 // dumpSchema describes the schema from the catalogs: tables, columns,
