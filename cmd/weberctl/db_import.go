@@ -48,8 +48,8 @@ Example:
    weberctl db import --from goose --source db/migrations --take-over --database-url postgres://app@db.internal/app
    weberctl db upgrade --database-url postgres://app@db.internal/app`,
 		Flags: withGlobal(
-			&cli.StringFlag{Name: "from", Required: true, Usage: "the `TOOL` that wrote the history: golang-migrate, goose, dbmate or atlas"},
-			&cli.StringFlag{Name: "source", Required: true, Usage: "the `DIR` that holds the tool's migration files"},
+			&cli.StringFlag{Name: "from", Usage: "the `TOOL` that wrote the history: golang-migrate, goose, dbmate or atlas"},
+			&cli.StringFlag{Name: "source", Usage: "the `DIR` that holds the tool's migration files"},
 			&cli.StringFlag{Name: "dialect", Usage: "write migrations/`DIALECT` (sqlite, postgres or mysql; default: the database URL's)"},
 			&cli.BoolFlag{Name: "take-over", Usage: "also record in the database (--database-url) what the tool applied there"},
 			&cli.StringFlag{Name: "table", Usage: "the tool's version `TABLE` (default: schema_migrations; goose_db_version for goose)"},
@@ -65,6 +65,9 @@ Example:
 func runImport(c *cli.Context, e *env) error {
 	if err := noArgs(c); err != nil {
 		return err
+	}
+	if c.String("from") == "" || c.String("source") == "" {
+		return usagef("`weberctl db import` needs --from (the tool: golang-migrate, goose, dbmate or atlas) and --source (its migrations folder), e.g. `weberctl db import --from goose --source db/migrations`")
 	}
 	tool, err := importhist.ParseTool(c.String("from"))
 	if err != nil {

@@ -148,3 +148,31 @@ func TestE2EImportAndTakeOver(t *testing.T) {
 		}
 	})
 }
+
+// TestImportUsageMistakes: mistakes on the command line are one line and
+// exit 2, before anything is read or written.
+func TestImportUsageMistakes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"db", "import"}, "needs --from"},
+		{[]string{"db", "import", "--from", "goose"}, "--source"},
+		{[]string{"db", "import", "--from", "flyway", "--source", dir}, `unknown tool "flyway"`},
+		{[]string{"db", "import", "--from", "goose", "--source", dir, "extra"}, "takes no arguments"},
+		{[]string{"db", "import", "--from", "goose", "--source", dir, "--dialect", "oracle"}, "use sqlite, postgres or mysql"},
+		{[]string{"db", "import", "--from", "goose", "--source", dir, "--dialect", "postgres", "--take-over", "--database-url", "sqlite://" + filepath.Join(dir, "x.db")},
+			"drop --dialect"},
+	} {
+		r := runCLI(t, nil, tc.args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("weberctl %s: exit %d, stderr %q; want exit %d and %q", strings.Join(tc.args, " "), r.code, r.stderr, exitUsage, tc.want)
+		}
+		assertOneErrorLine(t, r.stderr)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("a refused import wrote %v", entries)
+	}
+}
