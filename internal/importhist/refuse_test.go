@@ -234,3 +234,27 @@ func fileNames(d *migdir.Dir) []string {
 	}
 	return out
 }
+
+// TestGolangMigrateDownOnly: golang-migrate runs nothing for a version
+// with only a down file and still moves to it; the Weber file has no
+// statement, and upgrading through it works.
+func TestGolangMigrateDownOnly(t *testing.T) {
+	src := writeFiles(t,
+		"1_a.up.sql", "CREATE TABLE a (id int);\n",
+		"2_b.down.sql", "DROP TABLE b;\n",
+		"3_c.up.sql", "CREATE TABLE c (id int);\n")
+	s, err := importhist.Read(importhist.GolangMigrate, src, dialect.SQLite)
+	must(t, err)
+	dir := filepath.Join(t.TempDir(), "sqlite")
+	res, err := importhist.Import(s, dir, dialect.SQLite)
+	must(t, err)
+	if len(res.Files) != 3 || res.Files[1].Stmts != 0 || res.Files[1].Name != "2_b.sql" {
+		t.Fatalf("files %+v, want 2_b.sql with no statement between the others", res.Files)
+	}
+	db, u := testserver.NewEmpty(t, testserver.Lookup(t, "sqlite"), nil)
+	up, err := upgrade.Upgrade(context.Background(), db, u, dir, upgrade.Options{})
+	must(t, err)
+	if len(up.Files) != 3 {
+		t.Fatalf("upgrade ran %d files, want 3", len(up.Files))
+	}
+}
