@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +62,23 @@ type TakeOverResult struct {
 
 var reIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// defaults fills in the defaults and checks the options.
+func (o *TakeOverOptions) defaults() error {
+	if !slices.Contains(Tools(), o.Tool) {
+		return fmt.Errorf("take-over: unknown tool %q: use one of the Tools()", o.Tool)
+	}
+	if o.Table == "" {
+		o.Table = o.Tool.VersionTable()
+	}
+	if !reIdent.MatchString(o.Table) {
+		return refuse(KindNoTable, "", "table name %q: pass a plain table name (letters, digits, underscores) in the connection's current schema", o.Table)
+	}
+	if o.LockTimeout == 0 {
+		o.LockTimeout = DefaultLockTimeout
+	}
+	return nil
+}
+
 // TakeOver reads the tool's version table in db and records the matching
 // files of dir (the imported history) in Weber's revision table, with
 // their hashes, in one transaction under the migration lock. The tool's
@@ -68,14 +86,11 @@ var reIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // nothing is recorded; the result lists what Weber already sees as
 // applied.
 func TakeOver(ctx context.Context, db *sql.DB, u *dbconn.URL, dir *migdir.Dir, opts TakeOverOptions) (*TakeOverResult, error) {
-	if opts.Table == "" {
-		opts.Table = opts.Tool.VersionTable()
+	if db == nil || u == nil || dir == nil {
+		return nil, fmt.Errorf("take-over: no database or no migration folder given: open them with dbconn.Open and migdir.Open first")
 	}
-	if !reIdent.MatchString(opts.Table) {
-		return nil, refuse(KindNoTable, "", "table name %q: pass a plain table name (letters, digits, underscores) in the connection's current schema", opts.Table)
-	}
-	if opts.LockTimeout == 0 {
-		opts.LockTimeout = DefaultLockTimeout
+	if err := opts.defaults(); err != nil {
+		return nil, err
 	}
 	store, err := revstore.New(u.Dialect)
 	if err != nil {
