@@ -57,6 +57,29 @@ func TestTakeOverRefusals(t *testing.T) {
 				refusal(t, err, importhist.KindDirty, "version 2", "dirty", "migrate force")
 				noRevisions(t, db, u)
 			})
+			t.Run("golang-migrate at a version with no file", func(t *testing.T) {
+				db, u, d := migrated(t, b, "golang-migrate", 2)
+				exec(t, db, "UPDATE schema_migrations SET version = 7")
+				_, err := importhist.TakeOver(ctx, db, u, d, importhist.TakeOverOptions{Tool: importhist.GolangMigrate})
+				refusal(t, err, importhist.KindUnknownVersion, "version 7")
+				noRevisions(t, db, u)
+			})
+			t.Run("golang-migrate with two rows", func(t *testing.T) {
+				db, u, d := migrated(t, b, "golang-migrate", 2)
+				exec(t, db, "INSERT INTO schema_migrations (version, dirty) VALUES (1, false)")
+				_, err := importhist.TakeOver(ctx, db, u, d, importhist.TakeOverOptions{Tool: importhist.GolangMigrate})
+				refusal(t, err, importhist.KindUnknownVersion, "2 rows")
+				noRevisions(t, db, u)
+			})
+			t.Run("goose applied nothing", func(t *testing.T) {
+				db, u, d := migrated(t, b, "goose", 0)
+				res, err := importhist.TakeOver(ctx, db, u, d, importhist.TakeOverOptions{Tool: importhist.Goose})
+				must(t, err)
+				if len(res.Recorded) != 0 || res.AlreadyRecorded || len(res.Pending) != len(d.Files) {
+					t.Fatalf("recorded %v (already %v), pending %v: want nothing recorded and every file pending", res.Recorded, res.AlreadyRecorded, res.Pending)
+				}
+				noRevisions(t, db, u)
+			})
 			t.Run("version not in the files", func(t *testing.T) {
 				db, u, d := migrated(t, b, "dbmate", 2)
 				exec(t, db, "INSERT INTO schema_migrations (version) VALUES ('20991231000000')")
