@@ -45,7 +45,10 @@ const blockDelimiter = "-- end"
 var (
 	reTxBegin = regexp.MustCompile(`(?i)^(BEGIN|BEGIN\s+TRANSACTION|BEGIN\s+WORK|START\s+TRANSACTION)\s*;$`)
 	reTxEnd   = regexp.MustCompile(`(?i)^(COMMIT|END|COMMIT\s+TRANSACTION|COMMIT\s+WORK|END\s+TRANSACTION)\s*;$`)
-	reTxStmt  = regexp.MustCompile(`(?i)^(BEGIN|START\s+TRANSACTION|COMMIT|ROLLBACK|END)(\s+(TRANSACTION|WORK))?\s*;?$`)
+	// A statement that starts like the tail of a compound statement: the
+	// splitter cut a trigger or routine body at an inner semicolon.
+	reCompoundTail = regexp.MustCompile(`(?i)^END\s+(IF|LOOP|WHILE|REPEAT|CASE)\b`)
+	reTxStmt       = regexp.MustCompile(`(?i)^(BEGIN|START\s+TRANSACTION|COMMIT|ROLLBACK|END)(\s+(TRANSACTION|WORK))?\s*;?$`)
 	// Statements PostgreSQL refuses inside a transaction block.
 	rePostgresNoTx = regexp.MustCompile(`(?is)^(CREATE\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY|DROP\s+INDEX\s+CONCURRENTLY|REINDEX\b.*\bCONCURRENTLY|VACUUM|CREATE\s+DATABASE|DROP\s+DATABASE|ALTER\s+SYSTEM|CREATE\s+TABLESPACE|DROP\s+TABLESPACE)\b`)
 	reSQLiteNoTx   = regexp.MustCompile(`(?i)^VACUUM\b`)
@@ -84,6 +87,9 @@ func convertText(tool Tool, dia string, m *Migration, f *ImportedFile) ([]byte, 
 		return nil, refuse(KindUnsupported, m.Files[0], "Weber cannot split the up section into statements (%v): fix the SQL and import again", err)
 	}
 	for _, s := range stmts {
+		if reCompoundTail.MatchString(strings.TrimSpace(s)) {
+			return nil, refuse(KindUnsupported, m.Files[0], "Weber would cut a trigger or routine body at its inner semicolons (%q would stand alone): wrap the body in BEGIN ... END in the source file (the database runs it the same), and import again", strings.TrimSpace(s))
+		}
 		if reTxStmt.MatchString(strings.TrimSpace(s)) {
 			return nil, refuse(KindUnsupported, m.Files[0], "has its own transaction statement %q among its statements: Weber runs each file in one transaction (or none); remove it, or split the file at it, and import again", strings.TrimSpace(s))
 		}

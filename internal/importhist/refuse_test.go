@@ -3,6 +3,7 @@ package importhist_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -256,5 +257,26 @@ func TestGolangMigrateDownOnly(t *testing.T) {
 	must(t, err)
 	if len(up.Files) != 3 {
 		t.Fatalf("upgrade ran %d files, want 3", len(up.Files))
+	}
+}
+
+// TestCompoundStatementCut: a MySQL trigger body without BEGIN ... END,
+// which the server reads whole from golang-migrate's multi-statement Exec,
+// would be cut by Weber's splitter; the import says so and how to fix it,
+// and accepts the same body wrapped in BEGIN ... END.
+func TestCompoundStatementCut(t *testing.T) {
+	body := "CREATE TRIGGER t BEFORE INSERT ON b FOR EACH ROW\n%sIF NEW.id IS NULL THEN\n  SET NEW.id = 1;\nEND IF;\n%s"
+	bare := writeFiles(t, "1_t.up.sql", fmt.Sprintf(body, "", ""))
+	s, err := importhist.Read(importhist.GolangMigrate, bare, dialect.MySQL)
+	must(t, err)
+	_, err = importhist.Import(s, filepath.Join(t.TempDir(), "mysql"), dialect.MySQL)
+	refusal(t, err, importhist.KindUnsupported, "1_t.up.sql", "END IF", "BEGIN ... END")
+	wrapped := writeFiles(t, "1_t.up.sql", fmt.Sprintf(body, "BEGIN\n", "END;\n"))
+	s, err = importhist.Read(importhist.GolangMigrate, wrapped, dialect.MySQL)
+	must(t, err)
+	res, err := importhist.Import(s, filepath.Join(t.TempDir(), "mysql"), dialect.MySQL)
+	must(t, err)
+	if res.Files[0].Stmts != 1 {
+		t.Fatalf("the wrapped trigger splits into %d statements, want 1", res.Files[0].Stmts)
 	}
 }
