@@ -29,10 +29,10 @@ func writeFiles(t *testing.T, files ...string) string {
 
 // refusal asserts err is an *importhist.Error of kind whose message
 // contains every part.
-func refusal(t *testing.T, err error, kind string, parts ...string) {
+func refusal(t *testing.T, err error, kind importhist.Kind, parts ...string) {
 	t.Helper()
 	var e *importhist.Error
-	if !errors.As(err, &e) || e.Kind != kind {
+	if !errors.As(err, &e) || importhist.KindOf(err) != kind {
 		t.Fatalf("got %v, want a %q refusal", err, kind)
 	}
 	for _, p := range parts {

@@ -1,6 +1,7 @@
 package importhist
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -52,34 +53,37 @@ func (t Tool) VersionTable() string {
 	return "schema_migrations"
 }
 
+// Kind classifies an Error.
+type Kind string
+
 // Kinds of Error.
 const (
 	// KindSource: the foreign directory cannot be read by the tool's rules.
-	KindSource = "source"
+	KindSource Kind = "source"
 	// KindUnsupported: the history uses something Weber cannot carry over
 	// (a Go migration, environment substitution, a transaction statement
 	// inside a file).
-	KindUnsupported = "unsupported"
+	KindUnsupported Kind = "unsupported"
 	// KindOrder: the tool orders the files differently from Weber.
-	KindOrder = "order"
+	KindOrder Kind = "order"
 	// KindTarget: the Weber folder already holds a different history.
-	KindTarget = "target"
+	KindTarget Kind = "target"
 	// KindNoTable: the tool's version table is not in the database.
-	KindNoTable = "no-table"
+	KindNoTable Kind = "no-table"
 	// KindDirty: the tool's table records a migration that failed halfway.
-	KindDirty = "dirty"
+	KindDirty Kind = "dirty"
 	// KindUnknownVersion: the tool's table names a version that is not in
 	// the files, or holds rows the tool itself would not write.
-	KindUnknownVersion = "unknown-version"
+	KindUnknownVersion Kind = "unknown-version"
 	// KindHistory: the database already has a different Weber history.
-	KindHistory = "history"
+	KindHistory Kind = "history"
 )
 
 // Error is a refusal: nothing was written. Msg names the problem and the
 // fix in one line.
 type Error struct {
 	// Kind classifies the refusal (KindSource, KindDirty, ...).
-	Kind string
+	Kind Kind
 	// File is the file concerned, or "".
 	File string
 	// Msg is the one-line explanation.
@@ -93,6 +97,16 @@ func (e *Error) Error() string {
 	return e.File + ": " + e.Msg
 }
 
-func refuse(kind, file, format string, args ...any) *Error {
+// KindOf returns the Kind of the *Error in err's chain, or "" when there
+// is none.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return ""
+}
+
+func refuse(kind Kind, file, format string, args ...any) *Error {
 	return &Error{Kind: kind, File: file, Msg: fmt.Sprintf(format, args...)}
 }
