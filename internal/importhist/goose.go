@@ -101,7 +101,10 @@ func (p *gooseParser) line(line string) error {
 	}
 	switch p.section {
 	case "":
-		return nil // goose ignores what precedes the first annotation
+		if trimmed != "" && !strings.HasPrefix(trimmed, "--") {
+			return fmt.Errorf("SQL before `-- +goose Up` (goose refuses it too): move it into the up section")
+		}
+		return nil
 	case "down":
 		p.down = append(p.down, line)
 		return nil

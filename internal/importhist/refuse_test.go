@@ -97,7 +97,8 @@ DROP TABLE a;
 
 func TestGooseRefusals(t *testing.T) {
 	for _, c := range []struct{ name, body, want string }{
-		{"no up", "CREATE TABLE a (id int);\n", "no `-- +goose Up`"},
+		{"no up", "-- just a comment\n", "no `-- +goose Up`"},
+		{"sql before up", "CREATE TABLE a (id int);\n-- +goose Up\nSELECT 1;\n", "before `-- +goose Up`"},
 		{"unterminated", "-- +goose Up\nCREATE TABLE a (id int)\n-- +goose Down\n", "no closing semicolon"},
 		{"open block", "-- +goose Up\n-- +goose StatementBegin\nSELECT 1;\n", "has no StatementEnd"},
 		{"envsub", "-- +goose Up\n-- +goose ENVSUB ON\nSELECT 1;\n", "ENVSUB"},
