@@ -154,6 +154,14 @@ func takeOver(c *cli.Context, e *env, tool importhist.Tool, dirPath string) (*db
 
 func renderImport(e *env, r *importhist.ImportResult) {
 	w := e.stdout
+	if r.Tool == importhist.Atlas {
+		fmt.Fprintf(w, "%s is in Atlas's layout, which is Weber's own: %d files accepted as they are", r.Source, len(r.Files))
+		if !r.Unchanged {
+			fmt.Fprintf(w, " and copied with atlas.sum into %s", r.Dir)
+		}
+		fmt.Fprintln(w, ".")
+		return
+	}
 	if r.Unchanged {
 		fmt.Fprintf(w, "Nothing to write: %s already holds these %d files imported from %s (%s).\n", r.Dir, len(r.Files), r.Tool, r.Source)
 		return

@@ -176,3 +176,21 @@ func TestImportUsageMistakes(t *testing.T) {
 		t.Fatalf("a refused import wrote %v", entries)
 	}
 }
+
+// TestImportAtlasAsIs: an Atlas folder is accepted as it is and said to be.
+func TestImportAtlasAsIs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	r := runCLI(t, nil, "db", "import", "--from", "atlas", "--source", filepath.Join("..", "..", "migrations", "sqlite"), "--dialect", "sqlite", "--dir", dir)
+	if r.code != 0 || !strings.Contains(r.stdout, "Weber's own") {
+		t.Fatalf("exit %d, stdout %q, stderr %q: want the Atlas folder accepted as it is", r.code, r.stdout, r.stderr)
+	}
+	want, err := os.ReadFile(filepath.Join("..", "..", "migrations", "sqlite", "atlas.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "sqlite", "atlas.sum"))
+	if err != nil || string(got) != string(want) {
+		t.Fatalf("atlas.sum copied as %q (err %v), want it unchanged", got, err)
+	}
+}
