@@ -55,6 +55,7 @@ func TestHelpHasAnExample(t *testing.T) {
 		{"db", "lint", "--help"},
 		{"db", "hash", "--help"},
 		{"db", "verify", "--help"},
+		{"db", "import", "--help"},
 		{"serve", "--help"},
 		{"version", "--help"},
 		{"help", "serve"},

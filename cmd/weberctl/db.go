@@ -11,6 +11,7 @@ func dbCommand(e *env) *cli.Command {
 		Description: `Development: ensure (create the database and the models' tables), drop.
 Deployment: revision (write a migration file), upgrade, downgrade, status,
 history, check, lint, hash, verify (rehearse an upgrade on a populated copy).
+Adoption: import (take over a golang-migrate, goose, dbmate or Atlas history).
 
 Examples:
    weberctl db ensure
@@ -29,6 +30,7 @@ Examples:
 			dbLintCommand(e),
 			dbHashCommand(e),
 			dbVerifyCommand(e),
+			dbImportCommand(e),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {

@@ -357,6 +357,22 @@ func (f *File) parse(dia string) (string, error) {
 	return "", nil
 }
 
+// Statements splits text into statements exactly as Open splits a file of
+// the dialect dia (ent's name; "" for the generic splitter), honouring an
+// `-- atlas:delimiter` directive on its first line. Tools that write files
+// for this package use it to check that a file splits as they intend.
+func Statements(dia, text string) ([]string, error) {
+	stmts, err := scanner(dia).Scan(text)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(stmts))
+	for i, s := range stmts {
+		out[i] = s.Text
+	}
+	return out, nil
+}
+
 // scanner returns Atlas's statement scanner configured as the dialect's
 // driver configures it.
 func scanner(dia string) *migrate.Scanner {

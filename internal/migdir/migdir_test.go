@@ -204,3 +204,39 @@ func TestDialectDir(t *testing.T) {
 		t.Error("CompareVersions")
 	}
 }
+
+// TestStatementsSplitsAsOpen: Statements, which importers use to check a
+// file before writing it, splits exactly as Open does, the delimiter
+// directive included.
+func TestStatementsSplitsAsOpen(t *testing.T) {
+	text := "-- atlas:delimiter -- end\n\nCREATE TABLE a (id int);\nINSERT INTO a VALUES (1);\n-- end\n\nCREATE TABLE b (id int)\n-- end\n"
+	got, err := Statements(dialect.MySQL, text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !strings.HasSuffix(got[0], "VALUES (1);") {
+		t.Fatalf("Statements = %q, want the two statements ending at the -- end lines", got)
+	}
+	path := filepath.Join(t.TempDir(), "mysql")
+	if err := os.MkdirAll(path, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(path, "1_a.sql"), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Rehash(path); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Files[0].Stmts) != len(got) {
+		t.Fatalf("Open splits into %v, Statements into %q", d.Files[0].Stmts, got)
+	}
+	for i, s := range d.Files[0].Stmts {
+		if s.Text != got[i] {
+			t.Fatalf("Open splits into %v, Statements into %q", d.Files[0].Stmts, got)
+		}
+	}
+}
