@@ -167,6 +167,9 @@ func checkDialect(ctx context.Context, folder, dir, devURL string, tables []*ent
 	if err != nil {
 		return notChecked(err)
 	}
+	if desired, err = normalizeDesired(ctx, db, folder, desired); err != nil {
+		return notChecked(err)
+	}
 	if dc.Lint, err = lintHistory(ctx, db, folder, md, selected, "", log); err != nil {
 		return notChecked(err)
 	}

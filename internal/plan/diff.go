@@ -28,6 +28,9 @@ type Options struct {
 	AllowDestructive bool
 	// Logger receives debug messages; nil discards.
 	Logger *slog.Logger
+	// rehearse applies the planned file on the dev database before it is
+	// accepted (Revise).
+	rehearse bool
 }
 
 // Statement is one planned SQL statement.

@@ -127,7 +127,7 @@ func Revise(ctx context.Context, opts ReviseOptions) (*ReviseResult, error) {
 		go func() {
 			defer wg.Done()
 			plans[i], errs[i] = planDir(ctx, f, filepath.Join(opts.Root, f), opts.DevURLs[f], opts.Tables,
-				Options{AllowDestructive: opts.AllowDestructive, Logger: log})
+				Options{AllowDestructive: opts.AllowDestructive, Logger: log, rehearse: true})
 		}()
 	}
 	wg.Wait()
@@ -217,11 +217,19 @@ func planDir(ctx context.Context, folder, dir, devURL string, tables []*entschem
 	if err != nil {
 		return nil, err
 	}
+	if desired, err = normalizeDesired(ctx, db, folder, desired); err != nil {
+		return nil, err
+	}
 	if dp.result.Replayed, err = Replay(ctx, db, folder, files, ""); err != nil {
 		return nil, fmt.Errorf("planning %s (%s): %w", folder, dir, err)
 	}
 	if dp.plan, err = planTo(ctx, db, folder, desired, opts); err != nil {
 		return nil, err
+	}
+	if opts.rehearse && !dp.plan.Empty() {
+		if err := rehearse(ctx, db, dp.plan, desired); err != nil {
+			return nil, err
+		}
 	}
 	dp.result.Statements = dp.plan.Statements
 	dp.result.LeftOut = dp.plan.LeftOut

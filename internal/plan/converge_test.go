@@ -1,0 +1,153 @@
+package plan
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"entgo.io/ent/dialect/entsql"
+	entschema "entgo.io/ent/dialect/sql/schema"
+	"entgo.io/ent/entc/gen"
+	"entgo.io/ent/entc/load"
+)
+
+// shapeTables loads testdata/shapes, the test schema with every field
+// type, default, index form, check and edge shape ent offers, into ent's
+// migrate tables exactly as `go generate` would (entc/load, then
+// gen.Graph.Tables), without generating a client.
+func shapeTables(t *testing.T) []*entschema.Table {
+	t.Helper()
+	spec, err := (&load.Config{Path: "./testdata/shapes"}).Load()
+	if err != nil {
+		t.Fatalf("loading testdata/shapes: %v", err)
+	}
+	g, err := gen.NewGraph(&gen.Config{Package: spec.PkgPath, Target: filepath.Join(t.TempDir(), "ent")}, spec.Schemas...)
+	if err != nil {
+		t.Fatalf("building the graph of testdata/shapes: %v", err)
+	}
+	tables, err := g.Tables()
+	if err != nil {
+		t.Fatalf("tables of testdata/shapes: %v", err)
+	}
+	return tables
+}
+
+// devURLFor returns the dev server URL for a dialect ("" for SQLite). A
+// server dialect that is not configured skips the test by name, and fails
+// it under CI=true, where every server is promised.
+func devURLFor(t *testing.T, d string) string {
+	t.Helper()
+	if d == SQLite {
+		return ""
+	}
+	v := os.Getenv(DevURLVariable(d))
+	if v == "" {
+		v = os.Getenv(strings.Replace(DevURLVariable(d), "_DEV_", "_TEST_", 1))
+	}
+	if v == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not set under CI: the %s server is required", DevURLVariable(d), d)
+		}
+		t.Skipf("%s not set: skipping %s", DevURLVariable(d), d)
+	}
+	return v
+}
+
+// TestShapesConverge is scenario 24: every shape ent can express, revised
+// twice on each dialect; the second revision writes nothing and `db check`
+// passes. Without normalising the models on the dev server, MariaDB's
+// hashed unique indexes on text/blob, its CONSTRAINT_n check names and its
+// rewritten default expressions (and SQLite's unnamed check) are planned
+// again by every revision.
+func TestShapesConverge(t *testing.T) {
+	t.Parallel()
+	tables := shapeTables(t)
+	for _, d := range []string{SQLite, Postgres, MySQL} {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			urls := map[string]string{d: devURLFor(t, d)}
+			root := t.TempDir()
+			now := clock(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+			first := revise(t, root, []string{d}, urls, tables, "first", false, now)
+			if !first.Written {
+				t.Fatal("the first revision wrote nothing")
+			}
+			second := revise(t, root, []string{d}, urls, tables, "second", false, now)
+			if second.Written {
+				t.Fatalf("the second revision wrote %s:\n%s", second.Dialects[0].File, allSQL(second.Dialects[0]))
+			}
+			rep, err := Check(t.Context(), CheckOptions{Root: root, Dialects: []string{d}, DevURLs: urls, Tables: tables})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rep.OK {
+				t.Fatalf("db check failed after the revision:\n%s", strings.Join(rep.Problems(), "\n"))
+			}
+		})
+	}
+}
+
+// TestReviseRejectsModelsTheDialectRefuses is issue 9 item 5: a check
+// written with MySQL's backticks used to be written into the PostgreSQL
+// file, which `db check` then failed to replay. The models are applied on
+// each dialect's dev server before anything is written.
+func TestReviseRejectsModelsTheDialectRefuses(t *testing.T) {
+	t.Parallel()
+	urls := map[string]string{Postgres: devURLFor(t, Postgres)}
+	tables := models(t)
+	table(t, tables, "users").SetAnnotation(&entsql.Annotation{Checks: map[string]string{"users_name_set": "`name` <> ''"}})
+	root := t.TempDir()
+	_, err := Revise(t.Context(), ReviseOptions{Root: root, Dialects: []string{SQLite, Postgres}, DevURLs: urls, Tables: tables})
+	var me *ModelsError
+	if !errors.As(err, &me) || me.Dialect != Postgres {
+		t.Fatalf("Revise = %v, want a *ModelsError for postgres", err)
+	}
+	if !strings.Contains(err.Error(), "fix the model") {
+		t.Errorf("the error does not say what to fix: %v", err)
+	}
+	for _, d := range []string{SQLite, Postgres} {
+		if files := sqlFiles(t, filepath.Join(root, d)); len(files) > 0 {
+			t.Errorf("%s: files written although postgres failed: %v", d, files)
+		}
+	}
+}
+
+// TestRehearseRefusesWhatFailsOrFallsShort: Revise applies each planned
+// file on the dev database holding the replayed history before writing
+// it; a statement the server rejects, or a file that leaves the database
+// short of the models, is refused with the statement or the difference.
+func TestRehearseRefusesWhatFailsOrFallsShort(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db, cleanup, err := DevDB(ctx, SQLite, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cleanup() })
+	if _, err := db.ExecContext(ctx, "CREATE TABLE users (id integer PRIMARY KEY, name text NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	drv, err := openAtlas(SQLite, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desired, err := InspectTables(ctx, drv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := &Plan{Dialect: SQLite, Content: []byte("ALTER TABLE users ADD COLUMN bio text;\nALTER TABLE nope ADD COLUMN x int;\n")}
+	err = rehearse(ctx, db, bad, desired)
+	var pe *PlannedFileError
+	if !errors.As(err, &pe) || pe.Statement != 2 || !strings.Contains(pe.SQL, "nope") || pe.Err == nil {
+		t.Fatalf("rehearse(failing file) = %v, want a *PlannedFileError at statement 2", err)
+	}
+	short := &Plan{Dialect: SQLite, Content: []byte("CREATE TABLE extra (id integer);\n")}
+	err = rehearse(ctx, db, short, desired)
+	if !errors.As(err, &pe) || pe.Err != nil || !slices.Contains(pe.Remaining, "DROP TABLE extra") {
+		t.Fatalf("rehearse(file that overshoots) = %v, want a *PlannedFileError naming DROP TABLE extra", err)
+	}
+}
