@@ -34,6 +34,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/flavor"
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/plan"
@@ -207,6 +208,14 @@ func LiveWith(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath, devURL st
 			log.Warn("drift: removing the dev database", "err", err)
 		}
 	}()
+	if u.Dialect == dialect.MySQL {
+		if err := flavor.CheckDatabase(ctx, db, u.Redacted(), dirPath, flavor.FromDir(dir.Files)); err != nil {
+			return nil, fmt.Errorf("drift: %w", err)
+		}
+		if err := flavor.CheckDev(ctx, db, dev, plan.DevURLVariable(plan.MySQL)); err != nil {
+			return nil, fmt.Errorf("drift: %w", err)
+		}
+	}
 	if err := matchDefaults(ctx, dev, db, u.Dialect); err != nil {
 		return nil, fmt.Errorf("drift: comparing %s with its history: %w", u.Redacted(), err)
 	}

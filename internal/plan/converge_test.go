@@ -13,6 +13,9 @@ import (
 	entschema "entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/entc/gen"
 	"entgo.io/ent/entc/load"
+
+	"github.com/weber-framework/weber/internal/flavor"
+	"github.com/weber-framework/weber/internal/migdir"
 )
 
 // shapeTables loads testdata/shapes, the test schema with every field
@@ -149,5 +152,59 @@ func TestRehearseRefusesWhatFailsOrFallsShort(t *testing.T) {
 	err = rehearse(ctx, db, short, desired)
 	if !errors.As(err, &pe) || pe.Err != nil || !slices.Contains(pe.Remaining, "DROP TABLE extra") {
 		t.Fatalf("rehearse(file that overshoots) = %v, want a *PlannedFileError naming DROP TABLE extra", err)
+	}
+}
+
+// TestReviseDeclaresAndKeepsTheFlavour is scenario 25 for revisions: the
+// MySQL-dialect file declares the dev server's flavour, and once it does,
+// revising or checking that history on a dev server of the other flavour
+// is refused with the setting to change, instead of ten false changes.
+func TestReviseDeclaresAndKeepsTheFlavour(t *testing.T) {
+	t.Parallel()
+	urls := map[string]string{MySQL: devURLFor(t, MySQL)}
+	root := t.TempDir()
+	now := clock(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	res := revise(t, root, []string{MySQL}, urls, models(t), "initial", false, now)
+	body, err := os.ReadFile(res.Dialects[0].File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, cleanup, err := DevDB(t.Context(), MySQL, urls[MySQL])
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, _, err := flavor.Of(t.Context(), db)
+	if err1 := cleanup(); err == nil {
+		err = err1
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(body), flavor.Header(server)+"\n") {
+		t.Fatalf("the mysql file does not start with %q:\n%s", flavor.Header(server), body)
+	}
+	// The same history, declared for the other flavour.
+	otherFlavor := flavor.MySQL
+	if server == flavor.MySQL {
+		otherFlavor = flavor.MariaDB
+	}
+	edited := strings.Replace(string(body), flavor.Header(server), flavor.Header(otherFlavor), 1)
+	if err := os.WriteFile(res.Dialects[0].File, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := migdir.Rehash(filepath.Join(root, MySQL)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Revise(t.Context(), ReviseOptions{Root: root, Dialects: []string{MySQL}, DevURLs: urls, Tables: models(t), Now: now})
+	var me *flavor.MismatchError
+	if !errors.As(err, &me) || !strings.Contains(err.Error(), "point WEBER_DEV_MYSQL_URL at a "+otherFlavor.Name()+" server") {
+		t.Fatalf("Revise on the other flavour = %v, want a *flavor.MismatchError naming WEBER_DEV_MYSQL_URL", err)
+	}
+	rep, err := Check(t.Context(), CheckOptions{Root: root, Dialects: []string{MySQL}, DevURLs: urls, Tables: models(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK || len(rep.Problems()) != 1 || !strings.Contains(rep.Problems()[0], "was written for "+otherFlavor.Name()) {
+		t.Fatalf("Check on the other flavour: ok=%v problems=%q, want the flavour refusal", rep.OK, rep.Problems())
 	}
 }

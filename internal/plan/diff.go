@@ -192,6 +192,13 @@ func planTo(ctx context.Context, db *sql.DB, folder string, desired *schema.Sche
 	if err != nil {
 		return nil, wrapf("planning "+folder+": writing the statements", err)
 	}
+	header, err := flavorHeader(ctx, db, folder)
+	if err != nil {
+		return nil, err
+	}
+	if header != "" {
+		mp.Directives = append([]string{header}, mp.Directives...)
+	}
 	for _, c := range mp.Changes {
 		p.Statements = append(p.Statements, Statement{
 			SQL:         c.Cmd,

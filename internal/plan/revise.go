@@ -16,6 +16,8 @@ import (
 
 	"ariga.io/atlas/sql/migrate"
 	entschema "entgo.io/ent/dialect/sql/schema"
+
+	"github.com/weber-framework/weber/internal/flavor"
 )
 
 // versionFormat is the version of a migration file: a UTC timestamp.
@@ -211,6 +213,9 @@ func planDir(ctx context.Context, folder, dir, devURL string, tables []*entschem
 			}
 		}
 	}()
+	if err := checkDevFlavor(ctx, db, folder, dir, flavor.FromMigrate(files)); err != nil {
+		return nil, err
+	}
 	// The models' schema is read while the dev database is still empty:
 	// ent inspects the model tables it finds there.
 	desired, err := Desired(ctx, db, folder, tables)

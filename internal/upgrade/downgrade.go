@@ -15,6 +15,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/flavor"
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/plan"
@@ -87,6 +88,11 @@ func Downgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, o
 	dir, err := migdir.OpenDialect(dirPath, u.Dialect)
 	if err != nil {
 		return nil, err
+	}
+	if u.Dialect == dialect.MySQL {
+		if err := flavor.CheckDatabase(ctx, db, u.Redacted(), dirPath, flavor.FromDir(dir.Files)); err != nil {
+			return nil, fmt.Errorf("downgrade: %w", err)
+		}
 	}
 	if !opts.DryRun {
 		release, err := lock(ctx, db, u, opts.LockTimeout, "downgrade", log)
@@ -185,6 +191,11 @@ func Downgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, o
 			log.Warn("removing the dev database", "err", err)
 		}
 	}()
+	if u.Dialect == dialect.MySQL {
+		if err := flavor.CheckDev(ctx, db, dev, plan.DevURLVariable(plan.MySQL)); err != nil {
+			return nil, fmt.Errorf("downgrade: %w", err)
+		}
+	}
 	if len(keep) > 0 {
 		if _, err := plan.Replay(ctx, dev, u.Dialect, keep, ""); err != nil {
 			return nil, fmt.Errorf("downgrade: replaying the history up to %s on a dev database: %w", target, err)

@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/flavor"
 	"github.com/weber-framework/weber/internal/dblock"
 	"github.com/weber-framework/weber/internal/envmark"
 	"github.com/weber-framework/weber/internal/migdir"
@@ -246,6 +247,13 @@ func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opt
 	dir, err := migdir.OpenDialect(dirPath, u.Dialect)
 	if err != nil {
 		return nil, err
+	}
+	if u.Dialect == dialect.MySQL {
+		// A history written for MariaDB must not run on MySQL 8, nor the
+		// other way round (their DDL differs: uuid, checks, hashed indexes).
+		if err := flavor.CheckDatabase(ctx, db, u.Redacted(), dirPath, flavor.FromDir(dir.Files)); err != nil {
+			return nil, fmt.Errorf("upgrade: %w", err)
+		}
 	}
 	res := &Result{Dialect: u.Dialect, Dir: dirPath, DryRun: opts.DryRun}
 	if err := checkTarget(dir, opts.To, "--to"); err != nil {

@@ -1,0 +1,45 @@
+package plan
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/weber-framework/weber/internal/flavor"
+)
+
+// checkDevFlavor refuses a MySQL-dialect history declared for one flavour
+// (MySQL 8 or MariaDB) planned on a dev server of the other: ent emits
+// different DDL for each, and the server normalises the models its own
+// way, so the comparison would report false changes. Other dialects and
+// undeclared histories pass.
+func checkDevFlavor(ctx context.Context, db *sql.DB, folder, dir string, files []flavor.File) error {
+	if folder != MySQL {
+		return nil
+	}
+	hist, _, err := flavor.Declared(files)
+	if err != nil {
+		return wrapf("planning mysql ("+dir+")", err)
+	}
+	if hist == "" {
+		return nil
+	}
+	server, version, err := flavor.Of(ctx, db)
+	if err != nil {
+		return wrapf("planning mysql", err)
+	}
+	v := DevURLVariable(MySQL)
+	return flavor.Check(dir, hist, server, version, "the dev database ("+v+")", "point "+v+" at a "+hist.Name()+" server")
+}
+
+// flavorHeader returns the header line that declares the flavour of the
+// MySQL-dialect server db is on ("" for other dialects).
+func flavorHeader(ctx context.Context, db *sql.DB, folder string) (string, error) {
+	if folder != MySQL {
+		return "", nil
+	}
+	f, _, err := flavor.Of(ctx, db)
+	if err != nil {
+		return "", wrapf("planning mysql", err)
+	}
+	return flavor.Header(f), nil
+}
