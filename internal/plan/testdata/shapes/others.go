@@ -26,6 +26,7 @@ func (Owner) Fields() []ent.Field {
 func (Owner) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("shapes", Shape.Type),
+		edge.To("labels", Label.Type).Through("memberships", Membership.Type),
 	}
 }
 
@@ -52,9 +53,10 @@ type Label struct {
 	ent.Schema
 }
 
-// Annotations give the table a MySQL collation of its own.
+// Annotations give the table a MySQL collation of its own and a first
+// identity value.
 func (Label) Annotations() []schema.Annotation {
-	return []schema.Annotation{entsql.Annotation{Collation: "utf8mb4_general_ci"}}
+	return []schema.Annotation{entsql.Annotation{Collation: "utf8mb4_general_ci"}, entsql.IncrementStart(1000)}
 }
 
 // Fields of the Label.
@@ -69,6 +71,7 @@ func (Label) Fields() []ent.Field {
 func (Label) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("shapes", Shape.Type).Ref("labels"),
+		edge.From("owners", Owner.Type).Ref("labels"),
 	}
 }
 

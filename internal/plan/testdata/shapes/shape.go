@@ -74,6 +74,13 @@ func (Shape) Fields() []ent.Field {
 			dialect.SQLite:   "(lower('EU'))",
 		})),
 		field.UUID("ref", uuid.UUID{}).Optional(),
+		field.Time("day").Optional().SchemaType(map[string]string{
+			dialect.MySQL: "date", dialect.Postgres: "date", dialect.SQLite: "date",
+		}),
+		field.String("ip").Optional().SchemaType(map[string]string{dialect.Postgres: "inet"}),
+		field.Other("amount", Cents(0)).Optional().SchemaType(map[string]string{
+			dialect.MySQL: "bigint", dialect.Postgres: "bigint", dialect.SQLite: "integer",
+		}),
 		field.Int("owner_id").Optional(),
 	}
 }
