@@ -208,3 +208,40 @@ func TestReviseDeclaresAndKeepsTheFlavour(t *testing.T) {
 		t.Fatalf("Check on the other flavour: ok=%v problems=%q, want the flavour refusal", rep.OK, rep.Problems())
 	}
 }
+
+// TestModelsNormalisesOffTheTarget: Models (db verify's final check) runs
+// on a database that holds the history, where the models cannot be
+// created; it normalises them in memory (SQLite) or on a scratch database
+// on the dev server, so every shape compares equal there too.
+func TestModelsNormalisesOffTheTarget(t *testing.T) {
+	t.Parallel()
+	tables := shapeTables(t)
+	for _, d := range []string{SQLite, Postgres, MySQL} {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			url := devURLFor(t, d)
+			root := t.TempDir()
+			now := clock(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+			revise(t, root, []string{d}, map[string]string{d: url}, tables, "first", false, now)
+			files, err := ReadHistory(filepath.Join(root, d))
+			if err != nil {
+				t.Fatal(err)
+			}
+			target, cleanup, err := DevDB(t.Context(), d, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = cleanup() })
+			if _, err := Replay(t.Context(), target, d, files, ""); err != nil {
+				t.Fatal(err)
+			}
+			p, err := Models(t.Context(), target, d, tables, Options{DevURL: url})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !p.Empty() {
+				t.Fatalf("Models on the upgraded database plans %d statements:\n%s", len(p.Statements), p.Content)
+			}
+		})
+	}
+}
