@@ -212,11 +212,8 @@ func LiveWith(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath, devURL st
 		if err := flavor.CheckDatabase(ctx, db, u.Redacted(), dirPath, flavor.FromDir(dir.Files)); err != nil {
 			return nil, fmt.Errorf("drift: %w", err)
 		}
-		if err := flavor.CheckDev(ctx, db, dev, plan.DevURLVariable(plan.MySQL)); err != nil {
-			return nil, fmt.Errorf("drift: %w", err)
-		}
 	}
-	if err := matchDefaults(ctx, dev, db, u.Dialect); err != nil {
+	if err := liveschema.PrepareDev(ctx, dev, db, u.Dialect, plan.DevURLVariable(plan.MySQL)); err != nil {
 		return nil, fmt.Errorf("drift: comparing %s with its history: %w", u.Redacted(), err)
 	}
 	var batch []migrate.File
@@ -272,44 +269,6 @@ func LiveWith(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath, devURL st
 	}
 	rep.Clean = len(rep.Differences) == 0
 	return rep, nil
-}
-
-// matchDefaults gives the dev database the live database's default
-// character set and collation before the history is replayed on it (MySQL
-// and MariaDB; a no-op elsewhere). A database created with the server's
-// default collation (utf8mb4_general_ci) rather than the one Weber creates
-// (utf8mb4_bin) is not a change made by hand, and every table a history
-// creates without a COLLATE clause inherits the database's default: the
-// replay must start from the same default as the live database did.
-func matchDefaults(ctx context.Context, dev, live *sql.DB, dia string) error {
-	if d, _ := liveschema.Dialect(dia); d != dialect.MySQL {
-		return nil
-	}
-	const q = "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()"
-	var charset, collation string
-	if err := live.QueryRowContext(ctx, q).Scan(&charset, &collation); err != nil {
-		return fmt.Errorf("reading the database's default collation: %s", oneLine(err))
-	}
-	if !safeName(charset) || !safeName(collation) {
-		return fmt.Errorf("the database's default collation %q (%q) is not a name Weber can repeat on the dev database", collation, charset)
-	}
-	if _, err := dev.ExecContext(ctx, "ALTER DATABASE CHARACTER SET "+charset+" COLLATE "+collation); err != nil {
-		return fmt.Errorf("giving the dev database the default collation %s: %s", collation, oneLine(err))
-	}
-	return nil
-}
-
-// safeName reports a charset or collation name made of [A-Za-z0-9_] only.
-func safeName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if !(r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			return false
-		}
-	}
-	return true
 }
 
 // Compare diffs two inspected schemas of the dialect dia with drv (Atlas's

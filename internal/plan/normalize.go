@@ -97,9 +97,15 @@ func normalizeDesired(ctx context.Context, db *sql.DB, folder string, desired *s
 }
 
 // normalizeSQLite creates desired's tables on mem, an empty in-memory
-// database, and inspects them back.
+// database, and inspects them back, in one transaction that is rolled
+// back.
 func normalizeSQLite(ctx context.Context, mem *sql.DB, desired *schema.Schema) (*schema.Schema, error) {
-	drv, err := openAtlas(SQLite, mem)
+	tx, err := mem.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, wrapf("planning sqlite: normalising the models", err)
+	}
+	defer tx.Rollback()
+	drv, err := openAtlas(SQLite, tx)
 	if err != nil {
 		return nil, err
 	}

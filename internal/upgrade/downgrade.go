@@ -191,10 +191,8 @@ func Downgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, o
 			log.Warn("removing the dev database", "err", err)
 		}
 	}()
-	if u.Dialect == dialect.MySQL {
-		if err := flavor.CheckDev(ctx, db, dev, plan.DevURLVariable(plan.MySQL)); err != nil {
-			return nil, fmt.Errorf("downgrade: %w", err)
-		}
+	if err := liveschema.PrepareDev(ctx, dev, db, u.Dialect, plan.DevURLVariable(plan.MySQL)); err != nil {
+		return nil, fmt.Errorf("downgrade: %w", err)
 	}
 	if len(keep) > 0 {
 		if _, err := plan.Replay(ctx, dev, u.Dialect, keep, ""); err != nil {
