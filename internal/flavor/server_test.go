@@ -65,3 +65,43 @@ func TestHistoryOfTheOtherFlavourIsRefused(t *testing.T) {
 		t.Errorf("drift.Live = %v, want a *flavor.MismatchError", err)
 	}
 }
+
+// TestDowngradeKeepsTheDefaultCollation: on a database created with the
+// server's default collation, going back one file drops what that file
+// created and nothing else; the dev database the history is replayed on
+// takes the live database's default (liveschema.PrepareDev), so no table
+// is re-collated.
+func TestDowngradeKeepsTheDefaultCollation(t *testing.T) {
+	t.Parallel()
+	b := testserver.Lookup(t, "mysql")
+	db, u := testserver.NewEmpty(t, b, nil)
+	ctx := t.Context()
+	if _, err := db.ExecContext(ctx, "ALTER DATABASE CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "mysql")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{
+		"1_plain.sql": "CREATE TABLE plain (id bigint NOT NULL PRIMARY KEY, name varchar(50) NOT NULL);\n",
+		"2_more.sql":  "CREATE TABLE more (id bigint NOT NULL PRIMARY KEY, note text NULL);\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := migdir.Rehash(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := upgrade.Upgrade(ctx, db, u, dir, upgrade.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := upgrade.Downgrade(ctx, db, u, dir, upgrade.DowngradeOptions{DevURL: b.URL, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Statements) != 1 || !strings.Contains(res.Statements[0], "DROP TABLE `more`") {
+		t.Fatalf("downgrade plan on a utf8mb4_general_ci database = %q, want only DROP TABLE `more`", res.Statements)
+	}
+}
