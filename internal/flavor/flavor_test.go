@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"ariga.io/atlas/sql/migrate"
 )
 
 func TestFromVersion(t *testing.T) {
@@ -97,5 +99,20 @@ func TestHeaderIsDeclared(t *testing.T) {
 		if err != nil || got != f {
 			t.Errorf("Declared(Header(%s)) = %q, %v", f, got, err)
 		}
+	}
+}
+
+// TestHeaderKeepsAtlasDirectives: db revision writes the declaration
+// first in the header, above Atlas's own directives, which must still be
+// read.
+func TestHeaderKeepsAtlasDirectives(t *testing.T) {
+	t.Parallel()
+	body := Header(MariaDB) + "\n-- atlas:txmode none\n\nCREATE TABLE x (id int);\n"
+	f := migrate.NewLocalFile("1_x.sql", []byte(body))
+	if got := f.Directive("txmode"); len(got) != 1 || got[0] != "none" {
+		t.Errorf("Directive(txmode) = %q, want [none]", got)
+	}
+	if got, _, _ := Declared([]File{{Name: f.Name(), Body: f.Bytes()}}); got != MariaDB {
+		t.Errorf("Declared = %q, want mariadb", got)
 	}
 }
