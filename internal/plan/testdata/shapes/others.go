@@ -37,7 +37,7 @@ type Detail struct {
 
 // Annotations give the table another name.
 func (Detail) Annotations() []schema.Annotation {
-	return []schema.Annotation{entsql.Annotation{Table: "shape_details"}}
+	return []schema.Annotation{entsql.Annotation{Table: "shape_details", Options: "ENGINE = InnoDB"}}
 }
 
 // Fields of the Detail.

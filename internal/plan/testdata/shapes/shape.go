@@ -108,5 +108,8 @@ func (Shape) Indexes() []ent.Index {
 		index.Fields("active").Annotations(entsql.IndexWhere("active")),
 		index.Fields("ucount").Edges("owner").Unique(),
 		index.Fields("created_at").Annotations(entsql.DescColumns("created_at")),
+		index.Fields("body").Annotations(entsql.IndexTypes(map[string]string{dialect.MySQL: "FULLTEXT"})).StorageKey("shape_body_text"),
+		index.Fields("code").Annotations(entsql.IncludeColumns("name")).StorageKey("shape_code_incl"),
+		index.Fields("name").Annotations(entsql.OpClass("varchar_pattern_ops")).StorageKey("shape_name_pattern"),
 	}
 }
