@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -90,4 +91,49 @@ func TestE2EUpgradeRefusesTheOtherFlavour(t *testing.T) {
 	if n := p.count(p.open(), "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'z'"); n != 0 {
 		t.Errorf("the refused upgrade created table z")
 	}
+}
+
+// TestE2ERevisionRefusesTheOtherFlavour: `db revision` on a history
+// declared for the other flavour names the setting to change and writes
+// nothing, and `db check` fails with the same reason.
+func TestE2ERevisionRefusesTheOtherFlavour(t *testing.T) {
+	t.Parallel()
+	p := mysqlProject(t)
+	srv, err := dbconn.OpenServer(t.Context(), p.u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	server, _, err := flavor.Of(t.Context(), srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := flavor.MySQL
+	if server == flavor.MySQL {
+		other = flavor.MariaDB
+	}
+	p.addMigration("20991231000000_z.sql", flavor.Header(other)+"\n\nCREATE TABLE z (id bigint NOT NULL PRIMARY KEY);\n")
+	before := p.historyFiles()
+	r := p.runEnv(devEnv(), "db", "revision", "--dialect", "mysql", "--name", "more")
+	want := "point WEBER_DEV_MYSQL_URL at a " + other.Name() + " server"
+	if r.code == 0 || !strings.Contains(r.stderr, want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+		t.Fatalf("db revision on a %s history with a %s dev server: exit %d, stderr %q; want one line containing %q", other, server, r.code, r.stderr, want)
+	}
+	if after := p.historyFiles(); after != before {
+		t.Errorf("db revision wrote files: %d before, %d after", before, after)
+	}
+	c := p.runEnv(append(devEnv(), "WEBER_DIALECTS=mysql"), "db", "check")
+	if c.code == 0 || !strings.Contains(c.stdout+c.stderr, "was written for "+other.Name()) {
+		t.Fatalf("db check: exit %d, output %q %q; want the flavour refusal", c.code, c.stdout, c.stderr)
+	}
+}
+
+// historyFiles counts the .sql files of the project's folder.
+func (p *project) historyFiles() int {
+	p.t.Helper()
+	m, err := filepath.Glob(filepath.Join(p.folder(), "*.sql"))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return len(m)
 }

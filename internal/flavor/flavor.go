@@ -123,7 +123,7 @@ func Declared(files []File) (Flavor, string, error) {
 		case d == "":
 			continue
 		case Flavor(d) != MySQL && Flavor(d) != MariaDB:
-			return "", "", fmt.Errorf("%s declares the unknown flavor %q: write `-- weber:flavor mysql` or `-- weber:flavor mariadb`", f.Name, d)
+			return "", "", fmt.Errorf("%s declares the unknown flavour %q: write `-- weber:flavor mysql` or `-- weber:flavor mariadb`", f.Name, d)
 		case got == "":
 			got, first = Flavor(d), f.Name
 		case Flavor(d) != got:

@@ -42,7 +42,7 @@ func TestDeclared(t *testing.T) {
 		{name: "conflict", files: []File{{Name: "1_a.sql", Body: []byte("-- weber:flavor mysql\nSELECT 1;\n")}, maria},
 			wantErr: "1_a.sql declares MySQL but 2_b.sql declares MariaDB: one history serves one flavour"},
 		{name: "unknown", files: []File{{Name: "1_a.sql", Body: []byte("-- weber:flavor percona\nSELECT 1;\n")}},
-			wantErr: `1_a.sql declares the unknown flavor "percona"`},
+			wantErr: `1_a.sql declares the unknown flavour "percona"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
