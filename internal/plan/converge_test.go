@@ -11,6 +11,7 @@ import (
 
 	"entgo.io/ent/dialect/entsql"
 	entschema "entgo.io/ent/dialect/sql/schema"
+	"entgo.io/ent/schema/field"
 	"entgo.io/ent/entc/gen"
 	"entgo.io/ent/entc/load"
 
@@ -237,5 +238,40 @@ func modelsOffTheTarget(t *testing.T, d, url, root string, tables []*entschema.T
 	}
 	if !p.Empty() {
 		t.Fatalf("Models on the upgraded database plans %d statements:\n%s", len(p.Statements), p.Content)
+	}
+}
+
+// TestReviseWarnsWhenItFirstDeclaresTheFlavour: a MySQL history written
+// before flavours were declared gets its flavour from the next revision;
+// the revision says so, with what to do if production runs the other.
+func TestReviseWarnsWhenItFirstDeclaresTheFlavour(t *testing.T) {
+	t.Parallel()
+	urls := map[string]string{MySQL: devURLFor(t, MySQL)}
+	root := t.TempDir()
+	dir := filepath.Join(root, MySQL)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old := "CREATE TABLE legacy (id bigint NOT NULL PRIMARY KEY) CHARSET utf8mb4 COLLATE utf8mb4_bin;\n"
+	if err := os.WriteFile(filepath.Join(dir, "20200101000000_legacy.sql"), []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := migdir.Rehash(dir); err != nil {
+		t.Fatal(err)
+	}
+	now := clock(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	res := revise(t, root, []string{MySQL}, urls, models(t), "models", true, now)
+	if w := res.Dialects[0].Warnings; len(w) != 1 || !strings.Contains(w[0], "declared no server flavour") || !strings.Contains(w[0], "revise against a") {
+		t.Fatalf("warnings = %q, want the first-declaration warning", w)
+	}
+	more := models(t)
+	tags := table(t, more, "tags")
+	tags.Columns = append(tags.Columns, &entschema.Column{Name: "slug", Type: field.TypeString, Nullable: true, Size: 100})
+	res = revise(t, root, []string{MySQL}, urls, more, "more", true, now)
+	if !res.Written {
+		t.Fatal("the second revision wrote nothing")
+	}
+	if w := res.Dialects[0].Warnings; len(w) != 0 {
+		t.Errorf("a declared history warns again: %q", w)
 	}
 }

@@ -235,6 +235,9 @@ func planDir(ctx context.Context, folder, dir, devURL string, tables []*entschem
 		if err := rehearse(ctx, db, dp.plan, desired); err != nil {
 			return nil, err
 		}
+		if w := firstDeclaration(ctx, db, folder, dir, flavor.FromMigrate(files)); w != "" {
+			dp.result.Warnings = append(dp.result.Warnings, w)
+		}
 	}
 	dp.result.Statements = dp.plan.Statements
 	dp.result.LeftOut = dp.plan.LeftOut
