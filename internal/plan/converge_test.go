@@ -11,9 +11,9 @@ import (
 
 	"entgo.io/ent/dialect/entsql"
 	entschema "entgo.io/ent/dialect/sql/schema"
-	"entgo.io/ent/schema/field"
 	"entgo.io/ent/entc/gen"
 	"entgo.io/ent/entc/load"
+	"entgo.io/ent/schema/field"
 
 	"github.com/weber-framework/weber/internal/flavor"
 	"github.com/weber-framework/weber/internal/migdir"
