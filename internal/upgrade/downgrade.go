@@ -15,7 +15,6 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
-	"github.com/weber-framework/weber/internal/flavor"
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/plan"
@@ -89,10 +88,8 @@ func Downgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, o
 	if err != nil {
 		return nil, err
 	}
-	if u.Dialect == dialect.MySQL {
-		if err := flavor.CheckDatabase(ctx, db, u.Redacted(), dirPath, flavor.FromDir(dir.Files)); err != nil {
-			return nil, fmt.Errorf("downgrade: %w", err)
-		}
+	if err := checkFlavor(ctx, db, u, dirPath, dir, "downgrade"); err != nil {
+		return nil, err
 	}
 	if !opts.DryRun {
 		release, err := lock(ctx, db, u, opts.LockTimeout, "downgrade", log)

@@ -202,6 +202,19 @@ type PendingFile struct {
 	Statements int
 }
 
+// checkFlavor refuses a MySQL history declared for MariaDB on a MySQL 8
+// database, and the other way round: their DDL differs (uuid, checks,
+// hashed indexes). op prefixes the error.
+func checkFlavor(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, dir *migdir.Dir, op string) error {
+	if u.Dialect != dialect.MySQL {
+		return nil
+	}
+	if err := flavor.CheckDatabase(ctx, db, u.Redacted(), dirPath, flavor.FromDir(dir.Files)); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
 // Upgrade applies the pending migration files of the directory dirPath
 // (the dialect folder, e.g. migrations/sqlite) to the database db that u
 // names.
@@ -248,12 +261,8 @@ func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opt
 	if err != nil {
 		return nil, err
 	}
-	if u.Dialect == dialect.MySQL {
-		// A history written for MariaDB must not run on MySQL 8, nor the
-		// other way round (their DDL differs: uuid, checks, hashed indexes).
-		if err := flavor.CheckDatabase(ctx, db, u.Redacted(), dirPath, flavor.FromDir(dir.Files)); err != nil {
-			return nil, fmt.Errorf("upgrade: %w", err)
-		}
+	if err := checkFlavor(ctx, db, u, dirPath, dir, "upgrade"); err != nil {
+		return nil, err
 	}
 	res := &Result{Dialect: u.Dialect, Dir: dirPath, DryRun: opts.DryRun}
 	if err := checkTarget(dir, opts.To, "--to"); err != nil {
