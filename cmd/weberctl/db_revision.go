@@ -28,6 +28,12 @@ database created on the server --dev-postgres-url / --dev-mysql-url (or
 WEBER_DEV_POSTGRES_URL / WEBER_DEV_MYSQL_URL) names, and dropped afterwards.
 Without one, pass --dialect to write only some dialects.
 
+The models are compared in the form each dev server stores them, and each
+file is applied there on top of the replayed history before it is written:
+a file that fails, or does not reach the models, is not written anywhere.
+MySQL files declare the flavour of the dev server (-- weber:flavor mariadb
+or mysql); a history declared for one flavour is refused on the other.
+
 It never writes a DROP of a table, column or index, nor narrows a column,
 unless --allow-destructive is given; it lists what it left out.
 

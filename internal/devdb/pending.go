@@ -130,6 +130,9 @@ func matchesHistory(db *sql.DB, u *dbconn.URL, devURL string) func(context.Conte
 				err = cerr
 			}
 		}()
+		if err := liveschema.PrepareDev(ctx, dev, db, u.Dialect, plan.DevURLVariable(plan.MySQL)); err != nil {
+			return err
+		}
 		mf := make([]atlasmigrate.File, len(files))
 		for i, f := range files {
 			mf[i] = atlasmigrate.NewLocalFile(f.Name, f.Bytes)

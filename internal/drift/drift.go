@@ -34,6 +34,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/flavor"
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/plan"
@@ -207,6 +208,9 @@ func LiveWith(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath, devURL st
 			log.Warn("drift: removing the dev database", "err", err)
 		}
 	}()
+	if err := readyDev(ctx, dev, db, u, dirPath, dir); err != nil {
+		return nil, err
+	}
 	var batch []migrate.File
 	flush := func() error {
 		if len(batch) == 0 {
@@ -260,6 +264,20 @@ func LiveWith(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath, devURL st
 	}
 	rep.Clean = len(rep.Differences) == 0
 	return rep, nil
+}
+
+// readyDev refuses a MySQL history declared for another flavour than the
+// live database's, and readies dev to replay it (liveschema.PrepareDev).
+func readyDev(ctx context.Context, dev, db *sql.DB, u *dbconn.URL, dirPath string, dir *migdir.Dir) error {
+	if u.Dialect == dialect.MySQL {
+		if err := flavor.CheckDatabase(ctx, db, u.Redacted(), dirPath, flavor.FromDir(dir.Files)); err != nil {
+			return fmt.Errorf("drift: %w", err)
+		}
+	}
+	if err := liveschema.PrepareDev(ctx, dev, db, u.Dialect, plan.DevURLVariable(plan.MySQL)); err != nil {
+		return fmt.Errorf("drift: comparing %s with its history: %w", u.Redacted(), err)
+	}
+	return nil
 }
 
 // Compare diffs two inspected schemas of the dialect dia with drv (Atlas's

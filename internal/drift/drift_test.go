@@ -12,6 +12,7 @@ import (
 	"github.com/weber-framework/weber/internal/drift"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/testdb"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
@@ -260,4 +261,37 @@ func TestStatusThreeWays(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestLiveDefaultCollationIsNotDrift is issue 9 item 3: a MySQL/MariaDB
+// database created with the server's default collation (not the
+// utf8mb4_bin Weber creates) reported "schema changed by hand (collation
+// utf8mb4_bin -> utf8mb4_general_ci)" right after an upgrade. Both a table
+// written without COLLATE (it inherits the database's default) and one
+// written the way ent writes it (COLLATE utf8mb4_bin) compare clean.
+func TestLiveDefaultCollationIsNotDrift(t *testing.T) {
+	t.Parallel()
+	b := testserver.Lookup(t, "mysql")
+	db, u := testserver.NewEmpty(t, b, nil)
+	ctx := t.Context()
+	if _, err := db.ExecContext(ctx, "ALTER DATABASE CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "mysql")
+	write(t, dir, "1_plain.sql", "CREATE TABLE plain (id bigint NOT NULL PRIMARY KEY, name varchar(50) NOT NULL);\n")
+	write(t, dir, "2_ent.sql", "CREATE TABLE `ents` (`id` bigint NOT NULL AUTO_INCREMENT, `name` varchar(255) NOT NULL, PRIMARY KEY (`id`)) CHARSET utf8mb4 COLLATE utf8mb4_bin;\n")
+	if _, err := upgrade.Upgrade(ctx, db, u, dir, upgrade.Options{}); err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	dev := os.Getenv("WEBER_DEV_MYSQL_URL")
+	if dev == "" {
+		dev = b.URL
+	}
+	rep, err := drift.Live(ctx, db, u, dir, dev)
+	if err != nil {
+		t.Fatalf("drift.Live: %v", err)
+	}
+	if !rep.Clean {
+		t.Fatalf("a database with the server's default collation reports drift right after upgrade: %v", rep.Differences)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"ariga.io/atlas/sql/schema"
 	entschema "entgo.io/ent/dialect/sql/schema"
 
+	"github.com/weber-framework/weber/internal/flavor"
 	"github.com/weber-framework/weber/internal/migdir"
 )
 
@@ -162,9 +163,15 @@ func checkDialect(ctx context.Context, folder, dir, devURL string, tables []*ent
 			dc.Warnings = append(dc.Warnings, oneLine(err.Error()))
 		}
 	}()
+	if err := checkDevFlavor(ctx, db, folder, dir, flavor.FromDir(md.Files)); err != nil {
+		return notChecked(err)
+	}
 	// ent reads the models' schema while the dev database is still empty.
 	desired, err := Desired(ctx, db, folder, tables)
 	if err != nil {
+		return notChecked(err)
+	}
+	if desired, err = normalizeDesired(ctx, db, folder, desired); err != nil {
 		return notChecked(err)
 	}
 	if dc.Lint, err = lintHistory(ctx, db, folder, md, selected, "", log); err != nil {

@@ -28,6 +28,15 @@ type Options struct {
 	AllowDestructive bool
 	// Logger receives debug messages; nil discards.
 	Logger *slog.Logger
+	// DevURL names, for PostgreSQL and MySQL, the server where Models may
+	// create an empty scratch database to normalise the models on (see
+	// normalizeDesired); without it a server's models are compared as ent
+	// writes them. SQLite always normalises in memory. Revise, Check and
+	// ModelsAhead always normalise on their own dev database.
+	DevURL string
+	// rehearse applies the planned file on the dev database before it is
+	// accepted (Revise).
+	rehearse bool
 }
 
 // Statement is one planned SQL statement.
@@ -118,11 +127,35 @@ func Models(ctx context.Context, db *sql.DB, dia string, tables []*entschema.Tab
 	if err != nil {
 		return nil, err
 	}
-	desired, err := Desired(ctx, db, folder, tables)
+	desired, err := normalizedModels(ctx, db, folder, tables, opts.DevURL)
 	if err != nil {
 		return nil, err
 	}
 	return planTo(ctx, db, folder, desired, opts)
+}
+
+// normalizedModels is the models as the dialect's server stores them, for
+// Models, whose db is not empty: SQLite normalises in memory, a server on
+// an empty scratch database created where devURL names (and dropped). A
+// server without devURL gets ent's own form.
+func normalizedModels(ctx context.Context, db *sql.DB, folder string, tables []*entschema.Table, devURL string) (*schema.Schema, error) {
+	if folder != SQLite && strings.TrimSpace(devURL) == "" {
+		return Desired(ctx, db, folder, tables)
+	}
+	on := db
+	if folder != SQLite {
+		dev, cleanup, err := DevDB(ctx, folder, devURL)
+		if err != nil {
+			return nil, fmt.Errorf("planning %s: %w", folder, err)
+		}
+		defer cleanup()
+		on = dev
+	}
+	desired, err := Desired(ctx, on, folder, tables)
+	if err != nil {
+		return nil, err
+	}
+	return normalizeDesired(ctx, on, folder, desired)
 }
 
 // Desired converts the models to Atlas's schema for the dialect, the way
@@ -188,6 +221,13 @@ func planTo(ctx context.Context, db *sql.DB, folder string, desired *schema.Sche
 	})
 	if err != nil {
 		return nil, wrapf("planning "+folder+": writing the statements", err)
+	}
+	header, err := flavorHeader(ctx, db, folder)
+	if err != nil {
+		return nil, err
+	}
+	if header != "" {
+		mp.Directives = append([]string{header}, mp.Directives...)
 	}
 	for _, c := range mp.Changes {
 		p.Statements = append(p.Statements, Statement{

@@ -16,6 +16,8 @@ import (
 
 	"ariga.io/atlas/sql/migrate"
 	entschema "entgo.io/ent/dialect/sql/schema"
+
+	"github.com/weber-framework/weber/internal/flavor"
 )
 
 // versionFormat is the version of a migration file: a UTC timestamp.
@@ -127,7 +129,7 @@ func Revise(ctx context.Context, opts ReviseOptions) (*ReviseResult, error) {
 		go func() {
 			defer wg.Done()
 			plans[i], errs[i] = planDir(ctx, f, filepath.Join(opts.Root, f), opts.DevURLs[f], opts.Tables,
-				Options{AllowDestructive: opts.AllowDestructive, Logger: log})
+				Options{AllowDestructive: opts.AllowDestructive, Logger: log, rehearse: true})
 		}()
 	}
 	wg.Wait()
@@ -211,10 +213,16 @@ func planDir(ctx context.Context, folder, dir, devURL string, tables []*entschem
 			}
 		}
 	}()
+	if err := checkDevFlavor(ctx, db, folder, dir, flavor.FromMigrate(files)); err != nil {
+		return nil, err
+	}
 	// The models' schema is read while the dev database is still empty:
 	// ent inspects the model tables it finds there.
 	desired, err := Desired(ctx, db, folder, tables)
 	if err != nil {
+		return nil, err
+	}
+	if desired, err = normalizeDesired(ctx, db, folder, desired); err != nil {
 		return nil, err
 	}
 	if dp.result.Replayed, err = Replay(ctx, db, folder, files, ""); err != nil {
@@ -222,6 +230,14 @@ func planDir(ctx context.Context, folder, dir, devURL string, tables []*entschem
 	}
 	if dp.plan, err = planTo(ctx, db, folder, desired, opts); err != nil {
 		return nil, err
+	}
+	if opts.rehearse && !dp.plan.Empty() {
+		if err := rehearse(ctx, db, dp.plan, desired); err != nil {
+			return nil, err
+		}
+		if w := firstDeclaration(ctx, db, folder, dir, flavor.FromMigrate(files)); w != "" {
+			dp.result.Warnings = append(dp.result.Warnings, w)
+		}
 	}
 	dp.result.Statements = dp.plan.Statements
 	dp.result.LeftOut = dp.plan.LeftOut

@@ -93,6 +93,9 @@ func Downgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, o
 	if err != nil {
 		return nil, err
 	}
+	if err := checkFlavor(ctx, db, u, dirPath, dir, "downgrade"); err != nil {
+		return nil, err
+	}
 	if !opts.DryRun {
 		release, err := lock(ctx, db, u, opts.LockTimeout, "downgrade", log)
 		if err != nil {
@@ -190,6 +193,9 @@ func Downgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, o
 			log.Warn("removing the dev database", "err", err)
 		}
 	}()
+	if err := liveschema.PrepareDev(ctx, dev, db, u.Dialect, plan.DevURLVariable(plan.MySQL)); err != nil {
+		return nil, fmt.Errorf("downgrade: %w", err)
+	}
 	if len(keep) > 0 {
 		if _, err := plan.Replay(ctx, dev, u.Dialect, keep, ""); err != nil {
 			return nil, fmt.Errorf("downgrade: replaying the history up to %s on a dev database: %w", target, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/dblock"
 	"github.com/weber-framework/weber/internal/envmark"
+	"github.com/weber-framework/weber/internal/flavor"
 	"github.com/weber-framework/weber/internal/lockwait"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/preflight"
@@ -229,6 +230,19 @@ type PendingFile struct {
 	Statements int
 }
 
+// checkFlavor refuses a MySQL history declared for MariaDB on a MySQL 8
+// database, and the other way round: their DDL differs (uuid, checks,
+// hashed indexes). op prefixes the error.
+func checkFlavor(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, dir *migdir.Dir, op string) error {
+	if u.Dialect != dialect.MySQL {
+		return nil
+	}
+	if err := flavor.CheckDatabase(ctx, db, u.Redacted(), dirPath, flavor.FromDir(dir.Files)); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
 // Upgrade applies the pending migration files of the directory dirPath
 // (the dialect folder, e.g. migrations/sqlite) to the database db that u
 // names.
@@ -276,6 +290,9 @@ func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opt
 	}
 	dir, err := migdir.OpenDialect(dirPath, u.Dialect)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkFlavor(ctx, db, u, dirPath, dir, "upgrade"); err != nil {
 		return nil, err
 	}
 	res := &Result{Dialect: u.Dialect, Dir: dirPath, DryRun: opts.DryRun}

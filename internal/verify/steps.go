@@ -234,7 +234,7 @@ func (r *rehearsal) models(ctx context.Context, db *sql.DB, d string) {
 		r.step(name, start, Skip, "no models given")
 		return
 	}
-	p, err := plan.Models(ctx, db, r.folder, r.opts.Models, plan.Options{AllowDestructive: true, Logger: r.log})
+	p, err := plan.Models(ctx, db, r.folder, r.opts.Models, plan.Options{AllowDestructive: true, Logger: r.log, DevURL: r.opts.DevURLs[r.folder]})
 	if err != nil {
 		r.step(name, start, Fail, oneLine(err))
 		return
