@@ -215,6 +215,7 @@ func planTo(ctx context.Context, db *sql.DB, folder string, desired *schema.Sche
 	if len(changes) == 0 {
 		return p, nil
 	}
+	validate, online := safeForms(folder, changes)
 	mp, err := drv.PlanChanges(ctx, "weber", changes, func(o *migrate.PlanOptions) {
 		noQualifier := ""
 		o.SchemaQualifier = &noQualifier
@@ -228,6 +229,9 @@ func planTo(ctx context.Context, db *sql.DB, folder string, desired *schema.Sche
 	}
 	if header != "" {
 		mp.Directives = append([]string{header}, mp.Directives...)
+	}
+	if online {
+		onlineFile(mp, validate)
 	}
 	for _, c := range mp.Changes {
 		p.Statements = append(p.Statements, Statement{
