@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/weber-framework/weber/internal/devdb"
+	"github.com/weber-framework/weber/internal/envmark"
 	"github.com/weber-framework/weber/internal/migdir"
 )
 
@@ -107,7 +108,12 @@ func renderEnsure(e *env, r *devdb.EnsureResult) {
 	for _, f := range r.ForeignKeys {
 		fmt.Fprintf(w, "Added foreign key %s\n", f)
 	}
-	if r.Env != "" {
+	switch {
+	case r.EnvKept:
+		fmt.Fprintf(w, "Kept the environment mark %q: %s\n", r.Env, keptMarkAdvice(r.Env, r.EnvRequested))
+	case r.Env != "" && r.EnvPrevious != "" && !envmark.Same(r.Env, r.EnvPrevious):
+		fmt.Fprintf(w, "Raised the environment mark from %q to %q\n", r.EnvPrevious, r.Env)
+	case r.Env != "":
 		fmt.Fprintf(w, "Recorded environment %q\n", r.Env)
 	}
 	if len(r.Skipped) > 0 {

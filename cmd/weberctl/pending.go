@@ -11,15 +11,27 @@ import (
 
 	"github.com/weber-framework/weber/app"
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/envmark"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
 // openTarget resolves the configuration, opens the database and finds the
-// migration folder of its dialect. A database that does not exist is an
-// error, except an SQLite file when create is set (an embedded app's first
-// upgrade starts from nothing).
+// migration folder of its dialect, and notes on stderr an environment mark
+// that differs from the command's environment (noteMark). A database that
+// does not exist is an error, except an SQLite file when create is set
+// (`db upgrade`, which writes: see createSQLite).
 func (e *env) openTarget(c *cli.Context, create bool) (cfg app.Config, u *dbconn.URL, db *sql.DB, dir string, err error) {
+	cfg, u, db, dir, err = e.openDatabase(c, create)
+	if err != nil {
+		return cfg, nil, nil, "", err
+	}
+	e.noteMark(c.Context, u, db, cfg.Env, create)
+	return cfg, u, db, dir, nil
+}
+
+// openDatabase is openTarget without the note.
+func (e *env) openDatabase(c *cli.Context, create bool) (cfg app.Config, u *dbconn.URL, db *sql.DB, dir string, err error) {
 	cfg, u, err = e.target(c)
 	if err != nil {
 		return cfg, nil, nil, "", err
@@ -28,9 +40,15 @@ func (e *env) openTarget(c *cli.Context, create bool) (cfg app.Config, u *dbconn
 	if err != nil {
 		return cfg, nil, nil, "", err
 	}
+	if create {
+		// A write to a system database is refused before connecting.
+		if err := u.RefuseSystem("upgrade"); err != nil {
+			return cfg, nil, nil, "", err
+		}
+	}
 	if u.Dialect == dialect.SQLite && !u.Memory {
 		if create {
-			if _, err := dbconn.EnsureDatabase(c.Context, u); err != nil {
+			if err := e.createSQLite(c, cfg, u); err != nil {
 				return cfg, nil, nil, "", err
 			}
 		} else if ok, err := dbconn.Exists(c.Context, u); err != nil {
@@ -44,6 +62,32 @@ func (e *env) openTarget(c *cli.Context, create bool) (cfg app.Config, u *dbconn
 		return cfg, nil, nil, "", err
 	}
 	return cfg, u, db, dir, nil
+}
+
+// createSQLite lets `db upgrade` start an SQLite database from nothing, in
+// its existing folder only: it never creates folders (a mistyped path must
+// not become a fresh database), and in production (--env or WEBER_ENV) it
+// refuses a missing file as it refuses a missing server database. When it
+// creates the file it says so first: on stdout, or on stderr with --json.
+func (e *env) createSQLite(c *cli.Context, cfg app.Config, u *dbconn.URL) error {
+	ok, err := dbconn.Exists(c.Context, u)
+	if err != nil || ok {
+		return err
+	}
+	if envmark.IsProduction(cfg.Env) {
+		return fmt.Errorf("database %s does not exist, and this is a production upgrade (environment %q): upgrade does not create a production database, which usually means a mistyped path; check --database-url, or create it on purpose with `weberctl db ensure --env %s`",
+			u.Redacted(), cfg.Env, cfg.Env)
+	}
+	created, err := dbconn.CreateSQLiteFile(u)
+	if err != nil || !created {
+		return err
+	}
+	w := e.stdout
+	if c.Bool("json") {
+		w = e.stderr
+	}
+	fmt.Fprintf(w, "Created the SQLite database %s: the file did not exist (a new, empty database).\n", u.Redacted())
+	return nil
 }
 
 // pendingFiles returns how many migration files of dir are not yet

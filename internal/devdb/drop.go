@@ -82,11 +82,19 @@ func Name(u *dbconn.URL) string {
 // -wal and -shm, or DROP DATABASE on a server. It refuses, dropping
 // nothing, unless the drop is confirmed (Yes, or the database's name typed
 // at a terminal), and it refuses a database marked as production unless
-// ForceProduction is set. A database that does not exist is not an error:
+// ForceProduction is set. A system database of the server (mysql, sys,
+// performance_schema, information_schema; postgres, template0, template1)
+// is refused with a *dbconn.SystemDatabaseError before anything connects,
+// whatever the options. A database that does not exist is not an error:
 // the result says Existed false.
 func Drop(ctx context.Context, u *dbconn.URL, opts DropOptions) (*DropResult, error) {
 	if u == nil {
 		return nil, errors.New("dropping the database: no database URL")
+	}
+	// A system database is refused from its name alone, before any
+	// connection, whatever the flags.
+	if err := u.RefuseSystem("drop"); err != nil {
+		return nil, err
 	}
 	res := &DropResult{Database: u.Redacted()}
 	if u.Dialect == dialect.SQLite && u.Memory {

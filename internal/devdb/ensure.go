@@ -91,8 +91,18 @@ type EnsureResult struct {
 	Skipped []string `json:"skipped"`
 	// Statements are the SQL statements that ran to create the above.
 	Statements []string `json:"statements"`
-	// Env is the environment recorded in the database ("" if none was given).
+	// Env is the environment mark the database holds after the run, when
+	// EnsureOptions.Env was given ("" otherwise). It differs from the
+	// requested environment when EnvKept is set.
 	Env string `json:"env,omitempty"`
+	// EnvRequested is EnsureOptions.Env.
+	EnvRequested string `json:"env_requested,omitempty"`
+	// EnvPrevious is the mark the database had before the run ("" none).
+	EnvPrevious string `json:"env_previous,omitempty"`
+	// EnvKept reports that the database kept its mark (Env) instead of the
+	// requested one, which would have protected it less: ensure never
+	// lowers a mark (see envmark.Record).
+	EnvKept bool `json:"env_kept,omitempty"`
 	// Duration is the wall time of the whole operation.
 	Duration time.Duration `json:"duration_ns"`
 }
@@ -129,6 +139,9 @@ func ensure(ctx context.Context, u *dbconn.URL, opts EnsureOptions) (_ *EnsureRe
 	if u == nil {
 		return nil, errors.New("ensuring the database: no database URL")
 	}
+	if err := u.RefuseSystem("ensure"); err != nil {
+		return nil, err
+	}
 	tables := opts.Tables
 	if tables == nil {
 		tables = migrate.Tables
@@ -157,6 +170,11 @@ func ensure(ctx context.Context, u *dbconn.URL, opts EnsureOptions) (_ *EnsureRe
 	// models alone could never be upgraded later. Upgrade takes the lock
 	// itself and re-reads the history under it, so a concurrent Ensure that
 	// also found the database empty applies nothing twice.
+	// The mark before the history runs: applying it records the
+	// environment too.
+	if res.EnvPrevious, err = envmark.Read(ctx, db, u.Dialect); err != nil {
+		return nil, fmt.Errorf("ensuring %s: %w", u.Redacted(), err)
+	}
 	existing, err := userTables(ctx, db, u.Dialect)
 	if err != nil {
 		return nil, fmt.Errorf("ensuring %s: %w", u.Redacted(), err)
@@ -191,10 +209,11 @@ func ensure(ctx context.Context, u *dbconn.URL, opts EnsureOptions) (_ *EnsureRe
 		return nil, err
 	}
 	if opts.Env != "" {
-		if err := envmark.Record(ctx, db, u.Dialect, opts.Env); err != nil {
+		out, err := envmark.Record(ctx, db, u.Dialect, opts.Env)
+		if err != nil {
 			return nil, fmt.Errorf("ensuring %s: %w", u.Redacted(), err)
 		}
-		res.Env = opts.Env
+		res.Env, res.EnvKept, res.EnvRequested = out.Mark, out.Kept(), opts.Env
 	}
 	res.Duration = time.Since(start)
 	for _, l := range []*[]string{&res.History, &res.Adopted, &res.Tables, &res.Columns, &res.Indexes, &res.ForeignKeys, &res.Skipped, &res.Statements} {

@@ -67,7 +67,7 @@ func adopt(ctx context.Context, db *sql.DB, conn *sql.Conn, u *dbconn.URL, dir *
 	log.Info("recorded pending files as applied without running them", "files", len(names), "version", res.After)
 	if opts.Env != "" {
 		conn.Close()
-		if err := envmark.Record(ctx, db, u.Dialect, opts.Env); err != nil {
+		if _, err := envmark.Record(ctx, db, u.Dialect, opts.Env); err != nil {
 			return res, fmt.Errorf("upgrade: %w", err)
 		}
 	}

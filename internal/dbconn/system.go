@@ -1,0 +1,78 @@
+package dbconn
+
+import (
+	"fmt"
+	"strings"
+
+	"entgo.io/ent/dialect"
+)
+
+// systemDatabases are the databases every server of a dialect has for its
+// own use, with what each holds. Dropping one breaks the server (MySQL's
+// `mysql` holds the users and grants) or every database created after it
+// (PostgreSQL's templates).
+var systemDatabases = map[string]map[string]string{
+	dialect.MySQL: {
+		"mysql":              "the server's users, grants and settings",
+		"sys":                "the server's diagnostic views",
+		"performance_schema": "the server's performance instruments",
+		"information_schema": "the server's catalog views",
+	},
+	dialect.Postgres: {
+		"postgres":  "the server's maintenance database, which tools connect to",
+		"template0": "the pristine template every server keeps",
+		"template1": "the template every new database is copied from",
+	},
+}
+
+// sharedOK are the system databases an application may keep its tables
+// in: PostgreSQL's `postgres` is an ordinary database that many hosted
+// servers and the official Docker image hand out as the only one. Weber
+// writes there, but never drops it.
+var sharedOK = map[string]bool{"postgres": true}
+
+// SystemDatabaseError refuses an operation on a database the server keeps
+// for itself. Nothing was opened, created, written or dropped.
+type SystemDatabaseError struct {
+	// Op is what was refused ("drop", "ensure", "upgrade", ...).
+	Op string
+	// Database is the URL, password redacted; Name the database's name.
+	Database, Name string
+	// Holds says what the system database holds.
+	Holds string
+}
+
+func (e *SystemDatabaseError) Error() string {
+	return fmt.Sprintf("refusing to %s %s: %q is a system database of the server (it holds %s) and Weber never %s it: point --database-url (or WEBER_DATABASE_URL) at your application's own database",
+		e.Op, e.Database, e.Name, e.Holds, verbOf(e.Op))
+}
+
+func verbOf(op string) string {
+	if op == "drop" {
+		return "drops"
+	}
+	return "writes to"
+}
+
+// SystemDatabase reports whether u names a database the server keeps for
+// itself (MySQL/MariaDB: mysql, sys, performance_schema,
+// information_schema; PostgreSQL: postgres, template0, template1), and
+// what it holds. Names compare case-insensitively: a server with
+// lower_case_table_names set maps `MySQL` onto `mysql`. SQLite has none.
+func (u *URL) SystemDatabase() (holds string, ok bool) {
+	holds, ok = systemDatabases[u.Dialect][strings.ToLower(strings.TrimSpace(u.Database))]
+	return holds, ok
+}
+
+// RefuseSystem returns a *SystemDatabaseError when op must not run on u
+// because u names a system database, and nil otherwise. It decides from the
+// URL alone, before any connection. "drop" is refused on every system
+// database; any other op (a write: "ensure", "upgrade", "mark", ...) on
+// every one but PostgreSQL's `postgres`, which applications may use.
+func (u *URL) RefuseSystem(op string) error {
+	holds, ok := u.SystemDatabase()
+	if !ok || (op != "drop" && sharedOK[strings.ToLower(strings.TrimSpace(u.Database))] && u.Dialect == dialect.Postgres) {
+		return nil
+	}
+	return &SystemDatabaseError{Op: op, Database: u.Redacted(), Name: u.Database, Holds: holds}
+}
