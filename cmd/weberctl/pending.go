@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"database/sql"
 	"fmt"
 	"strings"
@@ -79,6 +80,9 @@ func (e *env) createSQLite(c *cli.Context, cfg app.Config, u *dbconn.URL) error 
 			u.Redacted(), cfg.Env, cfg.Env)
 	}
 	created, err := dbconn.CreateSQLiteFile(u)
+	if errors.Is(err, dbconn.ErrNoFolder) {
+		return fmt.Errorf("upgrade never creates folders, so that a mistyped path cannot become a new database: %w", err)
+	}
 	if err != nil || !created {
 		return err
 	}

@@ -13,15 +13,15 @@ import (
 // (PostgreSQL's templates).
 var systemDatabases = map[string]map[string]string{
 	dialect.MySQL: {
-		"mysql":              "the server's users, grants and settings",
-		"sys":                "the server's diagnostic views",
-		"performance_schema": "the server's performance instruments",
-		"information_schema": "the server's catalog views",
+		"mysql":              "it holds the users, grants and settings",
+		"sys":                "it holds the diagnostic views",
+		"performance_schema": "it holds the performance instruments",
+		"information_schema": "it is the catalog",
 	},
 	dialect.Postgres: {
-		"postgres":  "the server's maintenance database, which tools connect to",
-		"template0": "the pristine template every server keeps",
-		"template1": "the template every new database is copied from",
+		"postgres":  "it is the maintenance database that tools connect to",
+		"template0": "it is the pristine template",
+		"template1": "it is the template every new database is copied from",
 	},
 }
 
@@ -38,12 +38,12 @@ type SystemDatabaseError struct {
 	Op string
 	// Database is the URL, password redacted; Name the database's name.
 	Database, Name string
-	// Holds says what the system database holds.
+	// Holds says what the system database is for.
 	Holds string
 }
 
 func (e *SystemDatabaseError) Error() string {
-	return fmt.Sprintf("refusing to %s %s: %q is a system database of the server (it holds %s) and Weber never %s it: point --database-url (or WEBER_DATABASE_URL) at your application's own database",
+	return fmt.Sprintf("refusing to %s %s: %q is a system database of the server (%s) and Weber never %s it: point --database-url (or WEBER_DATABASE_URL) at your application's own database",
 		e.Op, e.Database, e.Name, e.Holds, verbOf(e.Op))
 }
 
