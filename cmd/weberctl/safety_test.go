@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"entgo.io/ent/dialect"
+
+	"github.com/weber-framework/weber/internal/dbconn"
 )
 
 // Every command that drops, creates or writes a database refuses the
@@ -139,6 +141,122 @@ func TestE2EUpgradeNeverInventsAnSQLiteDatabase(t *testing.T) {
 		first, _, _ := strings.Cut(r.stdout, "\n")
 		if !strings.HasPrefix(first, "Created the SQLite database") {
 			t.Errorf("upgrade creating the file: first line %q; want it to say so", first)
+		}
+	})
+}
+
+// runFileByHand runs a migration file's statements on the project's
+// database, as `db ensure` makes them from the models before the revision
+// is written.
+func runFileByHand(t *testing.T, p *project, name string) {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join(p.folder(), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := p.open()
+	for _, stmt := range strings.Split(string(text), ";\n") {
+		if strings.TrimSpace(stripComments(stmt)) == "" {
+			continue
+		}
+		if _, err := db.ExecContext(t.Context(), stmt); err != nil {
+			t.Fatalf("running %s by hand: %v", name, err)
+		}
+	}
+}
+
+func stripComments(s string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "--") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// On PostgreSQL and MySQL without a dev server, a pending file whose
+// changes the database already has fails; the advice names the dev URL,
+// which fixes it losing nothing, before the ways that lose data.
+func TestE2EEnsureAdvisesTheDevURLFirst(t *testing.T) {
+	t.Parallel()
+	forEachE2E(t, func(t *testing.T, p *project) {
+		if p.u.Dialect == dialect.SQLite {
+			t.Skip("SQLite needs no dev server")
+		}
+		variable := "WEBER_DEV_POSTGRES_URL"
+		if p.u.Dialect == dialect.MySQL {
+			variable = "WEBER_DEV_MYSQL_URL"
+		}
+		if _, err := dbconn.EnsureDatabase(t.Context(), p.u); err != nil {
+			t.Fatal(err)
+		}
+		p.must("db", "upgrade", "--to", devloopFirst)
+		runFileByHand(t, p, devloopSecond)
+		r := p.run("db", "ensure")
+		if r.code != 1 || !strings.Contains(r.stderr, "set "+variable) || !strings.Contains(r.stderr, "losing nothing") {
+			t.Fatalf("db ensure without a dev URL: exit %d, stderr %q; want the dev URL named first", r.code, r.stderr)
+		}
+		if i, j := strings.Index(r.stderr, variable), strings.Index(r.stderr, "db drop"); j >= 0 && j < i {
+			t.Errorf("the advice names db drop (data loss) before the dev URL: %q", r.stderr)
+		}
+		assertOneErrorLine(t, r.stderr)
+		p.env = devEnv()
+		if r := p.must("db", "ensure"); !strings.Contains(r.stdout, "Recorded 1 file as applied") {
+			t.Errorf("db ensure with the dev URL set:\n%s", r.stdout)
+		}
+	})
+}
+
+// A database with tables of its own and no history: ensure refuses in one
+// line naming the tables and the baseline, and changes nothing.
+func TestE2EEnsureRefusesAnUntrackedDatabase(t *testing.T) {
+	t.Parallel()
+	forEachE2E(t, func(t *testing.T, p *project) {
+		if _, err := dbconn.EnsureDatabase(t.Context(), p.u); err != nil {
+			t.Fatal(err)
+		}
+		db := p.open()
+		for _, stmt := range []string{"CREATE TABLE users (id integer PRIMARY KEY, legacy text)", "CREATE TABLE orders (id integer PRIMARY KEY)"} {
+			if _, err := db.ExecContext(t.Context(), stmt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := p.run("db", "ensure")
+		if r.code != 1 || !strings.Contains(r.stderr, "(orders, users)") || !strings.Contains(r.stderr, "--baseline") {
+			t.Fatalf("db ensure on an untracked database: exit %d, stderr %q", r.code, r.stderr)
+		}
+		assertOneErrorLine(t, r.stderr)
+		if ok, err := dbconn.TableExists(t.Context(), db, p.u.Dialect, "posts"); err != nil || ok {
+			t.Errorf("a refused ensure created the models' tables (posts: %v, %v)", ok, err)
+		}
+	})
+}
+
+// After switching branches, an applied file missing from the folder: in
+// development ensure names the development ways out; in production only the
+// production advice.
+func TestE2EEnsureMissingAppliedFileAdvice(t *testing.T) {
+	t.Parallel()
+	forEachE2E(t, func(t *testing.T, p *project) {
+		p.env = devEnv()
+		p.must("db", "ensure")
+		p.addMigration("20301201000000_branch_a.sql", "CREATE TABLE branch_a (id integer PRIMARY KEY);\n")
+		p.must("db", "ensure")
+		if err := os.Remove(filepath.Join(p.folder(), "20301201000000_branch_a.sql")); err != nil {
+			t.Fatal(err)
+		}
+		p.addMigration("20301202000000_branch_b.sql", "CREATE TABLE branch_b (id integer PRIMARY KEY);\n")
+
+		r := p.run("db", "ensure")
+		if r.code != 1 || !strings.Contains(r.stderr, "20301201000000_branch_a.sql") ||
+			!strings.Contains(r.stderr, "switch back to the branch") || !strings.Contains(r.stderr, "db drop --yes && weberctl db ensure") {
+			t.Errorf("db ensure in development: exit %d, stderr %q; want the development ways out", r.code, r.stderr)
+		}
+		assertOneErrorLine(t, r.stderr)
+		r = p.run("db", "ensure", "--env", "production")
+		if r.code != 1 || !strings.Contains(r.stderr, "restore the file") || strings.Contains(r.stderr, "db drop") {
+			t.Errorf("db ensure in production: exit %d, stderr %q; want the production advice alone", r.code, r.stderr)
 		}
 	})
 }

@@ -190,7 +190,7 @@ func ensure(ctx context.Context, u *dbconn.URL, opts EnsureOptions) (_ *EnsureRe
 		// changes would make the files fail later.
 		adopted, applied, err := catchUp(ctx, db, u, opts, timeout, log)
 		if err != nil {
-			return nil, err
+			return nil, withDevAdvice(err, envmark.IsProduction(opts.Env) || envmark.IsProduction(res.EnvPrevious))
 		}
 		res.Adopted, res.History = adopted, applied
 	}
