@@ -260,3 +260,43 @@ func TestE2EEnsureMissingAppliedFileAdvice(t *testing.T) {
 		}
 	})
 }
+
+// Revising the dialects one at a time gives each its own version; `db
+// check` refuses that, naming the file each folder lacks, even when it
+// checks only SQLite (no dev servers).
+func TestE2ECheckRefusesVersionsThatDifferAcrossDialects(t *testing.T) {
+	t.Parallel()
+	skipShort(t)
+	p := newProject(t, e2eBackend{name: "sqlite", newURL: func(t *testing.T, dir string) string {
+		return "sqlite://" + filepath.Join(dir, "var", "app.db")
+	}})
+	if r := p.must("db", "check", "--dialect", "sqlite"); !strings.Contains(r.stdout, "OK") {
+		t.Fatalf("precondition: the project's history passes:\n%s", r.stdout)
+	}
+	const noop = "UPDATE users SET name = name WHERE 1 = 0;\n"
+	write := func(folder, name string) {
+		if err := os.WriteFile(filepath.Join(p.dir, "migrations", folder, name), []byte(noop), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p.must("db", "hash", "--dialect", folder)
+	}
+	write("sqlite", "20301201000000_touch.sql")
+	write("postgres", "20301201000100_touch.sql")
+	write("mysql", "20301201000000_touch.sql")
+
+	r := p.run("db", "check", "--dialect", "sqlite")
+	if r.code != 1 {
+		t.Fatalf("db check with differing versions: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		"version 20301201000000 (migrations/sqlite/20301201000000_touch.sql, migrations/mysql/20301201000000_touch.sql) is missing from migrations/postgres",
+		"version 20301201000100 (migrations/postgres/20301201000100_touch.sql) is missing from migrations/sqlite, migrations/mysql",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("db check does not say %q:\n%s", want, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stdout, "weberctl db revision") {
+		t.Errorf("db check does not name the fix:\n%s", r.stdout)
+	}
+}
