@@ -25,7 +25,11 @@ that the models have and the database lacks. It never drops or changes anything
 that exists: differences it leaves alone are listed, for a revision to handle.
 It prints what it created; run again, it says there is nothing to do. With
 --env (or WEBER_ENV) it records the environment, which protects a production
-database from ` + "`db drop`" + `.
+database from ` + "`db drop`" + `; a mark is only raised, never lowered (it says
+when it keeps a higher one; ` + "`weberctl db mark --force`" + ` lowers it). It
+refuses the servers' own databases (mysql, sys, template1, ...) and a database
+that has tables but no migration history (baseline it with
+` + "`weberctl db upgrade --baseline VERSION`" + `).
 
 Example:
    weberctl db ensure

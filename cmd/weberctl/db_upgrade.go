@@ -27,6 +27,12 @@ database (rehearsing them on a scratch copy of the schema on PostgreSQL and
 MySQL, for which it needs --dev-url or WEBER_DEV_<DIALECT>_URL) and refuses
 statements that would destroy or reject rows unless --allow-data-loss.
 
+On SQLite it never creates a folder; it creates a missing file in an existing
+folder, saying so on its first line, except in production (--env production or
+WEBER_ENV=production), where a missing file is refused like a missing server
+database. With --env (or WEBER_ENV) it records the environment in the database;
+a mark is only raised, never lowered (see ` + "`weberctl db mark`" + `).
+
 Example:
    weberctl db upgrade
    weberctl db upgrade --dry-run

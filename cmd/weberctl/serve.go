@@ -87,7 +87,7 @@ func serve(c *cli.Context, e *env) error {
 		if err != nil {
 			return err
 		}
-		if !res.NothingToDo() {
+		if !res.NothingToDo() || res.EnvKept {
 			renderEnsure(e, res)
 		}
 	}
@@ -99,6 +99,7 @@ func serve(c *cli.Context, e *env) error {
 	defer db.Close()
 
 	if !cfg.IsEmbeddedDefault() {
+		e.noteMark(ctx, u, db, cfg.Env, c.Bool("migrate"))
 		dir, err := migdir.DialectDir(cfg.MigrationsDir, u.Dialect)
 		if err != nil {
 			return err
