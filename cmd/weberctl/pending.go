@@ -49,8 +49,13 @@ func (e *env) openDatabase(c *cli.Context, create bool) (cfg app.Config, u *dbco
 	}
 	if u.Dialect == dialect.SQLite && !u.Memory {
 		if create {
-			if err := e.createSQLite(c, cfg, u); err != nil {
+			standIn, err := e.createSQLite(c, cfg, u)
+			if err != nil {
 				return cfg, nil, nil, "", err
+			}
+			if standIn {
+				db, err = openStandIn(c)
+				return cfg, u, db, dir, err
 			}
 		} else if ok, err := dbconn.Exists(c.Context, u); err != nil {
 			return cfg, nil, nil, "", err
@@ -70,28 +75,47 @@ func (e *env) openDatabase(c *cli.Context, create bool) (cfg app.Config, u *dbco
 // not become a fresh database), and in production (--env or WEBER_ENV) it
 // refuses a missing file as it refuses a missing server database. When it
 // creates the file it says so first: on stdout, or on stderr with --json.
-func (e *env) createSQLite(c *cli.Context, cfg app.Config, u *dbconn.URL) error {
+// A dry run creates nothing: it reports standIn, and runs on an empty
+// in-memory database instead (openStandIn).
+func (e *env) createSQLite(c *cli.Context, cfg app.Config, u *dbconn.URL) (standIn bool, err error) {
 	ok, err := dbconn.Exists(c.Context, u)
 	if err != nil || ok {
-		return err
+		return false, err
 	}
 	if envmark.IsProduction(cfg.Env) {
-		return fmt.Errorf("database %s does not exist, and this is a production upgrade (environment %q): upgrade does not create a production database, which usually means a mistyped path; check --database-url, or create it on purpose with `weberctl db ensure --env %s`",
+		return false, fmt.Errorf("database %s does not exist, and this is a production upgrade (environment %q): upgrade does not create a production database, which usually means a mistyped path; check --database-url, or create it on purpose with `weberctl db ensure --env %s`",
 			u.Redacted(), cfg.Env, cfg.Env)
-	}
-	created, err := dbconn.CreateSQLiteFile(u)
-	if errors.Is(err, dbconn.ErrNoFolder) {
-		return fmt.Errorf("upgrade never creates folders, so that a mistyped path cannot become a new database: %w", err)
-	}
-	if err != nil || !created {
-		return err
 	}
 	w := e.stdout
 	if c.Bool("json") {
 		w = e.stderr
 	}
+	if c.Bool("dry-run") {
+		if err := dbconn.CheckSQLiteFolder(u); err != nil {
+			return false, fmt.Errorf("upgrade never creates folders, so that a mistyped path cannot become a new database: %w", err)
+		}
+		fmt.Fprintf(w, "The SQLite database %s does not exist: a real upgrade would create it (a new, empty database); this dry run creates nothing.\n", u.Redacted())
+		return true, nil
+	}
+	created, err := dbconn.CreateSQLiteFile(u)
+	if errors.Is(err, dbconn.ErrNoFolder) {
+		return false, fmt.Errorf("upgrade never creates folders, so that a mistyped path cannot become a new database: %w", err)
+	}
+	if err != nil || !created {
+		return false, err
+	}
 	fmt.Fprintf(w, "Created the SQLite database %s: the file did not exist (a new, empty database).\n", u.Redacted())
-	return nil
+	return false, nil
+}
+
+// openStandIn opens the empty in-memory database a dry run of `db upgrade`
+// reads in place of an SQLite file that does not exist yet.
+func openStandIn(c *cli.Context) (*sql.DB, error) {
+	mem, err := dbconn.Parse("sqlite://:memory:")
+	if err != nil {
+		return nil, err
+	}
+	return dbconn.Open(c.Context, mem)
 }
 
 // pendingFiles returns how many migration files of dir are not yet

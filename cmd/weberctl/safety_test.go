@@ -137,6 +137,14 @@ func TestE2EUpgradeNeverInventsAnSQLiteDatabase(t *testing.T) {
 			}
 		}
 
+		r = p.must("db", "upgrade", "--dry-run", "--database-url", "sqlite://"+file)
+		if !strings.Contains(r.stdout, "this dry run creates nothing") || !strings.Contains(r.stdout, "would apply") {
+			t.Errorf("dry run on a missing file:\n%s", r.stdout)
+		}
+		if _, err := os.Stat(file); !os.IsNotExist(err) {
+			t.Fatalf("a dry run created %s", file)
+		}
+
 		r = p.must("db", "upgrade", "--database-url", "sqlite://"+file)
 		first, _, _ := strings.Cut(r.stdout, "\n")
 		if !strings.HasPrefix(first, "Created the SQLite database") {

@@ -142,10 +142,8 @@ func CreateSQLiteFile(u *URL) (created bool, err error) {
 	if _, err := os.Lstat(u.Database); err == nil {
 		return false, nil
 	}
-	parent := filepath.Dir(u.Database)
-	if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
-		return false, &Error{msg: fmt.Sprintf("%s: the folder %s does not exist (a new SQLite file is created only in an existing folder): check the path in the URL, or create the folder first (mkdir -p %s)",
-			u.Redacted(), parent, parent), err: ErrNoFolder}
+	if err := CheckSQLiteFolder(u); err != nil {
+		return false, err
 	}
 	f, err := os.OpenFile(u.Database, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if errors.Is(err, fs.ErrExist) {
@@ -155,6 +153,17 @@ func CreateSQLiteFile(u *URL) (created bool, err error) {
 		return false, u.wrap("creating", err)
 	}
 	return true, f.Close()
+}
+
+// CheckSQLiteFolder returns an error wrapping ErrNoFolder, naming the fix,
+// when the folder that should hold u's SQLite file does not exist.
+func CheckSQLiteFolder(u *URL) error {
+	parent := filepath.Dir(u.Database)
+	if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
+		return &Error{msg: fmt.Sprintf("%s: the folder %s does not exist (a new SQLite file is created only in an existing folder): check the path in the URL, or create the folder first (mkdir -p %s)",
+			u.Redacted(), parent, parent), err: ErrNoFolder}
+	}
+	return nil
 }
 
 // DropDatabase removes the database completely and reports whether there was
