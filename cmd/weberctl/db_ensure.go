@@ -114,7 +114,7 @@ func renderEnsure(e *env, r *devdb.EnsureResult) {
 	}
 	switch {
 	case r.EnvKept:
-		fmt.Fprintf(w, "Kept the environment mark %q: %s\n", r.Env, keptMarkAdvice(r.Env, r.EnvRequested))
+		fmt.Fprintf(w, "Kept the environment mark %q (this run's environment is %q): %s\n", r.Env, r.EnvRequested, keptMarkAdvice(r.EnvRequested))
 	case r.Env != "" && r.EnvPrevious != "" && !envmark.Same(r.Env, r.EnvPrevious):
 		fmt.Fprintf(w, "Raised the environment mark from %q to %q\n", r.EnvPrevious, r.Env)
 	case r.Env != "":

@@ -150,12 +150,13 @@ func markNote(database, got, env string, records bool) string {
 	case records && envmark.LevelOf(env) > envmark.LevelOf(got):
 		return base + fmt.Sprintf("; a successful run raises the mark to %q", env)
 	case records:
-		return base + "; " + keptMarkAdvice(got, env)
+		return base + fmt.Sprintf("; the mark stays %q: %s", got, keptMarkAdvice(env))
 	}
 	return base
 }
 
-// keptMarkAdvice says why a mark stayed, and the explicit way to lower it.
-func keptMarkAdvice(got, env string) string {
-	return fmt.Sprintf("the mark stays %q, because ensure and upgrade never lower one; if the database really is %q now, run `weberctl db mark --env %s --force`", got, env, env)
+// keptMarkAdvice says why a mark stayed, and the explicit way to lower it
+// to env.
+func keptMarkAdvice(env string) string {
+	return fmt.Sprintf("ensure and upgrade never lower a mark; if the database really is %q now, run `weberctl db mark --env %s --force`", env, env)
 }

@@ -25,12 +25,6 @@ var systemDatabases = map[string]map[string]string{
 	},
 }
 
-// sharedOK are the system databases an application may keep its tables
-// in: PostgreSQL's `postgres` is an ordinary database that many hosted
-// servers and the official Docker image hand out as the only one. Weber
-// writes there, but never drops it.
-var sharedOK = map[string]bool{"postgres": true}
-
 // SystemDatabaseError refuses an operation on a database the server keeps
 // for itself. Nothing was opened, created, written or dropped.
 type SystemDatabaseError struct {
@@ -71,7 +65,11 @@ func (u *URL) SystemDatabase() (holds string, ok bool) {
 // every one but PostgreSQL's `postgres`, which applications may use.
 func (u *URL) RefuseSystem(op string) error {
 	holds, ok := u.SystemDatabase()
-	if !ok || (op != "drop" && sharedOK[strings.ToLower(strings.TrimSpace(u.Database))] && u.Dialect == dialect.Postgres) {
+	// PostgreSQL's `postgres` is an ordinary database that many hosted
+	// servers and the official Docker image hand out as the only one:
+	// Weber writes there, but never drops it.
+	shared := u.Dialect == dialect.Postgres && strings.EqualFold(strings.TrimSpace(u.Database), "postgres")
+	if !ok || (op != "drop" && shared) {
 		return nil
 	}
 	return &SystemDatabaseError{Op: op, Database: u.Redacted(), Name: u.Database, Holds: holds}
