@@ -107,8 +107,9 @@ func TestE2EProductionMarkIsNeverLoweredSilently(t *testing.T) {
 	})
 }
 
-// `db upgrade` on SQLite never creates folders; in production it refuses a
-// missing file; elsewhere it creates the file and says so first.
+// `db upgrade` on SQLite never creates folders; in production it (and
+// serve) refuses a missing file; elsewhere it creates the file and says so
+// first, and a dry run creates nothing.
 func TestE2EUpgradeNeverInventsAnSQLiteDatabase(t *testing.T) {
 	t.Parallel()
 	forEachE2E(t, func(t *testing.T, p *project) {
@@ -135,6 +136,15 @@ func TestE2EUpgradeNeverInventsAnSQLiteDatabase(t *testing.T) {
 			if _, err := os.Stat(file); !os.IsNotExist(err) {
 				t.Fatalf("a refused production upgrade created %s", file)
 			}
+		}
+
+		// serve on SQLite brings the schema up itself; not in production.
+		r = p.runEnv([]string{"WEBER_ENV=production"}, "serve", "--addr", "127.0.0.1:0", "--database-url", "sqlite://"+file)
+		if r.code != 1 || !strings.Contains(r.stderr, "does not create a production database") {
+			t.Errorf("serve in production on a missing file: exit %d, stderr %q", r.code, r.stderr)
+		}
+		if _, err := os.Stat(file); !os.IsNotExist(err) {
+			t.Fatalf("a refused production serve created %s", file)
 		}
 
 		r = p.must("db", "upgrade", "--dry-run", "--database-url", "sqlite://"+file)

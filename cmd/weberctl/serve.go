@@ -16,6 +16,7 @@ import (
 	"github.com/weber-framework/weber/ent"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/devdb"
+	"github.com/weber-framework/weber/internal/envmark"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
@@ -78,6 +79,9 @@ func serve(c *cli.Context, e *env) error {
 	if cfg.IsEmbeddedDefault() {
 		folder, err := migdir.Folder(u.Dialect)
 		if err != nil {
+			return err
+		}
+		if err := refuseMissingInProduction(c, cfg, u); err != nil {
 			return err
 		}
 		res, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{
@@ -178,4 +182,19 @@ func pendingPhrase(n int) string {
 		return "1 migration file is"
 	}
 	return fmt.Sprintf("%d migration files are", n)
+}
+
+// refuseMissingInProduction refuses to serve, in production (--env or
+// WEBER_ENV), an SQLite database that does not exist: serve would create
+// it, and a mistyped path would become a fresh, empty database.
+func refuseMissingInProduction(c *cli.Context, cfg app.Config, u *dbconn.URL) error {
+	if !envmark.IsProduction(cfg.Env) {
+		return nil
+	}
+	ok, err := dbconn.Exists(c.Context, u)
+	if err != nil || ok {
+		return err
+	}
+	return fmt.Errorf("serve: database %s does not exist, and the environment is %q: serve does not create a production database, which usually means a mistyped path; check --database-url, or create it on purpose with `weberctl db ensure --env %s`",
+		u.Redacted(), cfg.Env, cfg.Env)
 }
