@@ -33,7 +33,8 @@ func serveCommand(e *env) *cli.Command {
 
 On the embedded default, SQLite, it first brings the database up to date the
 way ` + "`db ensure`" + ` does: a fresh clone works with this one command, and
-migration files pulled since the last run are applied first. On any other
+migration files pulled since the last run are applied first (in production,
+--env production or WEBER_ENV=production, it never creates the file). On any other
 database it refuses to start while migration files are pending, unless
 --migrate applies them first; /readyz answers 503 while files are pending.
 SIGINT or SIGTERM stop it gracefully: requests in flight finish first.
