@@ -166,33 +166,8 @@ func ensure(ctx context.Context, u *dbconn.URL, opts EnsureOptions) (_ *EnsureRe
 	}
 	defer db.Close()
 
-	// History first, on an empty database only: a database built from the
-	// models alone could never be upgraded later. Upgrade takes the lock
-	// itself and re-reads the history under it, so a concurrent Ensure that
-	// also found the database empty applies nothing twice.
-	// The mark before the history runs: applying it records the
-	// environment too.
-	if res.EnvPrevious, err = envmark.Read(ctx, db, u.Dialect); err != nil {
-		return nil, fmt.Errorf("ensuring %s: %w", u.Redacted(), err)
-	}
-	existing, err := userTables(ctx, db, u.Dialect)
-	if err != nil {
-		return nil, fmt.Errorf("ensuring %s: %w", u.Redacted(), err)
-	}
-	if len(existing) == 0 {
-		applied, err := applyHistory(ctx, db, u, opts, timeout, log)
-		if err != nil {
-			return nil, err
-		}
-		res.History = applied
-	} else {
-		// Pending files before the models: applied from the models, their
-		// changes would make the files fail later.
-		adopted, applied, err := catchUp(ctx, db, u, opts, timeout, log)
-		if err != nil {
-			return nil, withDevAdvice(err, envmark.IsProduction(opts.Env) || envmark.IsProduction(res.EnvPrevious))
-		}
-		res.Adopted, res.History = adopted, applied
+	if err := takeHistory(ctx, db, u, opts, timeout, log, res); err != nil {
+		return nil, err
 	}
 
 	release, err := lock(ctx, db, u, timeout)
@@ -209,6 +184,7 @@ func ensure(ctx context.Context, u *dbconn.URL, opts EnsureOptions) (_ *EnsureRe
 		return nil, err
 	}
 	if opts.Env != "" {
+		// Never lowers a mark: a higher one is kept and reported.
 		out, err := envmark.Record(ctx, db, u.Dialect, opts.Env)
 		if err != nil {
 			return nil, fmt.Errorf("ensuring %s: %w", u.Redacted(), err)
@@ -222,6 +198,35 @@ func ensure(ctx context.Context, u *dbconn.URL, opts EnsureOptions) (_ *EnsureRe
 		}
 	}
 	return res, nil
+}
+
+// takeHistory brings the database up to its migration history before the
+// models are compared, and reads the environment mark it had before
+// (applying the history records the environment too). On an empty
+// database it applies the whole history: a database built from the models
+// alone could never be upgraded later. Upgrade takes the lock itself and
+// re-reads the history under it, so a concurrent Ensure that also found
+// the database empty applies nothing twice. On a database with tables it
+// takes the pending files first (catchUp): applied from the models, their
+// changes would make the files fail later.
+func takeHistory(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOptions, timeout time.Duration, log *slog.Logger, res *EnsureResult) error {
+	var err error
+	if res.EnvPrevious, err = envmark.Read(ctx, db, u.Dialect); err != nil {
+		return fmt.Errorf("ensuring %s: %w", u.Redacted(), err)
+	}
+	existing, err := userTables(ctx, db, u.Dialect)
+	if err != nil {
+		return fmt.Errorf("ensuring %s: %w", u.Redacted(), err)
+	}
+	if len(existing) == 0 {
+		res.History, err = applyHistory(ctx, db, u, opts, timeout, log)
+		return err
+	}
+	res.Adopted, res.History, err = catchUp(ctx, db, u, opts, timeout, log)
+	if err != nil {
+		return withDevAdvice(err, envmark.IsProduction(opts.Env) || envmark.IsProduction(res.EnvPrevious))
+	}
+	return nil
 }
 
 // lock takes the database's migration lock, the one `db upgrade` takes, and
