@@ -1,8 +1,14 @@
 package main
 
 import (
+	"database/sql"
+	"strings"
+
 	"github.com/urfave/cli/v2"
 
+	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/devdb"
+	"github.com/weber-framework/weber/internal/envmark"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
@@ -84,7 +90,7 @@ Example:
 			}
 			res, err := upgrade.Upgrade(c.Context, db, u, dir, opts)
 			if err != nil {
-				return err
+				return devdb.WithDevAdvice(err, !inDevelopment(c, cfg.Env, u, db))
 			}
 			if asJSON {
 				return writeJSON(e.stdout, newUpgradeView(u.Redacted(), res))
@@ -93,4 +99,18 @@ Example:
 			return nil
 		},
 	}
+}
+
+// inDevelopment reports that the upgrade runs on a development database:
+// its environment (--env or WEBER_ENV) is a development one, or, without
+// one, the database's mark is. A database marked production never is.
+func inDevelopment(c *cli.Context, env string, u *dbconn.URL, db *sql.DB) bool {
+	mark, err := envmark.Read(c.Context, db, u.Dialect)
+	if err != nil || envmark.IsProduction(mark) {
+		return false
+	}
+	if strings.TrimSpace(env) != "" {
+		return envmark.LevelOf(env) == envmark.LevelDevelopment
+	}
+	return mark != "" && envmark.LevelOf(mark) == envmark.LevelDevelopment
 }

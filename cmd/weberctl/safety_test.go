@@ -252,8 +252,9 @@ func TestE2EEnsureRefusesAnUntrackedDatabase(t *testing.T) {
 }
 
 // After switching branches, an applied file missing from the folder: in
-// development ensure names the development ways out; in production only the
-// production advice.
+// development ensure (and upgrade with a development environment) names
+// the development ways out; upgrade without an environment, and anything
+// on a database marked production, only the production advice.
 func TestE2EEnsureMissingAppliedFileAdvice(t *testing.T) {
 	t.Parallel()
 	forEachE2E(t, func(t *testing.T, p *project) {
@@ -272,9 +273,18 @@ func TestE2EEnsureMissingAppliedFileAdvice(t *testing.T) {
 			t.Errorf("db ensure in development: exit %d, stderr %q; want the development ways out", r.code, r.stderr)
 		}
 		assertOneErrorLine(t, r.stderr)
-		r = p.run("db", "ensure", "--env", "production")
-		if r.code != 1 || !strings.Contains(r.stderr, "restore the file") || strings.Contains(r.stderr, "db drop") {
-			t.Errorf("db ensure in production: exit %d, stderr %q; want the production advice alone", r.code, r.stderr)
+		r = p.run("db", "upgrade", "--env", "development")
+		if r.code != 1 || !strings.Contains(r.stderr, "switch back to the branch") {
+			t.Errorf("db upgrade --env development: exit %d, stderr %q; want the development ways out", r.code, r.stderr)
+		}
+		for i, args := range [][]string{{"db", "upgrade"}, {"db", "ensure", "--env", "production"}, {"db", "upgrade", "--env", "dev"}} {
+			if i == 2 {
+				p.must("db", "mark", "--env", "production")
+			}
+			r = p.run(args...)
+			if r.code != 1 || !strings.Contains(r.stderr, "restore the file") || strings.Contains(r.stderr, "db drop") {
+				t.Errorf("weberctl %s: exit %d, stderr %q; want the production advice alone", strings.Join(args, " "), r.code, r.stderr)
+			}
 		}
 	})
 }

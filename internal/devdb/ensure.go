@@ -224,7 +224,7 @@ func takeHistory(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOpti
 	}
 	res.Adopted, res.History, err = catchUp(ctx, db, u, opts, timeout, log)
 	if err != nil {
-		return withDevAdvice(err, envmark.IsProduction(opts.Env) || envmark.IsProduction(res.EnvPrevious))
+		return WithDevAdvice(err, envmark.IsProduction(opts.Env) || envmark.IsProduction(res.EnvPrevious))
 	}
 	return nil
 }

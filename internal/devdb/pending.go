@@ -74,11 +74,13 @@ func (e *UntrackedError) Error() string {
 		e.Database, strings.Join(list, ", "), more, e.Dir)
 }
 
-// withDevAdvice adds the development ways out to a refusal of an applied
-// file that was deleted or edited, which on a development database usually
-// means a switch to another branch; a production database (by the run's
-// environment or the database's mark) keeps the production advice alone.
-func withDevAdvice(err error, production bool) error {
+// WithDevAdvice adds the development ways out to an *upgrade.Refusal of
+// an applied file that was deleted or edited, which on a development
+// database usually means a switch to another branch: switch back, or
+// rebuild the database with `db drop` and `db ensure`. With production set
+// (by the run's environment or the database's mark) err is returned as it
+// is, with the production advice alone; so is any other error.
+func WithDevAdvice(err error, production bool) error {
 	var ref *upgrade.Refusal
 	if production || !errors.As(err, &ref) || (ref.Kind != upgrade.KindDeleted && ref.Kind != upgrade.KindEdited) {
 		return err
