@@ -7,22 +7,28 @@ import (
 	"entgo.io/ent/dialect"
 )
 
-// systemDatabases are the databases every server of a dialect has for its
-// own use, with what each holds. Dropping one breaks the server (MySQL's
-// `mysql` holds the users and grants) or every database created after it
-// (PostgreSQL's templates).
-var systemDatabases = map[string]map[string]string{
-	dialect.MySQL: {
-		"mysql":              "it holds the users, grants and settings",
-		"sys":                "it holds the diagnostic views",
-		"performance_schema": "it holds the performance instruments",
-		"information_schema": "it is the catalog",
-	},
-	dialect.Postgres: {
-		"postgres":  "it is the maintenance database that tools connect to",
-		"template0": "it is the pristine template",
-		"template1": "it is the template every new database is copied from",
-	},
+// systemRole says what a database the server keeps for itself is for, and
+// whether name (lower case) is one in dialect dia. Dropping one breaks the
+// server (MySQL's `mysql` holds the users and grants) or every database
+// created after it (PostgreSQL's templates).
+func systemRole(dia, name string) (string, bool) {
+	switch dia + "/" + name {
+	case dialect.MySQL + "/mysql":
+		return "it holds the users, grants and settings", true
+	case dialect.MySQL + "/sys":
+		return "it holds the diagnostic views", true
+	case dialect.MySQL + "/performance_schema":
+		return "it holds the performance instruments", true
+	case dialect.MySQL + "/information_schema":
+		return "it is the catalog", true
+	case dialect.Postgres + "/postgres":
+		return "it is the maintenance database that tools connect to", true
+	case dialect.Postgres + "/template0":
+		return "it is the pristine template", true
+	case dialect.Postgres + "/template1":
+		return "it is the template every new database is copied from", true
+	}
+	return "", false
 }
 
 // SystemDatabaseError refuses an operation on a database the server keeps
@@ -54,8 +60,7 @@ func verbOf(op string) string {
 // what it holds. Names compare case-insensitively: a server with
 // lower_case_table_names set maps `MySQL` onto `mysql`. SQLite has none.
 func (u *URL) SystemDatabase() (holds string, ok bool) {
-	holds, ok = systemDatabases[u.Dialect][strings.ToLower(strings.TrimSpace(u.Database))]
-	return holds, ok
+	return systemRole(u.Dialect, strings.ToLower(strings.TrimSpace(u.Database)))
 }
 
 // RefuseSystem returns a *SystemDatabaseError when op must not run on u
