@@ -1,7 +1,10 @@
 package plan
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,9 +16,9 @@ import (
 // the same revisions: every version in every folder, under the same name.
 // `db revision` writes them so; revising the dialects one at a time (with
 // --dialect) gives each its own version, and a deployment on one dialect
-// would then run a different history than on another. A folder that does
-// not open (missing, or failing its integrity check, reported elsewhere)
-// is left out. Each problem is one line naming the file, the folders that
+// would then run a different history than on another. A kept dialect
+// without a folder has no versions; a folder that fails its integrity
+// check (reported elsewhere) is left out. Each problem is one line naming the file, the folders that
 // have it and those that lack it, and the fix.
 func versionProblems(root string, kept []string) []string {
 	type entry struct {
@@ -28,8 +31,13 @@ func versionProblems(root string, kept []string) []string {
 		if err != nil {
 			continue
 		}
+		path := filepath.Join(root, folder)
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			folders = append(folders, folder) // kept, and never revised
+			continue
+		}
 		ed, _ := entDialect(folder)
-		md, err := migdir.OpenDialect(filepath.Join(root, folder), ed)
+		md, err := migdir.OpenDialect(path, ed)
 		if err != nil {
 			continue
 		}
@@ -65,7 +73,7 @@ func versionProblems(root string, kept []string) []string {
 			out = append(out, fmt.Sprintf("versions: version %s (%s) is missing from %s: every revision needs the same version in every kept dialect (revising dialects one at a time gives each its own); if it is applied nowhere yet, delete it, run `weberctl db hash`, and write it again for every dialect at once with `weberctl db revision` (PostgreSQL and MySQL need WEBER_DEV_POSTGRES_URL / WEBER_DEV_MYSQL_URL, e.g. from `scripts/services.sh up` and `scripts/services.sh env`)",
 				v, strings.Join(has, ", "), strings.Join(lacks, ", ")))
 		case len(names) > 1:
-			out = append(out, fmt.Sprintf("versions: %s has different names across the kept dialects (%s): a revision has one name; rename the files not yet applied anywhere to match and run `weberctl db hash` for each",
+			out = append(out, fmt.Sprintf("versions: version %s has different names across the kept dialects (%s): a revision has one name; rename the files not yet applied anywhere to match and run `weberctl db hash` for each",
 				v, strings.Join(has, ", ")))
 		}
 	}
