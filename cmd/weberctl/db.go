@@ -9,6 +9,7 @@ func dbCommand(e *env) *cli.Command {
 		Usage:     "create, migrate, inspect and drop the database",
 		UsageText: "weberctl db COMMAND [options]",
 		Description: `Development: ensure (create the database and the models' tables), drop.
+Either: mark (show or change the environment recorded in the database).
 Deployment: revision (write a migration file), upgrade, downgrade, status,
 history, check, lint, hash, verify (rehearse an upgrade on a populated copy).
 Adoption: import (take over a golang-migrate, goose, dbmate or Atlas history).
@@ -21,6 +22,7 @@ Examples:
 		Subcommands: []*cli.Command{
 			dbEnsureCommand(e),
 			dbDropCommand(e),
+			dbMarkCommand(e),
 			dbRevisionCommand(e),
 			dbUpgradeCommand(e),
 			dbDowngradeCommand(e),

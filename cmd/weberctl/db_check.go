@@ -23,6 +23,9 @@ problem on its own line, when:
   - the models are ahead of the history (run ` + "`weberctl db revision`" + `);
   - lint finds a destructive statement not marked intended by an
     ` + "`-- atlas:nolint destructive`" + ` directive (see ` + "`weberctl db lint --help`" + `);
+  - the kept dialects' folders disagree: a version in one folder and not in
+    another, or under another name (every revision has one version and one
+    name in every kept dialect; this is checked even with --dialect);
   - a kept dialect cannot be checked: PostgreSQL and MySQL replay the history
     on a scratch database on the server WEBER_DEV_POSTGRES_URL /
     WEBER_DEV_MYSQL_URL (or --dev-postgres-url / --dev-mysql-url) names. A
@@ -59,6 +62,7 @@ Example:
 				DevURLs:    dev,
 				Tables:     migrate.Tables,
 				LintLatest: c.Int("lint-latest"),
+				Kept:       cfg.Dialects,
 				Logger:     cfg.Logger,
 			})
 			if err != nil {
@@ -118,6 +122,7 @@ func newCheckView(rep *plan.CheckReport, dev map[string]string) checkView {
 		v.Problems = append(v.Problems, dv.Problems...)
 		v.Dialects = append(v.Dialects, dv)
 	}
+	v.Problems = append(v.Problems, rep.Versions...)
 	v.OK = len(v.Problems) == 0
 	return v
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/weber-framework/weber/internal/devdb"
+	"github.com/weber-framework/weber/internal/envmark"
 )
 
 func dbDropCommand(e *env) *cli.Command {
@@ -21,7 +22,10 @@ PostgreSQL and MySQL, DROP DATABASE through the server's maintenance database.
 On a terminal it asks you to type the database's name; without a terminal it
 requires --yes, and otherwise refuses and drops nothing. A database that
 records a production environment (WEBER_ENV=production when ensure or upgrade
-last ran) is refused unless --force-production is given too.
+last ran) is refused unless --force-production is given too. A system database
+of the server (MySQL/MariaDB: mysql, sys, performance_schema,
+information_schema; PostgreSQL: postgres, template0, template1) is always
+refused, whatever the flags.
 
 Example:
    weberctl db drop
@@ -35,7 +39,7 @@ Example:
 			if err := noArgs(c); err != nil {
 				return err
 			}
-			_, u, err := e.target(c)
+			cfg, u, err := e.target(c)
 			if err != nil {
 				return err
 			}
@@ -55,6 +59,9 @@ Example:
 			})
 			if err != nil {
 				return err
+			}
+			if res.Env != "" && cfg.Env != "" && !envmark.Same(res.Env, cfg.Env) {
+				fmt.Fprintf(e.stderr, "weberctl: note: %s\n", markNote(res.Database, res.Env, cfg.Env, false))
 			}
 			if c.Bool("json") {
 				return writeJSON(e.stdout, newDropView(res))

@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/weber-framework/weber/internal/devdb"
+	"github.com/weber-framework/weber/internal/envmark"
 	"github.com/weber-framework/weber/internal/migdir"
 )
 
@@ -24,7 +25,11 @@ that the models have and the database lacks. It never drops or changes anything
 that exists: differences it leaves alone are listed, for a revision to handle.
 It prints what it created; run again, it says there is nothing to do. With
 --env (or WEBER_ENV) it records the environment, which protects a production
-database from ` + "`db drop`" + `.
+database from ` + "`db drop`" + `; a mark is only raised, never lowered (it says
+when it keeps a higher one; ` + "`weberctl db mark --force`" + ` lowers it). It
+refuses the servers' own databases (mysql, sys, template1, ...) and a database
+that has tables but no migration history (baseline it with
+` + "`weberctl db upgrade --baseline VERSION`" + `).
 
 Example:
    weberctl db ensure
@@ -107,7 +112,12 @@ func renderEnsure(e *env, r *devdb.EnsureResult) {
 	for _, f := range r.ForeignKeys {
 		fmt.Fprintf(w, "Added foreign key %s\n", f)
 	}
-	if r.Env != "" {
+	switch {
+	case r.EnvKept:
+		fmt.Fprintf(w, "Kept the environment mark %q (this run's environment is %q): %s\n", r.Env, r.EnvRequested, keptMarkAdvice(r.EnvRequested))
+	case r.Env != "" && r.EnvPrevious != "" && !envmark.Same(r.Env, r.EnvPrevious):
+		fmt.Fprintf(w, "Raised the environment mark from %q to %q\n", r.EnvPrevious, r.Env)
+	case r.Env != "":
 		fmt.Fprintf(w, "Recorded environment %q\n", r.Env)
 	}
 	if len(r.Skipped) > 0 {

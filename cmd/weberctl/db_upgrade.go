@@ -1,8 +1,14 @@
 package main
 
 import (
+	"database/sql"
+	"strings"
+
 	"github.com/urfave/cli/v2"
 
+	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/devdb"
+	"github.com/weber-framework/weber/internal/envmark"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
@@ -34,6 +40,12 @@ file rolls back (MySQL: the statement did not run) and is tried again after a
 pause, naming on stderr the session that held the lock, for up to
 --ddl-retry-for (default 3m). --lock-timeout is another thing: how long to
 wait for another weberctl.
+
+On SQLite it never creates a folder; it creates a missing file in an existing
+folder, saying so on its first line, except in production (--env production or
+WEBER_ENV=production), where a missing file is refused like a missing server
+database. With --env (or WEBER_ENV) it records the environment in the database;
+a mark is only raised, never lowered (see ` + "`weberctl db mark`" + `).
 
 Example:
    weberctl db upgrade
@@ -90,7 +102,7 @@ Example:
 			}
 			res, err := upgrade.Upgrade(c.Context, db, u, dir, opts)
 			if err != nil {
-				return err
+				return devdb.WithDevAdvice(err, !inDevelopment(c, cfg.Env, u, db))
 			}
 			if asJSON {
 				return writeJSON(e.stdout, newUpgradeView(u.Redacted(), res))
@@ -99,4 +111,18 @@ Example:
 			return nil
 		},
 	}
+}
+
+// inDevelopment reports that the upgrade runs on a development database:
+// its environment (--env or WEBER_ENV) is a development one, or, without
+// one, the database's mark is. A database marked production never is.
+func inDevelopment(c *cli.Context, env string, u *dbconn.URL, db *sql.DB) bool {
+	mark, err := envmark.Read(c.Context, db, u.Dialect)
+	if err != nil || envmark.IsProduction(mark) {
+		return false
+	}
+	if strings.TrimSpace(env) != "" {
+		return envmark.LevelOf(env) == envmark.LevelDevelopment
+	}
+	return mark != "" && envmark.LevelOf(mark) == envmark.LevelDevelopment
 }

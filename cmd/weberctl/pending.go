@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -11,15 +12,27 @@ import (
 
 	"github.com/weber-framework/weber/app"
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/envmark"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
 // openTarget resolves the configuration, opens the database and finds the
-// migration folder of its dialect. A database that does not exist is an
-// error, except an SQLite file when create is set (an embedded app's first
-// upgrade starts from nothing).
+// migration folder of its dialect, and notes on stderr an environment mark
+// that differs from the command's environment (noteMark). A database that
+// does not exist is an error, except an SQLite file when create is set
+// (`db upgrade`, which writes: see createSQLite).
 func (e *env) openTarget(c *cli.Context, create bool) (cfg app.Config, u *dbconn.URL, db *sql.DB, dir string, err error) {
+	cfg, u, db, dir, err = e.openDatabase(c, create)
+	if err != nil {
+		return cfg, nil, nil, "", err
+	}
+	e.noteMark(c.Context, u, db, cfg.Env, create)
+	return cfg, u, db, dir, nil
+}
+
+// openDatabase is openTarget without the note.
+func (e *env) openDatabase(c *cli.Context, create bool) (cfg app.Config, u *dbconn.URL, db *sql.DB, dir string, err error) {
 	cfg, u, err = e.target(c)
 	if err != nil {
 		return cfg, nil, nil, "", err
@@ -28,10 +41,21 @@ func (e *env) openTarget(c *cli.Context, create bool) (cfg app.Config, u *dbconn
 	if err != nil {
 		return cfg, nil, nil, "", err
 	}
+	if create {
+		// A write to a system database is refused before connecting.
+		if err := u.RefuseSystem("upgrade"); err != nil {
+			return cfg, nil, nil, "", err
+		}
+	}
 	if u.Dialect == dialect.SQLite && !u.Memory {
 		if create {
-			if _, err := dbconn.EnsureDatabase(c.Context, u); err != nil {
+			standIn, err := e.createSQLite(c, cfg, u)
+			if err != nil {
 				return cfg, nil, nil, "", err
+			}
+			if standIn {
+				db, err = openStandIn(c)
+				return cfg, u, db, dir, err
 			}
 		} else if ok, err := dbconn.Exists(c.Context, u); err != nil {
 			return cfg, nil, nil, "", err
@@ -44,6 +68,54 @@ func (e *env) openTarget(c *cli.Context, create bool) (cfg app.Config, u *dbconn
 		return cfg, nil, nil, "", err
 	}
 	return cfg, u, db, dir, nil
+}
+
+// createSQLite lets `db upgrade` start an SQLite database from nothing, in
+// its existing folder only: it never creates folders (a mistyped path must
+// not become a fresh database), and in production (--env or WEBER_ENV) it
+// refuses a missing file as it refuses a missing server database. When it
+// creates the file it says so first: on stdout, or on stderr with --json.
+// A dry run creates nothing: it reports standIn, and runs on an empty
+// in-memory database instead (openStandIn).
+func (e *env) createSQLite(c *cli.Context, cfg app.Config, u *dbconn.URL) (standIn bool, err error) {
+	ok, err := dbconn.Exists(c.Context, u)
+	if err != nil || ok {
+		return false, err
+	}
+	if envmark.IsProduction(cfg.Env) {
+		return false, fmt.Errorf("database %s does not exist, and this is a production upgrade (environment %q): upgrade does not create a production database, which usually means a mistyped path; check --database-url, or create it on purpose with `weberctl db ensure --env %s`",
+			u.Redacted(), cfg.Env, cfg.Env)
+	}
+	w := e.stdout
+	if c.Bool("json") {
+		w = e.stderr
+	}
+	if c.Bool("dry-run") {
+		if err := dbconn.CheckSQLiteFolder(u); err != nil {
+			return false, fmt.Errorf("upgrade never creates folders, so that a mistyped path cannot become a new database: %w", err)
+		}
+		fmt.Fprintf(w, "The SQLite database %s does not exist: a real upgrade would create it (a new, empty database); this dry run creates nothing.\n", u.Redacted())
+		return true, nil
+	}
+	created, err := dbconn.CreateSQLiteFile(u)
+	if errors.Is(err, dbconn.ErrNoFolder) {
+		return false, fmt.Errorf("upgrade never creates folders, so that a mistyped path cannot become a new database: %w", err)
+	}
+	if err != nil || !created {
+		return false, err
+	}
+	fmt.Fprintf(w, "Created the SQLite database %s: the file did not exist (a new, empty database).\n", u.Redacted())
+	return false, nil
+}
+
+// openStandIn opens the empty in-memory database a dry run of `db upgrade`
+// reads in place of an SQLite file that does not exist yet.
+func openStandIn(c *cli.Context) (*sql.DB, error) {
+	mem, err := dbconn.Parse("sqlite://:memory:")
+	if err != nil {
+		return nil, err
+	}
+	return dbconn.Open(c.Context, mem)
 }
 
 // pendingFiles returns how many migration files of dir are not yet

@@ -16,6 +16,7 @@ import (
 	"github.com/weber-framework/weber/ent"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/devdb"
+	"github.com/weber-framework/weber/internal/envmark"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
@@ -32,7 +33,8 @@ func serveCommand(e *env) *cli.Command {
 
 On the embedded default, SQLite, it first brings the database up to date the
 way ` + "`db ensure`" + ` does: a fresh clone works with this one command, and
-migration files pulled since the last run are applied first. On any other
+migration files pulled since the last run are applied first (in production,
+--env production or WEBER_ENV=production, it never creates the file). On any other
 database it refuses to start while migration files are pending, unless
 --migrate applies them first; /readyz answers 503 while files are pending.
 SIGINT or SIGTERM stop it gracefully: requests in flight finish first.
@@ -80,6 +82,9 @@ func serve(c *cli.Context, e *env) error {
 		if err != nil {
 			return err
 		}
+		if err := refuseMissingInProduction(c, cfg, u); err != nil {
+			return err
+		}
 		res, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{
 			Dir: cfg.MigrationsDir, DevURL: devURLFor(c, cfg, folder), Env: cfg.Env,
 			LockTimeout: c.Duration("lock-timeout"), Operator: operator(), Logger: cfg.Logger,
@@ -87,7 +92,7 @@ func serve(c *cli.Context, e *env) error {
 		if err != nil {
 			return err
 		}
-		if !res.NothingToDo() {
+		if !res.NothingToDo() || res.EnvKept {
 			renderEnsure(e, res)
 		}
 	}
@@ -99,6 +104,7 @@ func serve(c *cli.Context, e *env) error {
 	defer db.Close()
 
 	if !cfg.IsEmbeddedDefault() {
+		e.noteMark(ctx, u, db, cfg.Env, c.Bool("migrate"))
 		dir, err := migdir.DialectDir(cfg.MigrationsDir, u.Dialect)
 		if err != nil {
 			return err
@@ -180,4 +186,19 @@ func pendingPhrase(n int) string {
 		return "1 migration file is"
 	}
 	return fmt.Sprintf("%d migration files are", n)
+}
+
+// refuseMissingInProduction refuses to serve, in production (--env or
+// WEBER_ENV), an SQLite database that does not exist: serve would create
+// it, and a mistyped path would become a fresh, empty database.
+func refuseMissingInProduction(c *cli.Context, cfg app.Config, u *dbconn.URL) error {
+	if !envmark.IsProduction(cfg.Env) {
+		return nil
+	}
+	ok, err := dbconn.Exists(c.Context, u)
+	if err != nil || ok {
+		return err
+	}
+	return fmt.Errorf("serve: database %s does not exist, and the environment is %q: serve does not create a production database, which usually means a mistyped path; check --database-url, or create it on purpose with `weberctl db ensure --env %s`",
+		u.Redacted(), cfg.Env, cfg.Env)
 }

@@ -425,6 +425,8 @@ type ensureView struct {
 	Skipped         []string `json:"skipped"`
 	Statements      []string `json:"statements"`
 	Env             string   `json:"env"`
+	EnvPrevious     string   `json:"env_previous,omitempty"`
+	EnvKept         bool     `json:"env_kept,omitempty"`
 	DurationMS      float64  `json:"duration_ms"`
 }
 
@@ -432,7 +434,7 @@ func newEnsureView(r *devdb.EnsureResult) ensureView {
 	return ensureView{Database: r.Database, Dialect: folderOf(r.Dialect), DatabaseCreated: r.DatabaseCreated,
 		History: list(r.History), Adopted: list(r.Adopted), Tables: list(r.Tables), Columns: list(r.Columns), Indexes: list(r.Indexes),
 		ForeignKeys: list(r.ForeignKeys), Skipped: list(r.Skipped), Statements: list(r.Statements), Env: r.Env,
-		DurationMS: ms(r.Duration)}
+		EnvPrevious: r.EnvPrevious, EnvKept: r.EnvKept, DurationMS: ms(r.Duration)}
 }
 
 // dropView is `db drop --json`.

@@ -84,8 +84,12 @@ func TableExists(ctx context.Context, q interface {
 
 // EnsureDatabase creates the database unless it exists, and reports whether
 // it did. Two processes calling it at once both succeed, and neither drops
-// anything. For SQLite it creates the file's folder and the file.
+// anything. For SQLite it creates the file's folder and the file. It
+// refuses a system database (RefuseSystem) before connecting.
 func EnsureDatabase(ctx context.Context, u *URL) (created bool, err error) {
+	if err := u.RefuseSystem("ensure"); err != nil {
+		return false, err
+	}
 	switch u.Dialect {
 	case dialect.SQLite:
 		if u.Memory {
@@ -97,14 +101,7 @@ func EnsureDatabase(ctx context.Context, u *URL) (created bool, err error) {
 		if err := os.MkdirAll(filepath.Dir(u.Database), 0o755); err != nil {
 			return false, u.wrap("creating the folder of", err)
 		}
-		f, err := os.OpenFile(u.Database, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-		if errors.Is(err, fs.ErrExist) {
-			return false, nil // another process won the race
-		}
-		if err != nil {
-			return false, u.wrap("creating", err)
-		}
-		return true, f.Close()
+		return CreateSQLiteFile(u)
 	}
 	db, err := OpenServer(ctx, u)
 	if err != nil {
@@ -129,12 +126,56 @@ func EnsureDatabase(ctx context.Context, u *URL) (created bool, err error) {
 	return true, nil
 }
 
+// ErrNoFolder is wrapped by CreateSQLiteFile's error when the folder that
+// should hold the file does not exist.
+var ErrNoFolder = errors.New("the database's folder does not exist")
+
+// CreateSQLiteFile creates the empty SQLite file u names, in a folder that
+// must exist, and reports whether it did (false: the file exists). It never
+// creates a folder: a missing one is an error wrapping ErrNoFolder, so that
+// a mistyped path cannot quietly become a new database. Two processes
+// calling it at once both succeed.
+func CreateSQLiteFile(u *URL) (created bool, err error) {
+	if u.Dialect != dialect.SQLite || u.Memory {
+		return false, fmt.Errorf("creating %s: not an SQLite file URL", u.Redacted())
+	}
+	if _, err := os.Lstat(u.Database); err == nil {
+		return false, nil
+	}
+	if err := CheckSQLiteFolder(u); err != nil {
+		return false, err
+	}
+	f, err := os.OpenFile(u.Database, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return false, nil // another process won the race
+	}
+	if err != nil {
+		return false, u.wrap("creating", err)
+	}
+	return true, f.Close()
+}
+
+// CheckSQLiteFolder returns an error wrapping ErrNoFolder, naming the fix,
+// when the folder that should hold u's SQLite file does not exist.
+func CheckSQLiteFolder(u *URL) error {
+	parent := filepath.Dir(u.Database)
+	if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
+		return &Error{msg: fmt.Sprintf("%s: the folder %s does not exist (a new SQLite file is created only in an existing folder): check the path in the URL, or create the folder first (mkdir -p %s)",
+			u.Redacted(), parent, parent), err: ErrNoFolder}
+	}
+	return nil
+}
+
 // DropDatabase removes the database completely and reports whether there was
 // one. SQLite: the file with its -wal, -shm and -journal companions; it
 // refuses a directory, a symbolic link or a file that is not SQLite.
 // Servers: DROP DATABASE through the maintenance database, closing other
-// sessions on PostgreSQL. Only the database the URL names is touched.
+// sessions on PostgreSQL. Only the database the URL names is touched, and
+// never a system database (RefuseSystem), whatever the caller asked.
 func DropDatabase(ctx context.Context, u *URL) (dropped bool, err error) {
+	if err := u.RefuseSystem("drop"); err != nil {
+		return false, err
+	}
 	switch u.Dialect {
 	case dialect.SQLite:
 		if u.Memory {

@@ -331,3 +331,27 @@ func TestUnixSocketURLs(t *testing.T) {
 		})
 	}
 }
+
+// CreateSQLiteFile never creates a folder: a mistyped path is an error
+// wrapping ErrNoFolder, and nothing appears on disk.
+func TestCreateSQLiteFileNeedsTheFolder(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	u, err := Parse("sqlite://" + filepath.Join(dir, "no", "such", "app.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CreateSQLiteFile(u); !errors.Is(err, ErrNoFolder) || !strings.Contains(err.Error(), "mkdir -p") {
+		t.Fatalf("CreateSQLiteFile in a missing folder = %v; want ErrNoFolder naming the fix", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "no")); !os.IsNotExist(err) {
+		t.Fatalf("CreateSQLiteFile created a folder: %v", err)
+	}
+	ok, _ := Parse("sqlite://" + filepath.Join(dir, "app.db"))
+	if created, err := CreateSQLiteFile(ok); err != nil || !created {
+		t.Fatalf("CreateSQLiteFile in an existing folder = %v, %v; want created", created, err)
+	}
+	if created, err := CreateSQLiteFile(ok); err != nil || created {
+		t.Fatalf("CreateSQLiteFile of an existing file = %v, %v; want nothing to do", created, err)
+	}
+}

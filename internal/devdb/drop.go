@@ -82,11 +82,19 @@ func Name(u *dbconn.URL) string {
 // -wal and -shm, or DROP DATABASE on a server. It refuses, dropping
 // nothing, unless the drop is confirmed (Yes, or the database's name typed
 // at a terminal), and it refuses a database marked as production unless
-// ForceProduction is set. A database that does not exist is not an error:
+// ForceProduction is set. A system database of the server (mysql, sys,
+// performance_schema, information_schema; postgres, template0, template1)
+// is refused with a *dbconn.SystemDatabaseError before anything connects,
+// whatever the options. A database that does not exist is not an error:
 // the result says Existed false.
 func Drop(ctx context.Context, u *dbconn.URL, opts DropOptions) (*DropResult, error) {
 	if u == nil {
 		return nil, errors.New("dropping the database: no database URL")
+	}
+	// A system database is refused from its name alone, before any
+	// connection, whatever the flags.
+	if err := u.RefuseSystem("drop"); err != nil {
+		return nil, err
 	}
 	res := &DropResult{Database: u.Redacted()}
 	if u.Dialect == dialect.SQLite && u.Memory {
@@ -117,19 +125,8 @@ func Drop(ctx context.Context, u *dbconn.URL, opts DropOptions) (*DropResult, er
 		return nil, &ProductionError{Database: u.Redacted(), Env: env}
 	}
 
-	if !opts.Yes {
-		name := Name(u)
-		if !opts.IsTerminal || opts.Confirm == nil {
-			return nil, notConfirmed(fmt.Sprintf("refusing to drop %s without confirmation: not on a terminal; pass --yes to drop it", u.Redacted()))
-		}
-		prompt := fmt.Sprintf("This removes %s and every row in it. Type the database name (%s) to confirm: ", u.Redacted(), name)
-		answer, err := opts.Confirm(prompt)
-		if err != nil {
-			return nil, fmt.Errorf("dropping %s: reading the confirmation: %w", u.Redacted(), err)
-		}
-		if a := strings.TrimSpace(answer); a != name && !(u.Dialect == dialect.SQLite && a == u.Database) {
-			return nil, notConfirmed(fmt.Sprintf("not dropping %s: the answer was not %q", u.Redacted(), name))
-		}
+	if err := confirm(u, opts); err != nil {
+		return nil, err
 	}
 
 	if u.Dialect == dialect.SQLite {
@@ -145,4 +142,25 @@ func Drop(ctx context.Context, u *dbconn.URL, opts DropOptions) (*DropResult, er
 	}
 	res.Dropped = dropped
 	return res, nil
+}
+
+// confirm returns nil when the drop of u is confirmed: by opts.Yes, or by
+// the database's name typed at a terminal.
+func confirm(u *dbconn.URL, opts DropOptions) error {
+	if opts.Yes {
+		return nil
+	}
+	name := Name(u)
+	if !opts.IsTerminal || opts.Confirm == nil {
+		return notConfirmed(fmt.Sprintf("refusing to drop %s without confirmation: not on a terminal; pass --yes to drop it", u.Redacted()))
+	}
+	prompt := fmt.Sprintf("This removes %s and every row in it. Type the database name (%s) to confirm: ", u.Redacted(), name)
+	answer, err := opts.Confirm(prompt)
+	if err != nil {
+		return fmt.Errorf("dropping %s: reading the confirmation: %w", u.Redacted(), err)
+	}
+	if a := strings.TrimSpace(answer); a != name && !(u.Dialect == dialect.SQLite && a == u.Database) {
+		return notConfirmed(fmt.Sprintf("not dropping %s: the answer was not %q", u.Redacted(), name))
+	}
+	return nil
 }

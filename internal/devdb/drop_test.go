@@ -168,3 +168,46 @@ func TestDropRefusesWhatIsNotSQLite(t *testing.T) {
 		t.Errorf("the symbolic link's target is gone: %v", err)
 	}
 }
+
+// A system database is refused whatever the options, before anything
+// connects: the URLs point at port 1, where no server listens, so a
+// refusal that came after connecting would show as "connection refused".
+func TestDropRefusesSystemDatabases(t *testing.T) {
+	t.Parallel()
+	for _, raw := range []string{
+		"mysql://root:pw@127.0.0.1:1/mysql", "mysql://root:pw@127.0.0.1:1/sys",
+		"mysql://root:pw@127.0.0.1:1/performance_schema", "mysql://root:pw@127.0.0.1:1/information_schema",
+		"postgres://u:pw@127.0.0.1:1/postgres", "postgres://u:pw@127.0.0.1:1/template0", "postgres://u:pw@127.0.0.1:1/template1",
+	} {
+		u, err := dbconn.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = devdb.Drop(t.Context(), u, devdb.DropOptions{Yes: true, ForceProduction: true})
+		var se *dbconn.SystemDatabaseError
+		if !errors.As(err, &se) {
+			t.Errorf("Drop(%s, Yes, ForceProduction) = %v; want a *dbconn.SystemDatabaseError", u.Redacted(), err)
+		}
+	}
+}
+
+// Ensure with a lower environment keeps a production mark and says so;
+// Drop then still refuses.
+func TestEnsureKeepsAProductionMark(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, u *dbconn.URL) {
+		ensured(t, u, "production")
+		res, err := devdb.Ensure(t.Context(), u, devdb.EnsureOptions{Env: "staging"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.EnvKept || res.Env != "production" || res.EnvPrevious != "production" {
+			t.Errorf("Ensure(staging) on production: env %q kept %v previous %q; want production kept", res.Env, res.EnvKept, res.EnvPrevious)
+		}
+		_, err = devdb.Drop(t.Context(), u, devdb.DropOptions{Yes: true})
+		var pe *devdb.ProductionError
+		if !errors.As(err, &pe) {
+			t.Fatalf("Drop after Ensure(staging) = %v; want a *ProductionError", err)
+		}
+	})
+}

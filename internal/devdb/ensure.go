@@ -91,8 +91,18 @@ type EnsureResult struct {
 	Skipped []string `json:"skipped"`
 	// Statements are the SQL statements that ran to create the above.
 	Statements []string `json:"statements"`
-	// Env is the environment recorded in the database ("" if none was given).
+	// Env is the environment mark the database holds after the run, when
+	// EnsureOptions.Env was given ("" otherwise). It differs from the
+	// requested environment when EnvKept is set.
 	Env string `json:"env,omitempty"`
+	// EnvRequested is EnsureOptions.Env.
+	EnvRequested string `json:"env_requested,omitempty"`
+	// EnvPrevious is the mark the database had before the run ("" none).
+	EnvPrevious string `json:"env_previous,omitempty"`
+	// EnvKept reports that the database kept its mark (Env) instead of the
+	// requested one, which would have protected it less: ensure never
+	// lowers a mark (see envmark.Record).
+	EnvKept bool `json:"env_kept,omitempty"`
 	// Duration is the wall time of the whole operation.
 	Duration time.Duration `json:"duration_ns"`
 }
@@ -129,6 +139,9 @@ func ensure(ctx context.Context, u *dbconn.URL, opts EnsureOptions) (_ *EnsureRe
 	if u == nil {
 		return nil, errors.New("ensuring the database: no database URL")
 	}
+	if err := u.RefuseSystem("ensure"); err != nil {
+		return nil, err
+	}
 	tables := opts.Tables
 	if tables == nil {
 		tables = migrate.Tables
@@ -153,28 +166,8 @@ func ensure(ctx context.Context, u *dbconn.URL, opts EnsureOptions) (_ *EnsureRe
 	}
 	defer db.Close()
 
-	// History first, on an empty database only: a database built from the
-	// models alone could never be upgraded later. Upgrade takes the lock
-	// itself and re-reads the history under it, so a concurrent Ensure that
-	// also found the database empty applies nothing twice.
-	existing, err := userTables(ctx, db, u.Dialect)
-	if err != nil {
-		return nil, fmt.Errorf("ensuring %s: %w", u.Redacted(), err)
-	}
-	if len(existing) == 0 {
-		applied, err := applyHistory(ctx, db, u, opts, timeout, log)
-		if err != nil {
-			return nil, err
-		}
-		res.History = applied
-	} else {
-		// Pending files before the models: applied from the models, their
-		// changes would make the files fail later.
-		adopted, applied, err := catchUp(ctx, db, u, opts, timeout, log)
-		if err != nil {
-			return nil, err
-		}
-		res.Adopted, res.History = adopted, applied
+	if err := takeHistory(ctx, db, u, opts, timeout, log, res); err != nil {
+		return nil, err
 	}
 
 	release, err := lock(ctx, db, u, timeout)
@@ -191,10 +184,12 @@ func ensure(ctx context.Context, u *dbconn.URL, opts EnsureOptions) (_ *EnsureRe
 		return nil, err
 	}
 	if opts.Env != "" {
-		if err := envmark.Record(ctx, db, u.Dialect, opts.Env); err != nil {
+		// Never lowers a mark: a higher one is kept and reported.
+		out, err := envmark.Record(ctx, db, u.Dialect, opts.Env)
+		if err != nil {
 			return nil, fmt.Errorf("ensuring %s: %w", u.Redacted(), err)
 		}
-		res.Env = opts.Env
+		res.Env, res.EnvKept, res.EnvRequested = out.Mark, out.Kept(), opts.Env
 	}
 	res.Duration = time.Since(start)
 	for _, l := range []*[]string{&res.History, &res.Adopted, &res.Tables, &res.Columns, &res.Indexes, &res.ForeignKeys, &res.Skipped, &res.Statements} {
@@ -203,6 +198,35 @@ func ensure(ctx context.Context, u *dbconn.URL, opts EnsureOptions) (_ *EnsureRe
 		}
 	}
 	return res, nil
+}
+
+// takeHistory brings the database up to its migration history before the
+// models are compared, and reads the environment mark it had before
+// (applying the history records the environment too). On an empty
+// database it applies the whole history: a database built from the models
+// alone could never be upgraded later. Upgrade takes the lock itself and
+// re-reads the history under it, so a concurrent Ensure that also found
+// the database empty applies nothing twice. On a database with tables it
+// takes the pending files first (catchUp): applied from the models, their
+// changes would make the files fail later.
+func takeHistory(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOptions, timeout time.Duration, log *slog.Logger, res *EnsureResult) error {
+	var err error
+	if res.EnvPrevious, err = envmark.Read(ctx, db, u.Dialect); err != nil {
+		return fmt.Errorf("ensuring %s: %w", u.Redacted(), err)
+	}
+	existing, err := userTables(ctx, db, u.Dialect)
+	if err != nil {
+		return fmt.Errorf("ensuring %s: %w", u.Redacted(), err)
+	}
+	if len(existing) == 0 {
+		res.History, err = applyHistory(ctx, db, u, opts, timeout, log)
+		return err
+	}
+	res.Adopted, res.History, err = catchUp(ctx, db, u, opts, timeout, log)
+	if err != nil {
+		return WithDevAdvice(err, envmark.IsProduction(opts.Env) || envmark.IsProduction(res.EnvPrevious))
+	}
+	return nil
 }
 
 // lock takes the database's migration lock, the one `db upgrade` takes, and

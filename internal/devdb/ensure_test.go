@@ -1,6 +1,7 @@
 package devdb_test
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -259,6 +260,30 @@ func TestEnsureAppliesHistoryToAnEmptyDatabase(t *testing.T) {
 		again, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{Dir: dir})
 		if err != nil || len(again.History) != 0 {
 			t.Errorf("second ensure: %v, history %v", err, again.History)
+		}
+	})
+}
+
+// A database with tables of its own and no history is refused with an
+// *UntrackedError naming them, and nothing is created.
+func TestEnsureRefusesAnUntrackedDatabase(t *testing.T) {
+	t.Parallel()
+	dir := copyHistory(t)
+	forEachBackend(t, func(t *testing.T, u *dbconn.URL) {
+		if _, err := dbconn.EnsureDatabase(t.Context(), u); err != nil {
+			t.Fatal(err)
+		}
+		db := open(t, u)
+		if _, err := db.ExecContext(t.Context(), "CREATE TABLE legacy_orders (id integer PRIMARY KEY)"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := devdb.Ensure(t.Context(), u, devdb.EnsureOptions{Dir: dir})
+		var ue *devdb.UntrackedError
+		if !errors.As(err, &ue) || len(ue.Tables) != 1 || ue.Tables[0] != "legacy_orders" || !strings.Contains(err.Error(), "--baseline") {
+			t.Fatalf("Ensure on an untracked database = %v; want an *UntrackedError naming legacy_orders and the baseline", err)
+		}
+		if ok, err := dbconn.TableExists(t.Context(), db, u.Dialect, "users"); err != nil || ok {
+			t.Errorf("a refused Ensure created users (%v, %v)", ok, err)
 		}
 	})
 }

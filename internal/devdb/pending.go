@@ -33,15 +33,60 @@ type PendingError struct {
 	Stmt, Line int
 	// Err is the database's error.
 	Err error
+	// DevVariable is set when the target is a server dialect and no dev
+	// URL was given: the environment variable that names one
+	// (WEBER_DEV_POSTGRES_URL, WEBER_DEV_MYSQL_URL). With it, Ensure can
+	// tell that the database already has the file's changes and record the
+	// file as applied instead of running it.
+	DevVariable string
 }
 
 func (e *PendingError) Error() string {
+	if e.DevVariable != "" {
+		return fmt.Sprintf("ensuring %s: applying the pending %s, statement %d (line %d): %s: the database probably has this file's changes already (added by `weberctl db ensure` from the models before the file existed), which ensure can only tell with a dev server: set %s (or pass --dev-url) to a server where scratch databases may be created and run `weberctl db ensure` again, and it records the file as applied without running it, losing nothing; if that does not help, undo by hand what statement %d adds that the database already has, or in development rebuild it with `weberctl db drop --yes && weberctl db ensure` (its data is lost)",
+			e.Database, e.File, e.Stmt, e.Line, oneLine(e.Err), e.DevVariable, e.Stmt)
+	}
 	return fmt.Sprintf("ensuring %s: applying the pending %s, statement %d (line %d): %s: if the database already has part of this file's changes (added by `weberctl db ensure` before the file existed), then in development rebuild it from the history with `weberctl db drop --yes && weberctl db ensure` (its data is lost), or undo by hand what statement %d adds that the database already has and run `weberctl db ensure` again",
 		e.Database, e.File, e.Stmt, e.Line, oneLine(e.Err), e.Stmt)
 }
 
 // Unwrap returns the database's error.
 func (e *PendingError) Unwrap() error { return e.Err }
+
+// UntrackedError is Ensure's refusal of a database that has tables but no
+// migration history while the project has one: the database was not made
+// by Weber (or by this project), and adding the models' tables to it would
+// mix two schemas. Nothing was changed.
+type UntrackedError struct {
+	// Database is the URL, password redacted.
+	Database string
+	// Tables are the tables found; Dir the history's folder.
+	Tables []string
+	Dir    string
+}
+
+func (e *UntrackedError) Error() string {
+	list, more := e.Tables, ""
+	if len(list) > 5 {
+		list, more = list[:5], fmt.Sprintf(" and %d more", len(e.Tables)-5)
+	}
+	return fmt.Sprintf("ensuring %s: the database has tables (%s%s) but no migration history, so ensure will not add the models to it: if these tables are this app's schema up to some file of %s, record that with `weberctl db upgrade --baseline VERSION` and run `weberctl db ensure` again; otherwise point --database-url at a new database (ensure creates it)",
+		e.Database, strings.Join(list, ", "), more, e.Dir)
+}
+
+// WithDevAdvice adds the development ways out to an *upgrade.Refusal of
+// an applied file that was deleted or edited, which on a development
+// database usually means a switch to another branch: switch back, or
+// rebuild the database with `db drop` and `db ensure`. With production set
+// (by the run's environment or the database's mark) err is returned as it
+// is, with the production advice alone; so is any other error.
+func WithDevAdvice(err error, production bool) error {
+	var ref *upgrade.Refusal
+	if production || !errors.As(err, &ref) || (ref.Kind != upgrade.KindDeleted && ref.Kind != upgrade.KindEdited) {
+		return err
+	}
+	return fmt.Errorf("%w; on a development database (after switching branches, say): switch back to the branch that has that file, or rebuild the database from this branch's history with `weberctl db drop --yes && weberctl db ensure` (its data is lost)", err)
+}
 
 // historyFolder returns the dialect folder of opts.Dir for u, or "" when
 // there is no history to apply.
@@ -74,6 +119,9 @@ func catchUp(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOptions,
 	if err != nil {
 		return nil, nil, fmt.Errorf("ensuring %s: %w", u.Redacted(), err)
 	}
+	if st.Applied == 0 && st.Partial == nil && len(st.UntrackedTables) > 0 && st.Files > 0 {
+		return nil, nil, &UntrackedError{Database: u.Redacted(), Tables: st.UntrackedTables, Dir: folder}
+	}
 	if !st.HasHistory || (st.Applied == 0 && st.Partial == nil) || (len(st.Pending) == 0 && st.Partial == nil) {
 		return nil, nil, nil // no history to follow, or nothing pending
 	}
@@ -81,7 +129,7 @@ func catchUp(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOptions,
 
 	// Adoption needs a dev database to replay the history on: SQLite's is
 	// in memory, a server dialect's needs a dev URL.
-	if st.Partial == nil && (u.Dialect == dialect.SQLite || opts.DevURL != "") {
+	if (st.Partial == nil || (st.Partial.Applied == 0 && !st.Partial.Unconfirmed)) && (u.Dialect == dialect.SQLite || opts.DevURL != "") {
 		ao := base
 		ao.Adopt, ao.AdoptCheck = true, matchesHistory(db, u, opts.DevURL)
 		r, err := upgrade.Upgrade(ctx, db, u, folder, ao)
@@ -102,7 +150,11 @@ func catchUp(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOptions,
 	if err != nil {
 		var se *upgrade.StatementError
 		if errors.As(err, &se) {
-			return nil, nil, &PendingError{Database: u.Redacted(), File: se.File, Stmt: se.Stmt, Line: se.Line, Err: se.Err}
+			pe := &PendingError{Database: u.Redacted(), File: se.File, Stmt: se.Stmt, Line: se.Line, Err: se.Err}
+			if folder, ferr := migdir.Folder(u.Dialect); ferr == nil && u.Dialect != dialect.SQLite && opts.DevURL == "" {
+				pe.DevVariable = plan.DevURLVariable(folder)
+			}
+			return nil, nil, pe
 		}
 		return nil, nil, fmt.Errorf("ensuring %s: applying the pending migration files in %s: %w", u.Redacted(), folder, err)
 	}

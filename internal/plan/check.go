@@ -33,6 +33,10 @@ type CheckOptions struct {
 	// files (for a history whose old, applied files have unmarked findings
 	// that can no longer be edited); default: every file.
 	LintLatest int
+	// Kept are all the kept dialects, by folder name (default Dialects):
+	// their folders must hold the same versions even when only some
+	// dialects are checked (see CheckReport.Versions).
+	Kept []string
 	// Logger receives progress at debug level; nil discards.
 	Logger *slog.Logger
 }
@@ -43,6 +47,9 @@ type CheckReport struct {
 	OK bool `json:"ok"`
 	// Dialects has one entry per kept dialect, in the order given.
 	Dialects []DialectCheck `json:"dialects"`
+	// Versions are the problems of revisions whose version is not in every
+	// kept dialect's folder, or not under one name; one line each.
+	Versions []string `json:"versions,omitempty"`
 }
 
 // DialectCheck is Check's verdict on one dialect.
@@ -80,7 +87,7 @@ func (r *CheckReport) Problems() []string {
 	for _, d := range r.Dialects {
 		out = append(out, d.Problems...)
 	}
-	return out
+	return append(out, r.Versions...)
 }
 
 // Check is `db check`, the CI gate. For each kept dialect it validates the
@@ -127,6 +134,11 @@ func Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
 		}()
 	}
 	wg.Wait()
+	kept := opts.Kept
+	if len(kept) == 0 {
+		kept = opts.Dialects
+	}
+	rep.Versions = versionProblems(opts.Root, kept)
 	rep.OK = len(rep.Problems()) == 0
 	return rep, nil
 }

@@ -48,7 +48,9 @@ type MissingDevURLError struct {
 // Error says which variable to set, or how to revise fewer dialects.
 func (e *MissingDevURLError) Error() string {
 	return fmt.Sprintf("no dev database for %s: set %s to a server where weberctl may create scratch databases "+
-		"(e.g. %s), or revise only some dialects with --dialect sqlite or WEBER_DIALECTS=sqlite",
+		"(e.g. %s; `scripts/services.sh up` starts local ones and `scripts/services.sh env` prints the variables), "+
+		"or revise only some dialects with --dialect sqlite or WEBER_DIALECTS=sqlite to try a change "+
+		"(a revision you commit needs every kept dialect written in one run, under one version: `weberctl db check` refuses folders that disagree)",
 		e.Dialect, e.Variable, exampleURL(e.Dialect))
 }
 

@@ -21,17 +21,24 @@ import (
 func adopt(ctx context.Context, db *sql.DB, conn *sql.Conn, u *dbconn.URL, dir *migdir.Dir, store *revstore.Store,
 	st *state, res *Result, opts *Options, start time.Time, log *slog.Logger) (*Result, error) {
 	res.After = res.Before
-	if st.partial != nil {
-		return nil, refuse(KindAdopt, st.partial.file.Name,
-			"upgrade: recording pending files as applied refused: %s is partially applied; finish it with `weberctl db upgrade` first",
-			st.partial.file.Name)
+	pending := st.pending
+	if p := st.partial; p != nil {
+		if !nothingRan(p) {
+			return nil, refuse(KindAdopt, p.file.Name,
+				"upgrade: recording pending files as applied refused: %s is partially applied; finish it with `weberctl db upgrade` first",
+				p.file.Name)
+		}
+		// A file whose first statement failed, recorded, with nothing of
+		// it persisting (MySQL runs files statement by statement): as
+		// good as pending. Its record is overwritten.
+		pending = append([]*migdir.File{p.file}, st.pending...)
 	}
-	if len(st.pending) == 0 {
+	if len(pending) == 0 {
 		res.Duration = time.Since(start)
 		return res, nil
 	}
-	names := make([]string, len(st.pending))
-	for i, f := range st.pending {
+	names := make([]string, len(pending))
+	for i, f := range pending {
 		names[i] = f.Name
 	}
 	// The check reads through the pool: give the pinned connection back
@@ -55,11 +62,11 @@ func adopt(ctx context.Context, db *sql.DB, conn *sql.Conn, u *dbconn.URL, dir *
 		}
 		log.Info("removed a stale revision", "version", r.Version)
 	}
-	if err := writeAll(ctx, conn, store, recordedRevisions(st.pending, opts.Operator, time.Now())); err != nil {
+	if err := writeAll(ctx, conn, store, recordedRevisions(pending, opts.Operator, time.Now())); err != nil {
 		return nil, fmt.Errorf("upgrade: recording %s as applied: %w", strings.Join(names, ", "), err)
 	}
 	res.Adopted = names
-	for _, f := range st.pending {
+	for _, f := range pending {
 		if res.After == "" || migdir.CompareVersions(f.Version, res.After) > 0 {
 			res.After = f.Version
 		}
@@ -67,10 +74,16 @@ func adopt(ctx context.Context, db *sql.DB, conn *sql.Conn, u *dbconn.URL, dir *
 	log.Info("recorded pending files as applied without running them", "files", len(names), "version", res.After)
 	if opts.Env != "" {
 		conn.Close()
-		if err := envmark.Record(ctx, db, u.Dialect, opts.Env); err != nil {
+		if _, err := envmark.Record(ctx, db, u.Dialect, opts.Env); err != nil {
 			return res, fmt.Errorf("upgrade: %w", err)
 		}
 	}
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// nothingRan reports a partially applied file of which no statement
+// persists: its first statement failed and the failure was recorded.
+func nothingRan(s *step) bool {
+	return s.rev != nil && s.rev.Applied == 0 && !s.unconfirmed && s.rev.Error != startedMarker
 }

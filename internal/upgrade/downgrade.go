@@ -81,6 +81,9 @@ func Downgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, o
 	if db == nil || u == nil {
 		return nil, errors.New("downgrade: no database given: open it with dbconn.Open first")
 	}
+	if err := u.RefuseSystem("downgrade"); err != nil {
+		return nil, err
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))

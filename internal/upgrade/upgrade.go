@@ -271,6 +271,9 @@ func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opt
 	if db == nil || u == nil {
 		return nil, errors.New("upgrade: no database given: open it with dbconn.Open first")
 	}
+	if err := u.RefuseSystem("upgrade"); err != nil {
+		return nil, err
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -531,7 +534,7 @@ func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opt
 		// envmark works through the pool: give the pinned connection back
 		// first, or a pool limited to one connection would wait forever.
 		conn.Close()
-		if err := envmark.Record(ctx, db, u.Dialect, opts.Env); err != nil {
+		if _, err := envmark.Record(ctx, db, u.Dialect, opts.Env); err != nil {
 			return res, fmt.Errorf("upgrade: %w", err)
 		}
 	}
