@@ -167,6 +167,9 @@ func firstSorted(s []string) string {
 // statement and its record, and names that statement instead of guessing.
 func (a *applier) applyEach(ctx context.Context, s *step, r *revstore.Revision) error {
 	f := s.file
+	if f.AsWritten {
+		return a.applyAsWritten(ctx, s, r)
+	}
 	start := time.Now()
 	ph := f.PartialHashes()
 	// Writes that record an outcome must happen even when ctx is cancelled
