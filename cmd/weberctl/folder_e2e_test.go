@@ -142,7 +142,7 @@ func TestE2ESpecialFilesInFolder(t *testing.T) {
 			p := newProject(t, e2eBackends()[0]) // SQLite: the folder, not the engine, is under test
 			tc.make(t, p.folder())
 			for _, args := range [][]string{{"db", "hash"}, {"db", "upgrade"}, {"db", "status", "--skip-models"}} {
-				r := p.run(args...) // runEnv bounds each run with a generous timeout
+				r := p.run(args...)                          // runEnv bounds each run with a generous timeout
 				failed := r.code != 0 || args[1] == "status" // status reports the refusal
 				if !failed || !strings.Contains(r.stdout+r.stderr, tc.want) {
 					t.Errorf("weberctl %s: exit %d\nstdout: %s\nstderr: %s\nwant %q", strings.Join(args, " "), r.code, r.stdout, r.stderr, tc.want)

@@ -259,11 +259,19 @@ func TestNonRegularFiles(t *testing.T) {
 	}{
 		"fifo migration": {func(t *testing.T, p string) { mkfifo(t, filepath.Join(p, "2_b.sql")) }, []string{"2_b.sql", "named pipe (FIFO)", "remove it"}},
 		"fifo readme":    {func(t *testing.T, p string) { mkfifo(t, filepath.Join(p, "README.md")) }, []string{"README.md", "named pipe"}},
-		"fifo sum":       {func(t *testing.T, p string) { os.Remove(filepath.Join(p, SumFile)); mkfifo(t, filepath.Join(p, SumFile)) }, []string{"atlas.sum", "named pipe"}},
-		"link outside":   {func(t *testing.T, p string) { symlink(t, outside, filepath.Join(p, "2_b.sql")) }, []string{"2_b.sql", "symbolic link to", "outside the migration folder"}},
-		"link passwd":    {func(t *testing.T, p string) { symlink(t, "/etc/passwd", filepath.Join(p, "2_b.sql")) }, []string{"/etc/passwd", "outside"}},
-		"link dotdot":    {func(t *testing.T, p string) { symlink(t, "../"+filepath.Base(p)+"/../x.sql", filepath.Join(p, "2_b.sql")) }, []string{"2_b.sql", "symbolic link"}},
-		"link to fifo":   {func(t *testing.T, p string) { mkfifo(t, filepath.Join(p, ".f")); symlink(t, ".f", filepath.Join(p, "2_b.sql")) }, []string{"named pipe"}},
+		"fifo sum": {func(t *testing.T, p string) {
+			os.Remove(filepath.Join(p, SumFile))
+			mkfifo(t, filepath.Join(p, SumFile))
+		}, []string{"atlas.sum", "named pipe"}},
+		"link outside": {func(t *testing.T, p string) { symlink(t, outside, filepath.Join(p, "2_b.sql")) }, []string{"2_b.sql", "symbolic link to", "outside the migration folder"}},
+		"link passwd":  {func(t *testing.T, p string) { symlink(t, "/etc/passwd", filepath.Join(p, "2_b.sql")) }, []string{"/etc/passwd", "outside"}},
+		"link dotdot": {func(t *testing.T, p string) {
+			symlink(t, "../"+filepath.Base(p)+"/../x.sql", filepath.Join(p, "2_b.sql"))
+		}, []string{"2_b.sql", "symbolic link"}},
+		"link to fifo": {func(t *testing.T, p string) {
+			mkfifo(t, filepath.Join(p, ".f"))
+			symlink(t, ".f", filepath.Join(p, "2_b.sql"))
+		}, []string{"named pipe"}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -255,4 +255,3 @@ func typeOf(c *schema.Column) string {
 	}
 	return fmt.Sprintf("%T", c.Type.Type)
 }
-
