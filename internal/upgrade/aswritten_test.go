@@ -143,3 +143,29 @@ func TestAsWrittenDDLInsideOwnTransaction(t *testing.T) {
 		}
 	})
 }
+
+// The pre-flight check sees through a file's own transaction: a dropped
+// column holding data inside BEGIN ... COMMIT is counted and refused like
+// any other, before anything runs, and the statement is named by its
+// place in the file.
+func TestAsWrittenPreflight(t *testing.T) {
+	t.Parallel()
+	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+		begin := "START TRANSACTION;\n"
+		if d.dia() == dialect.SQLite {
+			begin = "BEGIN;\n"
+		}
+		drop := file{"2_drop_bio.sql", "-- weber:as-written\n\n" + "CREATE TABLE notes (id int);\n" + begin + "ALTER TABLE users DROP COLUMN bio;\nCOMMIT;\n"}
+		dir := populated(t, d, drop)
+		_, err := upgrade(t, d, dir, Options{DevURL: devURL(d)})
+		wantRefusal(t, err, KindDataLoss, "users.bio", "3 rows", "2_drop_bio.sql", "statement 3")
+		unchanged(t, d)
+		if tableExists(t, d, "notes") {
+			t.Errorf("the refused file's first statement ran")
+		}
+		mustUpgrade(t, d, dir, Options{AllowDataLoss: true})
+		if _, err := d.db.Exec("SELECT bio FROM users"); err == nil {
+			t.Error("users.bio still exists after the allowed drop")
+		}
+	})
+}
