@@ -10,7 +10,13 @@
 // A directory is refused, with a one-line error naming the file and the fix,
 // when atlas.sum is missing, empty, corrupt or does not match the files; when
 // a file has CRLF line endings; when two files share a version; when a file
-// name is malformed; and when a stray file sits in the directory. Besides the
+// name is malformed or follows another tool's convention (.down.sql,
+// .up.sql); when a stray file sits in the directory, or anything that is not
+// a regular file (a FIFO, a device, a symbolic link out of the folder); when
+// a file has a directive Weber does not know, or a known one where it would
+// be ignored (directives.go holds the registry); and when a file controls
+// its own transactions (BEGIN, COMMIT, ...) without the
+// `-- weber:as-written` directive (txcontrol.go). Besides the
 // .sql files and atlas.sum, only README* files, .gitkeep and other dot files
 // (.DS_Store, editor swap files are NOT allowed: only .gitkeep and
 // .gitignore) are tolerated, because documentation beside the history is
