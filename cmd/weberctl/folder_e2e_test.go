@@ -281,9 +281,44 @@ func TestE2EWaitsAndReplaysStopOnSignal(t *testing.T) {
 		}
 		lint := p.start(devEnv(), "db", "lint", "--dialect", filepath.Base(p.folder()))
 		time.Sleep(time.Second) // let it reach the slow file's replay
-		lint.stop(t, syscall.SIGTERM)
-		if out := lint.out.String(); !strings.Contains(out, "interrupted") && !strings.Contains(out, "canceled") {
-			t.Errorf("db lint does not say it was interrupted:\n%s", out)
+		if msg := lint.stop(t, syscall.SIGTERM); !strings.HasPrefix(msg, "weberctl: interrupted") {
+			t.Errorf("db lint does not say it was interrupted: %q\n%s", msg, lint.out)
+		}
+	})
+}
+
+// A file run as written, stopped by SIGTERM inside its own transaction: the
+// transaction is rolled back, the message says what persists, and the next
+// upgrade resumes at the file's BEGIN.
+func TestE2EAsWrittenInterruptedInsideItsTransaction(t *testing.T) {
+	t.Parallel()
+	forEachE2E(t, func(t *testing.T, p *project) {
+		p.must("db", "ensure")
+		body := func(middle string) string {
+			return "-- weber:as-written\n\nCREATE TABLE before_tx (id integer NOT NULL PRIMARY KEY);\nBEGIN;\nINSERT INTO before_tx VALUES (1);\n" + middle + "COMMIT;\n"
+		}
+		p.addMigration("20991231000000_slow_tx.sql", body(slowSQL(p.u.Dialect, 600)))
+		up := p.start(nil, "db", "upgrade")
+		for !strings.Contains(up.out.String(), "20991231000000_slow_tx.sql (") {
+			if up.ctx.Err() != nil {
+				t.Fatalf("the file never started:\n%s%s", up.out, up.errb)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(500 * time.Millisecond) // inside the slow statement
+		msg := up.stop(t, syscall.SIGTERM)
+		t.Logf("stderr: %s", msg)
+		if !strings.Contains(msg, "own transaction (from statement 2, line 4) was rolled back") || !strings.Contains(msg, "statements 1-1 persist") {
+			t.Errorf("the message does not say what persists: %q", msg)
+		}
+		db := p.open()
+		if n := p.count(db, "SELECT COUNT(*) FROM before_tx"); n != 0 {
+			t.Errorf("before_tx has %d rows: the file's transaction was not rolled back", n)
+		}
+		p.addMigration("20991231000000_slow_tx.sql", body("INSERT INTO before_tx VALUES (2);\n"))
+		p.must("db", "upgrade")
+		if n := p.count(db, "SELECT COUNT(*) FROM before_tx"); n != 2 {
+			t.Errorf("before_tx has %d rows after the resumed upgrade, want 2", n)
 		}
 	})
 }

@@ -14,6 +14,9 @@ import (
 
 // applier runs files on one pinned connection.
 type applier struct {
+	// db is the pool conn came from: a file run as written records its
+	// outcome through it when its own connection was lost.
+	db    *sql.DB
 	conn  *sql.Conn
 	store *revstore.Store
 	dia   string

@@ -109,9 +109,14 @@ func (w *asWritten) failed(ctx context.Context, i int, err error) error {
 	wctx := context.WithoutCancel(ctx)
 	serr := &StatementError{File: f.Name, Version: f.Version, Stmt: i + 1, Line: stmt.Line, Total: len(f.Stmts),
 		SQL: stmt.Text, Applied: r.Applied, Err: err}
+	lost := false
 	if w.open >= 0 {
+		// If ROLLBACK fails, the connection is gone (the driver drops it
+		// when the run is interrupted): a transaction whose session ended
+		// without COMMIT is rolled back by the database.
 		if _, rerr := w.a.conn.ExecContext(wctx, "ROLLBACK"); rerr != nil {
-			return fmt.Errorf("%s; and rolling back the file's own transaction failed: %v: check the database before upgrading again", serr.Error(), rerr)
+			lost = true
+			w.a.log.Warn("the file's own transaction ended with its connection", "file", f.Name, "err", rerr)
 		}
 		serr.OwnTx, serr.OwnTxLine = w.open+1, f.Stmts[w.open].Line
 		w.open = -1
@@ -124,8 +129,31 @@ func (w *asWritten) failed(ctx context.Context, i int, err error) error {
 	r.PartialHashes = w.ph[:r.Applied]
 	r.Error = fmt.Sprintf("statement %d (line %d): %s", i+1, stmt.Line, oneLine(err))
 	r.ErrorStmt = stmt.Text
-	if werr := w.write(wctx); werr != nil {
+	write := w.write
+	if lost {
+		write = w.writeThroughPool
+	}
+	if werr := write(wctx); werr != nil {
 		return fmt.Errorf("%s; and %v", serr.Error(), werr)
 	}
 	return serr
+}
+
+// writeThroughPool stores the revision through a new connection of the
+// pool, for when the pinned one was lost. The migration lock is held on a
+// connection (or file) of its own, so it still covers the write.
+func (w *asWritten) writeThroughPool(ctx context.Context) error {
+	if w.a.db == nil {
+		return fmt.Errorf("applying %s: its connection was lost and there is no other to record the failure through", w.s.file.Name)
+	}
+	conn, err := w.a.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("applying %s: recording the failure on a new connection: %w", w.s.file.Name, err)
+	}
+	defer conn.Close()
+	w.r.ExecutedAt = w.start
+	if err := w.a.store.Write(ctx, conn, w.r); err != nil {
+		return fmt.Errorf("applying %s: recording progress (applied %d of %d): %w", w.s.file.Name, w.r.Applied, w.r.Total, err)
+	}
+	return nil
 }

@@ -442,7 +442,7 @@ func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opt
 		}
 		log.Info("removed a stale revision", "version", r.Version)
 	}
-	a := &applier{conn: conn, store: store, dia: u.Dialect, log: log, opts: &opts}
+	a := &applier{db: db, conn: conn, store: store, dia: u.Dialect, log: log, opts: &opts}
 	for _, s := range steps {
 		fr := fileRun(s, u.Dialect)
 		if opts.OnFile != nil {
