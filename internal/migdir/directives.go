@@ -103,7 +103,8 @@ type fileDirectives struct {
 
 // checkDirectives reads every directive line of the file and refuses an
 // unknown directive, bad arguments, or a known directive in a place where
-// it would be silently ignored. spans are the statements' byte ranges.
+// it would be silently ignored. stmts are the file's statements as Atlas's
+// scanner split them (positions in the file's bytes).
 func (f *File) checkDirectives(stmts []*migrate.Stmt) (fileDirectives, error) {
 	var fd fileDirectives
 	lines := strings.Split(string(f.Bytes), "\n")
@@ -168,7 +169,7 @@ func canonical(text string, m []string, n, place int) error {
 func misplaced(name string, n, where, place int) error {
 	var fix string
 	switch {
-	case where&inHeader != 0 && place == onStatement:
+	case where&inHeader != 0 && place&onStatement != 0:
 		fix = "as a file directive it must be followed by a blank line (without one it belongs to the first statement and is ignored): add an empty line after the file's leading directives"
 	case where&inHeader != 0 && where&onStatement != 0:
 		fix = "put it directly above the statement it is about (no blank line between), or in the file's header followed by a blank line"

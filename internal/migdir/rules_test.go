@@ -164,8 +164,8 @@ func TestDirectives(t *testing.T) {
 		body     string
 		contains []string
 	}{
-		"txmode without blank line":   {"-- atlas:txmode none\nCREATE TABLE a (id int);\n", []string{"line 1:", "atlas:txmode", "blank line"}},
-		"as-written without blank":    {"-- weber:as-written\nBEGIN;\nCOMMIT;\n", []string{"line 1:", "weber:as-written", "blank line"}},
+		"txmode without blank line":   {"-- atlas:txmode none\nCREATE TABLE a (id int);\n", []string{"line 1:", "atlas:txmode", "must be followed by a blank line", "add an empty line"}},
+		"as-written without blank":    {"-- weber:as-written\nBEGIN;\nCOMMIT;\n", []string{"line 1:", "weber:as-written", "must be followed by a blank line"}},
 		"unknown atlas":               {"-- atlas:txmod none\n\nCREATE TABLE a (id int);\n", []string{"line 1:", "unknown directive", "atlas:txmod", "atlas:txmode"}},
 		"unknown weber":               {"CREATE TABLE a (id int);\n-- weber:toches a.id\nUPDATE a SET id = 1;\n", []string{"line 2:", "unknown directive", "weber:touches"}},
 		"atlas checkpoint":            {"-- atlas:checkpoint\n\nCREATE TABLE a (id int);\n", []string{"line 1:", "unknown directive"}},
@@ -312,5 +312,26 @@ func symlink(t *testing.T, target, path string) {
 	t.Helper()
 	if err := os.Symlink(target, path); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Atlas's scanner drops a first-line `-- atlas:delimiter` before it scans,
+// so its positions start one line late; statement lines (in messages and
+// in directive placement) must still be the file's.
+func TestDelimiterFileLines(t *testing.T) {
+	t.Parallel()
+	d, err := Open(writeFolder(t, dialect.SQLite, map[string]string{"1_a.sql": "-- atlas:delimiter GO\n\nCREATE TABLE a (id int)\nGO\n-- atlas:nolint\nDROP TABLE a\nGO\n"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []int
+	for _, s := range d.Files[0].Stmts {
+		lines = append(lines, s.Line)
+	}
+	if len(lines) != 2 || lines[0] != 3 || lines[1] != 6 {
+		t.Errorf("statement lines %v, want [3 6]", lines)
+	}
+	if d.Files[0].Stmts[1].Text != "DROP TABLE a" {
+		t.Errorf("second statement %+v", d.Files[0].Stmts[1])
 	}
 }
