@@ -52,6 +52,8 @@ func TestTxControlRefused(t *testing.T) {
 		{"end alone", "CREATE TABLE b (id int);\nEND;\n", 2, "`END`"},
 		{"rollback", "CREATE TABLE b (id int);\nROLLBACK;\n", 2, "`ROLLBACK`"},
 		{"begin deferred", "BEGIN DEFERRED TRANSACTION;\nCREATE TABLE b (id int);\nCOMMIT;\n", 1, "`BEGIN`"},
+		{"set autocommit", "SET autocommit = 0;\nCREATE TABLE b (id int);\n", 1, "`SET autocommit`"},
+		{"set session autocommit", "CREATE TABLE b (id int);\nSET SESSION autocommit=0;\n", 2, "`SET autocommit`"},
 	}
 	for _, dia := range allDialects {
 		for _, tc := range cases {
@@ -83,10 +85,11 @@ func TestTxControlNotFooled(t *testing.T) {
 		dialect.Postgres: common + "DO $$ BEGIN\n  PERFORM 1;\nEND $$;\n" +
 			"CREATE FUNCTION f() RETURNS trigger AS $body$\nBEGIN\n  COMMIT;\n  RETURN NEW;\nEND;\n$body$ LANGUAGE plpgsql;\n" +
 			"CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC\n  SELECT 1;\nEND;\n" +
-			"SAVEPOINT s;\nROLLBACK TO SAVEPOINT s;\nRELEASE SAVEPOINT s;\n",
+			"SAVEPOINT s;\nROLLBACK TO SAVEPOINT s;\nRELEASE SAVEPOINT s;\nSET search_path TO public;\n",
 		dialect.MySQL: common + "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW BEGIN\n  SET NEW.note = 'x';\nEND;\n" +
 			"CREATE PROCEDURE p() BEGIN\n  SELECT 1;\n  COMMIT;\nEND;\n" +
-			"BEGIN NOT ATOMIC\n  SELECT 1;\nEND;\n",
+			"BEGIN NOT ATOMIC\n  SELECT 1;\nEND;\n" +
+			"SET NAMES utf8mb4;\nSET @autocommit = 0;\n",
 	}
 	for dia, body := range bodies {
 		t.Run(dia, func(t *testing.T) {
@@ -145,6 +148,8 @@ func TestAsWrittenUnclear(t *testing.T) {
 		"never ended":   {"-- weber:as-written\n\nBEGIN;\nCREATE TABLE a (id int);\n", []string{"line 3:", "never ended", "COMMIT"}},
 		"nested":        {"-- weber:as-written\n\nBEGIN;\nBEGIN;\nCOMMIT;\n", []string{"line 4:", "line 3", "still open"}},
 		"merged by END": {"-- weber:as-written\n\nBEGIN ISOLATION LEVEL SERIALIZABLE;\nCREATE TABLE a (id int);\nEND;\n", []string{"line 3:", "plain `BEGIN;`"}},
+		"autocommit":    {"-- weber:as-written\n\nCREATE TABLE a (id int);\nSET @@autocommit = 0;\n", []string{"line 4:", "SET autocommit", "START TRANSACTION"}},
+		"and chain":     {"-- weber:as-written\n\nBEGIN;\nCREATE TABLE a (id int);\nCOMMIT AND CHAIN;\nCOMMIT;\n", []string{"line 5:", "AND CHAIN"}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -17,6 +17,9 @@ const (
 	// TxRollback ends one and discards its work: ROLLBACK, ABORT (not
 	// ROLLBACK TO SAVEPOINT, which stays inside the transaction).
 	TxRollback = "rollback"
+	// TxAutocommit changes how later statements commit: MySQL's SET
+	// autocommit. Refused even in a file run as written.
+	TxAutocommit = "autocommit"
 )
 
 // txControl classifies a statement's text: TxBegin, TxCommit, TxRollback,
@@ -64,6 +67,10 @@ func txControl(text string) string {
 			return "" // ROLLBACK [WORK] TO SAVEPOINT: inside the transaction
 		}
 		return TxRollback
+	case "SET":
+		if next(1) == "AUTOCOMMIT" || next(1) == "SESSION" && next(2) == "AUTOCOMMIT" || strings.Contains(strings.ToUpper(text), "@@AUTOCOMMIT") || strings.Contains(strings.ToUpper(text), "@@SESSION.AUTOCOMMIT") {
+			return TxAutocommit
+		}
 	}
 	return ""
 }
@@ -116,6 +123,9 @@ func skipSpaceAndComments(s string) string {
 // ("BEGIN", "START TRANSACTION", "COMMIT WORK").
 func txKeyword(text string) string {
 	w := leadingWords(text, 2)
+	if w[0] == "SET" {
+		return "SET autocommit"
+	}
 	if len(w) == 2 && (w[1] == "TRANSACTION" || w[1] == "WORK") {
 		return w[0] + " " + w[1]
 	}
@@ -137,6 +147,9 @@ func (f *File) checkTxControl() error {
 		if !f.AsWritten {
 			return fmt.Errorf("line %d: `%s` controls the transaction inside the file, but Weber applies and records each file itself (in one transaction of its own; on MySQL statement by statement), so part of the file could persist without a true record: remove the line (Weber's transaction already covers the whole file), or run the file exactly as written by adding `-- %s` and a blank line at the top of the file; then run `weberctl db hash`",
 				st.Line, kw, DirectiveAsWritten)
+		}
+		if why := unfollowable(st); why != "" {
+			return fmt.Errorf("line %d: %s, then run `weberctl db hash`", st.Line, why)
 		}
 		if body := strings.TrimRight(st.Text, "; \t\n"); strings.Contains(body, ";") {
 			return fmt.Errorf("line %d: the statement splitter reads `%s` and what follows it up to an END as one block: write the transaction statement as a plain `BEGIN;` (or `START TRANSACTION;`) and run `weberctl db hash`", st.Line, kw)
@@ -170,4 +183,18 @@ func CommitsImplicitly(text string) bool {
 		return false
 	}
 	return true
+}
+
+// unfollowable explains a transaction statement whose effect on the
+// transactions that follow Weber cannot track to record progress
+// truthfully ("" for one it can).
+func unfollowable(st Stmt) string {
+	upper := strings.Join(strings.Fields(strings.ToUpper(st.Text)), " ")
+	switch {
+	case st.TxControl == TxAutocommit:
+		return "`SET autocommit` changes how every later statement commits, which Weber cannot follow to record progress: use `START TRANSACTION;` ... `COMMIT;` instead"
+	case strings.Contains(upper, "AND CHAIN") && !strings.Contains(upper, "AND NO CHAIN"):
+		return "`AND CHAIN` opens a new transaction as the last one ends, which Weber cannot follow to record progress: write `COMMIT;` and then `BEGIN;`"
+	}
+	return ""
 }
