@@ -115,16 +115,19 @@ func columnExists(t *testing.T, db *sql.DB, table, column string) bool {
 	return err == nil
 }
 
-// Issue 10 item 5 through the binary: a FIFO in the folder used to hang
-// `db hash` and `db upgrade` forever, and a symbolic link to /etc/passwd
-// was read as a migration. Both are refused at once, naming the entry.
+// Issue 10 items 5 and 12 through the binary: a FIFO in the folder used to
+// hang `db hash` and `db upgrade` forever, a symbolic link to /etc/passwd
+// was read as a migration, a .down.sql file ran forward and a misplaced or
+// misspelt directive did nothing. All are refused at once, naming the entry
+// (and the line).
 func TestE2ESpecialFilesInFolder(t *testing.T) {
 	t.Parallel()
 	skipShort(t)
-	cases := map[string]struct {
+	type folderCase struct {
 		make func(t *testing.T, folder string)
 		want string
-	}{
+	}
+	cases := map[string]folderCase{
 		"fifo": {func(t *testing.T, folder string) {
 			if err := syscall.Mkfifo(filepath.Join(folder, "20991231000000_pipe.sql"), 0o644); err != nil {
 				t.Fatal(err)
@@ -136,6 +139,17 @@ func TestE2ESpecialFilesInFolder(t *testing.T) {
 			}
 		}, "20991231000000_passwd.sql: is a symbolic link to /etc/passwd, outside the migration folder"},
 	}
+	// Issue 10 item 12: names and directives Weber does not understand.
+	write := func(name, body string) func(t *testing.T, folder string) {
+		return func(t *testing.T, folder string) {
+			if err := os.WriteFile(filepath.Join(folder, name), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cases["down file"] = folderCase{write("20991231000000_x.down.sql", "DROP TABLE users;\n"), "20991231000000_x.down.sql: is a down migration"}
+	cases["header directive without blank line"] = folderCase{write("20991231000000_x.sql", "-- atlas:txmode none\nCREATE TABLE x (id integer);\n"), "20991231000000_x.sql: line 1: `-- atlas:txmode` would be ignored here"}
+	cases["unknown directive"] = folderCase{write("20991231000000_x.sql", "CREATE TABLE x (id integer);\n-- weber:tuoches x.id\nUPDATE x SET id = 1;\n"), "20991231000000_x.sql: line 2: unknown directive `-- weber:tuoches x.id`"}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
