@@ -31,6 +31,6 @@ func exitOnSecondSignal(ctx context.Context, stderr io.Writer) {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 	s := <-ch
-	fmt.Fprintf(stderr, "weberctl: stopped at once by a second %s signal: a statement that was running may have completed; run `weberctl db status` before going on\n", s)
+	fmt.Fprintf(stderr, "weberctl: stopped at once by a second signal (%s): a statement that was running may have completed; run `weberctl db status` before going on\n", s)
 	os.Exit(130)
 }
