@@ -340,3 +340,29 @@ func TestDelimiterFileLines(t *testing.T) {
 		t.Errorf("second statement %+v", d.Files[0].Stmts[1])
 	}
 }
+
+// MySQL ends an open transaction before DDL but not before data
+// statements or temporary tables.
+func TestCommitsImplicitly(t *testing.T) {
+	t.Parallel()
+	for text, want := range map[string]bool{
+		"CREATE TABLE a (id int)":              true,
+		"alter table a add column b int":       true,
+		"/* x */ DROP TABLE a":                 true,
+		"RENAME TABLE a TO b":                  true,
+		"TRUNCATE TABLE a":                     true,
+		"CREATE TEMPORARY TABLE t (id int)":    false,
+		"DROP TEMPORARY TABLE t":               false,
+		"INSERT INTO a VALUES (1)":             false,
+		"update a set id = 2":                  false,
+		"DELETE FROM a":                        false,
+		"SELECT 1":                             false,
+		"SET @x = 1":                           false,
+		"SAVEPOINT s":                          false,
+		"WITH c AS (SELECT 1) SELECT * FROM c": false,
+	} {
+		if got := CommitsImplicitly(text); got != want {
+			t.Errorf("CommitsImplicitly(%q) = %v, want %v", text, got, want)
+		}
+	}
+}

@@ -173,9 +173,12 @@ func (f *File) checkTxControl() error {
 // running the statement (DDL, LOCK TABLES and the like do; data statements
 // do not), so that what the file's own transaction did so far persists.
 func CommitsImplicitly(text string) bool {
-	w := leadingWords(text, 1)
+	w := leadingWords(text, 2)
 	if len(w) == 0 {
 		return false
+	}
+	if len(w) == 2 && w[1] == "TEMPORARY" {
+		return false // CREATE/DROP TEMPORARY TABLE stay inside the transaction
 	}
 	switch w[0] {
 	case "INSERT", "UPDATE", "DELETE", "REPLACE", "SELECT", "WITH", "VALUES", "TABLE", "DO", "CALL",
