@@ -20,8 +20,10 @@ import (
 // statement fails inside the file's transaction, the transaction is rolled
 // back and the record stays at the statement before its BEGIN, which is
 // where the next upgrade resumes. On MySQL a statement that commits
-// implicitly (DDL) ends the file's transaction before it runs, and the
-// record moves there.
+// implicitly (DDL) ends the file's transaction before it runs: Weber
+// commits it explicitly there (so that a DDL statement that fails to parse,
+// which MySQL would not commit before, leaves no doubt) and the record moves
+// there.
 type asWritten struct {
 	a     *applier
 	s     *step
@@ -38,13 +40,18 @@ func (a *applier) applyAsWritten(ctx context.Context, s *step, r *revstore.Revis
 	wctx := context.WithoutCancel(ctx)
 	r.Hash = f.Hash
 	r.PartialHashes = w.ph[:r.Applied]
+	// Never hand the connection back with the file's transaction open (as
+	// when the process "dies" in a test's fault hook, the database would
+	// roll it back).
+	defer func() {
+		if w.open >= 0 {
+			_, _ = a.conn.ExecContext(wctx, "ROLLBACK")
+		}
+	}()
 	for i := r.Applied; i < len(f.Stmts); i++ {
 		stmt := f.Stmts[i]
-		if w.open >= 0 && a.dia == dialect.MySQL && stmt.TxControl == "" && migdir.CommitsImplicitly(stmt.Text) {
-			w.open = -1 // MySQL commits the file's transaction before this statement
-			if err := w.checkpoint(wctx, i); err != nil {
-				return err
-			}
+		if err := w.commitBeforeDDL(ctx, i); err != nil {
+			return err
 		}
 		if w.open < 0 {
 			if err := ctx.Err(); err != nil {
@@ -81,6 +88,22 @@ func (a *applier) applyAsWritten(ctx context.Context, s *step, r *revstore.Revis
 	r.PartialHashes = nil
 	r.Error, r.ErrorStmt = "", ""
 	return w.write(wctx)
+}
+
+// commitBeforeDDL ends the file's open transaction before statement i on
+// MySQL when i commits implicitly (DDL). MySQL would commit there itself,
+// unless the statement does not even parse: committing explicitly lets the
+// record say for certain what persists.
+func (w *asWritten) commitBeforeDDL(ctx context.Context, i int) error {
+	stmt := w.s.file.Stmts[i]
+	if w.open < 0 || w.a.dia != dialect.MySQL || stmt.TxControl != "" || !migdir.CommitsImplicitly(stmt.Text) {
+		return nil
+	}
+	if _, err := w.a.conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return w.failed(ctx, i, fmt.Errorf("committing the file's transaction before this statement, as MySQL does before DDL: %w", err))
+	}
+	w.open = -1
+	return w.checkpoint(context.WithoutCancel(ctx), i)
 }
 
 // checkpoint records that the first n statements ran and persist.

@@ -169,3 +169,31 @@ func TestAsWrittenPreflight(t *testing.T) {
 		}
 	})
 }
+
+// On MySQL a DDL statement that does not even parse is not preceded by an
+// implicit commit; Weber commits the file's transaction before any DDL
+// itself, so the record says for certain what persists.
+func TestAsWrittenMySQLUnparsableDDL(t *testing.T) {
+	t.Parallel()
+	forBackends(t, "M", func(t *testing.T, d *tdb) {
+		dir := writeDir(t, d.dia(), file{"1_ddl.sql", "-- weber:as-written\n\n" +
+			"CREATE TABLE t1 (id int NOT NULL, PRIMARY KEY (id));\n" + // 1
+			"START TRANSACTION;\n" + // 2
+			"INSERT INTO t1 VALUES (1);\n" + // 3
+			"CREATE TABLEX t3 (id int);\n" + // 4: a syntax error
+			"COMMIT;\n"})
+		_, err := upgrade(t, d, dir, Options{})
+		var se *StatementError
+		if !errors.As(err, &se) || se.Stmt != 4 || se.Applied != 3 || se.OwnTx != 0 {
+			t.Fatalf("want statement 4 to fail with 3 applied and no transaction of the file rolled back, got %v", err)
+		}
+		checkMessage(t, err, "statements 1-3 persist and are recorded (applied 3 of 5)")
+		// Read through another pool, as another process would: a
+		// transaction left open on the upgrade's connection shows its own
+		// work to whoever gets that connection next.
+		other := &tdb{name: d.name, u: d.u, db: d.open(t)}
+		if rows, r := count(t, other, "SELECT COUNT(*) FROM t1"), revision(t, other, "1"); rows != 1 || r == nil || r.Applied != 3 {
+			t.Errorf("%d rows, revision %+v; want 1 row, applied 3", rows, r)
+		}
+	})
+}
