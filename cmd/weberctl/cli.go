@@ -74,6 +74,10 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 		msg, code = interrupted(se), exitInterrupted
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):
 		msg, code = "interrupted: "+msg, exitInterrupted
+	case ctx.Err() != nil:
+		// The driver reported the cancellation its own way (MySQL: "bad
+		// connection"): say what really happened.
+		msg, code = "interrupted by a signal: "+msg, exitInterrupted
 	}
 	fmt.Fprintf(stderr, "weberctl: %s\n", msg)
 	return code
@@ -83,6 +87,11 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 // behind, and that running the upgrade again is all there is to do.
 func interrupted(se *upgrade.StatementError) string {
 	at := fmt.Sprintf("interrupted while applying %s, statement %d of %d (line %d)", se.File, se.Stmt, se.Total, se.Line)
+	if se.OwnTx > 0 {
+		// A file run as written, stopped inside its own transaction.
+		return fmt.Sprintf("%s: the file's own transaction (from statement %d, line %d) was rolled back; statements 1-%d persist and are recorded (applied %d of %d); run `weberctl db upgrade` again to resume at statement %d",
+			at, se.OwnTx, se.OwnTxLine, se.Applied, se.Applied, se.Total, se.Applied+1)
+	}
 	if se.Transactional {
 		if se.Applied > 0 {
 			return fmt.Sprintf("%s: this run's transaction was rolled back; statements 1-%d, from an earlier run, persist; run `weberctl db upgrade` again", at, se.Applied)

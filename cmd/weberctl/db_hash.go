@@ -19,8 +19,10 @@ func dbHashCommand(e *env) *cli.Command {
 		Description: `Rewrites atlas.sum in each kept dialect's folder from the files it holds. Run
 it after fixing a file that failed to apply, or after renaming a file to give
 it a new version. It still refuses a folder with malformed names, duplicate
-versions, stray files or CRLF line endings. Editing a file that was already
-applied is caught by ` + "`db upgrade`" + ` whatever atlas.sum says.
+versions, stray or special files, CRLF line endings, unknown or misplaced
+directives, or a file with its own BEGIN/COMMIT not marked
+` + "`-- weber:as-written`" + ` (see docs/migrations.md). Editing a file that was
+already applied is caught by ` + "`db upgrade`" + ` whatever atlas.sum says.
 
 Example:
    weberctl db hash

@@ -21,10 +21,13 @@ func dbUpgradeCommand(e *env) *cli.Command {
 atlas.sum included), takes a lock that excludes every other weberctl on this
 database, re-reads the applied history under the lock, then applies each
 pending file: in its own transaction with its revision record on SQLite and
-PostgreSQL, statement by statement with progress recorded on MySQL. It prints
-each file as it runs, then a summary; with nothing pending it says so.
+PostgreSQL, statement by statement with progress recorded on MySQL; a file
+marked ` + "`-- weber:as-written`" + ` runs exactly as written, its own BEGIN/COMMIT
+included. It prints each file as it runs, then a summary; with nothing pending
+it says so. SIGINT or SIGTERM stops it (a second one at once).
 
-It refuses, changing nothing, a folder whose atlas.sum does not match, an
+It refuses, changing nothing, a folder whose atlas.sum does not match or
+that holds a file with its own BEGIN/COMMIT not marked as written, an
 applied file that was edited or deleted, files added behind the applied
 history (unless --allow-out-of-order) and a database with tables but no
 history (unless --baseline names the version its tables match). Before

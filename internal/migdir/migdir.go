@@ -10,7 +10,13 @@
 // A directory is refused, with a one-line error naming the file and the fix,
 // when atlas.sum is missing, empty, corrupt or does not match the files; when
 // a file has CRLF line endings; when two files share a version; when a file
-// name is malformed; and when a stray file sits in the directory. Besides the
+// name is malformed or follows another tool's convention (.down.sql,
+// .up.sql); when a stray file sits in the directory, or anything that is not
+// a regular file (a FIFO, a device, a symbolic link out of the folder); when
+// a file has a directive Weber does not know, or a known one where it would
+// be ignored (directives.go holds the registry); and when a file controls
+// its own transactions (BEGIN, COMMIT, ...) without the
+// `-- weber:as-written` directive (txcontrol.go). Besides the
 // .sql files and atlas.sum, only README* files, .gitkeep and other dot files
 // (.DS_Store, editor swap files are NOT allowed: only .gitkeep and
 // .gitignore) are tolerated, because documentation beside the history is
@@ -29,6 +35,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"ariga.io/atlas/sql/migrate"
@@ -84,6 +91,11 @@ type File struct {
 	TxMode string
 	// NoLint holds the arguments of file-level `-- atlas:nolint` directives.
 	NoLint []string
+	// AsWritten is set by the `-- weber:as-written` file directive: the file
+	// controls its own transactions and runs exactly as written, with no
+	// transaction of Weber's around it. Without it, a file with its own
+	// BEGIN/COMMIT is refused.
+	AsWritten bool
 }
 
 // Stmt is one statement of a migration file.
@@ -99,6 +111,9 @@ type Stmt struct {
 	// holds the statement over the whole key range (what a replay on a
 	// scratch database runs) and Batch.Template the one with {lo} and {hi}.
 	Batch *Batch
+	// TxControl is TxBegin, TxCommit or TxRollback for a statement that
+	// controls the transaction (only in a file run as written), else "".
+	TxControl string
 }
 
 // Error is a refusal of the directory. Its message names the file and the fix.
@@ -136,6 +151,7 @@ const (
 	KindName      = "name"      // malformed file name or version order
 	KindStray     = "stray"     // a file or directory that does not belong
 	KindSyntax    = "syntax"    // a file that cannot be split or has a bad directive
+	KindTxControl = "txcontrol" // a file with its own BEGIN/COMMIT and no weber:as-written
 	KindDir       = "dir"       // the directory is missing or unreadable
 )
 
@@ -220,6 +236,11 @@ func read(path, dia string) (*Dir, error) {
 	d := &Dir{Path: path, Dialect: dia, byVersion: map[string]*File{}}
 	for _, e := range entries {
 		name := e.Name()
+		if !e.IsDir() && !e.Type().IsRegular() {
+			if err := checkSpecial(path, e); err != nil {
+				return nil, fail(KindStray, name, "%s", err)
+			}
+		}
 		switch {
 		case name == SumFile:
 			if !e.Type().IsRegular() {
@@ -233,6 +254,9 @@ func read(path, dia string) (*Dir, error) {
 			continue
 		default:
 			return nil, fail(KindStray, name, "stray file: only <version>_<name>.sql files, atlas.sum, README* and .gitkeep/.gitignore may sit here; rename it to <version>_<name>.sql or move it out")
+		}
+		if msg := unsupportedName(name); msg != "" {
+			return nil, fail(KindName, name, "%s", msg)
 		}
 		m := reName.FindStringSubmatch(name)
 		if m == nil {
@@ -263,6 +287,64 @@ func read(path, dia string) (*Dir, error) {
 		}
 	}
 	return d, nil
+}
+
+// unsupportedName explains a .sql file name in another tool's convention
+// that Weber would otherwise misread ("" for a name it understands).
+func unsupportedName(name string) string {
+	lower := strings.ToLower(name)
+	switch {
+	case strings.HasSuffix(lower, ".down.sql"):
+		return "is a down migration: Weber and Atlas have no down files (each .sql file here runs forward, so this one would run as an upgrade); move it out of the folder (`weberctl db downgrade` plans a downgrade from the history) and run `weberctl db hash`"
+	case strings.HasSuffix(lower, ".up.sql"):
+		return "the .up.sql suffix belongs to another tool: every file here runs forward; rename it to " + strings.TrimSuffix(name, name[len(name)-len(".up.sql"):]) + ".sql and run `weberctl db hash`"
+	}
+	return ""
+}
+
+// checkSpecial refuses a directory entry that is not a regular file: a
+// FIFO, a device or a socket (reading one can block forever), or a
+// symbolic link that leads outside the folder or to anything but a regular
+// file. A link to a regular file inside the folder is accepted.
+func checkSpecial(dir string, e fs.DirEntry) error {
+	full := filepath.Join(dir, e.Name())
+	if e.Type()&fs.ModeSymlink == 0 {
+		return fmt.Errorf("is a %s, not a regular file: a migration folder holds only files; remove it", describeMode(e.Type()))
+	}
+	target, err := filepath.EvalSymlinks(full)
+	if err != nil {
+		return fmt.Errorf("is a symbolic link that cannot be followed (%v): replace it with the file itself", unwrapPath(err))
+	}
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return fmt.Errorf("cannot resolve the folder: %v", unwrapPath(err))
+	}
+	if rel, err := filepath.Rel(root, target); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return fmt.Errorf("is a symbolic link to %s, outside the migration folder: replace it with a copy of the file, or remove it", target)
+	}
+	fi, err := os.Stat(target)
+	if err != nil {
+		return fmt.Errorf("is a symbolic link that cannot be followed (%v): replace it with the file itself", unwrapPath(err))
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("is a symbolic link to a %s, not a regular file: remove it", describeMode(fi.Mode()))
+	}
+	return nil
+}
+
+// describeMode names a non-regular file type for a message.
+func describeMode(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	case m.IsDir():
+		return "directory"
+	}
+	return "special file"
 }
 
 func unwrapPath(err error) error {
@@ -310,22 +392,31 @@ func (f *File) parse(dia string) (string, error) {
 	h := sha256.Sum256(f.Bytes)
 	f.Hash = "h1:" + base64.StdEncoding.EncodeToString(h[:])
 	lf := migrate.NewLocalFile(f.Name, f.Bytes)
-	f.TxMode = TxModeFile
-	for _, m := range lf.Directive("txmode") {
-		switch strings.TrimSpace(m) {
-		case TxModeNone:
-			f.TxMode = TxModeNone
-		case TxModeFile, "":
-		default:
-			return KindSyntax, fmt.Errorf("unknown directive `-- atlas:txmode %s`: use `-- atlas:txmode none` (run outside a transaction) or remove it", m)
-		}
-	}
 	for _, a := range lf.Directive("nolint") {
 		f.NoLint = append(f.NoLint, strings.Fields(a)...)
 	}
 	stmts, err := scanner(dia).Scan(string(f.Bytes))
 	if err != nil {
 		return KindSyntax, fmt.Errorf("cannot split it into statements: %v; fix the SQL and run `weberctl db hash`", err)
+	}
+	// Atlas's scanner drops a first-line `-- atlas:delimiter` before
+	// scanning, so its positions start after that line.
+	if first, _, ok := strings.Cut(string(f.Bytes), "\n"); ok && strings.HasPrefix(first, "-- "+DirectiveDelimiter) {
+		for _, s := range stmts {
+			s.Pos += len(first) + 1
+		}
+	}
+	fd, err := f.checkDirectives(stmts)
+	if err != nil {
+		return KindSyntax, err
+	}
+	f.AsWritten = fd.asWritten
+	f.TxMode = TxModeFile
+	if slices.Contains(fd.txmode, TxModeNone) || f.AsWritten {
+		f.TxMode = TxModeNone
+	}
+	if f.AsWritten && slices.Contains(fd.txmode, TxModeFile) {
+		return KindSyntax, fmt.Errorf("`-- %s` and `-- atlas:txmode file` contradict each other: a file run as written has no transaction of Weber's; remove one of them and run `weberctl db hash`", DirectiveAsWritten)
 	}
 	// Statement positions ascend, so counting newlines as we go is linear.
 	line, at := 1, 0
@@ -352,7 +443,11 @@ func (f *File) parse(dia string) (string, error) {
 			st.Batch = b
 			st.Text = b.Range(math.MinInt64, math.MaxInt64)
 		}
+		st.TxControl = txControl(s.Text)
 		f.Stmts = append(f.Stmts, st)
+	}
+	if err := f.checkTxControl(); err != nil {
+		return KindTxControl, err
 	}
 	return "", nil
 }
@@ -526,4 +621,14 @@ func Rehash(path string) error {
 		return &Error{Kind: KindSum, Path: path, File: SumFile, Msg: fmt.Sprintf("cannot write it: %v", err)}
 	}
 	return nil
+}
+
+// CheckFiles reads the folder at path and applies every rule Open applies
+// except the atlas.sum check: file types, names, versions, line endings,
+// directives and transaction control. Callers that read the history their
+// own way (`db revision`) call it so that a folder every other command
+// refuses is refused there too.
+func CheckFiles(path string) error {
+	_, err := read(path, dialectOfFolder(path))
+	return err
 }

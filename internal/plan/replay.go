@@ -11,6 +11,8 @@ import (
 	"ariga.io/atlas/sql/mysql"
 	"ariga.io/atlas/sql/postgres"
 	"ariga.io/atlas/sql/sqlite"
+
+	"github.com/weber-framework/weber/internal/migdir"
 )
 
 // ReplayError reports the statement of a history file that failed on the
@@ -70,7 +72,8 @@ func SplitFile(dia string, f migrate.File) ([]*migrate.Stmt, error) {
 // split once, so the work grows linearly with the history; nothing is
 // recorded in a revision table. It is meant for dev databases, which hold
 // no data: on SQLite and PostgreSQL the whole replay runs in one
-// transaction (a file marked `-- atlas:txmode none` runs outside it), and on
+// transaction (a file marked `-- atlas:txmode none` or `-- weber:as-written`
+// runs outside it), and on
 // SQLite foreign keys are not enforced while it runs. It returns how many
 // files ran.
 func Replay(ctx context.Context, db *sql.DB, dia string, files []migrate.File, upTo string) (int, error) {
@@ -131,7 +134,9 @@ func replay(ctx context.Context, db *sql.DB, dia string, files []migrate.File, u
 		if err != nil {
 			return n, wrapf("replaying "+f.Name()+": splitting it into statements", err)
 		}
-		outside := local && slices.Contains(lf.Directive("txmode"), "none")
+		// A file run as written controls its own transactions: it runs
+		// outside the replay's, statement by statement, as upgrade runs it.
+		outside := local && (slices.Contains(lf.Directive("txmode"), "none") || migdir.RunsAsWritten(lf.Bytes()))
 		if err := r.want(ctx, !outside); err != nil {
 			return n, wrapf("replaying "+f.Name(), err)
 		}

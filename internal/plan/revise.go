@@ -18,6 +18,7 @@ import (
 	entschema "entgo.io/ent/dialect/sql/schema"
 
 	"github.com/weber-framework/weber/internal/flavor"
+	"github.com/weber-framework/weber/internal/migdir"
 )
 
 // versionFormat is the version of a migration file: a UTC timestamp.
@@ -251,6 +252,9 @@ func planDir(ctx context.Context, folder, dir, devURL string, tables []*entschem
 func ReadHistory(dir string) ([]migrate.File, error) {
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
+	}
+	if err := migdir.CheckFiles(dir); err != nil {
+		return nil, err
 	}
 	ld, err := migrate.NewLocalDir(dir)
 	if err != nil {

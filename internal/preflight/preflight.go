@@ -64,11 +64,13 @@ func Statements(f migrate.File, skip int) ([]Statement, error) {
 
 // FileStatements returns the statements of a validated migration file
 // (as upgrade reads it, split by the dialect's own scanner) from the
-// (skip+1)-th on.
+// (skip+1)-th on, without the transaction control of a file run as written
+// (BEGIN, COMMIT: they change no schema, and on the copy's connection pool
+// they would leave transactions open).
 func FileStatements(f *migdir.File, skip int) []Statement {
 	var out []Statement
 	for i, st := range f.Stmts {
-		if i >= skip {
+		if i >= skip && st.TxControl == "" {
 			out = append(out, Statement{File: f.Name, Index: i + 1, Line: st.Line, Text: st.Text})
 		}
 	}

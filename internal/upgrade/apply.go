@@ -16,7 +16,9 @@ import (
 // applier runs files on one pinned connection.
 type applier struct {
 	conn *sql.Conn
-	// db is the pool, for reading who blocks conn while it waits.
+	// db is the pool conn came from: for reading who blocks conn while it
+	// waits, and for recording the outcome of a file run as written when
+	// its own connection was lost.
 	db    *sql.DB
 	store *revstore.Store
 	dia   string
@@ -183,6 +185,9 @@ func firstSorted(s []string) string {
 // statement and its record, and names that statement instead of guessing.
 func (a *applier) applyEach(ctx context.Context, s *step, r *revstore.Revision) error {
 	f := s.file
+	if f.AsWritten {
+		return a.applyAsWritten(ctx, s, r)
+	}
 	start := time.Now()
 	ph := f.PartialHashes()
 	// Writes that record an outcome must happen even when ctx is cancelled

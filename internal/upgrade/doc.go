@@ -23,7 +23,13 @@
 //     statement. A failed file resumes at the failed statement once fixed;
 //     editing its applied statements is refused; a statement whose outcome
 //     was never recorded (a crash between the statement and its record) is
-//     named, and the user says whether it ran (Options.Unconfirmed).
+//     named, and the user says whether it ran (Options.Unconfirmed);
+//   - for files marked `-- weber:as-written`, exactly as written, their own
+//     BEGIN/COMMIT included (aswritten.go): progress is recorded only outside
+//     the file's own transactions, and a statement failing inside one rolls
+//     it back and leaves the record at the statement before its BEGIN. A
+//     file with transaction control and no such mark never gets here: the
+//     folder is refused before anything runs (package migdir).
 //
 // Before anything runs, under the lock, the pending statements that could
 // destroy or reject rows (a dropped table or column holding data, NOT NULL

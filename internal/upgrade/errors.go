@@ -107,18 +107,32 @@ type StatementError struct {
 	// Leftover names what the failure left that no rollback removes (an
 	// INVALID index of a failed concurrent build), "" for nothing.
 	Leftover string
+	// OwnTx is the 1-based index of the BEGIN of the file's own
+	// transaction (a file run as written) that was open when the statement
+	// failed and was rolled back; 0 when none was.
+	OwnTx int
+	// OwnTxLine is the line of that BEGIN.
+	OwnTxLine int
 	// Err is the database's error.
 	Err error
 }
 
 func (e *StatementError) Error() string {
 	var next string
-	if e.Transactional {
+	switch {
+	case e.OwnTx > 0:
+		next = fmt.Sprintf("the file's own transaction (statements %d-%d, from line %d) was rolled back; statements 1-%d persist and are recorded (applied %d of %d); fix statement %d, run `weberctl db hash` and upgrade again to resume at statement %d",
+			e.OwnTx, e.Stmt, e.OwnTxLine, e.Applied, e.Applied, e.Total, e.Stmt, e.Applied+1)
+		if e.Applied == 0 {
+			next = fmt.Sprintf("the file's own transaction (statements %d-%d, from line %d) was rolled back and no statement of the file persists (applied 0 of %d); fix statement %d, run `weberctl db hash` and upgrade again",
+				e.OwnTx, e.Stmt, e.OwnTxLine, e.Total, e.Stmt)
+		}
+	case e.Transactional:
 		next = "the file's transaction was rolled back and nothing of it persists; fix the statement, run `weberctl db hash` and upgrade again"
 		if e.Applied > 0 {
 			next = fmt.Sprintf("this run's transaction was rolled back; statements 1-%d, from an earlier run, persist (applied %d of %d); fix statement %d, run `weberctl db hash` and upgrade again", e.Applied, e.Applied, e.Total, e.Stmt)
 		}
-	} else {
+	default:
 		next = fmt.Sprintf("statements 1-%d persist and are recorded (applied %d of %d); fix statement %d, run `weberctl db hash` and upgrade again to resume there", e.Applied, e.Applied, e.Total, e.Stmt)
 		if e.Applied == 0 {
 			next = fmt.Sprintf("no statement of it persists (applied 0 of %d); fix statement %d, run `weberctl db hash` and upgrade again", e.Total, e.Stmt)
