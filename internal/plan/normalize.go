@@ -143,6 +143,13 @@ func withoutOwnTables(ts []*schema.Table) []*schema.Table {
 // that db then matches desired. It is what makes a revision write only
 // files that were applied on that dialect's server.
 func rehearse(ctx context.Context, db *sql.DB, p *Plan, desired *schema.Schema) error {
+	if p.Dialect == MySQL {
+		// Each ALTER runs in the least-locking form the server accepts.
+		if err := mysqlOnline(ctx, db, p); err != nil {
+			return err
+		}
+		return compareRehearsed(ctx, db, p, desired)
+	}
 	f := migrate.NewLocalFile("planned.sql", p.Content)
 	if _, err := Replay(ctx, db, p.Dialect, []migrate.File{f}, ""); err != nil {
 		var re *ReplayError
@@ -151,6 +158,11 @@ func rehearse(ctx context.Context, db *sql.DB, p *Plan, desired *schema.Schema) 
 		}
 		return wrapf("planning "+p.Dialect+": rehearsing the planned file on the dev database", err)
 	}
+	return compareRehearsed(ctx, db, p, desired)
+}
+
+// compareRehearsed checks that db, after the planned file, matches desired.
+func compareRehearsed(ctx context.Context, db *sql.DB, p *Plan, desired *schema.Schema) error {
 	drv, err := openAtlas(p.Dialect, db)
 	if err != nil {
 		return err

@@ -1,12 +1,17 @@
 package plan
 
 import (
+	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/postgres"
 	"ariga.io/atlas/sql/schema"
+	mysqldriver "github.com/go-sql-driver/mysql"
 )
 
 // Safe forms: what `db revision` writes for a table that already exists
@@ -69,3 +74,60 @@ func onlineFile(mp *migrate.Plan, validate []*migrate.Change) {
 	mp.Directives = append(mp.Directives, txModeNone)
 	mp.Changes = append(mp.Changes, validate...)
 }
+
+// mysqlAlgorithms are the clauses tried on each ALTER TABLE, least locking
+// first: INSTANT changes only metadata; INPLACE with LOCK=NONE rebuilds
+// without blocking writes.
+var mysqlAlgorithms = []string{", ALGORITHM=INSTANT", ", ALGORITHM=INPLACE, LOCK=NONE"}
+
+// mysqlOnline runs the plan's statements one by one on db, the dev
+// database holding the replayed history, each ALTER TABLE first with the
+// least-locking ALGORITHM clause the server accepts (ER_ALTER_OPERATION_
+// NOT_SUPPORTED, 1845/1846, means it does not), and rewrites the plan with
+// the forms that ran. An ALTER no online form accepts is kept as planned:
+// lint (WL2xx) and the upgrade's size check deal with it.
+func mysqlOnline(ctx context.Context, db *sql.DB, p *Plan) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return wrapf("planning mysql: connecting to the dev database", err)
+	}
+	defer conn.Close()
+	content := string(p.Content)
+	for i := range p.Statements {
+		st := &p.Statements[i]
+		form, err := runOnline(ctx, conn, st.SQL)
+		if err != nil {
+			return &PlannedFileError{Dialect: p.Dialect, Statement: i + 1, SQL: st.SQL, Err: err}
+		}
+		if form != st.SQL {
+			content = strings.Replace(content, "\n"+st.SQL+";\n", "\n"+form+";\n", 1)
+			st.SQL = form
+		}
+	}
+	p.Content = []byte(content)
+	return nil
+}
+
+// runOnline runs stmt on conn, an ALTER TABLE in the first online form the
+// server accepts, and returns the form that ran.
+func runOnline(ctx context.Context, conn *sql.Conn, stmt string) (string, error) {
+	if alterTableRe.MatchString(stmt) && !algorithmClauseRe.MatchString(stmt) {
+		for _, clause := range mysqlAlgorithms {
+			_, err := conn.ExecContext(ctx, stmt+clause)
+			if err == nil {
+				return stmt + clause, nil
+			}
+			var me *mysqldriver.MySQLError
+			if !errors.As(err, &me) || (me.Number != 1845 && me.Number != 1846) {
+				return "", err
+			}
+		}
+	}
+	_, err := conn.ExecContext(ctx, stmt)
+	return stmt, err
+}
+
+var (
+	alterTableRe      = regexp.MustCompile(`(?i)^\s*ALTER\s+TABLE\s`)
+	algorithmClauseRe = regexp.MustCompile(`(?i)\bALGORITHM\s*=`)
+)

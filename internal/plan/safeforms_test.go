@@ -47,6 +47,9 @@ func TestReviseWritesOnlineFormsForExistingTables(t *testing.T) {
 		} else if strings.Contains(text, "txmode none") {
 			t.Errorf("%s: a file without concurrent steps runs outside a transaction:\n%s", d.Dialect, text)
 		}
+		if d.Dialect == MySQL && !strings.Contains(text, "ALGORITHM=INSTANT") && !strings.Contains(text, "ALGORITHM=INPLACE, LOCK=NONE") {
+			t.Errorf("mysql: no ALTER carries an online ALGORITHM clause:\n%s", text)
+		}
 		dia, err := entDialect(d.Dialect)
 		if err != nil {
 			t.Fatal(err)
