@@ -249,6 +249,13 @@ func (u *URL) driverDSN(maintenance bool) (string, string, error) {
 		if _, ok := cfg.Params["charset"]; !ok {
 			cfg.Params["charset"] = "utf8mb4"
 		}
+		if v, ok := cfg.Params["connectionAttributes"]; ok {
+			cfg.ConnectionAttributes = v
+			delete(cfg.Params, "connectionAttributes")
+		} else {
+			// Names Weber's sessions in performance_schema, for the DBA.
+			cfg.ConnectionAttributes = "program_name:weberctl"
+		}
 		return "mysql", cfg.FormatDSN(), nil
 	}
 	return "", "", fmt.Errorf("unknown dialect %q", u.Dialect)
