@@ -355,3 +355,37 @@ func TestCreateSQLiteFileNeedsTheFolder(t *testing.T) {
 		t.Fatalf("CreateSQLiteFile of an existing file = %v, %v; want nothing to do", created, err)
 	}
 }
+
+// Weber's PostgreSQL sessions name themselves, so that a DBA looking at
+// pg_stat_activity (or db upgrade naming who blocks it) sees "weberctl";
+// a name given in the URL wins.
+func TestPostgresSessionsNameThemselves(t *testing.T) {
+	t.Parallel()
+	raw := os.Getenv("WEBER_TEST_POSTGRES_URL")
+	if raw == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("postgres: CI promised WEBER_TEST_POSTGRES_URL but it is not set")
+		}
+		t.Skip("postgres: set WEBER_TEST_POSTGRES_URL to run")
+	}
+	sep := "?"
+	if strings.Contains(raw, "?") {
+		sep = "&"
+	}
+	for url, want := range map[string]string{raw: "weberctl", raw + sep + "application_name=nightly": "nightly"} {
+		u, err := Parse(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := Open(context.Background(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		err = db.QueryRow("SELECT current_setting('application_name')").Scan(&got)
+		db.Close()
+		if err != nil || got != want {
+			t.Errorf("application_name = %q (%v), want %q", got, err, want)
+		}
+	}
+}
