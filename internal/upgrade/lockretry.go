@@ -97,7 +97,7 @@ func (a *applier) exec(ctx context.Context, q lockwait.Execer, local bool, i, li
 			return err
 		}
 	}
-	delay := max(a.opts.DDL.WithDefaults().Timeout/2, 50*time.Millisecond)
+	delay := max(a.opts.DDL.WithDefaults().Timeout/3, 20*time.Millisecond)
 	stop := lockwait.Watch(ctx, a.db, a.dia, a.session, delay)
 	_, err := q.ExecContext(ctx, text)
 	blockers := stop()
@@ -116,11 +116,19 @@ func (a *applier) exec(ctx context.Context, q lockwait.Execer, local bool, i, li
 func (a *applier) withRetry(ctx context.Context, s *step, r *revstore.Revision, tx bool, try func() error) error {
 	p := a.opts.DDL.WithDefaults()
 	start := time.Now()
+	var seen []lockwait.Blocker // the blockers last seen by any try
 	for n := 1; ; n++ {
 		err := try()
 		var lt *lockTimedOut
 		if !errors.As(err, &lt) {
 			return err
+		}
+		// A try too short for the watcher to look reports the blockers an
+		// earlier try saw.
+		if len(lt.blockers) > 0 {
+			seen = lt.blockers
+		} else {
+			lt.blockers = seen
 		}
 		pause := lockwait.Backoff(n)
 		waited := time.Since(start)
