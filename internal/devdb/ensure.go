@@ -21,6 +21,7 @@ import (
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/dblock"
 	"github.com/weber-framework/weber/internal/envmark"
+	"github.com/weber-framework/weber/internal/lockwait"
 	"github.com/weber-framework/weber/internal/revstore"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
@@ -325,6 +326,13 @@ func createMissing(ctx context.Context, db *sql.DB, u *dbconn.URL, tables []*ent
 					res.Statements = append(res.Statements, ch.Cmd)
 					log.Debug("ensure", "statement", ch.Cmd)
 				}
+				// A short wait for table locks, as for upgrade: a development
+				// server may serve a running app too.
+				for _, q := range (lockwait.Policy{}).Settings(u.Dialect, u.Dialect == dialect.Postgres, false) {
+					if err := c.Exec(ctx, q, []any{}, nil); err != nil {
+						return err
+					}
+				}
 				return next.Apply(ctx, c, plan)
 			})
 		}),
@@ -332,7 +340,12 @@ func createMissing(ctx context.Context, db *sql.DB, u *dbconn.URL, tables []*ent
 	if err != nil {
 		return fmt.Errorf("ensuring %s: %w", u.Redacted(), err)
 	}
-	if err := m.Create(ctx, tables...); err != nil {
+	create := func() error {
+		// A retry plans again: forget what the try that gave up recorded.
+		res.Statements, res.Tables, res.Skipped, res.Columns, res.Indexes, res.ForeignKeys = nil, nil, nil, nil, nil, nil
+		return m.Create(ctx, tables...)
+	}
+	if err := lockwait.Retry(ctx, lockwait.Policy{}, create, nil); err != nil {
 		return fmt.Errorf("ensuring %s: creating what the models add: %s", u.Redacted(), oneLine(err))
 	}
 	return nil
