@@ -1,6 +1,7 @@
 package devdb_test
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/devdb"
@@ -284,6 +286,63 @@ func TestEnsureRefusesAnUntrackedDatabase(t *testing.T) {
 		}
 		if ok, err := dbconn.TableExists(t.Context(), db, u.Dialect, "users"); err != nil || ok {
 			t.Errorf("a refused Ensure created users (%v, %v)", ok, err)
+		}
+	})
+}
+
+// db ensure's additions wait for a table lock only briefly, so that a
+// query of the application queued behind them proceeds: here a SELECT
+// that waits at most 4s for its own lock gets it while a transaction
+// holds the table for 8s, and ensure completes once that transaction ends.
+func TestEnsureStepsAsideForTheApplication(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, u *dbconn.URL) {
+		if u.Dialect == "sqlite3" {
+			t.Skip("sqlite: readers never queue behind a schema change")
+		}
+		ctx := t.Context()
+		if _, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		db := open(t, u)
+		exec(t, db, "ALTER TABLE users DROP COLUMN bio")
+		holder, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := holder.ExecContext(ctx, "SELECT COUNT(*) FROM users"); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := devdb.Ensure(context.Background(), u, devdb.EnsureOptions{})
+			done <- err
+		}()
+		time.Sleep(500 * time.Millisecond) // the ALTER is queued by now
+		app, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer app.Close()
+		wait := "SET lock_timeout = '4s'"
+		if u.Dialect == "mysql" {
+			wait = "SET SESSION lock_wait_timeout = 4"
+		}
+		if _, err := app.ExecContext(ctx, wait); err != nil {
+			t.Fatal(err)
+		}
+		timer := time.AfterFunc(8*time.Second, func() { _ = holder.Commit() })
+		defer timer.Stop()
+		var n int
+		if err := app.QueryRowContext(ctx, "SELECT COUNT(*) FROM users").Scan(&n); err != nil {
+			t.Errorf("the application's query queued behind ensure's ALTER and failed: %v", err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("ensure after the transaction ended: %v", err)
+		}
+		var bio int
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(bio) FROM users").Scan(&bio); err != nil {
+			t.Errorf("users.bio after ensure: %v", err)
 		}
 	})
 }
