@@ -2,6 +2,7 @@ package upgrade
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -63,7 +64,7 @@ func (a *applier) applyAsWritten(ctx context.Context, s *step, r *revstore.Revis
 			}
 		}
 		stepStart := time.Now()
-		_, err := a.conn.ExecContext(ctx, stmt.Text)
+		err := a.exec(ctx, a.conn, false, i, stmt.Line, stmt.Text)
 		if err == nil && a.opts.fault != nil {
 			if ferr := a.opts.fault(f, i); ferr != nil {
 				return ferr
@@ -152,12 +153,21 @@ func (w *asWritten) failed(ctx context.Context, i int, err error) error {
 	r.PartialHashes = w.ph[:r.Applied]
 	r.Error = fmt.Sprintf("statement %d (line %d): %s", i+1, stmt.Line, oneLine(err))
 	r.ErrorStmt = stmt.Text
+	var lt *lockTimedOut
+	if errors.As(err, &lt) {
+		// Not a failure: the statement gave up waiting for a lock and the
+		// file is tried again from the last checkpoint.
+		r.Error, r.ErrorStmt = "", ""
+	}
 	write := w.write
 	if lost {
 		write = w.writeThroughPool
 	}
 	if werr := write(wctx); werr != nil {
 		return fmt.Errorf("%s; and %v", serr.Error(), werr)
+	}
+	if lt != nil {
+		return lt
 	}
 	return serr
 }
