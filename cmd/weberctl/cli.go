@@ -60,7 +60,7 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 			code = exitFailure
 		}
 	}()
-	err := newApp(e).RunContext(ctx, args)
+	err := newApp(e).RunContext(withLockNotice(ctx, stderr), args)
 	if err == nil {
 		return exitOK
 	}
@@ -157,6 +157,7 @@ Examples:
 // wireUsage makes every command report usage mistakes as one line.
 func wireUsage(cmd *cli.Command, path string) {
 	cmd.OnUsageError = onUsageError(path, cmd.Flags)
+	cmd.Before = rejectNegativeDurations
 	for _, sub := range cmd.Subcommands {
 		wireUsage(sub, path+" "+sub.Name)
 	}

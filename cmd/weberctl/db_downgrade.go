@@ -50,7 +50,7 @@ Example:
 				// A dry run changes nothing: it shows the whole plan, data
 				// loss included, and says which flag applying it needs.
 				AllowDataLoss: c.Bool("allow-data-loss") || dry,
-				LockTimeout:   c.Duration("lock-timeout"),
+				LockTimeout:   lockTimeout(c),
 				DevURL:        devURLFor(c, cfg, folder),
 				Logger:        cfg.Logger,
 			})

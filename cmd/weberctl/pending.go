@@ -68,7 +68,7 @@ func operator() string { return "weber " + weberVersion() }
 // heading naming the database and the folder.
 func upgradeOptions(c *cli.Context, e *env, cfg app.Config, u *dbconn.URL, dir string, live bool) upgrade.Options {
 	opts := upgrade.Options{
-		LockTimeout: c.Duration("lock-timeout"),
+		LockTimeout: lockTimeout(c),
 		Env:         cfg.Env,
 		Operator:    operator(),
 		Logger:      cfg.Logger,

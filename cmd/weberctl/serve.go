@@ -82,7 +82,7 @@ func serve(c *cli.Context, e *env) error {
 		}
 		res, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{
 			Dir: cfg.MigrationsDir, DevURL: devURLFor(c, cfg, folder), Env: cfg.Env,
-			LockTimeout: c.Duration("lock-timeout"), Operator: operator(), Logger: cfg.Logger,
+			LockTimeout: lockTimeout(c), Operator: operator(), Logger: cfg.Logger,
 		})
 		if err != nil {
 			return err

@@ -343,6 +343,12 @@ func Secrets(raw string, minLen int) []string {
 	return out
 }
 
+// Redact returns raw, a database URL or a command-line argument holding
+// one (--database-url=URL), with the password replaced by "xxxxx", even
+// when it does not parse: the text between the user name's ':' and the
+// last '@' of the user info, and any password= value.
+func Redact(raw string) string { return redactRaw(raw) }
+
 // passwordParam finds password=VALUE in a query string or a key=value DSN.
 var passwordParam = regexp.MustCompile(`(password=)[^&\s]*`)
 
