@@ -139,6 +139,7 @@ Examples:
 			dbCommand(e),
 			serveCommand(e),
 			versionCommand(e),
+			helpCommand(e, nil),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
@@ -147,6 +148,9 @@ Examples:
 			return unknownCommand("weberctl", c.Args().First(), c.App.Commands)
 		},
 	}
+	// urfave/cli adds --help to the root only along with its own help
+	// command, which helpCommand replaces.
+	a.Flags = append(a.Flags, cli.HelpFlag)
 	a.OnUsageError = onUsageError("weberctl", a.Flags)
 	for _, cmd := range a.Commands {
 		wireUsage(cmd, "weberctl "+cmd.Name)

@@ -29,6 +29,7 @@ Examples:
 			dbLintCommand(e),
 			dbHashCommand(e),
 			dbVerifyCommand(e),
+			helpCommand(e, []string{"db"}),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
