@@ -378,7 +378,7 @@ func renderStatus(w io.Writer, v *statusView) {
 		fmt.Fprintf(w, "   out of order (older than the current version): %s\n", strings.Join(h.OutOfOrder, ", "))
 	}
 	if p := h.Partial; p != nil {
-		fmt.Fprintf(w, "   partial: %s: applied %d of %d statements", p.Name, p.Applied, p.Total)
+		fmt.Fprintf(w, "   partial: %s: applied %d of %s", p.Name, p.Applied, plural(p.Total, "statement", "statements"))
 		if p.Error != "" {
 			fmt.Fprintf(w, "; failed: %s", p.Error)
 		}

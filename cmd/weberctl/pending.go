@@ -123,8 +123,7 @@ func renderUpgrade(e *env, u *dbconn.URL, r *upgrade.Result) {
 	case len(r.Files) == 0 && len(r.Baselined) == 0:
 		fmt.Fprintf(w, "Nothing to do: the database is at version %s.\n", versionOrNone(r.After))
 	case len(r.Files) > 0:
-		fmt.Fprintf(w, "Upgraded %s from %s to %s: %s in %s.\n", u.Redacted(), versionOrNone(r.Before), versionOrNone(r.After),
-			plural(len(r.Files), "file", "files"), human(r.Duration))
+		fmt.Fprintln(w, upgradeSummary(u.Redacted(), r))
 	}
 	for _, risk := range r.Risks {
 		tag := "warning"
@@ -139,6 +138,39 @@ func renderUpgrade(e *env, u *dbconn.URL, r *upgrade.Result) {
 	if len(r.Remaining) > 0 {
 		fmt.Fprintf(w, "Still pending (after --to): %s, up to %s.\n", plural(len(r.Remaining), "file", "files"), r.Remaining[len(r.Remaining)-1].Name)
 	}
+}
+
+// upgradeSummary sums up an upgrade that applied files. The database's
+// version is its newest applied file, so a file applied out of order
+// (older than that) or the completion of a partially applied file leaves
+// it where it was: the summary says so rather than "from X to X" or a
+// "from" newer than the "to", which would read like a downgrade.
+func upgradeSummary(database string, r *upgrade.Result) string {
+	after := r.After
+	if r.Before != "" && migdir.CompareVersions(after, r.Before) < 0 {
+		after = r.Before
+	}
+	var notes []string
+	older := 0
+	for _, f := range r.Files {
+		switch c := migdir.CompareVersions(f.Version, r.Before); {
+		case r.Before != "" && c == 0:
+			notes = append(notes, fmt.Sprintf("completed %s, which was partially applied", f.Name))
+		case r.Before != "" && c < 0:
+			older++
+		}
+	}
+	if older > 0 {
+		notes = append(notes, fmt.Sprintf("%s older than %s applied out of order", plural(older, "file", "files"), r.Before))
+	}
+	files := plural(len(r.Files), "file", "files")
+	if len(notes) > 0 {
+		files += " (" + strings.Join(notes, "; ") + ")"
+	}
+	if after == r.Before {
+		return fmt.Sprintf("Applied %s to %s in %s; the database stays at version %s.", files, database, human(r.Duration), versionOrNone(after))
+	}
+	return fmt.Sprintf("Upgraded %s from %s to %s: %s in %s.", database, versionOrNone(r.Before), versionOrNone(after), files, human(r.Duration))
 }
 
 func versionOrNone(v string) string {

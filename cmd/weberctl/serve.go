@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
@@ -144,7 +145,7 @@ func serve(c *cli.Context, e *env) error {
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("serve: listening on %s: %w (is another server using the port? pass --addr)", cfg.Addr, err)
+		return fmt.Errorf("serve: listening on %s: %w (%s)", cfg.Addr, err, listenAdvice(err))
 	}
 	srv := &http.Server{
 		Handler:           a.Handler(),
@@ -173,8 +174,25 @@ func serve(c *cli.Context, e *env) error {
 }
 
 func pendingPhrase(n int) string {
-	if n == 1 {
-		return "1 migration file is"
+	return plural(n, "migration file is", "migration files are")
+}
+
+// listenAdvice says what to do about a listen error, by its cause: only a
+// port in use has another server behind it.
+func listenAdvice(err error) string {
+	var dnsErr *net.DNSError
+	var addrErr *net.AddrError
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return "another server is using the port: stop it, or pass another --addr"
+	case errors.Is(err, syscall.EACCES):
+		return "ports below 1024 need privileges: pass a higher port, e.g. --addr 127.0.0.1:8080"
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return "no network interface of this machine has that address: pass one it has, e.g. --addr 127.0.0.1:8080 or --addr :8080 for all"
+	case errors.As(err, &dnsErr):
+		return "the host name does not resolve: check it, or pass an IP address, e.g. --addr 127.0.0.1:8080"
+	case errors.As(err, &addrErr):
+		return "write --addr as HOST:PORT, e.g. 127.0.0.1:8080 or :8080"
 	}
-	return fmt.Sprintf("%d migration files are", n)
+	return "check --addr, written HOST:PORT, e.g. 127.0.0.1:8080"
 }

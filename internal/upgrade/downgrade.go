@@ -18,6 +18,7 @@ import (
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/plan"
+	"github.com/weber-framework/weber/internal/plural"
 	"github.com/weber-framework/weber/internal/revstore"
 )
 
@@ -299,7 +300,7 @@ func dataLoss(ctx context.Context, q *sql.Conn, dia string, c schema.Change) (ou
 			return ""
 		}
 		lossy = lossy || n > 0
-		return fmt.Sprintf(" (%d rows)", n)
+		return " (" + plural.Count(n, "row", "rows") + ")"
 	}
 	switch c := c.(type) {
 	case *schema.DropTable:
