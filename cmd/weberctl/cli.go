@@ -162,6 +162,9 @@ Examples:
 func wireUsage(cmd *cli.Command, path string) {
 	cmd.OnUsageError = onUsageError(path, cmd.Flags)
 	cmd.Before = rejectNegativeDurations
+	if action := cmd.Action; action != nil && len(cmd.Subcommands) == 0 {
+		cmd.Action = func(c *cli.Context) error { return adviseDevURL(c.Command, action(c)) }
+	}
 	for _, sub := range cmd.Subcommands {
 		wireUsage(sub, path+" "+sub.Name)
 	}
