@@ -59,6 +59,10 @@ type DowngradeResult struct {
 	// DataLoss describes the plan's drops with the rows holding data in
 	// them ("DROP TABLE posts (3 rows)", "DROP COLUMN users.bio (0 rows)").
 	DataLoss []string `json:",omitempty"`
+	// Lossy reports that a drop would destroy data (a table with rows, a
+	// column with a value, or a count that failed): applying the plan
+	// needs AllowDataLoss.
+	Lossy bool `json:",omitempty"`
 	// DryRun reports that nothing was changed.
 	DryRun bool
 	// Duration is how long the whole call took.
@@ -202,6 +206,7 @@ func Downgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, o
 		res.DataLoss = append(res.DataLoss, drops...)
 		lossy = lossy || l
 	}
+	res.Lossy = lossy
 	if lossy && !opts.AllowDataLoss {
 		return nil, &Refusal{Kind: KindDataLoss, Files: names(res.Reverted), Msg: fmt.Sprintf(
 			"downgrade to %s refused: the plan destroys data (%s): back up the database, then pass --allow-data-loss",
