@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/mattn/go-isatty"
@@ -65,7 +66,7 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 		return exitOK
 	}
 	code = exitCode(err)
-	msg := oneLine(err.Error())
+	msg := oneLine(fmtArtefact.ReplaceAllString(err.Error(), ""))
 	var se *upgrade.StatementError
 	switch {
 	case ctx.Err() != nil && errors.As(err, &se):
@@ -244,6 +245,11 @@ func isTerminal(r io.Reader) bool {
 	f, ok := r.(*os.File)
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
+
+// fmtArtefact matches what fmt prints for a bad or nil argument, e.g.
+// "%!w(<nil>)" from a library that wrapped a nil error: it means nothing
+// to a user, whichever error it comes in.
+var fmtArtefact = regexp.MustCompile(`:? ?%!\w\([^)]*\)`)
 
 // oneLine flattens a message to one line.
 func oneLine(s string) string {
