@@ -210,7 +210,7 @@ func TestPartialFileEdited(t *testing.T) {
 		want       []string
 	}{
 		{"grown", "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\nCREATE TABLE c (id int);\nCREATE TABLE d (id int);\n", false, []string{"c", "d"}},
-		{"shrunk", "CREATE TABLE a (id int);\n", true, []string{"only 1 statements"}},
+		{"shrunk", "CREATE TABLE a (id int);\n", true, []string{"now has only 1 statement:"}},
 		{"reordered", "CREATE TABLE b (id int);\nCREATE TABLE a (id int);\nCREATE TABLE c (id int);\n", true, []string{"statement 1"}},
 		{"fixed-tail", "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n", false, []string{"a", "b"}},
 	}
