@@ -81,9 +81,11 @@ func TestE2ELockWaitNamesTheHolder(t *testing.T) {
 			t.Errorf("%v: the error does not say the lock is held: %q", args, rest)
 		}
 
-		r = p.run("db", "upgrade", "--lock-timeout", "0")
-		if notices, _ := waitLines(r.stderr); r.code != 1 || len(notices) != 0 || !strings.Contains(r.stderr, "did not wait") {
-			t.Errorf("--lock-timeout 0: exit %d, want 1 at once without a wait notice:\n%s", r.code, r.stderr)
+		for _, cmd := range [][]string{{"db", "upgrade"}, {"db", "ensure"}} {
+			r = p.run(append(cmd, "--lock-timeout", "0")...)
+			if notices, _ := waitLines(r.stderr); r.code != 1 || len(notices) != 0 || !strings.Contains(r.stderr, "did not wait") {
+				t.Errorf("%v --lock-timeout 0: exit %d, want 1 at once without a wait notice:\n%s", cmd, r.code, r.stderr)
+			}
 		}
 
 		// A waiter that gets the lock: the notice, then success.
