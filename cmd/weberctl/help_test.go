@@ -189,3 +189,29 @@ func TestE2EHelpShowsTheCommandsPage(t *testing.T) {
 		t.Errorf("a mistyped help topic gets no suggestion: %q", r.stderr)
 	}
 }
+
+// What `db downgrade --help` says is what it does: a drop of something
+// empty needs no flag (and the dry run does not ask for one); a drop of a
+// column holding a value is refused without --allow-data-loss.
+func TestE2EDowngradeDoesWhatItsHelpSays(t *testing.T) {
+	t.Parallel()
+	forEachE2E(t, func(t *testing.T, p *project) {
+		p.env = devEnv()
+		p.must("db", "ensure")
+		const ask = "pass --allow-data-loss"
+		if r := p.must("db", "downgrade", "--dry-run"); strings.Contains(r.stdout, ask) {
+			t.Errorf("a dry run dropping only empty columns asks for --allow-data-loss:\n%s", r.stdout)
+		}
+		p.must("db", "downgrade")
+		p.must("db", "upgrade")
+		if _, err := p.open().ExecContext(t.Context(), "INSERT INTO tags (name, description) VALUES ('go', 'the language')"); err != nil {
+			t.Fatal(err)
+		}
+		if r := p.must("db", "downgrade", "--dry-run"); !strings.Contains(r.stdout, ask) {
+			t.Errorf("a dry run dropping a column with a value does not say it needs --allow-data-loss:\n%s", r.stdout)
+		}
+		if r := p.run("db", "downgrade"); r.code != 1 || !strings.Contains(r.stderr, "--allow-data-loss") {
+			t.Errorf("downgrade dropping a column with a value: exit %d, %q; want a refusal", r.code, r.stderr)
+		}
+	})
+}
