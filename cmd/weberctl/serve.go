@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -100,41 +101,11 @@ func serve(c *cli.Context, e *env) error {
 	defer db.Close()
 
 	if !cfg.IsEmbeddedDefault() {
-		dir, err := migdir.DialectDir(cfg.MigrationsDir, u.Dialect)
+		ready, err := migrateOrRefuse(c, e, cfg, u, db)
 		if err != nil {
 			return err
 		}
-		if c.Bool("migrate") {
-			folder, err := migdir.Folder(u.Dialect)
-			if err != nil {
-				return err
-			}
-			uopts := upgradeOptions(c, e, cfg, u, dir, true)
-			uopts.DevURL = devURLFor(c, cfg, folder)
-			res, err := upgrade.Upgrade(ctx, db, u, dir, uopts)
-			if err != nil {
-				return err
-			}
-			renderUpgrade(e, u, res)
-		}
-		n, err := pendingFiles(ctx, db, u, dir)
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			return fmt.Errorf("serve: %s pending on %s: run `weberctl db upgrade` first, or pass --migrate",
-				pendingPhrase(n), u.Redacted())
-		}
-		opts = append(opts, app.WithReadiness("migrations", func(ctx context.Context) error {
-			n, err := pendingFiles(ctx, db, u, dir)
-			if err != nil {
-				return fmt.Errorf("reading the migration status: %w", err)
-			}
-			if n > 0 {
-				return fmt.Errorf("%s pending: run `weberctl db upgrade`", pendingPhrase(n))
-			}
-			return nil
-		}))
+		opts = append(opts, ready)
 	}
 
 	client := ent.NewClient(ent.Driver(entsql.OpenDB(u.Dialect, db)))
@@ -195,4 +166,46 @@ func listenAdvice(err error) string {
 		return "write --addr as HOST:PORT, e.g. 127.0.0.1:8080 or :8080"
 	}
 	return "check --addr, written HOST:PORT, e.g. 127.0.0.1:8080"
+}
+
+// migrateOrRefuse is serve's step on a server database: with --migrate it
+// applies the pending files; then it refuses to serve while files are
+// pending, and returns the readiness check that says so in /readyz.
+func migrateOrRefuse(c *cli.Context, e *env, cfg app.Config, u *dbconn.URL, db *sql.DB) (app.Option, error) {
+	ctx := c.Context
+	dir, err := migdir.DialectDir(cfg.MigrationsDir, u.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	if c.Bool("migrate") {
+		folder, err := migdir.Folder(u.Dialect)
+		if err != nil {
+			return nil, err
+		}
+		uopts := upgradeOptions(c, e, cfg, u, dir, true)
+		uopts.DevURL = devURLFor(c, cfg, folder)
+		res, err := upgrade.Upgrade(ctx, db, u, dir, uopts)
+		if err != nil {
+			return nil, err
+		}
+		renderUpgrade(e, u, res)
+	}
+	n, err := pendingFiles(ctx, db, u, dir)
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		return nil, fmt.Errorf("serve: %s pending on %s: run `weberctl db upgrade` first, or pass --migrate",
+			pendingPhrase(n), u.Redacted())
+	}
+	return app.WithReadiness("migrations", func(ctx context.Context) error {
+		n, err := pendingFiles(ctx, db, u, dir)
+		if err != nil {
+			return fmt.Errorf("reading the migration status: %w", err)
+		}
+		if n > 0 {
+			return fmt.Errorf("%s pending: run `weberctl db upgrade`", pendingPhrase(n))
+		}
+		return nil
+	}), nil
 }

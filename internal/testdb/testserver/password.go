@@ -3,6 +3,7 @@ package testserver
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"net/url"
@@ -37,33 +38,7 @@ func WrongPasswordURL(t testing.TB, b Backend, wrong string) string {
 	}
 	defer admin.Close()
 
-	var buf [6]byte
-	_, _ = rand.Read(buf[:])
-	role := Prefix + "role_" + hex.EncodeToString(buf[:])
-	_, _ = rand.Read(buf[:])
-	password := "Pw-" + hex.EncodeToString(buf[:])
-	create := fmt.Sprintf(`CREATE ROLE "%s" LOGIN PASSWORD '%s'`, role, password)
-	drop := fmt.Sprintf(`DROP ROLE IF EXISTS "%s"`, role)
-	if b.Name == "mysql" {
-		create = fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY '%s'", role, password)
-		drop = fmt.Sprintf("DROP USER IF EXISTS '%s'@'%%'", role)
-	}
-	if _, err := admin.ExecContext(ctx, create); err != nil {
-		t.Skipf("testserver: the %s test user may not create a role with a password (%v): skipping the wrong-password test", b.Name, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
-		defer cancel()
-		db, err := dbconn.OpenServer(ctx, base)
-		if err != nil {
-			t.Errorf("testserver: dropping the role %s: %v", role, err)
-			return
-		}
-		defer db.Close()
-		if _, err := db.ExecContext(ctx, drop); err != nil {
-			t.Errorf("testserver: dropping the role %s: %v", role, err)
-		}
-	})
+	role, password := createRole(ctx, t, b, base, admin)
 
 	as := func(pw string) (string, error) {
 		pu, err := url.Parse(b.URL)
@@ -91,4 +66,39 @@ func WrongPasswordURL(t testing.TB, b Backend, wrong string) string {
 			"a wrong password logs in, so no wrong-password test can run there", b.Name, EnvFor(b.Name))
 	}
 	return raw
+}
+
+// createRole creates a login role named Prefix+"role_"+random with a random
+// password through admin, drops it when the test ends, and returns both. It
+// skips the test when the server's user may not create roles.
+func createRole(ctx context.Context, t testing.TB, b Backend, base *dbconn.URL, admin *sql.DB) (role, password string) {
+	t.Helper()
+	var buf [6]byte
+	_, _ = rand.Read(buf[:])
+	role = Prefix + "role_" + hex.EncodeToString(buf[:])
+	_, _ = rand.Read(buf[:])
+	password = "Pw-" + hex.EncodeToString(buf[:])
+	create := fmt.Sprintf(`CREATE ROLE "%s" LOGIN PASSWORD '%s'`, role, password)
+	drop := fmt.Sprintf(`DROP ROLE IF EXISTS "%s"`, role)
+	if b.Name == "mysql" {
+		create = fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY '%s'", role, password)
+		drop = fmt.Sprintf("DROP USER IF EXISTS '%s'@'%%'", role)
+	}
+	if _, err := admin.ExecContext(ctx, create); err != nil {
+		t.Skipf("testserver: the %s test user may not create a role with a password (%v): skipping the wrong-password test", b.Name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+		defer cancel()
+		db, err := dbconn.OpenServer(ctx, base)
+		if err != nil {
+			t.Errorf("testserver: dropping the role %s: %v", role, err)
+			return
+		}
+		defer db.Close()
+		if _, err := db.ExecContext(ctx, drop); err != nil {
+			t.Errorf("testserver: dropping the role %s: %v", role, err)
+		}
+	})
+	return role, password
 }
