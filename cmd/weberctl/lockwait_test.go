@@ -89,34 +89,42 @@ func TestE2ELockWaitNamesTheHolder(t *testing.T) {
 		}
 
 		// A waiter that gets the lock: the notice, then success.
-		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-		defer cancel()
 		args = []string{"db", "upgrade", "--lock-timeout", "1m"}
-		cmd := p.command(ctx, nil, args...)
-		out, errb := &syncBuffer{}, &syncBuffer{}
-		cmd.Stdout, cmd.Stderr = out, errb
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		for !strings.Contains(errb.String(), "Waiting up to 1m") {
-			select {
-			case err := <-exited:
-				t.Fatalf("%v ended (%v) without a wait notice:\n%s%s", args, err, out, errb)
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-		if err := l.Release(); err != nil {
-			t.Fatal(err)
-		}
-		if err := <-exited; err != nil {
-			t.Fatalf("%v after the release: %v\n%s%s", args, err, out, errb)
-		}
-		if rest := checkNotice(args, errb.String()); rest != "" {
+		stderr := runUntilReleased(t, p, l, args)
+		if rest := checkNotice(args, stderr); rest != "" {
 			t.Errorf("%v: more on stderr than the notice: %q", args, rest)
 		}
 	})
+}
+
+// runUntilReleased starts weberctl args while l is held, releases l once
+// the process says it waits, and returns its stderr after it succeeded.
+func runUntilReleased(t *testing.T, p *project, l *dblock.Lock, args []string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := p.command(ctx, nil, args...)
+	out, errb := &syncBuffer{}, &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	for !strings.Contains(errb.String(), "Waiting up to ") {
+		select {
+		case err := <-exited:
+			t.Fatalf("%v ended (%v) without a wait notice:\n%s%s", args, err, out, errb)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if err := l.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-exited; err != nil {
+		t.Fatalf("%v after the release: %v\n%s%s", args, err, out, errb)
+	}
+	return errb.String()
 }
 
 // ISSUE 10.7: every duration flag of every command refuses a negative
