@@ -4,6 +4,7 @@ package main
 
 import (
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // commandAt finds the command at path (e.g. db downgrade) in weberctl's tree.
@@ -204,14 +207,22 @@ func TestE2EURLAndConnectionMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := fakeServer(t)
-	for _, tc := range []struct{ name, url, want string }{
+	cases := []struct{ name, url, want string }{
 		{"slash in password", "postgres://weber:s3/cr3t@127.0.0.1:5432/app", `unencoded "/"`},
 		{"digits and a slash in password", "postgres://weber:123/s3cr3t@127.0.0.1:5432/app", "percent-encode it as %2F"},
 		{"question mark in password", "mysql://weber:s3?cr3t@127.0.0.1:3306/app", "percent-encode it as %3F"},
 		{"postgres URL at another server", "postgres://weber:s3cr3t@127.0.0.1:" + port + "/app", "did not answer as PostgreSQL"},
 		{"mysql URL at another server", "mysql://weber:s3cr3t@127.0.0.1:" + port + "/app", "did not answer as MySQL"},
 		{"not an SQLite file", "sqlite://" + notDB, "notes.db is not an SQLite database: check the path"},
-	} {
+	}
+	if raw := os.Getenv(testserver.EnvMySQL); raw != "" {
+		// The issue's own case: a postgres:// URL at the MySQL server's port.
+		if pu, err := url.Parse(raw); err == nil && pu.Port() != "" {
+			cases = append(cases, struct{ name, url, want string }{"postgres URL at the MySQL server",
+				"postgres://weber:s3cr3t@" + pu.Host + "/app", "did not answer as PostgreSQL"})
+		}
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			p := &project{t: t, dir: dir, url: tc.url}
