@@ -146,10 +146,7 @@ func renderUpgrade(e *env, u *dbconn.URL, r *upgrade.Result) {
 // it where it was: the summary says so rather than "from X to X" or a
 // "from" newer than the "to", which would read like a downgrade.
 func upgradeSummary(database string, r *upgrade.Result) string {
-	after := r.After
-	if r.Before != "" && migdir.CompareVersions(after, r.Before) < 0 {
-		after = r.Before
-	}
+	after := r.After // the newest applied file: never older than Before
 	var notes []string
 	older := 0
 	for _, f := range r.Files {

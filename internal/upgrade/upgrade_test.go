@@ -380,6 +380,9 @@ func TestOutOfOrder(t *testing.T) {
 		if len(res.Files) != 1 || res.Files[0].Name != "2_posts.sql" || !tableExists(t, d, "posts") {
 			t.Errorf("out-of-order apply: %+v", res)
 		}
+		if res.Before != "3" || res.After != "3" {
+			t.Errorf("out-of-order apply: before %q, after %q; want the database at 3 both times (its newest file)", res.Before, res.After)
+		}
 		if res := mustUpgrade(t, d, dir, Options{}); !res.NothingToDo() {
 			t.Errorf("after: %+v", res)
 		}
