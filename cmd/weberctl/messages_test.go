@@ -3,6 +3,7 @@ package main
 // ISSUE 10.11: messages that misled, each through the binary.
 
 import (
+	"encoding/json"
 	"net"
 	"net/url"
 	"os"
@@ -109,6 +110,11 @@ func TestE2EStatusVerdictAdvisesAnUpgradeThatWouldRun(t *testing.T) {
 		}
 		if r := p.run("db", "upgrade"); r.code == 0 {
 			t.Fatalf("db upgrade applied a file out of order without --allow-out-of-order:\n%s", r.stdout)
+		}
+		var dry upgradeView
+		if err := json.Unmarshal([]byte(p.must("db", "upgrade", "--allow-out-of-order", "--dry-run", "--json").stdout), &dry); err != nil ||
+			dry.Before != "20991231000002" || dry.After != "20991231000002" {
+			t.Errorf("out-of-order dry run --json: before %q, after %q (%v); want the database at 20991231000002 both times", dry.Before, dry.After, err)
 		}
 		r := p.must("db", "upgrade", "--allow-out-of-order")
 		if strings.Contains(r.stdout, "from 20991231000002 to 20991231000001") ||
