@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/mattn/go-isatty"
@@ -60,12 +61,12 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 			code = exitFailure
 		}
 	}()
-	err := newApp(e).RunContext(ctx, args)
+	err := newApp(e).RunContext(withLockNotice(ctx, stderr), args)
 	if err == nil {
 		return exitOK
 	}
 	code = exitCode(err)
-	msg := oneLine(err.Error())
+	msg := oneLine(fmtArtefact.ReplaceAllString(err.Error(), ""))
 	var se *upgrade.StatementError
 	switch {
 	case ctx.Err() != nil && errors.As(err, &se):
@@ -148,6 +149,7 @@ Examples:
 			dbCommand(e),
 			serveCommand(e),
 			versionCommand(e),
+			helpCommand(e, nil),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
@@ -156,6 +158,9 @@ Examples:
 			return unknownCommand("weberctl", c.Args().First(), c.App.Commands)
 		},
 	}
+	// urfave/cli adds --help to the root only along with its own help
+	// command, which helpCommand replaces.
+	a.Flags = append(a.Flags, cli.HelpFlag)
 	a.OnUsageError = onUsageError("weberctl", a.Flags)
 	for _, cmd := range a.Commands {
 		wireUsage(cmd, "weberctl "+cmd.Name)
@@ -166,6 +171,10 @@ Examples:
 // wireUsage makes every command report usage mistakes as one line.
 func wireUsage(cmd *cli.Command, path string) {
 	cmd.OnUsageError = onUsageError(path, cmd.Flags)
+	cmd.Before = rejectNegativeDurations
+	if action := cmd.Action; action != nil && len(cmd.Subcommands) == 0 {
+		cmd.Action = func(c *cli.Context) error { return adviseDevURL(c.Command, action(c)) }
+	}
 	for _, sub := range cmd.Subcommands {
 		wireUsage(sub, path+" "+sub.Name)
 	}
@@ -245,6 +254,11 @@ func isTerminal(r io.Reader) bool {
 	f, ok := r.(*os.File)
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
+
+// fmtArtefact matches what fmt prints for a bad or nil argument, e.g.
+// "%!w(<nil>)" from a library that wrapped a nil error: it means nothing
+// to a user, whichever error it comes in.
+var fmtArtefact = regexp.MustCompile(`:? ?%!\w\([^)]*\)`)
 
 // oneLine flattens a message to one line.
 func oneLine(s string) string {

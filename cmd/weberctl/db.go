@@ -33,6 +33,7 @@ Examples:
 			dbHashCommand(e),
 			dbVerifyCommand(e),
 			dbImportCommand(e),
+			helpCommand(e, []string{"db"}),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {

@@ -43,7 +43,7 @@ Example:
    WEBER_DEV_POSTGRES_URL=postgres://postgres:pass@127.0.0.1:5432/postgres weberctl db check`,
 		Flags: withGlobal(append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "dialect", Usage: "check only this `DIALECT`; repeatable; default: every kept dialect"},
-			&cli.IntFlag{Name: "lint-latest", Usage: "lint only each folder's newest `N` files (old files already applied cannot be edited); default: every file"},
+			&cli.IntFlag{Name: "lint-latest", DefaultText: "every file", Usage: "lint only each folder's newest `N` files (old files already applied cannot be edited)"},
 			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("the verdict per dialect")},
 		}, devURLFlags()...)...),
 		Action: func(c *cli.Context) error {

@@ -14,11 +14,13 @@ func dbDowngradeCommand(e *env) *cli.Command {
 		Name:  "downgrade",
 		Usage: "bring the database back to an earlier version of the history",
 		Description: `Plans from the live database to the schema the history has at --to (default:
-one file back; ` + upgrade.Empty + ` for before the first file), shows the plan,
-refuses a plan that drops tables or columns unless --allow-data-loss, then
-applies it under the migration lock and removes the revision records above
-the target. PostgreSQL and MySQL need a dev server to replay the history on
-(--dev-postgres-url / --dev-mysql-url, or WEBER_DEV_*).
+one file back; ` + upgrade.Empty + ` for before the first file) and shows the plan with
+the rows each drop would destroy. It refuses a plan that drops a table holding
+rows or a column holding values unless --allow-data-loss (dropping what is
+empty needs no flag), then applies it under the migration lock and removes
+the revision records above the target. PostgreSQL and MySQL need a dev server
+to replay the history on (--dev-url, --dev-postgres-url / --dev-mysql-url, or
+WEBER_DEV_POSTGRES_URL / WEBER_DEV_MYSQL_URL).
 
 Example:
    weberctl db downgrade --dry-run
@@ -26,7 +28,7 @@ Example:
 		Flags: withGlobal(append([]cli.Flag{
 			&cli.StringFlag{Name: "to", Usage: "the `VERSION` to go back to (" + upgrade.Empty + ": before the first file; default: one file back)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan and change nothing"},
-			&cli.BoolFlag{Name: "allow-data-loss", Usage: "allow a plan that drops tables or columns"},
+			&cli.BoolFlag{Name: "allow-data-loss", Usage: "allow a plan that drops tables holding rows or columns holding values"},
 			lockTimeoutFlag(),
 			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("the plan and what was done")},
 		}, append(append(devURLFlags(), devURLFlag()), ddlFlags()[:3]...)...)...),
@@ -54,7 +56,7 @@ Example:
 				// A dry run changes nothing: it shows the whole plan, data
 				// loss included, and says which flag applying it needs.
 				AllowDataLoss: c.Bool("allow-data-loss") || dry,
-				LockTimeout:   c.Duration("lock-timeout"),
+				LockTimeout:   lockTimeout(c),
 				DevURL:        devURLFor(c, cfg, folder),
 				DDL:           ddl,
 				Logger:        cfg.Logger,
@@ -83,7 +85,7 @@ Example:
 			for _, d := range res.DataLoss {
 				fmt.Fprintf(w, "  data loss: %s\n", d)
 			}
-			if dry && len(res.DataLoss) > 0 && !c.Bool("allow-data-loss") {
+			if dry && res.Lossy && !c.Bool("allow-data-loss") {
 				fmt.Fprintf(w, "Applying this plan destroys data: back up the database, then pass --allow-data-loss.\n")
 			}
 			return nil

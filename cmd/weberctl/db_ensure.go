@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -57,7 +56,7 @@ Example:
 				Dir:         cfg.MigrationsDir,
 				DevURL:      devURLFor(c, cfg, folder),
 				Env:         cfg.Env,
-				LockTimeout: c.Duration("lock-timeout"),
+				LockTimeout: lockTimeout(c),
 				Operator:    operator(),
 				Logger:      cfg.Logger,
 			})
@@ -71,13 +70,6 @@ Example:
 			return nil
 		},
 	}
-}
-
-// lockTimeoutFlag is how long a command waits for another weberctl holding
-// the database's migration lock.
-func lockTimeoutFlag() cli.Flag {
-	return &cli.DurationFlag{Name: "lock-timeout", Value: time.Minute,
-		Usage: "how long to wait (`DURATION`, e.g. 30s) for another weberctl holding the database's migration lock"}
 }
 
 func renderEnsure(e *env, r *devdb.EnsureResult) {

@@ -46,7 +46,7 @@ Example:
    weberctl db lint --latest 1 --json`,
 		Flags: withGlobal(append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "dialect", Usage: "lint only this `DIALECT`; repeatable; default: every kept dialect"},
-			&cli.IntFlag{Name: "latest", Usage: "lint only the newest `N` files of each folder"},
+			&cli.IntFlag{Name: "latest", DefaultText: "every file", Usage: "lint only the newest `N` files of each folder"},
 			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("the findings")},
 		}, devURLFlags()...)...),
 		Action: func(c *cli.Context) error {

@@ -35,7 +35,9 @@ MySQL files declare the flavour of the dev server (-- weber:flavor mariadb
 or mysql); a history declared for one flavour is refused on the other.
 
 It never writes a DROP of a table, column or index, nor narrows a column,
-unless --allow-destructive is given; it lists what it left out.
+unless --allow-destructive is given: it writes the rest, lists what it left
+out and exits 1, since the models are still ahead of the history. Write the
+drops in a later revision, once no running code uses what they remove.
 
 Example:
    weberctl db revision --name add_bio
@@ -74,10 +76,13 @@ Example:
 				return err
 			}
 			if c.Bool("json") {
-				return writeJSON(e.stdout, newReviseView(res))
+				if err := writeJSON(e.stdout, newReviseView(res)); err != nil {
+					return err
+				}
+			} else {
+				renderRevision(e, res)
 			}
-			renderRevision(e, res)
-			return nil
+			return leftOutError(res)
 		},
 	}
 }
@@ -185,4 +190,24 @@ func renderRefusedRevision(e *env, d *plan.DestructiveError, asJSON bool) {
 	for _, f := range refused.Dialects[0].Findings {
 		printFinding(e.stdout, "", f)
 	}
+}
+
+// leftOutError is the error of a revision that left destructive changes
+// out: the models are still ahead of the history, which a script must not
+// take for success. nil when nothing was left out.
+func leftOutError(r *plan.ReviseResult) error {
+	n := 0
+	for _, d := range r.Dialects {
+		n += len(d.LeftOut)
+	}
+	if n == 0 {
+		return nil
+	}
+	written := "no file was written"
+	if r.Written {
+		written = "the rest was written"
+	}
+	return fmt.Errorf("db revision left out %s (listed above; %s): the models are still ahead of the history: "+
+		"write them with `weberctl db revision --allow-destructive` once no running code uses what they remove",
+		plural(n, "destructive change", "destructive changes"), written)
 }

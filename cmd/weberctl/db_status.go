@@ -217,16 +217,20 @@ func verdict(v *statusView) (clean bool, line string) {
 		unchecked = append(unchecked, "models")
 	}
 	h := v.History
+	advice := upgradeAdvice(h)
 	if n := len(h.Pending); n > 0 {
-		differ = append(differ, plural(n, "file", "files")+" pending (run `weberctl db upgrade`)")
+		differ = append(differ, plural(n, "file", "files")+" pending ("+advice+")")
 	}
 	if h.Partial != nil {
 		differ = append(differ, h.Partial.Name+" partially applied")
+		if len(h.Pending) == 0 {
+			differ[len(differ)-1] += " (" + advice + ")"
+		}
 	}
 	if n := len(h.UntrackedTables); n > 0 {
 		differ = append(differ, plural(n, "table", "tables")+" without history (baseline with `weberctl db upgrade --baseline VERSION`)")
 	}
-	if n := len(h.Problems); n > 0 {
+	if n := refusals(h); n > 0 {
 		differ = append(differ, plural(n, "problem", "problems")+" an upgrade would refuse")
 	}
 	if n := len(h.InvalidIndexes); n > 0 {
@@ -249,6 +253,46 @@ func verdict(v *statusView) (clean bool, line string) {
 		return true, "in sync: the models, the history and the database agree"
 	}
 	return false, line
+}
+
+// upgradeAdvice says what it takes to apply the pending files: `weberctl
+// db upgrade` alone only when it would not refuse; otherwise the flag it
+// needs, or the problems to fix first.
+func upgradeAdvice(h historyView) string {
+	var outOfOrder, untracked, other bool
+	for _, p := range h.Problems {
+		switch p.Kind {
+		case upgrade.KindOutOfOrder:
+			outOfOrder = true
+		case upgrade.KindNotClean:
+			untracked = true
+		default:
+			other = true
+		}
+	}
+	switch {
+	case other:
+		return "an upgrade would refuse them: fix the problems it names first"
+	case untracked:
+		return "baseline first: `weberctl db upgrade --baseline VERSION`"
+	case h.Partial != nil && h.Partial.Unconfirmed:
+		return "check whether the unrecorded statement took effect, then run `weberctl db upgrade --retry` or `--mark-applied`"
+	case outOfOrder:
+		return "older than the current version: if they were merged from a branch, run `weberctl db upgrade --allow-out-of-order`"
+	}
+	return "run `weberctl db upgrade`"
+}
+
+// refusals counts the problems an upgrade would refuse that the verdict
+// does not already name (tables without history are named on their own).
+func refusals(h historyView) int {
+	n := 0
+	for _, p := range h.Problems {
+		if p.Kind != upgrade.KindNotClean {
+			n++
+		}
+	}
+	return n
 }
 
 // revisionHint says how to write the revision: with --allow-destructive
@@ -337,7 +381,7 @@ func renderStatus(w io.Writer, v *statusView) {
 		fmt.Fprintf(w, "   out of order (older than the current version): %s\n", strings.Join(h.OutOfOrder, ", "))
 	}
 	if p := h.Partial; p != nil {
-		fmt.Fprintf(w, "   partial: %s: applied %d of %d statements", p.Name, p.Applied, p.Total)
+		fmt.Fprintf(w, "   partial: %s: applied %d of %s", p.Name, p.Applied, plural(p.Total, "statement", "statements"))
 		if p.Error != "" {
 			fmt.Fprintf(w, "; failed: %s", p.Error)
 		}

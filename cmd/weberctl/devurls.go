@@ -1,9 +1,14 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"strings"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/weber-framework/weber/app"
+	"github.com/weber-framework/weber/internal/plan"
 )
 
 // devURLFlags name the servers where scratch databases may be created to
@@ -43,4 +48,50 @@ func devURLs(c *cli.Context, cfg app.Config) map[string]string {
 		m["mysql"] = v
 	}
 	return m
+}
+
+// devURLAdviceError is a missing dev server, told in the terms of the
+// command that needed it: the engine's message suggests --dialect, which
+// only the commands that span several dialects have.
+type devURLAdviceError struct {
+	msg string
+	err error
+}
+
+func (e *devURLAdviceError) Error() string { return e.msg }
+func (e *devURLAdviceError) Unwrap() error { return e.err }
+
+// adviseDevURL rewrites a plan.MissingDevURLError in err so that it names
+// only flags cmd has; other errors pass unchanged.
+func adviseDevURL(cmd *cli.Command, err error) error {
+	var missing *plan.MissingDevURLError
+	if !errors.As(err, &missing) {
+		return err
+	}
+	has := map[string]bool{}
+	for _, f := range cmd.Flags {
+		for _, n := range f.Names() {
+			has[n] = true
+		}
+	}
+	how := "set " + missing.Variable
+	switch {
+	case has["dev-url"]:
+		how = "pass --dev-url or set " + missing.Variable
+	case has["dev-"+missing.Dialect+"-url"]:
+		how = "pass --dev-" + missing.Dialect + "-url or set " + missing.Variable
+	}
+	advice := fmt.Sprintf("no dev database for %s: %s to a server where weberctl may create and drop scratch databases (e.g. %s)",
+		missing.Dialect, how, devURLExample(missing.Dialect))
+	if has["dialect"] {
+		advice += ", or leave " + missing.Dialect + " out with --dialect (e.g. --dialect sqlite) or WEBER_DIALECTS"
+	}
+	return &devURLAdviceError{msg: strings.Replace(err.Error(), missing.Error(), advice, 1), err: err}
+}
+
+func devURLExample(dialect string) string {
+	if dialect == plan.MySQL {
+		return "mysql://root:PASSWORD@127.0.0.1:3306/dev"
+	}
+	return "postgres://postgres:PASSWORD@127.0.0.1:5432/postgres"
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	pl "github.com/weber-framework/weber/internal/plural"
 )
 
 // writeJSON writes v as indented JSON, for scripts (--json).
@@ -26,13 +28,8 @@ func table(w io.Writer, header []string, rows [][]string) error {
 	return tw.Flush()
 }
 
-// plural returns "1 file" or "3 files".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
+// plural returns "1 file" or "3 files" (package plural words every count).
+func plural(n int, one, many string) string { return pl.Count(n, one, many) }
 
 // human rounds a duration for people.
 func human(d time.Duration) string {

@@ -148,7 +148,7 @@ func upgradeOptions(c *cli.Context, e *env, cfg app.Config, u *dbconn.URL, dir s
 		return upgrade.Options{}, err
 	}
 	opts := upgrade.Options{
-		LockTimeout:      c.Duration("lock-timeout"),
+		LockTimeout:      lockTimeout(c),
 		DDL:              ddl,
 		OnLockWait:       func(ev upgrade.LockWaitEvent) { printLockWait(e, ev) },
 		AllowBlockingDDL: c.Bool("allow-blocking-ddl"),
@@ -207,8 +207,7 @@ func renderUpgrade(e *env, u *dbconn.URL, r *upgrade.Result) {
 	case len(r.Files) == 0 && len(r.Baselined) == 0:
 		fmt.Fprintf(w, "Nothing to do: the database is at version %s.\n", versionOrNone(r.After))
 	case len(r.Files) > 0:
-		fmt.Fprintf(w, "Upgraded %s from %s to %s: %s in %s.\n", u.Redacted(), versionOrNone(r.Before), versionOrNone(r.After),
-			plural(len(r.Files), "file", "files"), human(r.Duration))
+		fmt.Fprintln(w, upgradeSummary(u.Redacted(), r))
 	}
 	for _, f := range r.Files {
 		for _, ix := range f.RebuiltIndexes {
@@ -227,7 +226,7 @@ func renderUpgrade(e *env, u *dbconn.URL, r *upgrade.Result) {
 	}
 	for _, b := range r.Blocking {
 		fmt.Fprintf(w, "  blocks writes: %s statement %d (line %d) %s while it runs (%s): %s\n",
-			b.File, b.Stmt, b.Line, b.Table, rowsPhrase(b.Rows), b.Finding.Code)
+			b.File, b.Stmt, b.Line, b.Table, plural(int(b.Rows), "row", "rows"), b.Finding.Code)
 	}
 	if r.BlockingRefusal != "" {
 		fmt.Fprintf(w, "  a real run would refuse: %s\n", oneLine(r.BlockingRefusal))
@@ -237,12 +236,34 @@ func renderUpgrade(e *env, u *dbconn.URL, r *upgrade.Result) {
 	}
 }
 
-// rowsPhrase says how many rows a table holds, counted up to a limit.
-func rowsPhrase(n int64) string {
-	if n == 1 {
-		return "1 row"
+// upgradeSummary sums up an upgrade that applied files. The database's
+// version is its newest applied file, so a file applied out of order
+// (older than that) or the completion of a partially applied file leaves
+// it where it was: the summary says so rather than "from X to X" or a
+// "from" newer than the "to", which would read like a downgrade.
+func upgradeSummary(database string, r *upgrade.Result) string {
+	after := r.After // the newest applied file: never older than Before
+	var notes []string
+	older := 0
+	for _, f := range r.Files {
+		switch c := migdir.CompareVersions(f.Version, r.Before); {
+		case r.Before != "" && c == 0:
+			notes = append(notes, fmt.Sprintf("completed %s, which was partially applied", f.Name))
+		case r.Before != "" && c < 0:
+			older++
+		}
 	}
-	return fmt.Sprintf("%d rows", n)
+	if older > 0 {
+		notes = append(notes, fmt.Sprintf("%s older than %s applied out of order", plural(older, "file", "files"), r.Before))
+	}
+	files := plural(len(r.Files), "file", "files")
+	if len(notes) > 0 {
+		files += " (" + strings.Join(notes, "; ") + ")"
+	}
+	if after == r.Before {
+		return fmt.Sprintf("Applied %s to %s in %s; the database stays at version %s.", files, database, human(r.Duration), versionOrNone(after))
+	}
+	return fmt.Sprintf("Upgraded %s from %s to %s: %s in %s.", database, versionOrNone(r.Before), versionOrNone(after), files, human(r.Duration))
 }
 
 func versionOrNone(v string) string {

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
@@ -87,7 +89,7 @@ func serve(c *cli.Context, e *env) error {
 		}
 		res, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{
 			Dir: cfg.MigrationsDir, DevURL: devURLFor(c, cfg, folder), Env: cfg.Env,
-			LockTimeout: c.Duration("lock-timeout"), Operator: operator(), Logger: cfg.Logger,
+			LockTimeout: lockTimeout(c), Operator: operator(), Logger: cfg.Logger,
 		})
 		if err != nil {
 			return err
@@ -105,44 +107,11 @@ func serve(c *cli.Context, e *env) error {
 
 	if !cfg.IsEmbeddedDefault() {
 		e.noteMark(ctx, u, db, cfg.Env, c.Bool("migrate"))
-		dir, err := migdir.DialectDir(cfg.MigrationsDir, u.Dialect)
+		ready, err := migrateOrRefuse(c, e, cfg, u, db)
 		if err != nil {
 			return err
 		}
-		if c.Bool("migrate") {
-			folder, err := migdir.Folder(u.Dialect)
-			if err != nil {
-				return err
-			}
-			uopts, err := upgradeOptions(c, e, cfg, u, dir, true)
-			if err != nil {
-				return err
-			}
-			uopts.DevURL = devURLFor(c, cfg, folder)
-			res, err := upgrade.Upgrade(ctx, db, u, dir, uopts)
-			if err != nil {
-				return err
-			}
-			renderUpgrade(e, u, res)
-		}
-		n, err := pendingFiles(ctx, db, u, dir)
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			return fmt.Errorf("serve: %s pending on %s: run `weberctl db upgrade` first, or pass --migrate",
-				pendingPhrase(n), u.Redacted())
-		}
-		opts = append(opts, app.WithReadiness("migrations", func(ctx context.Context) error {
-			n, err := pendingFiles(ctx, db, u, dir)
-			if err != nil {
-				return fmt.Errorf("reading the migration status: %w", err)
-			}
-			if n > 0 {
-				return app.NotReady(pendingPhrase(n) + " pending: run `weberctl db upgrade`")
-			}
-			return nil
-		}))
+		opts = append(opts, ready)
 	}
 
 	client := ent.NewClient(ent.Driver(entsql.OpenDB(u.Dialect, db)))
@@ -153,7 +122,7 @@ func serve(c *cli.Context, e *env) error {
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("serve: listening on %s: %w (is another server using the port? pass --addr)", cfg.Addr, err)
+		return fmt.Errorf("serve: listening on %s: %w (%s)", cfg.Addr, err, listenAdvice(err))
 	}
 	srv := &http.Server{
 		Handler:           a.Handler(),
@@ -182,10 +151,72 @@ func serve(c *cli.Context, e *env) error {
 }
 
 func pendingPhrase(n int) string {
-	if n == 1 {
-		return "1 migration file is"
+	return plural(n, "migration file is", "migration files are")
+}
+
+// listenAdvice says what to do about a listen error, by its cause: only a
+// port in use has another server behind it.
+func listenAdvice(err error) string {
+	var dnsErr *net.DNSError
+	var addrErr *net.AddrError
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return "another server is using the port: stop it, or pass another --addr"
+	case errors.Is(err, syscall.EACCES):
+		return "ports below 1024 need privileges: pass a higher port, e.g. --addr 127.0.0.1:8080"
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return "no network interface of this machine has that address: pass one it has, e.g. --addr 127.0.0.1:8080 or --addr :8080 for all"
+	case errors.As(err, &dnsErr):
+		return "the host name does not resolve: check it, or pass an IP address, e.g. --addr 127.0.0.1:8080"
+	case errors.As(err, &addrErr):
+		return "write --addr as HOST:PORT, e.g. 127.0.0.1:8080 or :8080"
 	}
-	return fmt.Sprintf("%d migration files are", n)
+	return "check --addr, written HOST:PORT, e.g. 127.0.0.1:8080"
+}
+
+// migrateOrRefuse is serve's step on a server database: with --migrate it
+// applies the pending files; then it refuses to serve while files are
+// pending, and returns the readiness check that says so in /readyz.
+func migrateOrRefuse(c *cli.Context, e *env, cfg app.Config, u *dbconn.URL, db *sql.DB) (app.Option, error) {
+	ctx := c.Context
+	dir, err := migdir.DialectDir(cfg.MigrationsDir, u.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	if c.Bool("migrate") {
+		folder, err := migdir.Folder(u.Dialect)
+		if err != nil {
+			return nil, err
+		}
+		uopts, err := upgradeOptions(c, e, cfg, u, dir, true)
+		if err != nil {
+			return nil, err
+		}
+		uopts.DevURL = devURLFor(c, cfg, folder)
+		res, err := upgrade.Upgrade(ctx, db, u, dir, uopts)
+		if err != nil {
+			return nil, err
+		}
+		renderUpgrade(e, u, res)
+	}
+	n, err := pendingFiles(ctx, db, u, dir)
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		return nil, fmt.Errorf("serve: %s pending on %s: run `weberctl db upgrade` first, or pass --migrate",
+			pendingPhrase(n), u.Redacted())
+	}
+	return app.WithReadiness("migrations", func(ctx context.Context) error {
+		n, err := pendingFiles(ctx, db, u, dir)
+		if err != nil {
+			return fmt.Errorf("reading the migration status: %w", err)
+		}
+		if n > 0 {
+			return app.NotReady(pendingPhrase(n) + " pending: run `weberctl db upgrade`")
+		}
+		return nil
+	}), nil
 }
 
 // refuseMissingInProduction refuses to serve, in production (--env or

@@ -238,9 +238,18 @@ func checkSQLiteFile(path string) error {
 	return nil
 }
 
-func notSQLite(path string) error {
-	return fmt.Errorf("%s is not an SQLite database (%w): check the path in the URL", path, ErrNotSQLite)
+func notSQLite(path string) error { return &notSQLiteError{path: path} }
+
+// notSQLiteError is ErrNotSQLite for one path. It says so once: wrapping
+// the sentinel with %w would repeat its text ("is not an SQLite database
+// (not an SQLite database)").
+type notSQLiteError struct{ path string }
+
+func (e *notSQLiteError) Error() string {
+	return e.path + " is not an SQLite database: check the path in the URL"
 }
+
+func (e *notSQLiteError) Is(target error) bool { return target == ErrNotSQLite }
 
 // checkSQLitePath refuses a directory, a symbolic link or a special file
 // without opening anything.

@@ -3,8 +3,12 @@ package dbconn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"regexp"
 	"strings"
+
+	"entgo.io/ent/dialect"
 )
 
 // Error is a database URL or connection error whose message has had the
@@ -29,8 +33,42 @@ func (u *URL) wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
+	if msg := foreignServer(u, err); msg != "" && strings.HasPrefix(op, "connecting") {
+		return &Error{msg: op + " " + u.Redacted() + ": " + msg, err: err}
+	}
 	return &Error{msg: op + " " + u.Redacted() + ": " + explain(err, u.secrets), err: err}
 }
+
+// foreignServer recognises a server that does not speak the URL's protocol
+// (a postgres:// URL pointed at a MySQL port, ...), which the drivers
+// report in their own terms, and says to check the port; "" otherwise.
+func foreignServer(u *URL, err error) string {
+	msg := err.Error()
+	var signs []string
+	name, port := "", ""
+	switch u.Dialect {
+	case dialect.Postgres:
+		signs = []string{"received unexpected message", "failed to receive message", "invalid body length", "unexpected message type"}
+		name, port = "PostgreSQL", "5432"
+	case dialect.MySQL:
+		signs = []string{"invalid connection", "unexpected sequence nr", "malformed packet", "busy buffer", "commands out of sync"}
+		name, port = "MySQL", "3306"
+	default:
+		return ""
+	}
+	for _, s := range signs {
+		if strings.Contains(msg, s) {
+			return fmt.Sprintf("the server at %s did not answer as %s: check the host and port in the URL (%s listens on %s by default)",
+				u.Host(), name, name, port)
+		}
+	}
+	return ""
+}
+
+// driverArtefact matches what fmt prints for a verb with a bad or nil
+// argument ("%!w(<nil>)" from a driver wrapping a nil error), which means
+// nothing to a user.
+var driverArtefact = regexp.MustCompile(`:? ?%!\w\([^)]*\)`)
 
 // explain says in one line what a connection error means. Where it falls
 // back to the driver's own words, they are scrubbed of the secrets.
@@ -53,5 +91,5 @@ func explain(err error, secrets []string) string {
 	case errors.As(err, &ne) && ne.Timeout():
 		return "timed out: is the server running and reachable?"
 	}
-	return redactString(msg, secrets)
+	return redactString(strings.TrimSpace(driverArtefact.ReplaceAllString(msg, "")), secrets)
 }

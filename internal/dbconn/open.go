@@ -3,12 +3,14 @@ package dbconn
 import (
 	"context"
 	"database/sql"
+	"io"
+	"log"
 	"strings"
 	"time"
 
 	"entgo.io/ent/dialect"
 	// The three drivers Weber speaks, registered as "sqlite", "pgx" and "mysql".
-	_ "github.com/go-sql-driver/mysql"
+	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 )
@@ -38,8 +40,23 @@ func (u *URL) open(ctx context.Context, maintenance bool) (*sql.DB, error) {
 			return nil, u.wrap("opening", err)
 		}
 	}
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
+	var db *sql.DB
+	if u.Dialect == dialect.MySQL {
+		// Through a connector, which keeps a Logger that discards (a DSN
+		// cannot carry it): the driver would otherwise write its own
+		// warnings ("packets.go:68 [warn] unexpected sequence nr") to
+		// stderr, beside the one-line error that says what went wrong.
+		cfg, cerr := mysql.ParseDSN(dsn) // the DSN's charset and params, as sql.Open reads them
+		if cerr != nil {
+			return nil, u.wrap("opening", cerr)
+		}
+		cfg.Logger = mysql.Logger(log.New(io.Discard, "", 0))
+		connector, cerr := mysql.NewConnector(cfg)
+		if cerr != nil {
+			return nil, u.wrap("opening", cerr)
+		}
+		db = sql.OpenDB(connector)
+	} else if db, err = sql.Open(driver, dsn); err != nil {
 		return nil, u.wrap("opening", err)
 	}
 	if u.Dialect == dialect.SQLite && u.Memory {

@@ -91,6 +91,12 @@ func parseServer(raw, dia string, secrets []string) (*URL, error) {
 		return &Error{msg: fmt.Sprintf(format, args...)}
 	}
 	pu, err := url.Parse(raw)
+	if c := unencodedInUserinfo(raw); c != "" && (err != nil || misplacedAt(pu)) {
+		// An unencoded '/', '?' or '#' in the password ends the host early,
+		// and net/url then complains about the port or the path.
+		return nil, fail("database URL %s is malformed: the password contains an unencoded %q, which ends the host part early: "+
+			"percent-encode it as %s (and @ as %%40, : as %%3A, %% as %%25)", redactRaw(raw), c, percentCodes[c])
+	}
 	if err != nil {
 		// net/url's errors quote the whole URL, password included: say what
 		// is wrong in our own words instead.
@@ -109,6 +115,39 @@ func parseServer(raw, dia string, secrets []string) (*URL, error) {
 		return nil, &Error{msg: fmt.Sprintf("database URL %s: %v", redactRaw(raw), err)}
 	}
 	return &URL{Dialect: dia, Database: name, raw: raw, u: pu, query: pu.Query()}, nil
+}
+
+// percentCodes are the characters that end a URL's user info early, with
+// their percent-encodings.
+var percentCodes = map[string]string{"/": "%2F", "?": "%3F", "#": "%23"}
+
+// unencodedInUserinfo returns the first '/', '?' or '#' in what stands
+// between the scheme and the last '@' of a URL, where only the user name
+// and password can be; "" when there is none or no '@'.
+func unencodedInUserinfo(raw string) string {
+	_, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return ""
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return ""
+	}
+	info := rest[:at]
+	if i := strings.IndexAny(info, "/?#"); i >= 0 && strings.Contains(info[:i], ":") {
+		return info[i : i+1]
+	}
+	return ""
+}
+
+// misplacedAt reports a URL without user info whose '@' landed in the path
+// (or, with no path, in the query or fragment): the sign of a password that
+// ended the host part early.
+func misplacedAt(pu *url.URL) bool {
+	if pu.User != nil {
+		return false
+	}
+	return strings.Contains(pu.Path, "@") || pu.Path == "" && strings.Contains(pu.RawQuery+pu.Fragment, "@")
 }
 
 // ValidateName rejects database names that cannot be quoted safely everywhere.
@@ -223,42 +262,47 @@ func (u *URL) driverDSN(maintenance bool) (string, string, error) {
 		pu.RawQuery = q.Encode()
 		return "pgx", pu.String(), nil
 	case dialect.MySQL:
-		cfg := mysql.NewConfig()
-		if u.u.User != nil {
-			cfg.User = u.u.User.Username()
-			cfg.Passwd, _ = u.u.User.Password()
-		}
-		q := u.u.Query()
-		if s := q.Get("socket"); s != "" {
-			cfg.Net, cfg.Addr = "unix", s
-			q.Del("socket")
-		} else {
-			cfg.Net, cfg.Addr = "tcp", u.u.Host
-			if u.u.Port() == "" {
-				cfg.Addr = net.JoinHostPort(u.u.Hostname(), "3306")
-			}
-		}
-		if !maintenance {
-			cfg.DBName = u.Database
-		}
-		cfg.ParseTime = true
-		cfg.Params = map[string]string{}
-		for k := range q {
-			cfg.Params[k] = q.Get(k)
-		}
-		if _, ok := cfg.Params["charset"]; !ok {
-			cfg.Params["charset"] = "utf8mb4"
-		}
-		if v, ok := cfg.Params["connectionAttributes"]; ok {
-			cfg.ConnectionAttributes = v
-			delete(cfg.Params, "connectionAttributes")
-		} else {
-			// Names Weber's sessions in performance_schema, for the DBA.
-			cfg.ConnectionAttributes = "program_name:weberctl"
-		}
-		return "mysql", cfg.FormatDSN(), nil
+		return "mysql", u.mysqlConfig(maintenance).FormatDSN(), nil
 	}
 	return "", "", fmt.Errorf("unknown dialect %q", u.Dialect)
+}
+
+// mysqlConfig is go-sql-driver/mysql's configuration for this URL.
+func (u *URL) mysqlConfig(maintenance bool) *mysql.Config {
+	cfg := mysql.NewConfig()
+	if u.u.User != nil {
+		cfg.User = u.u.User.Username()
+		cfg.Passwd, _ = u.u.User.Password()
+	}
+	q := u.u.Query()
+	if s := q.Get("socket"); s != "" {
+		cfg.Net, cfg.Addr = "unix", s
+		q.Del("socket")
+	} else {
+		cfg.Net, cfg.Addr = "tcp", u.u.Host
+		if u.u.Port() == "" {
+			cfg.Addr = net.JoinHostPort(u.u.Hostname(), "3306")
+		}
+	}
+	if !maintenance {
+		cfg.DBName = u.Database
+	}
+	cfg.ParseTime = true
+	cfg.Params = map[string]string{}
+	for k := range q {
+		cfg.Params[k] = q.Get(k)
+	}
+	if _, ok := cfg.Params["charset"]; !ok {
+		cfg.Params["charset"] = "utf8mb4"
+	}
+	if v, ok := cfg.Params["connectionAttributes"]; ok {
+		cfg.ConnectionAttributes = v
+		delete(cfg.Params, "connectionAttributes")
+	} else {
+		// Names Weber's sessions in performance_schema, for the DBA.
+		cfg.ConnectionAttributes = "program_name:weberctl"
+	}
+	return cfg
 }
 
 func isLocal(host string) bool {
@@ -354,6 +398,12 @@ func Secrets(raw string, minLen int) []string {
 	}
 	return out
 }
+
+// Redact returns raw, a database URL or a command-line argument holding
+// one (--database-url=URL), with the password replaced by "xxxxx", even
+// when it does not parse: the text between the user name's ':' and the
+// last '@' of the user info, and any password= value.
+func Redact(raw string) string { return redactRaw(raw) }
 
 // passwordParam finds password=VALUE in a query string or a key=value DSN.
 var passwordParam = regexp.MustCompile(`(password=)[^&\s]*`)

@@ -2,6 +2,7 @@ package dbconn
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -133,5 +134,27 @@ func TestRedactionDoesNotMangleWordsThatEqualThePassword(t *testing.T) {
 	}
 	if got := redactRaw("u:s3cr3t@h/db?password=s3cr3t&x=1"); got != "u:xxxxx@h/db?password=xxxxx&x=1" {
 		t.Errorf("redactRaw of a scheme-less URL = %q", got)
+	}
+}
+
+// A driver's own fmt artefacts ("%!w(<nil>)") never reach the message, and
+// a server that does not speak the URL's protocol is named as such.
+func TestExplainDriverArtefactsAndForeignServers(t *testing.T) {
+	t.Parallel()
+	if got := explain(errors.New("failed to connect: received reply: %!w(<nil>)"), nil); strings.Contains(got, "%!") {
+		t.Errorf("explain kept a fmt artefact: %q", got)
+	}
+	u, err := Parse("postgres://app:s3cr3t@127.0.0.1:3306/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := u.wrap("connecting to", errors.New("failed to connect to `user=app database=app`: 127.0.0.1:3306 (127.0.0.1): received unexpected message: %!w(<nil>)")).Error()
+	if !strings.Contains(msg, "did not answer as PostgreSQL") || strings.Contains(msg, "%!") || strings.Contains(msg, "s3cr3t") {
+		t.Errorf("message = %q", msg)
+	}
+	// The same words from an established connection are not about the port.
+	msg = u.wrap("dropping", errors.New("received unexpected message")).Error()
+	if strings.Contains(msg, "did not answer") {
+		t.Errorf("a dropped connection is blamed on the port: %q", msg)
 	}
 }

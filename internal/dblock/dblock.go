@@ -132,7 +132,13 @@ func Acquire(ctx context.Context, db *sql.DB, u *dbconn.URL, timeout time.Durati
 		}
 		return nil, fmt.Errorf("taking the migration lock on %s: %w", u.Redacted(), err)
 	}
-	ok, err := poll(ctx, timeout, b.try)
+	var onWait func()
+	if notify := waitNotice(ctx); notify != nil && timeout > 0 {
+		onWait = func() {
+			notify(Wait{Database: u.Redacted(), Holder: describeHolder(ctx, b), Timeout: timeout})
+		}
+	}
+	ok, err := poll(ctx, timeout, b.try, onWait)
 	switch {
 	case ok:
 		return &Lock{u: u, ctx: ctx, release: func(ctx context.Context) error {
@@ -147,9 +153,7 @@ func Acquire(ctx context.Context, db *sql.DB, u *dbconn.URL, timeout time.Durati
 		b.close()
 		return nil, fmt.Errorf("taking the migration lock on %s: %w", u.Redacted(), err)
 	}
-	hctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	who := b.holder(hctx)
-	cancel()
+	who := describeHolder(ctx, b)
 	b.close()
 	waited := "did not wait (lock timeout 0)"
 	if timeout > 0 {
@@ -186,7 +190,8 @@ func (l *Lock) Release() error {
 
 // poll calls try until it succeeds, fails, the timeout passes or ctx ends.
 // It reports (false, nil) on a timeout and returns ctx's error when ctx ends.
-func poll(ctx context.Context, timeout time.Duration, try func(context.Context) (bool, error)) (bool, error) {
+// onWait, when not nil, is called once, before the first wait.
+func poll(ctx context.Context, timeout time.Duration, try func(context.Context) (bool, error), onWait func()) (bool, error) {
 	deadline := time.Now().Add(timeout)
 	delay := firstDelay
 	for {
@@ -206,6 +211,13 @@ func poll(ctx context.Context, timeout time.Duration, try func(context.Context) 
 		left := time.Until(deadline)
 		if left <= 0 {
 			return false, nil
+		}
+		if onWait != nil {
+			onWait()
+			onWait = nil
+			if left = time.Until(deadline); left <= 0 {
+				continue // try once more before giving up
+			}
 		}
 		t := time.NewTimer(min(delay, left))
 		select {

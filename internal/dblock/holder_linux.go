@@ -5,6 +5,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/weber-framework/weber/internal/dbconn"
 )
 
 // flockHolder names the process holding an exclusive flock on the file,
@@ -34,7 +36,11 @@ func flockHolder(key fileKey) string {
 			return s + " (this process)"
 		}
 		if cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil {
-			args := strings.Fields(strings.ReplaceAll(string(cmd), "\x00", " "))
+			// The holder's arguments may hold a URL with a password.
+			args := strings.Split(strings.TrimRight(string(cmd), "\x00"), "\x00")
+			for i, a := range args {
+				args[i] = dbconn.Redact(a)
+			}
 			if c := strings.Join(args, " "); c != "" {
 				if len(c) > 80 {
 					c = c[:77] + "..."

@@ -50,8 +50,8 @@ type EnsureOptions struct {
 	// Env names the environment ("production", "staging", ...) to record in
 	// the database; empty leaves any earlier record alone.
 	Env string
-	// LockTimeout bounds the wait for the migration lock (default
-	// DefaultLockTimeout).
+	// LockTimeout bounds the wait for the migration lock (0:
+	// DefaultLockTimeout; negative: try once, do not wait).
 	LockTimeout time.Duration
 	// Tables is the desired schema; nil means the models, migrate.Tables.
 	Tables []*entschema.Table
@@ -149,7 +149,7 @@ func ensure(ctx context.Context, u *dbconn.URL, opts EnsureOptions) (_ *EnsureRe
 	}
 	tables = cloneTables(tables)
 	timeout := opts.LockTimeout
-	if timeout <= 0 {
+	if timeout == 0 {
 		timeout = DefaultLockTimeout
 	}
 	res := &EnsureResult{Database: u.Redacted(), Dialect: u.Dialect}

@@ -29,6 +29,7 @@ import (
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/internal/plural"
 )
 
 // Statement is one pending statement of a migration file.
@@ -131,7 +132,7 @@ func (e *DataLossError) Error() string {
 	if len(e.Risks) == 1 {
 		return "refusing to upgrade: " + e.Risks[0].Message
 	}
-	return fmt.Sprintf("refusing to upgrade: %d statements would destroy or reject data; the first: %s", len(e.Risks), e.Risks[0].Message)
+	return fmt.Sprintf("refusing to upgrade: %s would destroy or reject data; the first: %s", plural.Count(len(e.Risks), "statement", "statements"), e.Risks[0].Message)
 }
 
 // Gate returns a *DataLossError listing the risks that block, unless
@@ -391,7 +392,7 @@ func (c *checker) classify(ctx context.Context, net []schema.Change, steps []ste
 			if err != nil {
 				return nil, err
 			}
-			add(Risk{Table: ch.T.Name, Kind: DropTable, Rows: n, Message: dataMsg(fmt.Sprintf("drops table %s, which holds %s rows", ch.T.Name, num(n)), n)})
+			add(Risk{Table: ch.T.Name, Kind: DropTable, Rows: n, Message: dataMsg(fmt.Sprintf("drops table %s, which holds %s", ch.T.Name, nRows(n)), n)})
 		case *schema.ModifyTable:
 			rs, err := c.modifyTable(ctx, ch, steps)
 			if err != nil {
@@ -441,7 +442,7 @@ func (c *checker) modifyTable(ctx context.Context, m *schema.ModifyTable, steps 
 				return nil, err
 			}
 			out = append(out, Risk{Table: t, Column: ch.C.Name, Kind: DropColumn, Rows: n,
-				Message: dataMsg(fmt.Sprintf("drops column %s.%s, which holds data in %s rows", t, ch.C.Name, num(n)), n)})
+				Message: dataMsg(fmt.Sprintf("drops column %s.%s, which holds data in %s", t, ch.C.Name, nRows(n)), n)})
 		case *schema.AddColumn:
 			col := ch.C
 			if col.Type == nil || col.Type.Null || col.Default != nil || liveschema.AutoIncrement(m.T, col) || liveschema.Generated(col) {
@@ -451,7 +452,7 @@ func (c *checker) modifyTable(ctx context.Context, m *schema.ModifyTable, steps 
 			if err != nil {
 				return nil, err
 			}
-			msg := fmt.Sprintf("adds NOT NULL column %s.%s without a default to a table of %s rows", t, col.Name, num(n))
+			msg := fmt.Sprintf("adds NOT NULL column %s.%s without a default to a table of %s", t, col.Name, nRows(n))
 			if n > 0 {
 				msg += ": the statement fails, or fills them with an implicit value; give the column a default, or add it nullable, backfill, then set NOT NULL"
 			} else {
@@ -519,7 +520,7 @@ func (c *checker) modifyColumn(ctx context.Context, t string, ch *schema.ModifyC
 		}
 		msg := fmt.Sprintf("makes %s.%s NOT NULL", t, ch.From.Name)
 		if n > 0 {
-			msg += fmt.Sprintf("; %s rows hold NULL there and would be rejected: fill them first (UPDATE %s SET %s = ... WHERE %s IS NULL) in an earlier file, or pass --allow-data-loss", num(n), t, ch.From.Name, ch.From.Name)
+			msg += fmt.Sprintf("; %s %s NULL there and would be rejected: fill them first (UPDATE %s SET %s = ... WHERE %s IS NULL) in an earlier file, or pass --allow-data-loss", nRows(n), plural.Noun(n, "holds", "hold"), t, ch.From.Name, ch.From.Name)
 		} else {
 			msg += "; no row holds NULL on the target"
 		}
@@ -541,7 +542,7 @@ func (c *checker) modifyColumn(ctx context.Context, t string, ch *schema.ModifyC
 	if narrowing {
 		msg := fmt.Sprintf("narrows %s.%s from %s to %s", t, ch.From.Name, fromS, toS)
 		if n > 0 {
-			msg += fmt.Sprintf("; %s rows hold values that do not fit and would be rejected or cut: shorten them first, or pass --allow-data-loss", num(n))
+			msg += fmt.Sprintf("; %s %s values that do not fit and would be rejected or cut: shorten them first, or pass --allow-data-loss", nRows(n), plural.Noun(n, "holds", "hold"))
 		} else {
 			msg += "; every value on the target fits"
 		}
@@ -729,7 +730,7 @@ func (c *checker) unique(ctx context.Context, t string, idx *schema.Index) (Risk
 	}
 	msg := fmt.Sprintf("adds %s on %s(%s)", what, t, strings.Join(names, ", "))
 	if groups > 0 {
-		msg += fmt.Sprintf("; %s values appear more than once (%s rows) and would be rejected: remove the duplicates first, or pass --allow-data-loss", num(groups), num(rows))
+		msg += fmt.Sprintf("; %s %s more than once (%s) and would be rejected: remove the duplicates first, or pass --allow-data-loss", num(groups)+" "+plural.Noun(groups, "value", "values"), plural.Noun(groups, "appears", "appear"), nRows(rows))
 	} else {
 		msg += "; the values on the target are already unique"
 	}
@@ -758,7 +759,7 @@ func (c *checker) foreignKey(ctx context.Context, t string, fk *schema.ForeignKe
 	}
 	msg := fmt.Sprintf("adds foreign key %s.%s -> %s", t, strings.Join(names, ","), fk.RefTable.Name)
 	if n > 0 {
-		msg += fmt.Sprintf("; %s rows point to no row of %s and would be rejected: fix or delete them first, or pass --allow-data-loss", num(n), fk.RefTable.Name)
+		msg += fmt.Sprintf("; %s %s to no row of %s and would be rejected: fix or delete them first, or pass --allow-data-loss", nRows(n), plural.Noun(n, "points", "point"), fk.RefTable.Name)
 	} else {
 		msg += "; every row on the target has its parent"
 	}
@@ -889,6 +890,9 @@ func renamedTable(table string, net []schema.Change, steps []step) bool {
 	}
 	return false
 }
+
+// nRows words a count of rows: "1 row", "1,200 rows".
+func nRows(n int64) string { return num(n) + " " + plural.Noun(n, "row", "rows") }
 
 func num(n int64) string {
 	s := strconv.FormatInt(n, 10)

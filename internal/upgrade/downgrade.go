@@ -19,6 +19,7 @@ import (
 	"github.com/weber-framework/weber/internal/lockwait"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/plan"
+	"github.com/weber-framework/weber/internal/plural"
 	"github.com/weber-framework/weber/internal/revstore"
 )
 
@@ -63,6 +64,10 @@ type DowngradeResult struct {
 	// DataLoss describes the plan's drops with the rows holding data in
 	// them ("DROP TABLE posts (3 rows)", "DROP COLUMN users.bio (0 rows)").
 	DataLoss []string `json:",omitempty"`
+	// Lossy reports that a drop would destroy data (a table with rows, a
+	// column with a value, or a count that failed): applying the plan
+	// needs AllowDataLoss.
+	Lossy bool `json:",omitempty"`
 	// DryRun reports that nothing was changed.
 	DryRun bool
 	// Duration is how long the whole call took.
@@ -215,6 +220,7 @@ func Downgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, o
 		res.DataLoss = append(res.DataLoss, drops...)
 		lossy = lossy || l
 	}
+	res.Lossy = lossy
 	if lossy && !opts.AllowDataLoss {
 		return nil, &Refusal{Kind: KindDataLoss, Files: names(res.Reverted), Msg: fmt.Sprintf(
 			"downgrade to %s refused: the plan destroys data (%s): back up the database, then pass --allow-data-loss",
@@ -313,7 +319,7 @@ func dataLoss(ctx context.Context, q *sql.Conn, dia string, c schema.Change) (ou
 			return ""
 		}
 		lossy = lossy || n > 0
-		return fmt.Sprintf(" (%d rows)", n)
+		return " (" + plural.Count(n, "row", "rows") + ")"
 	}
 	switch c := c.(type) {
 	case *schema.DropTable:

@@ -35,7 +35,7 @@ func TestDowngrade(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := downgrade(t, d, dir, DowngradeOptions{})
-		wantRefusal(t, err, KindDataLoss, "DROP TABLE posts (1 rows)", "--allow-data-loss")
+		wantRefusal(t, err, KindDataLoss, "DROP TABLE posts (1 row)", "--allow-data-loss")
 		// ... and needs no permission once it is empty: nothing is lost.
 		if _, err := d.db.Exec("DELETE FROM posts"); err != nil {
 			t.Fatal(err)
@@ -65,7 +65,7 @@ func TestDowngrade(t *testing.T) {
 
 		// Back to 1 drops a column: the data loss names it and its rows.
 		_, err = downgrade(t, d, dir, DowngradeOptions{To: "1"})
-		wantRefusal(t, err, KindDataLoss, "DROP COLUMN users.bio (1 rows)")
+		wantRefusal(t, err, KindDataLoss, "DROP COLUMN users.bio (1 row)")
 		if _, err := downgrade(t, d, dir, DowngradeOptions{To: "1", AllowDataLoss: true}); err != nil {
 			t.Fatal(err)
 		}

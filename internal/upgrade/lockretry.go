@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/weber-framework/weber/internal/lockwait"
+	"github.com/weber-framework/weber/internal/plural"
 	"github.com/weber-framework/weber/internal/revstore"
 )
 
@@ -62,18 +63,11 @@ func (e *LockWaitError) Error() string {
 		}
 	}
 	return fmt.Sprintf("applying %s, statement %d (line %d): gave up after %s over %s waiting for a lock held by %s; %s: end that transaction or upgrade when it is idle, or wait longer with --ddl-retry-for",
-		e.File, e.Stmt, e.Line, plural(e.Tries, "try", "tries"), e.Waited.Round(time.Millisecond), who, persists)
+		e.File, e.Stmt, e.Line, plural.Count(e.Tries, "try", "tries"), e.Waited.Round(time.Millisecond), who, persists)
 }
 
 // Unwrap returns the server's lock-timeout error.
 func (e *LockWaitError) Unwrap() error { return e.Err }
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
 
 // lockTimedOut is one try's statement that gave up its lock wait.
 type lockTimedOut struct {

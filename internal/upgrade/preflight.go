@@ -13,6 +13,7 @@ import (
 
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/liveschema"
+	"github.com/weber-framework/weber/internal/plural"
 	"github.com/weber-framework/weber/internal/preflight"
 )
 
@@ -193,7 +194,7 @@ func dataLossRefusal(err error) *Refusal {
 			if risk.Column != "" {
 				what += "." + risk.Column
 			}
-			more = append(more, fmt.Sprintf("%s %s (%d rows, statement %d of %s)", risk.Kind, what, risk.Rows, risk.Index, risk.File))
+			more = append(more, fmt.Sprintf("%s %s (%s, statement %d of %s)", risk.Kind, what, plural.Count(risk.Rows, "row", "rows"), risk.Index, risk.File))
 		}
 		msg += fmt.Sprintf(" [and %d more: %s]", n, strings.Join(more, "; "))
 	}

@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/internal/plural"
 	"github.com/weber-framework/weber/internal/revstore"
 )
 
@@ -143,8 +144,8 @@ func resumePoint(f *migdir.File, r *revstore.Revision) (*step, *Refusal) {
 	}
 	if len(r.PartialHashes) < r.Applied {
 		return nil, refuse(KindPartialChanged, f.Name,
-			"%s is partially applied (%d of %d statements) and was edited, but its revision holds no statement hashes to check the applied part against: restore the file as it was, or repair the revision by hand (see docs/migrations.md)",
-			f.Name, r.Applied, r.Total)
+			"%s is partially applied (%d of %s) and was edited, but its revision holds no statement hashes to check the applied part against: restore the file as it was, or repair the revision by hand (see docs/migrations.md)",
+			f.Name, r.Applied, plural.Count(r.Total, "statement", "statements"))
 	}
 	ph := f.PartialHashes()
 	for i := 0; i < r.Applied; i++ {
@@ -159,8 +160,8 @@ func resumePoint(f *migdir.File, r *revstore.Revision) (*step, *Refusal) {
 
 func shrunk(f *migdir.File, r *revstore.Revision) *Refusal {
 	return refuse(KindPartialChanged, f.Name,
-		"%s is partially applied (%d statements ran) but now has only %d statements: restore the statements that ran; only statements after %d may be edited",
-		f.Name, r.Applied, len(f.Stmts), r.Applied)
+		"%s is partially applied (%s ran) but now has only %s: restore the statements that ran; only statements after %d may be edited",
+		f.Name, plural.Count(r.Applied, "statement", "statements"), plural.Count(len(f.Stmts), "statement", "statements"), r.Applied)
 }
 
 // outOfOrderRefusal lists the files added behind the applied history.
@@ -176,19 +177,9 @@ func outOfOrderRefusal(st *state) *Refusal {
 	return r
 }
 
-func pluralIs(n int) string {
-	if n == 1 {
-		return "is"
-	}
-	return "are"
-}
+func pluralIs(n int) string { return plural.Noun(n, "is", "are") }
 
-func pluralIt(n int) string {
-	if n == 1 {
-		return "it"
-	}
-	return "them"
-}
+func pluralIt(n int) string { return plural.Noun(n, "it", "them") }
 
 // userTables lists the tables in the database's current schema other than
 // Weber's own.

@@ -197,7 +197,8 @@ type Result struct {
 	// Options.To).
 	Remaining []PendingFile
 	// Before and After are the database's versions before and after the
-	// run ("" for none).
+	// run ("" for none): its newest applied file, so a file applied out of
+	// order (older than Before) leaves After at Before.
 	Before, After string
 	// LockWait is how long the lock took; Duration the whole run.
 	LockWait, Duration time.Duration
@@ -477,7 +478,7 @@ func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opt
 				fr.SQL = append(fr.SQL, stmt.Text)
 			}
 			res.Files = append(res.Files, fr)
-			res.After = s.file.Version
+			res.After = newer(res.After, s.file.Version)
 		}
 		if len(baseline) > 0 && len(steps) == 0 {
 			res.After = baseline[len(baseline)-1].Version
@@ -528,7 +529,7 @@ func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opt
 		}
 		log.Debug("applied", "file", fr.Name, "statements", fr.Statements, "duration", fr.Duration)
 		res.Files = append(res.Files, fr)
-		res.After = s.file.Version
+		res.After = newer(res.After, s.file.Version)
 	}
 	if opts.Env != "" {
 		// envmark works through the pool: give the pinned connection back
@@ -613,4 +614,12 @@ func lock(ctx context.Context, db *sql.DB, u *dbconn.URL, timeout time.Duration,
 			log.Warn("releasing the migration lock", "err", err)
 		}
 	}, nil
+}
+
+// newer returns the newer of two versions ("" is older than any).
+func newer(a, b string) string {
+	if a == "" || migdir.CompareVersions(b, a) > 0 {
+		return b
+	}
+	return a
 }

@@ -210,7 +210,7 @@ func TestPartialFileEdited(t *testing.T) {
 		want       []string
 	}{
 		{"grown", "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\nCREATE TABLE c (id int);\nCREATE TABLE d (id int);\n", false, []string{"c", "d"}},
-		{"shrunk", "CREATE TABLE a (id int);\n", true, []string{"only 1 statements"}},
+		{"shrunk", "CREATE TABLE a (id int);\n", true, []string{"now has only 1 statement:"}},
 		{"reordered", "CREATE TABLE b (id int);\nCREATE TABLE a (id int);\nCREATE TABLE c (id int);\n", true, []string{"statement 1"}},
 		{"fixed-tail", "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n", false, []string{"a", "b"}},
 	}
@@ -379,6 +379,9 @@ func TestOutOfOrder(t *testing.T) {
 		res := mustUpgrade(t, d, dir, Options{AllowOutOfOrder: true})
 		if len(res.Files) != 1 || res.Files[0].Name != "2_posts.sql" || !tableExists(t, d, "posts") {
 			t.Errorf("out-of-order apply: %+v", res)
+		}
+		if res.Before != "3" || res.After != "3" {
+			t.Errorf("out-of-order apply: before %q, after %q; want the database at 3 both times (its newest file)", res.Before, res.After)
 		}
 		if res := mustUpgrade(t, d, dir, Options{}); !res.NothingToDo() {
 			t.Errorf("after: %+v", res)
