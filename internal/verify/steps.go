@@ -147,7 +147,8 @@ func dedupe(in []string) []string {
 }
 
 // check fingerprints the data again and proves it against before: rows
-// kept, values kept, foreign keys hold. It returns the new snapshot.
+// kept, values kept, foreign keys hold. It returns the new snapshot, which
+// the caller closes.
 func (r *rehearsal) check(ctx context.Context, db *sql.DB, d string, before *fingerprint.Snapshot, when string) (*fingerprint.Snapshot, bool) {
 	start := time.Now()
 	after, err := fingerprint.Take(ctx, db, d, nil)
@@ -155,7 +156,13 @@ func (r *rehearsal) check(ctx context.Context, db *sql.DB, d string, before *fin
 		r.step("fingerprint the data "+when, start, Fail, oneLine(err))
 		return nil, false
 	}
-	findings := r.accept(fingerprint.Compare(before, after, r.touched))
+	fs, err := fingerprint.Compare(ctx, before, after, r.touched)
+	if err != nil {
+		after.Close()
+		r.step("fingerprint the data "+when, start, Fail, oneLine(err))
+		return nil, false
+	}
+	findings := r.accept(fs)
 	var rows, values []fingerprint.Finding
 	for _, f := range findings {
 		switch f.Kind {
@@ -278,14 +285,18 @@ func (r *rehearsal) reverse(ctx context.Context, db *sql.DB, d, from string, bef
 	if from == "" {
 		return // nothing was there before the files: no data to prove
 	}
-	if _, ok := r.check(ctx, db, d, before, "after the downgrade"); !ok {
+	down, ok := r.check(ctx, db, d, before, "after the downgrade")
+	if !ok {
 		return
 	}
+	down.Close()
 	start = time.Now()
 	if _, err := upgrade.Upgrade(ctx, db, r.u, r.dir, upgrade.Options{Logger: r.log, AllowDataLoss: true}); err != nil {
 		r.step("upgrade again", start, Fail, oneLine(err))
 		return
 	}
 	r.step("upgrade again", start, Pass, plural(len(tested), "file")+" applied")
-	r.check(ctx, db, d, after, "after upgrading again")
+	if again, ok := r.check(ctx, db, d, after, "after upgrading again"); ok {
+		again.Close()
+	}
 }

@@ -276,6 +276,7 @@ func runDialect(ctx context.Context, folder string, opts Options) (*DialectRepor
 		r.step("fingerprint the data", start, Fail, oneLine(err))
 		return r.rep, nil
 	}
+	defer before.Close()
 	r.step("fingerprint the data", start, Pass, describeSnapshot(before))
 
 	// The files under test, one by one.
@@ -288,6 +289,7 @@ func runDialect(ctx context.Context, folder string, opts Options) (*DialectRepor
 	if !ok {
 		return r.rep, nil
 	}
+	defer after.Close()
 	r.models(ctx, db, d)
 	if !opts.NoReverse {
 		r.reverse(ctx, db, d, from, before, after, tested)
