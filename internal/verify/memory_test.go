@@ -1,0 +1,96 @@
+package verify_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/weber-framework/weber/internal/verify"
+)
+
+// peakLiveHeap runs f while forcing a collection every few milliseconds,
+// and returns the largest live heap (the bytes the collector marked
+// reachable) in bytes: what is held, not garbage.
+func peakLiveHeap(f func()) uint64 {
+	var peak uint64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		for {
+			runtime.GC()
+			metrics.Read(sample)
+			peak = max(peak, sample[0].Value.Uint64())
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	f()
+	close(done)
+	wg.Wait()
+	return peak
+}
+
+// A rehearsal holds a bounded amount of data in memory: ten times the rows
+// must not take much more memory than the tenth (issue 10 item 6: 6.7 MB
+// per 1,000 rows until the kernel killed it). The live heap is sampled
+// after forced collections, so the figure is the data held, not garbage.
+func TestMemoryDoesNotGrowWithRows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates 4 x 20,000 rows")
+	}
+	// Not parallel: the heap is the process's.
+	peak := func(rows int) uint64 {
+		var rep *verify.Report
+		var err error
+		p := peakLiveHeap(func() {
+			rep, err = verify.Run(context.Background(), verify.Options{Dir: projectDir, Dialects: []string{"sqlite"}, Rows: rows})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rep.Passed() {
+			t.Fatalf("verify with %d rows failed: %v", rows, rep.Failures())
+		}
+		return p
+	}
+	small, large := peak(2000), peak(20000)
+	t.Logf("peak live heap: %.1f MB at 2,000 rows per table, %.1f MB at 20,000", float64(small)/1e6, float64(large)/1e6)
+	// The code before the fix: 17 MB and 142 MB (8x). A flat
+	// profile leaves room for noise, never for rows.
+	if float64(large) > 2*float64(small) {
+		t.Errorf("peak live heap grew from %.1f MB to %.1f MB with ten times the rows: something holds rows in memory", float64(small)/1e6, float64(large)/1e6)
+	}
+}
+
+// BenchmarkRunSQLite rehearses the project's history on SQLite with
+// growing row counts and reports the peak live heap: it must stay flat.
+// Method and figures: docs/performance.md.
+func BenchmarkRunSQLite(b *testing.B) {
+	for _, rows := range []int{1000, 10000, 50000} {
+		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
+			var peak uint64
+			for b.Loop() {
+				p := peakLiveHeap(func() {
+					rep, err := verify.Run(context.Background(), verify.Options{Dir: projectDir, Dialects: []string{"sqlite"}, Rows: rows})
+					if err != nil || !rep.Passed() {
+						b.Fatalf("verify: %v %v", err, rep.Failures())
+					}
+				})
+				peak = max(peak, p)
+			}
+			b.ReportMetric(float64(peak)/1e6, "peak-heap-MB")
+		})
+	}
+}
