@@ -63,6 +63,9 @@ type Options struct {
 	Exclude []string
 	// Logger receives progress at debug level; nil discards.
 	Logger *slog.Logger
+	// Progress, when set, is called after each batch of rows with the
+	// table being filled, the rows written to it so far and the rows asked.
+	Progress func(table string, done, want int64)
 }
 
 // Report says what Fill wrote.
@@ -140,7 +143,7 @@ func Fill(ctx context.Context, db *sql.DB, dia string, opts Options) (*Report, e
 		return nil, fmt.Errorf("filling the database: starting a transaction: %w", err)
 	}
 	defer tx.Rollback()
-	g := &gen{dia: d, tx: tx, opts: opts, deferred: deferred}
+	g := &gen{dia: d, tx: tx, opts: opts, deferred: deferred, progress: opts.Progress}
 	for _, t := range order {
 		tr, err := g.fillTable(ctx, t)
 		if err != nil {

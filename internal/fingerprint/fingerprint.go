@@ -114,6 +114,16 @@ func (d *digest) String() string {
 // and returns the snapshot. dia is "sqlite", "postgres" or "mysql". Rows
 // are streamed: memory does not grow with the number of rows.
 func Take(ctx context.Context, db *sql.DB, dia string, s *schema.Schema) (*Snapshot, error) {
+	return TakeProgress(ctx, db, dia, s, nil)
+}
+
+// ProgressEvery is the number of rows between two calls of a progress
+// function.
+const ProgressEvery = 10000
+
+// TakeProgress is Take that calls progress (when not nil) with the table
+// being read and the rows read so far, every ProgressEvery rows.
+func TakeProgress(ctx context.Context, db *sql.DB, dia string, s *schema.Schema, progress func(table string, rows int64)) (*Snapshot, error) {
 	d, err := liveschema.Dialect(dia)
 	if err != nil {
 		return nil, fmt.Errorf("fingerprinting the data: %w", err)
@@ -129,7 +139,7 @@ func Take(ctx context.Context, db *sql.DB, dia string, s *schema.Schema) (*Snaps
 	}
 	snap := &Snapshot{Dialect: d, Tables: map[string]*Table{}, store: st}
 	for i, t := range s.Tables {
-		tb, err := snap.takeTable(ctx, db, t, fmt.Sprintf("t%d", i))
+		tb, err := snap.takeTable(ctx, db, t, fmt.Sprintf("t%d", i), progress)
 		if err != nil {
 			snap.Close()
 			return nil, fmt.Errorf("fingerprinting table %s: %w", t.Name, err)
@@ -173,7 +183,7 @@ func newTable(d string, t *schema.Table) (*Table, []string, []string, []int) {
 
 // takeTable streams the rows of t: each updates the column digests and,
 // for a table with a primary key, is written to the snapshot's file.
-func (s *Snapshot) takeTable(ctx context.Context, db *sql.DB, t *schema.Table, stored string) (*Table, error) {
+func (s *Snapshot) takeTable(ctx context.Context, db *sql.DB, t *schema.Table, stored string, progress func(string, int64)) (*Table, error) {
 	tb, names, classes, pkIdx := newTable(s.Dialect, t)
 	tb.snap = s
 	var w *tableWriter
@@ -202,6 +212,9 @@ func (s *Snapshot) takeTable(ctx context.Context, db *sql.DB, t *schema.Table, s
 			return nil, err
 		}
 		tb.Rows++
+		if progress != nil && tb.Rows%ProgressEvery == 0 {
+			progress(t.Name, tb.Rows)
+		}
 		for i, v := range raw {
 			var null bool
 			vals[i], null = Normalize(classes[i], v)

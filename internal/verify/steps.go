@@ -49,14 +49,14 @@ func (r *rehearsal) scratch(ctx context.Context, d string) (*sql.DB, func(), err
 	}
 	raw := strings.TrimSpace(r.opts.DevURLs[r.folder])
 	if raw == "" {
-		return nil, nil, fmt.Errorf("%w for %s: pass --dev-url or set WEBER_DEV_%s_URL to rehearse on it", errNoDev, r.folder, strings.ToUpper(r.folder))
+		return nil, nil, fmt.Errorf("%w for %s: pass --dev-%s-url or set WEBER_DEV_%s_URL to rehearse on it, or leave %s out with --dialect", errNoDev, r.folder, r.folder, strings.ToUpper(r.folder), r.folder)
 	}
 	base, err := dbconn.Parse(raw)
 	if err != nil {
 		return nil, nil, fmt.Errorf("verify %s: the dev URL: %w", r.folder, err)
 	}
 	if base.Dialect != d {
-		return nil, nil, fmt.Errorf("verify %s: the dev URL %s is not a %s server: check the --dev-url for this dialect", r.folder, base.Redacted(), r.folder)
+		return nil, nil, fmt.Errorf("verify %s: the dev URL %s is not a %s server: check --dev-%s-url or WEBER_DEV_%s_URL", r.folder, base.Redacted(), r.folder, r.folder, strings.ToUpper(r.folder))
 	}
 	r.u = base.WithDatabase(liveschema.ScratchName("weber_verify_"))
 	if _, err := dbconn.EnsureDatabase(ctx, r.u); err != nil {
@@ -80,6 +80,7 @@ func (r *rehearsal) scratch(ctx context.Context, d string) (*sql.DB, func(), err
 func (r *rehearsal) apply(ctx context.Context, db *sql.DB, d string, f *migdir.File) bool {
 	start := time.Now()
 	name := "apply " + f.Name
+	r.progress(name, "", 0, 0)
 	beforeSchema, err := liveschema.Inspect(ctx, db, d)
 	if err != nil {
 		r.step(name, start, Fail, oneLine(err))
@@ -151,7 +152,7 @@ func dedupe(in []string) []string {
 // the caller closes.
 func (r *rehearsal) check(ctx context.Context, db *sql.DB, d string, before *fingerprint.Snapshot, when string) (*fingerprint.Snapshot, bool) {
 	start := time.Now()
-	after, err := fingerprint.Take(ctx, db, d, nil)
+	after, err := r.fingerprint(ctx, db, d, "fingerprint the data "+when)
 	if err != nil {
 		r.step("fingerprint the data "+when, start, Fail, oneLine(err))
 		return nil, false
@@ -272,6 +273,7 @@ func (r *rehearsal) reverse(ctx context.Context, db *sql.DB, d, from string, bef
 		to = upgrade.Empty
 	}
 	name := "downgrade to " + to
+	r.progress(name, "", 0, 0)
 	res, err := upgrade.Downgrade(ctx, db, r.u, r.dir, upgrade.DowngradeOptions{To: to, AllowDataLoss: true, DevURL: r.opts.DevURLs[r.folder], Logger: r.log})
 	if err != nil {
 		r.step(name, start, Skip, "the files cannot be reversed automatically: "+oneLine(err))

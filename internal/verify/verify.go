@@ -16,6 +16,7 @@ package verify
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -73,6 +74,23 @@ type Options struct {
 	NoReverse bool
 	// Logger receives progress at debug level; nil discards.
 	Logger *slog.Logger
+	// Progress, when set, is called as the rehearsal goes: at the start of
+	// each step, and every few thousand rows while it generates or reads
+	// data. It is for a person watching; nil reports nothing.
+	Progress func(Progress)
+}
+
+// Progress is work under way.
+type Progress struct {
+	// Dialect is the folder name being rehearsed.
+	Dialect string
+	// Step names the step, as in Step.Name.
+	Step string
+	// Table is the table being filled or read, if any.
+	Table string
+	// Rows is the number of rows of Table done so far; Total the rows
+	// asked (0 when not known in advance).
+	Rows, Total int64
 }
 
 // Status is a step's outcome.
@@ -206,6 +224,13 @@ type rehearsal struct {
 	intended map[string]string
 }
 
+// progress reports work under way, when the caller asked for it.
+func (r *rehearsal) progress(step, table string, rows, total int64) {
+	if r.opts.Progress != nil {
+		r.opts.Progress(Progress{Dialect: r.folder, Step: step, Table: table, Rows: rows, Total: total})
+	}
+}
+
 func (r *rehearsal) step(name string, start time.Time, status Status, detail string, fs ...fingerprint.Finding) *Step {
 	r.rep.Steps = append(r.rep.Steps, Step{Name: name, Status: status, Detail: detail, Findings: fs, Duration: time.Since(start).Round(time.Millisecond)})
 	r.log.Debug("verify step", "dialect", r.folder, "step", name, "status", status, "detail", detail)
@@ -262,8 +287,11 @@ func runDialect(ctx context.Context, folder string, opts Options) (*DialectRepor
 
 	// Data.
 	start = time.Now()
+	r.progress("fill the tables", "", 0, 0)
 	fill, err := datagen.Fill(ctx, db, d, datagen.Options{Rows: opts.Rows, Seed: opts.Seed, SeedFile: opts.SeedFile, SeedOnly: opts.SeedFile != "",
-		Enums: enumsOf(opts.Models), Logger: r.log})
+		Enums: enumsOf(opts.Models), Logger: r.log, Progress: func(table string, done, want int64) {
+			r.progress("fill the tables", table, done, want)
+		}})
 	if err != nil {
 		r.step("fill the tables", start, Fail, oneLine(err))
 		return r.rep, nil
@@ -271,7 +299,7 @@ func runDialect(ctx context.Context, folder string, opts Options) (*DialectRepor
 	r.step("fill the tables", start, Pass, describeFill(fill, opts.SeedFile))
 
 	start = time.Now()
-	before, err := fingerprint.Take(ctx, db, d, nil)
+	before, err := r.fingerprint(ctx, db, d, "fingerprint the data")
 	if err != nil {
 		r.step("fingerprint the data", start, Fail, oneLine(err))
 		return r.rep, nil
@@ -295,6 +323,14 @@ func runDialect(ctx context.Context, folder string, opts Options) (*DialectRepor
 		r.reverse(ctx, db, d, from, before, after, tested)
 	}
 	return r.rep, nil
+}
+
+// fingerprint takes a snapshot, reporting progress under the step's name.
+func (r *rehearsal) fingerprint(ctx context.Context, db *sql.DB, d, step string) (*fingerprint.Snapshot, error) {
+	r.progress(step, "", 0, 0)
+	return fingerprint.TakeProgress(ctx, db, d, nil, func(table string, rows int64) {
+		r.progress(step, table, rows, 0)
+	})
 }
 
 // split returns the version to build first ("" for an empty database) and
