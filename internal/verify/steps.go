@@ -17,6 +17,7 @@ import (
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/plan"
+	"github.com/weber-framework/weber/internal/preflight"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
@@ -123,6 +124,10 @@ func (r *rehearsal) apply(ctx context.Context, db *sql.DB, d string, f *migdir.F
 			r.intended[key] = f.Name
 		}
 	}
+	for name := range preflight.ParseDataLoss(f.Bytes) {
+		r.declared[name] = f.Name
+		names = append(names, name+" (data loss declared)")
+	}
 	for _, tc := range declaredTouches(f.Bytes) {
 		r.touched.Add(tc[0], tc[1])
 		names = append(names, tc[0]+"."+tc[1]+" (declared)")
@@ -186,33 +191,59 @@ func (r *rehearsal) check(ctx context.Context, db *sql.DB, d string, before *fin
 	return after, true
 }
 
-// accept turns drops the files mark as intended, or all drops when data
-// loss is allowed, into information.
+// accept turns losses the files declare (weber:data-loss), drops they
+// mark as intended (atlas:nolint), or any loss when data loss is allowed,
+// into information. A table whose drop is accepted may come back empty
+// from the downgrade: its lost rows are accepted too.
 func (r *rehearsal) accept(fs []fingerprint.Finding) []fingerprint.Finding {
 	for i, f := range fs {
-		if f.Severity == fingerprint.Error && f.Kind == fingerprint.ValueChanged {
-			fs[i].Message += fmt.Sprintf(": if a file rewrites it on purpose, say so with `-- weber:touches %s.%s` in that file", f.Table, f.Column)
-			continue
-		}
-		if f.Severity != fingerprint.Error || (f.Kind != fingerprint.TableDropped && f.Kind != fingerprint.ColumnDropped) {
+		if f.Severity != fingerprint.Error {
 			continue
 		}
 		key := f.Table
-		if f.Kind == fingerprint.ColumnDropped {
+		if f.Column != "" && f.Kind != fingerprint.ForeignKeyBroken {
 			key += "." + f.Column
 		}
-		switch file, ok := r.intended[key]; {
-		case ok:
-			fs[i].Severity = fingerprint.Info
-			fs[i].Message += " (intended: " + file + " marks the change with atlas:nolint)"
-		case r.opts.AllowDataLoss:
-			fs[i].Severity = fingerprint.Info
-			fs[i].Message += " (allowed by --allow-data-loss)"
+		switch f.Kind {
+		case fingerprint.ValueChanged, fingerprint.ColumnDropped, fingerprint.TableDropped, fingerprint.RowsLost:
 		default:
-			fs[i].Message += ": if that is intended, mark the statement with `-- atlas:nolint destructive` or pass --allow-data-loss"
+			continue
 		}
+		if why := r.acceptedBy(f, key); why != "" {
+			fs[i].Severity = fingerprint.Info
+			fs[i].Message += " (" + why + ")"
+			continue
+		}
+		if f.Kind == fingerprint.ValueChanged {
+			fs[i].Message += fmt.Sprintf(": if a file rewrites it on purpose, say so with `-- weber:touches %s` in that file", key)
+			continue
+		}
+		fs[i].Message += fmt.Sprintf(": if a file loses it on purpose, say so with `-- %s %s` in that file, or pass --allow-data-loss", preflight.DataLossDirective, key)
 	}
 	return fs
+}
+
+// acceptedBy says why a loss is accepted, or "" when it is not.
+func (r *rehearsal) acceptedBy(f fingerprint.Finding, key string) string {
+	if file, ok := r.declared[f.Table]; ok {
+		return "declared: " + file + " says " + preflight.DataLossDirective + " " + f.Table
+	}
+	if file, ok := r.declared[key]; ok && f.Column != "" {
+		return "declared: " + file + " says " + preflight.DataLossDirective + " " + key
+	}
+	if f.Kind == fingerprint.ValueChanged {
+		return ""
+	}
+	if file, ok := r.intended[key]; ok && f.Kind != fingerprint.RowsLost {
+		return "intended: " + file + " marks the change with atlas:nolint"
+	}
+	if file, ok := r.intended[f.Table]; ok && f.Kind == fingerprint.RowsLost {
+		return "the drop of " + f.Table + " is intended: " + file + " marks it with atlas:nolint"
+	}
+	if r.opts.AllowDataLoss {
+		return "allowed by --allow-data-loss"
+	}
+	return ""
 }
 
 // verdict records a step that fails when any finding is an error.

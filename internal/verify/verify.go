@@ -65,10 +65,13 @@ type Options struct {
 	// Models are the desired tables (ent's migrate.Tables). The final
 	// schema is compared with them; nil skips that step.
 	Models []*entschema.Table
-	// AllowDataLoss accepts dropped tables and columns that held data. Drops
-	// in a file whose statement carries an `atlas:nolint destructive`
-	// directive (as `db revision --allow-destructive` writes) are accepted
-	// without it.
+	// AllowDataLoss accepts any loss of data: dropped tables and columns
+	// that held data, rows deleted, in every comparison, the down-and-up
+	// round's included. Without it a file accepts its own losses: drops
+	// under an `atlas:nolint destructive` directive (as `db revision
+	// --allow-destructive` writes), and the tables and columns named by a
+	// `-- weber:data-loss table, table.column` directive (rows lost,
+	// table or column dropped, values changed).
 	AllowDataLoss bool
 	// NoReverse skips the downgrade-and-upgrade-again round.
 	NoReverse bool
@@ -220,8 +223,11 @@ type rehearsal struct {
 	log     *slog.Logger
 	touched fingerprint.Touched
 	// intended holds the tables and columns whose drop a file marks as
-	// intended ("table" or "table.column").
+	// intended ("table" or "table.column"), with the file's name.
 	intended map[string]string
+	// declared holds what files declare they lose on purpose (their
+	// weber:data-loss directives), with the file's name.
+	declared map[string]string
 }
 
 // progress reports work under way, when the caller asked for it.
@@ -240,7 +246,7 @@ func (r *rehearsal) step(name string, start time.Time, status Status, detail str
 func runDialect(ctx context.Context, folder string, opts Options) (*DialectReport, error) {
 	d, _ := liveschema.Dialect(folder)
 	r := &rehearsal{opts: opts, folder: folder, dir: filepath.Join(opts.Dir, folder), log: opts.Logger,
-		rep: &DialectReport{Dialect: folder}, touched: fingerprint.Touched{}, intended: map[string]string{}}
+		rep: &DialectReport{Dialect: folder}, touched: fingerprint.Touched{}, intended: map[string]string{}, declared: map[string]string{}}
 	dir, err := migdir.OpenDialect(r.dir, d)
 	if err != nil {
 		return nil, fmt.Errorf("verify %s: %w", folder, err)
