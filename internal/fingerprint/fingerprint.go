@@ -17,6 +17,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	"math/big"
 	"slices"
@@ -87,10 +88,11 @@ type Column struct {
 // SHA-256 digests of its elements.
 type digest [4]uint64
 
-func (d *digest) add(parts ...string) {
-	h := sha256.New()
+// add adds the element made of parts, hashing with h (reset first).
+func (d *digest) add(h hash.Hash, parts ...string) {
+	h.Reset()
+	var n [8]byte
 	for _, p := range parts {
-		var n [8]byte
 		binary.LittleEndian.PutUint64(n[:], uint64(len(p)))
 		h.Write(n[:])
 		io.WriteString(h, p)
@@ -207,6 +209,7 @@ func (s *Snapshot) takeTable(ctx context.Context, db *sql.DB, t *schema.Table, s
 	}
 	vals := make([]string, len(names))
 	parts := make([]string, len(pkIdx))
+	h := sha256.New()
 	for rs.Next() {
 		if err := rs.Scan(ptrs...); err != nil {
 			return nil, err
@@ -235,9 +238,9 @@ func (s *Snapshot) takeTable(ctx context.Context, db *sql.DB, t *schema.Table, s
 		for i, c := range t.Columns {
 			col := tb.Columns[c.Name]
 			if w != nil {
-				col.sum.add(key, vals[i])
+				col.sum.add(h, key, vals[i])
 			} else {
-				col.sum.add(vals[i])
+				col.sum.add(h, vals[i])
 			}
 		}
 	}
