@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/metrics"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -92,5 +93,28 @@ func BenchmarkRunSQLite(b *testing.B) {
 			}
 			b.ReportMetric(float64(peak)/1e6, "peak-heap-MB")
 		})
+	}
+}
+
+// What cannot fit is refused before anything is generated: memory stays
+// flat, disk does not, and a --rows no disk holds fails at once, saying
+// how much it needs and what to do.
+func TestRefusesRowsThatCannotFit(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rep, err := verify.Run(ctx, verify.Options{Dir: projectDir, Dialects: []string{"sqlite"}, Rows: 1 << 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := rep.Dialects[0]
+	s := step(t, d, "check the free disk")
+	if s.Status != verify.Fail || !strings.Contains(s.Detail, "of free disk in") || !strings.Contains(s.Detail, "lower --rows, or set TMPDIR") {
+		t.Errorf("step: %s %s", s.Status, s.Detail)
+	}
+	for _, s := range d.Steps {
+		if s.Name == "fill the tables" {
+			t.Errorf("rows were generated before the refusal")
+		}
 	}
 }
