@@ -292,29 +292,11 @@ func runDialect(ctx context.Context, folder string, opts Options) (*DialectRepor
 	}
 
 	// Data.
-	if !r.diskFits(ctx, db, d) {
-		return r.rep, nil
-	}
-	start = time.Now()
-	r.progress("fill the tables", "", 0, 0)
-	fill, err := datagen.Fill(ctx, db, d, datagen.Options{Rows: opts.Rows, Seed: opts.Seed, SeedFile: opts.SeedFile, SeedOnly: opts.SeedFile != "",
-		Enums: enumsOf(opts.Models), Logger: r.log, Progress: func(table string, done, want int64) {
-			r.progress("fill the tables", table, done, want)
-		}})
-	if err != nil {
-		r.step("fill the tables", start, Fail, oneLine(err))
-		return r.rep, nil
-	}
-	r.step("fill the tables", start, Pass, describeFill(fill, opts.SeedFile))
-
-	start = time.Now()
-	before, err := r.fingerprint(ctx, db, d, "fingerprint the data")
-	if err != nil {
-		r.step("fingerprint the data", start, Fail, oneLine(err))
+	before, ok := r.populate(ctx, db, d)
+	if !ok {
 		return r.rep, nil
 	}
 	defer before.Close()
-	r.step("fingerprint the data", start, Pass, describeSnapshot(before))
 
 	// The files under test, one by one.
 	for _, f := range tested {
@@ -332,6 +314,36 @@ func runDialect(ctx context.Context, folder string, opts Options) (*DialectRepor
 		r.reverse(ctx, db, d, from, before, after, tested)
 	}
 	return r.rep, nil
+}
+
+// populate fills the tables (or runs the seed file) and takes the first
+// snapshot, which the caller closes. It reports whether the rehearsal can
+// go on.
+func (r *rehearsal) populate(ctx context.Context, db *sql.DB, d string) (*fingerprint.Snapshot, bool) {
+	if !r.diskFits(ctx, db, d) {
+		return nil, false
+	}
+	opts := r.opts
+	start := time.Now()
+	r.progress("fill the tables", "", 0, 0)
+	fill, err := datagen.Fill(ctx, db, d, datagen.Options{Rows: opts.Rows, Seed: opts.Seed, SeedFile: opts.SeedFile, SeedOnly: opts.SeedFile != "",
+		Enums: enumsOf(opts.Models), Logger: r.log, Progress: func(table string, done, want int64) {
+			r.progress("fill the tables", table, done, want)
+		}})
+	if err != nil {
+		r.step("fill the tables", start, Fail, oneLine(err))
+		return nil, false
+	}
+	r.step("fill the tables", start, Pass, describeFill(fill, opts.SeedFile))
+
+	start = time.Now()
+	before, err := r.fingerprint(ctx, db, d, "fingerprint the data")
+	if err != nil {
+		r.step("fingerprint the data", start, Fail, oneLine(err))
+		return nil, false
+	}
+	r.step("fingerprint the data", start, Pass, describeSnapshot(before))
+	return before, true
 }
 
 // fingerprint takes a snapshot, reporting progress under the step's name.
