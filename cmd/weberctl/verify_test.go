@@ -101,6 +101,13 @@ func TestE2EVerifyChecksAndDeclaredLoss(t *testing.T) {
 		if r.code != exitFailure || !strings.Contains(r.stderr, "table codes was dropped with its 30 rows") || !strings.Contains(r.stderr, "-- weber:data-loss codes") {
 			t.Fatalf("an undeclared drop: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
+		r = p.run("db", "verify", "--dialect", dia, "--rows", "30", "--allow-data-loss")
+		if r.code != 0 || !regexp.MustCompile(`no row lost after the downgrade\s+PASS`).MatchString(r.stdout) {
+			t.Fatalf("--allow-data-loss: exit %d (the down-and-up round must run and pass)\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		if r := p.run("db", "lint", "--dialect", dia, "20991231000000"); r.code != exitFailure {
+			t.Errorf("db lint lets an undeclared drop through: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
 		p.addMigration("20991231000000_drop_codes.sql", "-- weber:data-loss codes\nDROP TABLE codes;\n")
 		r = p.run("db", "verify", "--dialect", dia, "--rows", "30")
 		if r.code != 0 || !regexp.MustCompile(`no row lost after the downgrade\s+PASS`).MatchString(r.stdout) {
