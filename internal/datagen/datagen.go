@@ -3,9 +3,16 @@
 // populated copy. It reads the schema with Atlas, so it needs no models:
 // column types and lengths, NOT NULL, primary keys (auto-increment keys are
 // left to the database), UNIQUE columns and unique composite indexes, enums,
-// and foreign keys along every edge (parents are filled before children;
-// self references and cycles through nullable columns are filled
-// afterwards). The same seed gives the same rows.
+// foreign keys along every edge (parents are filled before children; self
+// references and cycles through nullable columns are filled afterwards),
+// and CHECK constraints of the common shapes (length bounds, numeric
+// ranges, IN lists, <> '', IS NOT NULL; a check of another form that the
+// rows break is named in the error). The same seed gives the same rows.
+//
+// Memory does not grow with the rows: they are generated and inserted in
+// batches, the database keeps unique keys unique (rows that collide are
+// skipped by the INSERT, not remembered in a set), and parent keys are
+// read a page at a time.
 //
 // A project may ship its own seed data as a .sql file (Options.SeedFile),
 // run before generation or, with Options.SeedOnly, instead of it.

@@ -6,8 +6,14 @@
 // Values are normalised before they are hashed, so that the same data reads
 // the same across an ALTER: integers of any width, decimals with more or
 // fewer trailing zeros, times in any zone or text form, booleans stored as
-// 0/1 or true/false. Rows are ordered by primary key in Go, never by the
-// database's collation, so that a rebuilt table hashes the same.
+// 0/1 or true/false. Rows are keyed by their normalised primary key, never
+// ordered by the database's collation, and column digests are order-free,
+// so that a rebuilt table hashes the same.
+//
+// Memory does not grow with the data: rows are streamed, and each
+// snapshot keeps them in a temporary file (removed by Snapshot.Close) that
+// Compare joins with the other snapshot's to count and name the rows that
+// differ.
 package fingerprint
 
 import (
