@@ -6,8 +6,8 @@
 // foreign keys along every edge (parents are filled before children; self
 // references and cycles through nullable columns are filled afterwards),
 // and CHECK constraints of the common shapes (length bounds, numeric
-// ranges, IN lists, <> '', IS NOT NULL; a check of another form that the
-// rows break is named in the error). The same seed gives the same rows.
+// ranges, IN lists, not empty, IS NOT NULL; a check of another form that
+// the rows break is named in the error). The same seed gives the same rows.
 //
 // Memory does not grow with the rows: they are generated and inserted in
 // batches, the database keeps unique keys unique (rows that collide are
