@@ -5,19 +5,24 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/weber-framework/weber/internal/liveschema/liveschematest"
 	"github.com/weber-framework/weber/internal/verify"
 )
 
 // peakLiveHeap runs f while forcing a collection every few milliseconds,
-// and returns the largest live heap (the bytes the collector marked
-// reachable) in bytes: what is held, not garbage.
+// and returns the 90th percentile of the live heap (the bytes the
+// collector marked reachable) in bytes: what is held, not garbage. Not the
+// maximum: objects allocated while the collector marks count as live, so
+// the maximum of more samples (a longer run) is higher by chance alone,
+// while data held for the run raises most samples.
 func peakLiveHeap(f func()) uint64 {
-	var peak uint64
+	var samples []uint64
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -29,7 +34,7 @@ func peakLiveHeap(f func()) uint64 {
 		for {
 			runtime.GC()
 			metrics.Read(sample)
-			peak = max(peak, sample[0].Value.Uint64())
+			samples = append(samples, sample[0].Value.Uint64())
 			select {
 			case <-done:
 				return
@@ -40,7 +45,8 @@ func peakLiveHeap(f func()) uint64 {
 	f()
 	close(done)
 	wg.Wait()
-	return peak
+	slices.Sort(samples)
+	return samples[len(samples)*9/10]
 }
 
 // A rehearsal holds a bounded amount of data in memory: ten times the rows
@@ -51,32 +57,42 @@ func TestMemoryDoesNotGrowWithRows(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generates 4 x 20,000 rows")
 	}
-	// Not parallel: the heap is the process's.
-	peak := func(rows int) uint64 {
-		var rep *verify.Report
-		var err error
-		p := peakLiveHeap(func() {
-			rep, err = verify.Run(context.Background(), verify.Options{Dir: projectDir, Dialects: []string{"sqlite"}, Rows: rows})
+	// Not parallel: the heap is the process's. Servers with fewer rows:
+	// the same code paths, a slower insert.
+	for _, folder := range liveschematest.Dialects {
+		small := 2000
+		if folder != "sqlite" {
+			small = 1000
+		}
+		t.Run(folder, func(t *testing.T) {
+			peak := func(rows int) uint64 {
+				var rep *verify.Report
+				var err error
+				p := peakLiveHeap(func() {
+					rep, err = verify.Run(context.Background(), verify.Options{Dir: history(t, folder), Dialects: []string{folder}, DevURLs: devURLs(t, folder), Rows: rows})
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !rep.Passed() || rep.Dialects[0].Skipped {
+					t.Fatalf("verify with %d rows failed: %v %+v", rows, rep.Failures(), rep.Dialects[0].Steps)
+				}
+				return p
+			}
+			lo, hi := peak(small), peak(10*small)
+			t.Logf("live heap (90th percentile): %.1f MB at %d rows per table, %.1f MB at %d", float64(lo)/1e6, small, float64(hi)/1e6, 10*small)
+			// The code before the fix, on SQLite: 13.4 MB and 89.4 MB (6.7x). A
+			// flat profile leaves room for noise, never for rows.
+			if float64(hi) > 2*float64(lo) {
+				t.Errorf("the live heap grew from %.1f MB to %.1f MB with ten times the rows: something holds rows in memory", float64(lo)/1e6, float64(hi)/1e6)
+			}
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !rep.Passed() {
-			t.Fatalf("verify with %d rows failed: %v", rows, rep.Failures())
-		}
-		return p
-	}
-	small, large := peak(2000), peak(20000)
-	t.Logf("peak live heap: %.1f MB at 2,000 rows per table, %.1f MB at 20,000", float64(small)/1e6, float64(large)/1e6)
-	// The code before the fix: 17 MB and 142 MB (8x). A flat
-	// profile leaves room for noise, never for rows.
-	if float64(large) > 2*float64(small) {
-		t.Errorf("peak live heap grew from %.1f MB to %.1f MB with ten times the rows: something holds rows in memory", float64(small)/1e6, float64(large)/1e6)
 	}
 }
 
 // BenchmarkRunSQLite rehearses the project's history on SQLite with
-// growing row counts and reports the peak live heap: it must stay flat.
+// growing row counts and reports the live heap (90th percentile of
+// samples): it must stay flat.
 // Method and figures: docs/performance.md.
 func BenchmarkRunSQLite(b *testing.B) {
 	for _, rows := range []int{1000, 10000, 50000} {
@@ -91,7 +107,7 @@ func BenchmarkRunSQLite(b *testing.B) {
 				})
 				peak = max(peak, p)
 			}
-			b.ReportMetric(float64(peak)/1e6, "peak-heap-MB")
+			b.ReportMetric(float64(peak)/1e6, "p90-live-heap-MB")
 		})
 	}
 }
