@@ -377,19 +377,19 @@ func (c *checker) classify(ctx context.Context, net []schema.Change, steps []ste
 	add := func(r Risk) {
 		st := c.attribute(r, steps)
 		r.File, r.Index, r.Line, r.Statement = st.File, st.Index, st.Line, st.Text
-		for _, e := range append(append([]Statement(nil), earlier...), stepsBefore(steps, st)...) {
-			if isDML(e.Text) && mentions(e.Text, r.Table) && !rebuildCopy(e.Text, r.Table) {
-				r.Approximate = true
-				r.Message += fmt.Sprintf(" (counted before statement %d of %s (line %d), which writes to %s, runs)", e.Index, e.File, e.Line, r.Table)
-				break
-			}
-		}
 		if st.DataLoss.Covers(r) && r.Rows > 0 {
 			r.Declared = true
 			if i := strings.Index(r.Message, ": copy the data first"); i > 0 {
 				r.Message = r.Message[:i]
 			}
 			r.Message += "; the file declares the loss (" + DataLossDirective + ")"
+		}
+		for _, e := range append(append([]Statement(nil), earlier...), stepsBefore(steps, st)...) {
+			if isDML(e.Text) && mentions(e.Text, r.Table) && !rebuildCopy(e.Text, r.Table) {
+				r.Approximate = true
+				r.Message += fmt.Sprintf(" (counted before statement %d of %s (line %d), which writes to %s, runs)", e.Index, e.File, e.Line, r.Table)
+				break
+			}
 		}
 		r.Message = fmt.Sprintf("statement %d of %s (line %d) %s", r.Index, r.File, r.Line, r.Message)
 		out = append(out, r)
