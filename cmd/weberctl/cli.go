@@ -35,6 +35,9 @@ type env struct {
 	stderr     io.Writer
 	getenv     func(string) string
 	isTerminal bool
+	// progress is set when stderr is a terminal: long commands may show
+	// their progress there. Scripts (a pipe, a file) see none.
+	progress bool
 }
 
 // run parses args (args[0] is the program name), runs the command and
@@ -45,7 +48,7 @@ type env struct {
 // flags in package variables, so concurrent runs in one process (tests)
 // must take turns.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) (code int) {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, isTerminal: isTerminal(stdin)}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, isTerminal: isTerminal(stdin), progress: isTerminalWriter(stderr)}
 	return e.run(ctx, args)
 }
 
@@ -54,7 +57,7 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 	secrets := findSecrets(args, e.getenv)
 	stdout := &scrubWriter{w: e.stdout, secrets: secrets}
 	stderr := &scrubWriter{w: e.stderr, secrets: secrets}
-	e = &env{stdin: e.stdin, stdout: stdout, stderr: stderr, getenv: e.getenv, isTerminal: e.isTerminal}
+	e = &env{stdin: e.stdin, stdout: stdout, stderr: stderr, getenv: e.getenv, isTerminal: e.isTerminal, progress: e.progress}
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(stderr, "weberctl: internal error (a bug in weberctl, please report it): %s\n", oneLine(fmt.Sprint(r)))
@@ -247,6 +250,12 @@ func noArgs(c *cli.Context) error {
 		return usagef("`weberctl %s` takes no arguments, got %q: options are written --name value", c.Command.FullName(), c.Args().First())
 	}
 	return nil
+}
+
+// isTerminalWriter reports whether w is a terminal a person watches.
+func isTerminalWriter(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
 // isTerminal reports whether r is a terminal a person can answer on.

@@ -33,7 +33,12 @@ statement (or in the file's header comments):
 
 A directive names the analyzer (destructive, data_depend, incompatible,
 condrop) or the code (DS103) it silences, for that one statement; such a
-finding is shown as "intended". After editing a file run ` + "`weberctl db hash`" + `;
+finding is shown as "intended". A file may instead name what it loses on
+purpose, anywhere in it, for lint, the upgrade's pre-flight and db verify:
+
+   -- weber:data-loss users.bio, audit_logs
+
+(a table name covers its drop and its columns). After editing a file run ` + "`weberctl db hash`" + `;
 only edit files that no database has applied yet.
 
 PostgreSQL and MySQL replay on the server WEBER_DEV_POSTGRES_URL /
@@ -162,7 +167,7 @@ func renderLint(e *env, v lintView) {
 		}
 	}
 	if v.Errors > 0 {
-		fmt.Fprintf(w, "\nIf a change is intended, put `-- atlas:nolint destructive` on the line above its statement and run `weberctl db hash` (only in a file no database has applied yet).\n")
+		fmt.Fprintf(w, "\nIf a change is intended, put `-- atlas:nolint destructive` on the line above its statement, or name what the file loses with `-- weber:data-loss TABLE[.COLUMN]`, and run `weberctl db hash` (only in a file no database has applied yet).\n")
 	}
 }
 

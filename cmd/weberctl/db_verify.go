@@ -2,11 +2,14 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/weber-framework/weber/ent/migrate"
+	"github.com/weber-framework/weber/internal/datagen"
 	"github.com/weber-framework/weber/internal/verify"
 )
 
@@ -23,7 +26,21 @@ lost rows, every value of a column the files did not touch is unchanged,
 foreign keys hold, and the final schema equals the models. Where the files
 can be reversed it downgrades and upgrades again and proves the same. It
 changes no real database, prints a table per dialect and exits 1 on any
-failure, naming the table, the column and the counts.
+failure, naming the table, the column and the counts. A dialect that could
+not be rehearsed (no dev server for it) is a failure too: give its server
+with --dev-postgres-url / --dev-mysql-url (or WEBER_DEV_POSTGRES_URL /
+WEBER_DEV_MYSQL_URL), or leave it out with --dialect.
+
+Memory stays flat whatever --rows is: rows are generated in batches and
+the snapshots of the data are kept in temporary files. On a terminal the
+rows done so far are shown on stderr.
+
+A file that loses data on purpose says so with a directive, and every
+step (this rehearsal, its down-and-up round, db lint and the upgrade's
+pre-flight) accepts that loss:
+   -- weber:data-loss audit_logs, users.legacy_note
+names tables whose rows (or whose drop) and columns whose values the file
+may lose. --allow-data-loss accepts any loss.
 
 Example:
    weberctl db verify
@@ -32,10 +49,10 @@ Example:
 		Flags: withGlobal(append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "dialect", Usage: "verify only this `DIALECT`; repeatable; default: every kept dialect"},
 			&cli.StringFlag{Name: "from", Usage: "the deployed `VERSION` the rehearsal starts at (0: an empty database; default: all files but the newest)"},
-			&cli.IntFlag{Name: "rows", Usage: "generated rows per table (`N`)"},
-			&cli.Int64Flag{Name: "seed", Usage: "seed of the generated data (`N`, default 1)"},
+			&cli.IntFlag{Name: "rows", Value: datagen.DefaultRows, Usage: "the number `N` of generated rows per table"},
+			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "the `N` that seeds the generated data: the same seed gives the same rows"},
 			&cli.StringFlag{Name: "seed-file", Usage: "a .sql `FILE` of the project's own seed data, used instead of generated rows"},
-			&cli.BoolFlag{Name: "allow-data-loss", Usage: "accept dropped tables and columns that held data"},
+			&cli.BoolFlag{Name: "allow-data-loss", Usage: "accept any data loss: dropped tables and columns that held data, deleted rows"},
 			&cli.BoolFlag{Name: "no-reverse", Usage: "skip the downgrade-and-upgrade-again round"},
 			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("the report")},
 		}, devURLFlags()...)...),
@@ -60,7 +77,11 @@ Example:
 				AllowDataLoss: c.Bool("allow-data-loss"),
 				NoReverse:     c.Bool("no-reverse"),
 				Logger:        cfg.Logger,
+				Progress:      verifyProgress(e),
 			})
+			if e.progress {
+				fmt.Fprint(e.stderr, "\r\033[K")
+			}
 			if err != nil {
 				return err
 			}
@@ -74,7 +95,7 @@ Example:
 			if !rep.Passed() {
 				return verifyError(rep)
 			}
-			return nil
+			return skippedError(rep)
 		},
 	}
 }
@@ -104,6 +125,65 @@ func verifyError(rep *verify.Report) error {
 		}
 	}
 	return fmt.Errorf("verify: %s failed; first: %s", plural(n, "step", "steps"), oneLine(first))
+}
+
+// skippedError is the one line for dialects that could not be rehearsed:
+// a dialect left unchecked must not read as a pass.
+func skippedError(rep *verify.Report) error {
+	var names, why []string
+	for _, d := range rep.Dialects {
+		if !d.Skipped {
+			continue
+		}
+		names = append(names, d.Dialect)
+		for _, s := range d.Steps {
+			if s.Status == verify.Skip && s.Detail != "" {
+				why = append(why, s.Detail)
+				break
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return fmt.Errorf("verify: %s not rehearsed: %s", strings.Join(names, ", "), strings.Join(why, "; "))
+}
+
+// verifyProgress shows the rehearsal's progress on one line of stderr,
+// rewritten in place, when stderr is a terminal; nil otherwise.
+func verifyProgress(e *env) func(verify.Progress) {
+	if !e.progress {
+		return nil
+	}
+	var last time.Time
+	return func(p verify.Progress) {
+		if p.Table != "" && time.Since(last) < 200*time.Millisecond {
+			return
+		}
+		last = time.Now()
+		line := p.Dialect + ": " + p.Step
+		if p.Table != "" {
+			line += ": " + p.Table + " " + thousands(p.Rows)
+			if p.Total > 0 {
+				line += " of " + thousands(p.Total)
+			}
+			line += " rows"
+		}
+		fmt.Fprint(e.stderr, "\r\033[K"+line)
+	}
+}
+
+// thousands writes n with thousands separators: 1204 -> "1,204".
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 && s[i-1] != '-' {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func renderVerify(e *env, rep *verify.Report) {

@@ -104,7 +104,7 @@ func realDefaults() map[string]string {
 // fixedElsewhere are the defaults another change corrects (db verify's
 // flags are the verify work's, issue 10.15): a mismatch is logged, not
 // failed. Remove an entry once its page is right.
-var fixedElsewhere = map[string]bool{"db verify --rows": true, "db verify --seed": true}
+var fixedElsewhere = map[string]bool{}
 
 // shownDefault finds the defaults a flag's help line states: urfave/cli's
 // "(default: X)" and any "default: X" or "default X" in the usage.

@@ -75,6 +75,7 @@ type riskView struct {
 	Rows        int64  `json:"rows"`
 	Groups      int64  `json:"groups"`
 	Approximate bool   `json:"approximate"`
+	Declared    bool   `json:"declared"`
 	Blocks      bool   `json:"blocks"`
 	Message     string `json:"message"`
 }
@@ -84,7 +85,7 @@ func riskViews(rs []preflight.Risk) []riskView {
 	for _, r := range rs {
 		out = append(out, riskView{File: r.File, Statement: r.Index, Line: r.Line, SQL: r.Statement, Table: r.Table,
 			Column: r.Column, Kind: string(r.Kind), Rows: r.Rows, Groups: r.Groups, Approximate: r.Approximate,
-			Blocks: r.Blocks(), Message: oneLine(r.Message)})
+			Declared: r.Declared, Blocks: r.Blocks(), Message: oneLine(r.Message)})
 	}
 	return out
 }

@@ -3,9 +3,16 @@
 // populated copy. It reads the schema with Atlas, so it needs no models:
 // column types and lengths, NOT NULL, primary keys (auto-increment keys are
 // left to the database), UNIQUE columns and unique composite indexes, enums,
-// and foreign keys along every edge (parents are filled before children;
-// self references and cycles through nullable columns are filled
-// afterwards). The same seed gives the same rows.
+// foreign keys along every edge (parents are filled before children; self
+// references and cycles through nullable columns are filled afterwards),
+// and CHECK constraints of the common shapes (length bounds, numeric
+// ranges, IN lists, not empty, IS NOT NULL; a check of another form that
+// the rows break is named in the error). The same seed gives the same rows.
+//
+// Memory does not grow with the rows: they are generated and inserted in
+// batches, the database keeps unique keys unique (rows that collide are
+// skipped by the INSERT, not remembered in a set), and parent keys are
+// read a page at a time.
 //
 // A project may ship its own seed data as a .sql file (Options.SeedFile),
 // run before generation or, with Options.SeedOnly, instead of it.
@@ -19,9 +26,11 @@ import (
 	"hash/fnv"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,7 +38,6 @@ import (
 
 	"ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/schema"
-	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/liveschema"
 )
@@ -62,6 +70,9 @@ type Options struct {
 	Exclude []string
 	// Logger receives progress at debug level; nil discards.
 	Logger *slog.Logger
+	// Progress, when set, is called after each batch of rows with the
+	// table being filled, the rows written to it so far and the rows asked.
+	Progress func(table string, done, want int64)
 }
 
 // Report says what Fill wrote.
@@ -139,7 +150,7 @@ func Fill(ctx context.Context, db *sql.DB, dia string, opts Options) (*Report, e
 		return nil, fmt.Errorf("filling the database: starting a transaction: %w", err)
 	}
 	defer tx.Rollback()
-	g := &gen{dia: d, tx: tx, opts: opts, deferred: deferred}
+	g := &gen{dia: d, tx: tx, opts: opts, deferred: deferred, progress: opts.Progress}
 	for _, t := range order {
 		tr, err := g.fillTable(ctx, t)
 		if err != nil {
@@ -304,24 +315,90 @@ type gen struct {
 	tx       *sql.Tx
 	opts     Options
 	deferred map[*schema.ForeignKey]bool
-}
-
-// uniqueSet is one uniqueness constraint of a table (primary key or unique
-// index) with the keys already taken.
-type uniqueSet struct {
-	cols []*schema.Column
-	seen map[string]bool
+	// progress, when set, is told the rows written so far after each batch.
+	progress func(table string, done, want int64)
 }
 
 func (g *gen) quote(name string) string { return liveschema.Quote(g.dia, name) }
 
-// fillTable generates opts.Rows rows for t.
+// maxTries bounds the rows generated for a table, as a multiple of the rows
+// asked, when its unique keys keep colliding.
+const maxTries = 40
+
+// tableFill is the state of filling one table.
+type tableFill struct {
+	t    *schema.Table
+	cols []*schema.Column
+	// parents holds a key cursor per foreign key written; sequential ones
+	// take distinct parents in order (a unique foreign key), the others
+	// pick at random in the current page.
+	parents    map[*schema.ForeignKey]*keyCursor
+	sequential map[*schema.ForeignKey]bool
+	uniqueCol  map[*schema.Column]bool
+	rules      map[*schema.Column]*rule
+	unknown    []unsatisfiedCheck
+}
+
+// fillTable generates opts.Rows rows for t, a batch at a time: memory holds
+// one batch, whatever the number of rows.
 func (g *gen) fillTable(ctx context.Context, t *schema.Table) (TableReport, error) {
 	tr := TableReport{Table: t.Name}
 	rng := rand.New(rand.NewPCG(uint64(g.opts.Seed), hashName(t.Name)))
+	tf, err := g.prepare(t)
+	if err != nil {
+		return tr, err
+	}
+	for fk, cur := range tf.parents {
+		first, err := cur.page(ctx, 1)
+		if err != nil {
+			return tr, fmt.Errorf("filling table %s: reading the keys of %s: %w", t.Name, fk.RefTable.Name, err)
+		}
+		cur.last = nil
+		if len(first) == 0 {
+			if !nullable(fk.Columns) {
+				tr.Note = fmt.Sprintf("no rows: the referenced table %s is empty", fk.RefTable.Name)
+				return tr, nil
+			}
+			delete(tf.parents, fk)
+		}
+	}
+	existing, err := countRows(ctx, g.tx, g.quote(t.Name))
+	if err != nil {
+		return tr, fmt.Errorf("filling table %s: counting rows: %w", t.Name, err)
+	}
+	batch := max(1, min(200, 900/max(1, len(tf.cols))))
+	want := int64(g.opts.Rows)
+	n, idle := existing, 0
+	for tr.Rows < want && n-existing < want*maxTries && idle < 3 {
+		size := int(min(int64(batch), want-tr.Rows))
+		rows, err := g.batch(ctx, rng, tf, size, &n)
+		if err != nil {
+			return tr, err
+		}
+		wrote, err := g.insertBatch(ctx, tf, rows)
+		if err != nil {
+			return tr, err
+		}
+		tr.Rows += wrote
+		if wrote == 0 {
+			idle++
+		} else {
+			idle = 0
+		}
+		if g.progress != nil {
+			g.progress(t.Name, tr.Rows, want)
+		}
+	}
+	if tr.Rows < want {
+		tr.Note = fmt.Sprintf("%d rows instead of %d: no more distinct values for its unique keys", tr.Rows, want)
+	}
+	return tr, nil
+}
 
-	// The columns written, and how each gets its value.
-	var cols []*schema.Column
+// prepare decides which columns of t are written and how.
+func (g *gen) prepare(t *schema.Table) (*tableFill, error) {
+	tf := &tableFill{t: t, parents: map[*schema.ForeignKey]*keyCursor{}, sequential: map[*schema.ForeignKey]bool{}, uniqueCol: map[*schema.Column]bool{}}
+	tf.rules, tf.unknown = rulesOf(t)
 	fkOf := map[*schema.Column]*schema.ForeignKey{}
 	for _, fk := range t.ForeignKeys {
 		for _, c := range fk.Columns {
@@ -339,302 +416,104 @@ func (g *gen) fillTable(ctx context.Context, t *schema.Table) (TableReport, erro
 			if c.Type != nil && c.Type.Null || c.Default != nil {
 				continue
 			}
-			return tr, fmt.Errorf("filling table %s: cannot generate values for column %s of type %s: provide seed data (--seed-file)", t.Name, c.Name, typeName(c))
+			return nil, fmt.Errorf("filling table %s: cannot generate values for column %s of type %s: provide seed data (--seed-file)", t.Name, c.Name, typeName(c))
 		}
-		cols = append(cols, c)
+		tf.cols = append(tf.cols, c)
 	}
-
-	// Parent keys for every foreign key written.
-	parents := map[*schema.ForeignKey][][]any{}
+	var uniques [][]*schema.Column
+	if t.PrimaryKey != nil {
+		uniques = append(uniques, partColumns(t.PrimaryKey.Parts))
+	}
+	for _, idx := range t.Indexes {
+		if idx.Unique {
+			uniques = append(uniques, partColumns(idx.Parts))
+		}
+	}
+	for _, u := range uniques {
+		for _, c := range u {
+			tf.uniqueCol[c] = true
+		}
+	}
 	for _, fk := range t.ForeignKeys {
 		if g.deferred[fk] || fk.RefTable == nil {
 			continue
 		}
-		keys, err := g.selectKeys(ctx, fk.RefTable.Name, fk.RefColumns)
-		if err != nil {
-			return tr, fmt.Errorf("filling table %s: reading the keys of %s: %w", t.Name, fk.RefTable.Name, err)
-		}
-		if len(keys) == 0 && !nullable(fk.Columns) {
-			tr.Note = fmt.Sprintf("no rows: the referenced table %s is empty", fk.RefTable.Name)
-			return tr, nil
-		}
-		parents[fk] = keys
-	}
-
-	// Uniqueness constraints, with the keys already in the table.
-	var uniques []*uniqueSet
-	addUnique := func(parts []*schema.IndexPart) error {
-		u := &uniqueSet{seen: map[string]bool{}}
-		for _, p := range parts {
-			if p.C == nil {
-				return nil // an expression index: cannot check it here
-			}
-			u.cols = append(u.cols, p.C)
-		}
-		keys, err := g.selectKeys(ctx, t.Name, u.cols)
-		if err != nil {
-			return fmt.Errorf("filling table %s: reading existing keys: %w", t.Name, err)
-		}
-		for _, k := range keys {
-			u.seen[keyOf(k)] = true
-		}
-		uniques = append(uniques, u)
-		return nil
-	}
-	if t.PrimaryKey != nil {
-		if err := addUnique(t.PrimaryKey.Parts); err != nil {
-			return tr, err
-		}
-	}
-	for _, idx := range t.Indexes {
-		if idx.Unique {
-			if err := addUnique(idx.Parts); err != nil {
-				return tr, err
-			}
-		}
-	}
-	uniqueCol := map[*schema.Column]bool{}
-	for _, u := range uniques {
-		for _, c := range u.cols {
-			uniqueCol[c] = true
-		}
-	}
-	var existing int64
-	if err := g.tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+g.quote(t.Name)).Scan(&existing); err != nil {
-		return tr, fmt.Errorf("filling table %s: counting rows: %w", t.Name, err)
-	}
-
-	var rows [][]any
-	const maxTries = 40
-	for i := 0; i < g.opts.Rows; i++ {
-		var row []any
-		ok := false
-		for try := 0; try < maxTries && !ok; try++ {
-			n := existing + int64(i) + int64(try)*int64(g.opts.Rows)*7
-			vals := map[*schema.Column]any{}
-			for fk, keys := range parents {
-				if len(keys) == 0 || nullable(fk.Columns) && rng.IntN(10) == 0 {
-					for _, c := range fk.Columns {
-						vals[c] = nil
-					}
-					continue
-				}
-				k := keys[rng.IntN(len(keys))]
-				for j, c := range fk.Columns {
-					vals[c] = k[j]
-				}
-			}
-			row = make([]any, len(cols))
-			for j, c := range cols {
-				if v, isFK := vals[c]; isFK {
-					row[j] = v
-					continue
-				}
-				v := g.value(rng, t, c, n, uniqueCol[c])
-				vals[c] = v
-				row[j] = v
-			}
-			ok = true
-			for _, u := range uniques {
-				if k, hasNull := uniqueKey(u.cols, vals); !hasNull && u.seen[k] {
-					ok = false
-					break
-				}
-			}
-		}
-		if !ok {
-			tr.Note = fmt.Sprintf("%d rows instead of %d: no more distinct values for its unique keys", len(rows), g.opts.Rows)
-			break
-		}
-		vals := map[*schema.Column]any{}
-		for j, c := range cols {
-			vals[c] = row[j]
-		}
+		tf.parents[fk] = g.cursor(fk.RefTable.Name, fk.RefColumns)
 		for _, u := range uniques {
-			if k, hasNull := uniqueKey(u.cols, vals); !hasNull {
-				u.seen[k] = true
+			if len(u) > 0 && subset(u, fk.Columns) {
+				tf.sequential[fk] = true
 			}
 		}
-		rows = append(rows, row)
 	}
-	if err := g.insert(ctx, t, cols, rows); err != nil {
-		return tr, err
-	}
-	tr.Rows = int64(len(rows))
-	return tr, nil
+	return tf, nil
 }
 
-// uniqueKey returns the key of a row for one uniqueness constraint; a
-// NULL part makes the key never collide.
-func uniqueKey(cols []*schema.Column, vals map[*schema.Column]any) (string, bool) {
-	parts := make([]any, len(cols))
-	for i, c := range cols {
-		v, ok := vals[c]
-		if !ok || v == nil {
-			return "", true
-		}
-		parts[i] = v
-	}
-	return keyOf(parts), false
-}
-
-// keyOf turns a tuple into a comparable string, reading the values the
-// database returns and the values generated alike.
-func keyOf(vals []any) string {
-	var b strings.Builder
-	for _, v := range vals {
-		switch x := v.(type) {
-		case []byte:
-			b.WriteString(strings.ToLower(string(x)))
-		case string:
-			b.WriteString(strings.ToLower(x))
-		case time.Time:
-			b.WriteString(x.UTC().Format(time.RFC3339Nano))
-		case bool:
-			if x {
-				b.WriteString("1")
-			} else {
-				b.WriteString("0")
-			}
-		default:
-			fmt.Fprint(&b, x)
-		}
-		b.WriteByte(0)
-	}
-	return b.String()
-}
-
-// selectKeys reads the non-NULL tuples of cols from table, in order.
-func (g *gen) selectKeys(ctx context.Context, table string, cols []*schema.Column) ([][]any, error) {
-	names := make([]string, len(cols))
-	var notNull []string
-	for i, c := range cols {
-		names[i] = g.quote(c.Name)
-		notNull = append(notNull, names[i]+" IS NOT NULL")
-	}
-	q := "SELECT " + strings.Join(names, ", ") + " FROM " + g.quote(table) +
-		" WHERE " + strings.Join(notNull, " AND ") + " ORDER BY " + strings.Join(names, ", ")
-	rs, err := g.tx.QueryContext(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	defer rs.Close()
-	var out [][]any
-	for rs.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rs.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		for i, v := range vals {
-			if b, ok := v.([]byte); ok {
-				vals[i] = string(b)
-			}
-		}
-		out = append(out, vals)
-	}
-	return out, rs.Err()
-}
-
-// insert writes rows in multi-row INSERT statements.
-func (g *gen) insert(ctx context.Context, t *schema.Table, cols []*schema.Column, rows [][]any) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	if len(cols) == 0 {
-		stmt := "INSERT INTO " + g.quote(t.Name) + " DEFAULT VALUES"
-		if g.dia == dialect.MySQL {
-			stmt = "INSERT INTO " + g.quote(t.Name) + " () VALUES ()"
-		}
-		for range rows {
-			if _, err := g.tx.ExecContext(ctx, stmt); err != nil {
-				return fmt.Errorf("filling table %s: %w", t.Name, err)
-			}
-		}
-		return nil
-	}
-	names := make([]string, len(cols))
-	for i, c := range cols {
-		names[i] = g.quote(c.Name)
-	}
-	head := "INSERT INTO " + g.quote(t.Name) + " (" + strings.Join(names, ", ") + ") VALUES "
-	batch := max(1, min(200, 900/len(cols)))
-	for start := 0; start < len(rows); start += batch {
-		end := min(start+batch, len(rows))
-		var b strings.Builder
-		b.WriteString(head)
-		args := make([]any, 0, (end-start)*len(cols))
-		for i := start; i < end; i++ {
-			if i > start {
-				b.WriteString(", ")
-			}
-			b.WriteByte('(')
-			for j := range cols {
-				if j > 0 {
-					b.WriteString(", ")
-				}
-				args = append(args, rows[i][j])
-				b.WriteString(liveschema.Placeholder(g.dia, len(args)))
-			}
-			b.WriteByte(')')
-		}
-		if _, err := g.tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return fmt.Errorf("filling table %s: inserting generated rows: %w: if the table has a constraint datagen cannot see (a CHECK), provide seed data (--seed-file)", t.Name, err)
-		}
-	}
-	return nil
-}
-
-// fillDeferred fills a deferred (nullable) foreign key of t once all
-// tables have rows: row j of the child points to parent row j+1, so that a
-// unique foreign key gets distinct values and a self reference never
-// points to its own row when there are several.
-func (g *gen) fillDeferred(ctx context.Context, t *schema.Table, fk *schema.ForeignKey) error {
-	if t.PrimaryKey == nil || len(t.PrimaryKey.Parts) == 0 {
-		return nil // no way to address a row: leave the column NULL
-	}
-	var pk []*schema.Column
-	for _, p := range t.PrimaryKey.Parts {
+func partColumns(parts []*schema.IndexPart) []*schema.Column {
+	var out []*schema.Column
+	for _, p := range parts {
 		if p.C == nil {
-			return nil
+			return nil // an expression index: not known here
 		}
-		pk = append(pk, p.C)
+		out = append(out, p.C)
 	}
-	children, err := g.selectKeys(ctx, t.Name, pk)
-	if err != nil {
-		return fmt.Errorf("filling table %s: reading its keys: %w", t.Name, err)
-	}
-	parents, err := g.selectKeys(ctx, fk.RefTable.Name, fk.RefColumns)
-	if err != nil {
-		return fmt.Errorf("filling table %s: reading the keys of %s: %w", t.Name, fk.RefTable.Name, err)
-	}
-	if len(parents) == 0 {
-		return nil
-	}
-	var sets, where []string
-	n := 0
-	for _, c := range fk.Columns {
-		n++
-		sets = append(sets, g.quote(c.Name)+" = "+liveschema.Placeholder(g.dia, n))
-	}
-	for _, c := range pk {
-		n++
-		where = append(where, g.quote(c.Name)+" = "+liveschema.Placeholder(g.dia, n))
-	}
-	stmt := "UPDATE " + g.quote(t.Name) + " SET " + strings.Join(sets, ", ") + " WHERE " + strings.Join(where, " AND ")
-	for j, child := range children {
-		if j >= len(parents) || j%4 == 3 {
-			continue // leave some NULL, and never reuse a parent
-		}
-		args := append(append([]any{}, parents[(j+1)%len(parents)]...), child...)
-		if _, err := g.tx.ExecContext(ctx, stmt, args...); err != nil {
-			return fmt.Errorf("filling table %s: setting %s: %w", t.Name, colNames(fk.Columns), err)
+	return out
+}
+
+// subset reports whether every column of a is in b.
+func subset(a, b []*schema.Column) bool {
+	for _, c := range a {
+		if !slices.Contains(b, c) {
+			return false
 		}
 	}
-	return nil
+	return true
+}
+
+// batch generates size rows; *n numbers every generated row, so that
+// unique columns get values never generated before.
+func (g *gen) batch(ctx context.Context, rng *rand.Rand, tf *tableFill, size int, n *int64) ([][]any, error) {
+	pages := map[*schema.ForeignKey][][]any{}
+	for fk, cur := range tf.parents {
+		keys, err := cur.next(ctx, size)
+		if err != nil {
+			return nil, fmt.Errorf("filling table %s: reading the keys of %s: %w", tf.t.Name, fk.RefTable.Name, err)
+		}
+		pages[fk] = keys
+	}
+	rows := make([][]any, size)
+	for i := range rows {
+		vals := map[*schema.Column]any{}
+		for _, fk := range tf.t.ForeignKeys {
+			if !g.deferred[fk] && fk.RefTable != nil {
+				for _, c := range fk.Columns {
+					vals[c] = nil // NULL unless a parent is picked below
+				}
+			}
+		}
+		for fk, keys := range pages {
+			if len(keys) == 0 || nullable(fk.Columns) && !tf.sequential[fk] && rng.IntN(10) == 0 {
+				continue
+			}
+			k := keys[rng.IntN(len(keys))]
+			if tf.sequential[fk] {
+				k = keys[i%len(keys)]
+			}
+			for j, c := range fk.Columns {
+				vals[c] = k[j]
+			}
+		}
+		row := make([]any, len(tf.cols))
+		for j, c := range tf.cols {
+			if v, isFK := vals[c]; isFK {
+				row[j] = v
+				continue
+			}
+			row[j] = g.value(rng, tf.t, c, *n, tf.uniqueCol[c], tf.rules[c])
+		}
+		rows[i] = row
+		*n++
+	}
+	return rows, nil
 }
 
 func hashName(s string) uint64 {
@@ -721,107 +600,162 @@ var words = []string{"amber", "basil", "cedar", "delta", "ember", "fjord", "gamm
 
 var baseTime = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// value generates one value for column c of t. n is a number distinct for
-// every row (and retry), used to make unique columns unique.
-func (g *gen) value(rng *rand.Rand, t *schema.Table, c *schema.Column, n int64, unique bool) any {
-	if c.Type.Null && !unique && rng.IntN(6) == 0 {
+// value generates one value for column c of t that satisfies r (the
+// column's CHECK constraints; nil for none). n is a number distinct for
+// every row, used to make unique columns unique.
+func (g *gen) value(rng *rand.Rand, t *schema.Table, c *schema.Column, n int64, unique bool, r *rule) any {
+	if c.Type.Null && !unique && (r == nil || !r.notNull) && rng.IntN(6) == 0 {
 		return nil
 	}
 	k, _ := kindOf(c.Type.Type)
+	if r != nil && len(r.in) > 0 {
+		v := r.in[rng.IntN(len(r.in))]
+		if k == kInt {
+			if i, err := strconv.ParseInt(v, 10, 64); err == nil {
+				return i
+			}
+		}
+		return v
+	}
 	switch k {
 	case kInt:
-		limit := intLimit(c.Type.Type)
+		lo, hi := r.intRange(intLimit(c.Type.Type))
 		if unique {
-			return (n + 1) % limit
+			return lo + (n+1)%(hi-lo+1)
 		}
-		return rng.Int64N(min(limit, 1000))
+		return lo + rng.Int64N(min(hi-lo+1, 1000))
 	case kFloat:
-		return float64(rng.IntN(100000)) / 100
+		return r.floatIn(float64(rng.IntN(100000)) / 100)
 	case kDecimal:
-		d := c.Type.Type.(*schema.DecimalType)
-		intDigits := d.Precision - d.Scale
-		if d.Precision == 0 {
-			intDigits = 6
-		}
-		limit := int64(1)
-		for i := 0; i < min(intDigits, 6); i++ {
-			limit *= 10
-		}
-		ip := rng.Int64N(limit)
-		if unique {
-			ip = n % limit
-		}
-		if d.Scale <= 0 {
-			return strconv.FormatInt(ip, 10)
-		}
-		frac := rng.Int64N(100)
-		s := fmt.Sprintf("%d.%02d", ip, frac)
-		if d.Scale == 1 {
-			s = fmt.Sprintf("%d.%d", ip, frac%10)
-		}
-		return s
+		return decimalValue(rng, c.Type.Type.(*schema.DecimalType), n, unique, r)
 	case kBool:
 		return rng.IntN(2) == 1
 	case kTime:
-		tt := c.Type.Type.(*schema.TimeType)
-		ts := baseTime.Add(time.Duration(rng.Int64N(2*365*24*3600)) * time.Second)
-		if unique {
-			ts = baseTime.Add(time.Duration(n) * time.Minute)
-		}
-		switch strings.ToLower(tt.T) {
-		case "date":
-			if unique {
-				ts = baseTime.AddDate(0, 0, int(n))
-			}
-			return ts.Truncate(24 * time.Hour)
-		case "time", "time without time zone", "time with time zone", "timetz":
-			return ts.Format("15:04:05")
-		case "year":
-			return 1970 + n%150
-		}
-		return ts
+		return timeValue(rng, c.Type.Type.(*schema.TimeType), n, unique)
 	case kEnum:
 		vals := c.Type.Type.(*schema.EnumType).Values
 		return vals[rng.IntN(len(vals))]
 	case kJSON:
 		return fmt.Sprintf(`{"n": %d, "word": %q}`, n, words[rng.IntN(len(words))])
 	case kBinary:
-		size := 16
-		if b := c.Type.Type.(*schema.BinaryType); b.Size != nil && *b.Size > 0 {
-			size = min(size, *b.Size)
-		}
-		out := make([]byte, size)
-		for i := range out {
-			out[i] = byte(rng.IntN(256))
-		}
-		if unique && size >= 8 {
-			for i := 0; i < 8; i++ {
-				out[i] = byte(n >> (8 * i))
-			}
-		}
-		return out
+		return binaryValue(rng, c.Type.Type.(*schema.BinaryType), n, unique)
 	case kUUID:
-		var b [16]byte
-		for i := range b {
-			b[i] = byte(rng.IntN(256))
-		}
-		if unique {
-			for i := 0; i < 8; i++ {
-				b[15-i] = byte(n >> (8 * i))
-			}
-		}
-		b[6] = b[6]&0x0f | 0x40
-		b[8] = b[8]&0x3f | 0x80
-		return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+		return uuidValue(rng, n, unique)
 	}
-	// Strings.
+	return g.stringValue(rng, t, c, n, unique, r)
+}
+
+// floatIn moves f into the rule's range.
+func (r *rule) floatIn(f float64) float64 {
+	if r == nil {
+		return f
+	}
+	lo, hi := r.lo, r.hi
+	switch {
+	case math.IsInf(lo, -1) && math.IsInf(hi, 1):
+		return f
+	case math.IsInf(hi, 1):
+		return lo + f
+	case math.IsInf(lo, -1):
+		return hi - f
+	}
+	return lo + math.Mod(f, hi-lo+1e-9)
+}
+
+func decimalValue(rng *rand.Rand, d *schema.DecimalType, n int64, unique bool, r *rule) string {
+	intDigits := d.Precision - d.Scale
+	if d.Precision == 0 {
+		intDigits = 6
+	}
+	limit := int64(1)
+	for i := 0; i < min(intDigits, 6); i++ {
+		limit *= 10
+	}
+	lo, hi := r.intRange(limit)
+	if r != nil && !math.IsInf(r.hi, 1) && float64(hi) >= r.hi && d.Scale > 0 {
+		hi-- // leave room for the fraction under the bound
+	}
+	ip := lo + rng.Int64N(hi-lo+1)
+	if unique {
+		ip = lo + n%(hi-lo+1)
+	}
+	if d.Scale <= 0 {
+		return strconv.FormatInt(ip, 10)
+	}
+	frac := rng.Int64N(100)
+	if d.Scale == 1 {
+		return fmt.Sprintf("%d.%d", ip, frac%10)
+	}
+	return fmt.Sprintf("%d.%02d", ip, frac)
+}
+
+func timeValue(rng *rand.Rand, tt *schema.TimeType, n int64, unique bool) any {
+	ts := baseTime.Add(time.Duration(rng.Int64N(2*365*24*3600)) * time.Second)
+	if unique {
+		ts = baseTime.Add(time.Duration(n) * time.Minute)
+	}
+	switch strings.ToLower(tt.T) {
+	case "date":
+		if unique {
+			ts = baseTime.AddDate(0, 0, int(n))
+		}
+		return ts.Truncate(24 * time.Hour)
+	case "time", "time without time zone", "time with time zone", "timetz":
+		return ts.Format("15:04:05")
+	case "year":
+		return 1970 + n%150
+	}
+	return ts
+}
+
+func binaryValue(rng *rand.Rand, b *schema.BinaryType, n int64, unique bool) []byte {
+	size := 16
+	if b.Size != nil && *b.Size > 0 {
+		size = min(size, *b.Size)
+	}
+	out := make([]byte, size)
+	for i := range out {
+		out[i] = byte(rng.IntN(256))
+	}
+	if unique && size >= 8 {
+		for i := 0; i < 8; i++ {
+			out[i] = byte(n >> (8 * i))
+		}
+	}
+	return out
+}
+
+func uuidValue(rng *rand.Rand, n int64, unique bool) string {
+	var b [16]byte
+	for i := range b {
+		b[i] = byte(rng.IntN(256))
+	}
+	if unique {
+		for i := 0; i < 8; i++ {
+			b[15-i] = byte(n >> (8 * i))
+		}
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// stringValue generates text within the column's size and the rule's
+// length bounds.
+func (g *gen) stringValue(rng *rand.Rand, t *schema.Table, c *schema.Column, n int64, unique bool, r *rule) string {
 	if vals := g.opts.Enums[t.Name+"."+c.Name]; len(vals) > 0 {
 		return vals[rng.IntN(len(vals))]
 	}
-	size := c.Type.Type.(*schema.StringType).Size
-	max := 200
-	if size > 0 {
-		max = min(max, size)
+	hi := 200
+	if st, ok := c.Type.Type.(*schema.StringType); ok && st.Size > 0 {
+		hi = min(hi, st.Size)
+	}
+	lo := 0
+	if r != nil {
+		lo = r.minLen
+		if r.maxLen > 0 {
+			hi = min(hi, r.maxLen)
+		}
 	}
 	var s string
 	switch name := strings.ToLower(c.Name); {
@@ -831,7 +765,7 @@ func (g *gen) value(rng *rand.Rand, t *schema.Table, c *schema.Column, n int64, 
 		s = fmt.Sprintf("%d-%s", n, words[rng.IntN(len(words))])
 	default:
 		var b strings.Builder
-		target := 1 + rng.IntN(max)
+		target := max(lo, 1+rng.IntN(max(1, hi)))
 		for b.Len() < target {
 			if b.Len() > 0 {
 				b.WriteByte(' ')
@@ -840,8 +774,11 @@ func (g *gen) value(rng *rand.Rand, t *schema.Table, c *schema.Column, n int64, 
 		}
 		s = b.String()
 	}
-	if len(s) > max {
-		s = s[:max]
+	if len(s) < lo {
+		s += strings.Repeat("x", lo-len(s))
+	}
+	if len(s) > hi {
+		s = s[:hi]
 	}
 	return s
 }

@@ -29,7 +29,17 @@ func take(t *testing.T, db *sql.DB, dia string) *fingerprint.Snapshot {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+func compare(t *testing.T, before, after *fingerprint.Snapshot, touched fingerprint.Touched) []fingerprint.Finding {
+	t.Helper()
+	fs, err := fingerprint.Compare(context.Background(), before, after, touched)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
 }
 
 func errorsOf(fs []fingerprint.Finding) []fingerprint.Finding {
@@ -57,7 +67,7 @@ func TestCompareUnchanged(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, dia string) {
 		db := populated(t, dia)
 		a, b := take(t, db, dia), take(t, db, dia)
-		if fs := fingerprint.Compare(a, b, nil); len(fs) != 0 {
+		if fs := compare(t, a, b, nil); len(fs) != 0 {
 			t.Errorf("same data compares different: %v", fs)
 		}
 		if a.Tables["users"].Rows != 20 || a.Tables["users"].Columns["email"].NonNull != 20 {
@@ -74,7 +84,7 @@ func TestCompareCatchesRewrittenValues(t *testing.T) {
 		liveschematest.Exec(t, db, "UPDATE users SET name = 'x' WHERE id <= 5")
 		after := take(t, db, dia)
 
-		fs := errorsOf(fingerprint.Compare(before, after, nil))
+		fs := errorsOf(compare(t, before, after, nil))
 		if len(fs) != 1 || fs[0].Kind != fingerprint.ValueChanged || fs[0].Table != "users" || fs[0].Column != "name" || fs[0].Count != 5 {
 			t.Fatalf("findings = %+v, want users.name changed in 5 rows", fs)
 		}
@@ -84,7 +94,7 @@ func TestCompareCatchesRewrittenValues(t *testing.T) {
 		// A column the migration touched is not compared.
 		touched := fingerprint.Touched{}
 		touched.Add("users", "name")
-		if fs := errorsOf(fingerprint.Compare(before, after, touched)); len(fs) != 0 {
+		if fs := errorsOf(compare(t, before, after, touched)); len(fs) != 0 {
 			t.Errorf("touched column still reported: %v", fs)
 		}
 	})
@@ -98,7 +108,7 @@ func TestCompareCatchesLostRows(t *testing.T) {
 		lostTags := liveschematest.Count(t, db, "SELECT COUNT(*) FROM post_tags WHERE post_id <= 3")
 		liveschematest.Exec(t, db, "DELETE FROM post_tags WHERE post_id <= 3", "DELETE FROM posts WHERE id <= 3")
 		after := take(t, db, dia)
-		fs := errorsOf(fingerprint.Compare(before, after, nil))
+		fs := errorsOf(compare(t, before, after, nil))
 		got := map[string]int64{}
 		for _, f := range fs {
 			if f.Kind != fingerprint.RowsLost {
@@ -144,7 +154,7 @@ func TestCompareAcrossAlter(t *testing.T) {
 				"ALTER TABLE items DROP COLUMN old", "ALTER TABLE items RENAME COLUMN keep TO keep2")
 		}
 		after := take(t, db, dia)
-		fs := fingerprint.Compare(before, after, nil)
+		fs := compare(t, before, after, nil)
 		var kinds []string
 		for _, f := range fs {
 			kinds = append(kinds, string(f.Kind)+":"+f.Column)

@@ -33,6 +33,10 @@ const (
 	// DirectiveFlavor is `-- weber:flavor mysql|mariadb` in a mysql file's
 	// header: the flavour the history was planned for (package flavor).
 	DirectiveFlavor = "weber:flavor"
+	// DirectiveDataLoss is `-- weber:data-loss table|table.column, ...`,
+	// anywhere: the rows, tables or columns the file destroys on purpose
+	// (read by preflight, lint and verify).
+	DirectiveDataLoss = "weber:data-loss"
 )
 
 // Places where a directive takes effect (a bit set).
@@ -66,6 +70,7 @@ func directiveRegistry() map[string]directiveSpec {
 		DirectiveAsWritten: {where: inHeader, args: oneOf("")},
 		DirectiveBatch:     {where: onStatement, args: notEmpty},
 		DirectiveFlavor:    {where: inHeader, args: oneOf("mysql", "mariadb")},
+		DirectiveDataLoss:  {where: anywhere, args: notEmpty},
 	}
 }
 

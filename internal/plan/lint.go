@@ -19,6 +19,8 @@ import (
 	_ "ariga.io/atlas/sql/mysql/mysqlcheck"
 	_ "ariga.io/atlas/sql/postgres/postgrescheck"
 	_ "ariga.io/atlas/sql/sqlite/sqlitecheck"
+
+	"github.com/weber-framework/weber/internal/preflight"
 )
 
 // Finding is one lint diagnostic on a statement.
@@ -268,10 +270,13 @@ func lint(ctx context.Context, folder string, drv migrate.Driver, name, content 
 	file := migrate.NewLocalFile(fileName, []byte(content))
 	changes := make([]*sqlcheck.Change, len(stmts))
 	byPos := map[int]*migrate.Stmt{}
+	perPos := map[int]schema.Changes{}
 	for i, s := range stmts {
 		changes[i] = &sqlcheck.Change{Stmt: s, Changes: per[i]}
 		byPos[s.Pos] = s
+		perPos[s.Pos] = per[i]
 	}
+	declared := preflight.ParseDataLoss([]byte(content))
 	pass := &sqlcheck.Pass{
 		File: &sqlcheck.File{File: file, Changes: changes},
 		Dev:  &sqlclient.Client{Name: atlasDriverName(folder), Driver: drv},
@@ -305,7 +310,8 @@ func lint(ctx context.Context, folder string, drv migrate.Driver, name, content 
 					f.Statement = strings.TrimSpace(s.Text)
 					stmtNolint = s.Directive("nolint")
 				}
-				f.Intended = silenced(stmtNolint, f) || silenced(fileNolint, f)
+				f.Intended = silenced(stmtNolint, f) || silenced(fileNolint, f) ||
+					f.Analyzer == "destructive" && declaresLoss(declared, perPos[d.Pos])
 				f.Severity = f.severity()
 				out = append(out, f)
 			}
@@ -316,6 +322,31 @@ func lint(ctx context.Context, folder string, drv migrate.Driver, name, content 
 	}
 	slices.SortStableFunc(out, func(a, b Finding) int { return a.Line - b.Line })
 	return out, nil
+}
+
+// declaresLoss reports whether the file's weber:data-loss directives name
+// every table and column the statement's changes drop.
+func declaresLoss(d preflight.DeclaredLoss, changes schema.Changes) bool {
+	drops := 0
+	for _, ch := range changes {
+		switch ch := ch.(type) {
+		case *schema.DropTable:
+			drops++
+			if !d.Table(ch.T.Name) {
+				return false
+			}
+		case *schema.ModifyTable:
+			for _, c := range ch.Changes {
+				if dc, ok := c.(*schema.DropColumn); ok {
+					drops++
+					if !d.Column(ch.T.Name, dc.C.Name) {
+						return false
+					}
+				}
+			}
+		}
+	}
+	return drops > 0
 }
 
 // silenced reports whether nolint directives (each the text after

@@ -42,6 +42,9 @@ type Statement struct {
 	Line int
 	// Text is the SQL.
 	Text string
+	// DataLoss is what the file declares it loses on purpose (its
+	// weber:data-loss directives).
+	DataLoss DeclaredLoss
 }
 
 // Statements returns the statements of f from the (skip+1)-th on: skip is
@@ -52,13 +55,14 @@ func Statements(f migrate.File, skip int) ([]Statement, error) {
 		return nil, fmt.Errorf("reading the statements of %s: %w", f.Name(), err)
 	}
 	b := f.Bytes()
+	loss := ParseDataLoss(b)
 	var out []Statement
 	for i, d := range decls {
 		if i < skip {
 			continue
 		}
 		pos := min(max(d.Pos, 0), len(b))
-		out = append(out, Statement{File: f.Name(), Index: i + 1, Line: strings.Count(string(b[:pos]), "\n") + 1, Text: d.Text})
+		out = append(out, Statement{File: f.Name(), Index: i + 1, Line: strings.Count(string(b[:pos]), "\n") + 1, Text: d.Text, DataLoss: loss})
 	}
 	return out, nil
 }
@@ -70,9 +74,10 @@ func Statements(f migrate.File, skip int) ([]Statement, error) {
 // they would leave transactions open).
 func FileStatements(f *migdir.File, skip int) []Statement {
 	var out []Statement
+	loss := ParseDataLoss(f.Bytes)
 	for i, st := range f.Stmts {
 		if i >= skip && st.TxControl == "" {
-			out = append(out, Statement{File: f.Name, Index: i + 1, Line: st.Line, Text: st.Text})
+			out = append(out, Statement{File: f.Name, Index: i + 1, Line: st.Line, Text: st.Text, DataLoss: loss})
 		}
 	}
 	return out
@@ -111,16 +116,19 @@ type Risk struct {
 	// Approximate is set when an earlier pending statement writes rows of
 	// the same table, so that the count, taken before anything runs, may
 	// be too high.
-	Approximate bool   `json:"approximate,omitempty"`
-	Message     string `json:"message"`
+	Approximate bool `json:"approximate,omitempty"`
+	// Declared is set when the file declares the loss on purpose with a
+	// weber:data-loss directive naming the table or column.
+	Declared bool   `json:"declared,omitempty"`
+	Message  string `json:"message"`
 }
 
 // Blocks reports whether the statement would lose or reject data on the
 // target: the upgrade must refuse it without --allow-data-loss. An
 // approximate count does not block (an earlier statement writing the same
 // table may be the backfill or the copy that makes the change safe); show
-// its message as a warning.
-func (r Risk) Blocks() bool { return r.Rows > 0 && !r.Approximate }
+// its message as a warning. Neither does a loss the file declares.
+func (r Risk) Blocks() bool { return r.Rows > 0 && !r.Approximate && !r.Declared }
 
 // DataLossError is returned by Gate when risky statements would affect rows
 // and the caller did not allow data loss.
@@ -372,6 +380,13 @@ func (c *checker) classify(ctx context.Context, net []schema.Change, steps []ste
 	add := func(r Risk) {
 		st := c.attribute(r, steps)
 		r.File, r.Index, r.Line, r.Statement = st.File, st.Index, st.Line, st.Text
+		if st.DataLoss.Covers(r) && r.Rows > 0 {
+			r.Declared = true
+			if i := strings.Index(r.Message, ": copy the data first"); i > 0 {
+				r.Message = r.Message[:i]
+			}
+			r.Message += "; the file declares the loss (" + DataLossDirective + ")"
+		}
 		for _, e := range append(append([]Statement(nil), earlier...), stepsBefore(steps, st)...) {
 			if isDML(e.Text) && mentions(e.Text, r.Table) && !rebuildCopy(e.Text, r.Table) {
 				r.Approximate = true
@@ -392,7 +407,7 @@ func (c *checker) classify(ctx context.Context, net []schema.Change, steps []ste
 			if err != nil {
 				return nil, err
 			}
-			add(Risk{Table: ch.T.Name, Kind: DropTable, Rows: n, Message: dataMsg(fmt.Sprintf("drops table %s, which holds %s", ch.T.Name, nRows(n)), n)})
+			add(Risk{Table: ch.T.Name, Kind: DropTable, Rows: n, Message: dataMsg(fmt.Sprintf("drops table %s, which holds %s", ch.T.Name, nRows(n)), ch.T.Name, n)})
 		case *schema.ModifyTable:
 			rs, err := c.modifyTable(ctx, ch, steps)
 			if err != nil {
@@ -417,11 +432,13 @@ func stepsBefore(steps []step, st Statement) []Statement {
 	return out
 }
 
-func dataMsg(what string, n int64) string {
+// dataMsg says what a drop destroys and how to proceed; name is what a
+// weber:data-loss directive would name.
+func dataMsg(what, name string, n int64) string {
 	if n == 0 {
 		return what + "; no rows are affected on the target"
 	}
-	return what + ": pass --allow-data-loss to proceed, or copy the data first"
+	return what + fmt.Sprintf(": copy the data first, declare the loss in the file (-- %s %s), or pass --allow-data-loss", DataLossDirective, name)
 }
 
 func (c *checker) modifyTable(ctx context.Context, m *schema.ModifyTable, steps []step) ([]Risk, error) {
@@ -442,7 +459,7 @@ func (c *checker) modifyTable(ctx context.Context, m *schema.ModifyTable, steps 
 				return nil, err
 			}
 			out = append(out, Risk{Table: t, Column: ch.C.Name, Kind: DropColumn, Rows: n,
-				Message: dataMsg(fmt.Sprintf("drops column %s.%s, which holds data in %s", t, ch.C.Name, nRows(n)), n)})
+				Message: dataMsg(fmt.Sprintf("drops column %s.%s, which holds data in %s", t, ch.C.Name, nRows(n)), t+"."+ch.C.Name, n)})
 		case *schema.AddColumn:
 			col := ch.C
 			if col.Type == nil || col.Type.Null || col.Default != nil || liveschema.AutoIncrement(m.T, col) || liveschema.Generated(col) {
@@ -767,12 +784,16 @@ func (c *checker) foreignKey(ctx context.Context, t string, fk *schema.ForeignKe
 }
 
 // attribute finds the statement a net change comes from: the first whose
-// own changes touch the table (and column), else the first that mentions
-// the table, else the file's first statement.
+// own changes touch the table and column, or that creates, under another
+// name later renamed to the table (SQLite's rebuild: CREATE TABLE new_t,
+// copy, DROP TABLE t, RENAME new_t TO t), a table defining the column as
+// the risk has it; else the first that touches the table, else the first
+// that mentions it, else the file's first statement.
 func (c *checker) attribute(r Risk, steps []step) Statement {
+	aliases := renamedTo(r.Table, steps)
 	for _, s := range steps {
 		for _, ch := range s.changes {
-			if touches(ch, r.Table, r.Column) {
+			if touches(ch, r.Table, r.Column) || c.defines(ch, aliases, r) {
 				return s.st
 			}
 		}
@@ -790,6 +811,84 @@ func (c *checker) attribute(r Risk, steps []step) Statement {
 		}
 	}
 	return steps[0].st
+}
+
+// renamedTo returns the tables of the file that a statement renames to
+// table, directly or through other names.
+func renamedTo(table string, steps []step) map[string]bool {
+	out := map[string]bool{}
+	names := []string{table}
+	for len(names) > 0 {
+		name := names[0]
+		names = names[1:]
+		for _, s := range steps {
+			if !strings.Contains(strings.ToUpper(s.st.Text), "RENAME") {
+				continue
+			}
+			added, dropped := false, ""
+			for _, ch := range s.changes {
+				switch ch := ch.(type) {
+				case *schema.AddTable:
+					added = added || ch.T.Name == name
+				case *schema.DropTable:
+					dropped = ch.T.Name
+				}
+			}
+			if added && dropped != "" && !out[dropped] && dropped != table {
+				out[dropped] = true
+				names = append(names, dropped)
+			}
+		}
+	}
+	return out
+}
+
+// defines reports whether ch creates a table in aliases (a table later
+// renamed to the risk's table) whose definition makes the risk: the
+// column differs from the target's (added, NOT NULL, a new type), or a
+// foreign key over it is new. A drop is not made there but by the DROP.
+func (c *checker) defines(ch schema.Change, aliases map[string]bool, r Risk) bool {
+	at, ok := ch.(*schema.AddTable)
+	if !ok || !aliases[at.T.Name] || r.Column == "" {
+		return false
+	}
+	live := liveschema.Table(c.live, r.Table)
+	switch r.Kind {
+	case AddNotNullColumn, SetNotNull, NarrowType, ChangeType:
+		nc := liveschema.Column(at.T, r.Column)
+		if nc == nil || nc.Type == nil {
+			return false
+		}
+		lc := liveschema.Column(live, r.Column)
+		return lc == nil || lc.Type == nil || lc.Type.Null != nc.Type.Null || typeString(lc) != typeString(nc)
+	case AddForeignKey:
+		for _, fk := range at.T.ForeignKeys {
+			if colList(fk.Columns) == r.Column && !hasForeignKey(live, r.Column) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func colList(cols []*schema.Column) string {
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
+	}
+	return strings.Join(names, ",")
+}
+
+func hasForeignKey(t *schema.Table, cols string) bool {
+	if t == nil {
+		return false
+	}
+	for _, fk := range t.ForeignKeys {
+		if colList(fk.Columns) == cols {
+			return true
+		}
+	}
+	return false
 }
 
 func touches(ch schema.Change, table, column string) bool {

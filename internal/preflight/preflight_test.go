@@ -88,7 +88,7 @@ func TestCheck(t *testing.T) {
 			name: "drop column with data",
 			sql:  map[string]string{"": "-- drop the bio\nCREATE TABLE unrelated (id integer PRIMARY KEY);\nALTER TABLE people DROP COLUMN bio;\n"},
 			kind: preflight.DropColumn, col: "bio", rows: 7, line: 3,
-			msg: "statement 2 of 20261127000000_drop_bio.sql (line 3) drops column people.bio, which holds data in 7 rows: pass --allow-data-loss to proceed, or copy the data first",
+			msg: "statement 2 of 20261127000000_drop_bio.sql (line 3) drops column people.bio, which holds data in 7 rows: copy the data first, declare the loss in the file (-- weber:data-loss people.bio), or pass --allow-data-loss",
 		},
 		{
 			name: "drop table with data",
@@ -321,5 +321,108 @@ func TestFileStatements(t *testing.T) {
 	all, err := preflight.Statements(migrate.NewLocalFile("20260101000000_ab.sql", []byte(content)), 0)
 	if err != nil || len(all) != 2 || all[0].Line != 2 || all[1].Line != 4 {
 		t.Errorf("Statements = %+v, %v", all, err)
+	}
+}
+
+// groupFile adds a NOT NULL column in statement 2 (line 4) and indexes it
+// in statement 8 (line 16): the finding must name statement 2, on SQLite
+// too, where the column arrives in a rebuild (CREATE TABLE new_people,
+// copy, drop, rename) and statement 8 is the first to name it on people
+// itself (issue 9 item 8).
+func groupFile(dia string) string {
+	add := "ALTER TABLE people ADD COLUMN group_id bigint NOT NULL;\n" +
+		"-- filler statements, so that the index is statement 8 (line 16)\n" +
+		"CREATE TABLE f3 (id integer PRIMARY KEY);\nCREATE TABLE f4 (id integer PRIMARY KEY);\n" +
+		"CREATE TABLE f5 (id integer PRIMARY KEY);\nCREATE TABLE f6 (id integer PRIMARY KEY);\n" +
+		"CREATE TABLE f7 (id integer PRIMARY KEY);\n"
+	if dia == "sqlite" {
+		add = "CREATE TABLE `new_people` (`id` integer NOT NULL PRIMARY KEY, `name` varchar(255) NOT NULL, `bio` varchar(255) NULL, `group_id` integer NOT NULL);\n" +
+			"-- copy, drop, rename\n" +
+			"INSERT INTO `new_people` (`id`, `name`, `bio`) SELECT `id`, `name`, `bio` FROM `people`;\n" +
+			"DROP TABLE `people`;\n" +
+			"ALTER TABLE `new_people` RENAME TO `people`;\n" +
+			"PRAGMA foreign_keys = on;\n" +
+			"CREATE TABLE f7 (id integer PRIMARY KEY);\n"
+	}
+	return "-- add the group\n" + "PRAGMA_OR_NOTHING;\n" +
+		"-- statement 2\n" + add +
+		"\n\n\n\n\n" +
+		"CREATE INDEX people_group_id ON people (group_id);\n"
+}
+
+func TestCheckNamesTheStatementThatMadeIt(t *testing.T) {
+	t.Parallel()
+	for _, dia := range liveschematest.Dialects {
+		t.Run(dia, func(t *testing.T) {
+			t.Parallel()
+			target, opts := people(t, dia, false)
+			first := map[string]string{"sqlite": "PRAGMA foreign_keys = off", "postgres": "SET lock_timeout = '5s'", "mysql": "SET SESSION lock_wait_timeout = 5"}[dia]
+			content := strings.Replace(groupFile(dia), "PRAGMA_OR_NOTHING", first, 1)
+			stmts := file(t, "20261127000000_group.sql", content)
+			if last := stmts[len(stmts)-1]; len(stmts) != 8 || last.Line != 16 {
+				t.Fatalf("the file has %d statements, the last at line %d: the test's premise is gone\n%s", len(stmts), last.Line, content)
+			}
+			risks, err := preflight.Check(context.Background(), target, stmts, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var found *preflight.Risk
+			for i := range risks {
+				if risks[i].Kind == preflight.AddNotNullColumn {
+					found = &risks[i]
+				}
+			}
+			if found == nil {
+				t.Fatalf("no add-not-null-column risk in %+v", risks)
+			}
+			if found.Index != 2 || found.Line != 4 || !strings.HasPrefix(found.Message, "statement 2 of 20261127000000_group.sql (line 4) adds NOT NULL column people.group_id") {
+				t.Errorf("the finding names statement %d (line %d), want statement 2 (line 4): %s", found.Index, found.Line, found.Message)
+			}
+		})
+	}
+}
+
+// A drop the file declares with weber:data-loss is reported, counted and
+// let through without --allow-data-loss; an undeclared one still blocks.
+func TestCheckDeclaredDataLoss(t *testing.T) {
+	t.Parallel()
+	for _, dia := range liveschematest.Dialects {
+		t.Run(dia, func(t *testing.T) {
+			t.Parallel()
+			target, opts := people(t, dia, false)
+			liveschematest.Exec(t, target, "CREATE TABLE notes (id integer NOT NULL PRIMARY KEY, body varchar(50) NULL)", "INSERT INTO notes (id, body) VALUES (1, 'x')")
+			content := "-- weber:data-loss people.bio\nALTER TABLE people DROP COLUMN bio;\nDROP TABLE notes;\n"
+			risks, err := preflight.Check(context.Background(), target, file(t, "1_drop.sql", content), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var blocking []string
+			for _, r := range risks {
+				if r.Blocks() {
+					blocking = append(blocking, r.Table)
+				}
+				if r.Kind == preflight.DropColumn && (!r.Declared || r.Rows != 7 || !strings.Contains(r.Message, "the file declares the loss (weber:data-loss)")) {
+					t.Errorf("declared drop: %+v", r)
+				}
+			}
+			if strings.Join(blocking, ",") != "notes" {
+				t.Errorf("blocking risks on %v, want only the undeclared drop of notes", blocking)
+			}
+			risks, err = preflight.Check(context.Background(), target, file(t, "2_drop.sql", "-- weber:data-loss notes\n-- weber:data-loss people\nALTER TABLE people DROP COLUMN bio;\nDROP TABLE notes;\n"), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := preflight.Gate(risks, false); err != nil {
+				t.Errorf("Gate refuses declared losses: %v", err)
+			}
+		})
+	}
+}
+
+func TestParseDataLoss(t *testing.T) {
+	t.Parallel()
+	d := preflight.ParseDataLoss([]byte("-- weber:data-loss audit_logs, users.legacy_note\n  #weber:data-loss `posts`.`body`\nSELECT 1; -- weber:data-loss not_a_directive\n-- weber:data-loss\n"))
+	if !d.Table("audit_logs") || !d.Column("audit_logs", "x") || !d.Column("users", "legacy_note") || d.Table("users") || !d.Column("posts", "body") || d.Table("not_a_directive") || len(d) != 3 {
+		t.Errorf("ParseDataLoss = %v", d)
 	}
 }

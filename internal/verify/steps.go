@@ -17,6 +17,7 @@ import (
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/plan"
+	"github.com/weber-framework/weber/internal/preflight"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
@@ -49,14 +50,14 @@ func (r *rehearsal) scratch(ctx context.Context, d string) (*sql.DB, func(), err
 	}
 	raw := strings.TrimSpace(r.opts.DevURLs[r.folder])
 	if raw == "" {
-		return nil, nil, fmt.Errorf("%w for %s: pass --dev-url or set WEBER_DEV_%s_URL to rehearse on it", errNoDev, r.folder, strings.ToUpper(r.folder))
+		return nil, nil, fmt.Errorf("%w for %s: pass --dev-%s-url or set WEBER_DEV_%s_URL to rehearse on it, or leave %s out with --dialect", errNoDev, r.folder, r.folder, strings.ToUpper(r.folder), r.folder)
 	}
 	base, err := dbconn.Parse(raw)
 	if err != nil {
 		return nil, nil, fmt.Errorf("verify %s: the dev URL: %w", r.folder, err)
 	}
 	if base.Dialect != d {
-		return nil, nil, fmt.Errorf("verify %s: the dev URL %s is not a %s server: check the --dev-url for this dialect", r.folder, base.Redacted(), r.folder)
+		return nil, nil, fmt.Errorf("verify %s: the dev URL %s is not a %s server: check --dev-%s-url or WEBER_DEV_%s_URL", r.folder, base.Redacted(), r.folder, r.folder, strings.ToUpper(r.folder))
 	}
 	r.u = base.WithDatabase(liveschema.ScratchName("weber_verify_"))
 	if _, err := dbconn.EnsureDatabase(ctx, r.u); err != nil {
@@ -80,6 +81,7 @@ func (r *rehearsal) scratch(ctx context.Context, d string) (*sql.DB, func(), err
 func (r *rehearsal) apply(ctx context.Context, db *sql.DB, d string, f *migdir.File) bool {
 	start := time.Now()
 	name := "apply " + f.Name
+	r.progress(name, "", 0, 0)
 	beforeSchema, err := liveschema.Inspect(ctx, db, d)
 	if err != nil {
 		r.step(name, start, Fail, oneLine(err))
@@ -122,6 +124,10 @@ func (r *rehearsal) apply(ctx context.Context, db *sql.DB, d string, f *migdir.F
 			r.intended[key] = f.Name
 		}
 	}
+	for name := range preflight.ParseDataLoss(f.Bytes) {
+		r.declared[name] = f.Name
+		names = append(names, name+" (data loss declared)")
+	}
 	for _, tc := range declaredTouches(f.Bytes) {
 		r.touched.Add(tc[0], tc[1])
 		names = append(names, tc[0]+"."+tc[1]+" (declared)")
@@ -147,15 +153,22 @@ func dedupe(in []string) []string {
 }
 
 // check fingerprints the data again and proves it against before: rows
-// kept, values kept, foreign keys hold. It returns the new snapshot.
+// kept, values kept, foreign keys hold. It returns the new snapshot, which
+// the caller closes.
 func (r *rehearsal) check(ctx context.Context, db *sql.DB, d string, before *fingerprint.Snapshot, when string) (*fingerprint.Snapshot, bool) {
 	start := time.Now()
-	after, err := fingerprint.Take(ctx, db, d, nil)
+	after, err := r.fingerprint(ctx, db, d, "fingerprint the data "+when)
 	if err != nil {
 		r.step("fingerprint the data "+when, start, Fail, oneLine(err))
 		return nil, false
 	}
-	findings := r.accept(fingerprint.Compare(before, after, r.touched))
+	fs, err := fingerprint.Compare(ctx, before, after, r.touched)
+	if err != nil {
+		after.Close()
+		r.step("fingerprint the data "+when, start, Fail, oneLine(err))
+		return nil, false
+	}
+	findings := r.accept(fs)
 	var rows, values []fingerprint.Finding
 	for _, f := range findings {
 		switch f.Kind {
@@ -178,33 +191,59 @@ func (r *rehearsal) check(ctx context.Context, db *sql.DB, d string, before *fin
 	return after, true
 }
 
-// accept turns drops the files mark as intended, or all drops when data
-// loss is allowed, into information.
+// accept turns losses the files declare (weber:data-loss), drops they
+// mark as intended (atlas:nolint), or any loss when data loss is allowed,
+// into information. A table whose drop is accepted may come back empty
+// from the downgrade: its lost rows are accepted too.
 func (r *rehearsal) accept(fs []fingerprint.Finding) []fingerprint.Finding {
 	for i, f := range fs {
-		if f.Severity == fingerprint.Error && f.Kind == fingerprint.ValueChanged {
-			fs[i].Message += fmt.Sprintf(": if a file rewrites it on purpose, say so with `-- weber:touches %s.%s` in that file", f.Table, f.Column)
-			continue
-		}
-		if f.Severity != fingerprint.Error || (f.Kind != fingerprint.TableDropped && f.Kind != fingerprint.ColumnDropped) {
+		if f.Severity != fingerprint.Error {
 			continue
 		}
 		key := f.Table
-		if f.Kind == fingerprint.ColumnDropped {
+		if f.Column != "" && f.Kind != fingerprint.ForeignKeyBroken {
 			key += "." + f.Column
 		}
-		switch file, ok := r.intended[key]; {
-		case ok:
-			fs[i].Severity = fingerprint.Info
-			fs[i].Message += " (intended: " + file + " marks the change with atlas:nolint)"
-		case r.opts.AllowDataLoss:
-			fs[i].Severity = fingerprint.Info
-			fs[i].Message += " (allowed by --allow-data-loss)"
+		switch f.Kind {
+		case fingerprint.ValueChanged, fingerprint.ColumnDropped, fingerprint.TableDropped, fingerprint.RowsLost:
 		default:
-			fs[i].Message += ": if that is intended, mark the statement with `-- atlas:nolint destructive` or pass --allow-data-loss"
+			continue
 		}
+		if why := r.acceptedBy(f, key); why != "" {
+			fs[i].Severity = fingerprint.Info
+			fs[i].Message += " (" + why + ")"
+			continue
+		}
+		if f.Kind == fingerprint.ValueChanged {
+			fs[i].Message += fmt.Sprintf(": if a file rewrites it on purpose, say so with `-- weber:touches %s` in that file", key)
+			continue
+		}
+		fs[i].Message += fmt.Sprintf(": if a file loses it on purpose, say so with `-- %s %s` in that file, or pass --allow-data-loss", preflight.DataLossDirective, key)
 	}
 	return fs
+}
+
+// acceptedBy says why a loss is accepted, or "" when it is not.
+func (r *rehearsal) acceptedBy(f fingerprint.Finding, key string) string {
+	if file, ok := r.declared[f.Table]; ok {
+		return "declared: " + file + " says " + preflight.DataLossDirective + " " + f.Table
+	}
+	if file, ok := r.declared[key]; ok && f.Column != "" {
+		return "declared: " + file + " says " + preflight.DataLossDirective + " " + key
+	}
+	if f.Kind == fingerprint.ValueChanged {
+		return ""
+	}
+	if file, ok := r.intended[key]; ok && f.Kind != fingerprint.RowsLost {
+		return "intended: " + file + " marks the change with atlas:nolint"
+	}
+	if file, ok := r.intended[f.Table]; ok && f.Kind == fingerprint.RowsLost {
+		return "the drop of " + f.Table + " is intended: " + file + " marks it with atlas:nolint"
+	}
+	if r.opts.AllowDataLoss {
+		return "allowed by --allow-data-loss"
+	}
+	return ""
 }
 
 // verdict records a step that fails when any finding is an error.
@@ -265,6 +304,7 @@ func (r *rehearsal) reverse(ctx context.Context, db *sql.DB, d, from string, bef
 		to = upgrade.Empty
 	}
 	name := "downgrade to " + to
+	r.progress(name, "", 0, 0)
 	res, err := upgrade.Downgrade(ctx, db, r.u, r.dir, upgrade.DowngradeOptions{To: to, AllowDataLoss: true, DevURL: r.opts.DevURLs[r.folder], Logger: r.log})
 	if err != nil {
 		r.step(name, start, Skip, "the files cannot be reversed automatically: "+oneLine(err))
@@ -278,14 +318,18 @@ func (r *rehearsal) reverse(ctx context.Context, db *sql.DB, d, from string, bef
 	if from == "" {
 		return // nothing was there before the files: no data to prove
 	}
-	if _, ok := r.check(ctx, db, d, before, "after the downgrade"); !ok {
+	down, ok := r.check(ctx, db, d, before, "after the downgrade")
+	if !ok {
 		return
 	}
+	down.Close()
 	start = time.Now()
 	if _, err := upgrade.Upgrade(ctx, db, r.u, r.dir, upgrade.Options{Logger: r.log, AllowDataLoss: true}); err != nil {
 		r.step("upgrade again", start, Fail, oneLine(err))
 		return
 	}
 	r.step("upgrade again", start, Pass, plural(len(tested), "file")+" applied")
-	r.check(ctx, db, d, after, "after upgrading again")
+	if again, ok := r.check(ctx, db, d, after, "after upgrading again"); ok {
+		again.Close()
+	}
 }
