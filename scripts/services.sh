@@ -96,6 +96,9 @@ ensure_packages() {
 	local missing=()
 	find_pg_bin || missing+=("postgresql-$PG_MAJOR")
 	find_mariadb || missing+=(mariadb-server mariadb-client)
+	# The databases' own clients: tests compare Weber's upgrade with them.
+	command -v sqlite3 >/dev/null || missing+=(sqlite3)
+	command -v psql >/dev/null || missing+=("postgresql-client-$PG_MAJOR")
 	if ((${#missing[@]})); then
 		apt_install "${missing[@]}"
 		find_pg_bin || die "PostgreSQL $PG_MAJOR binaries not found in $PG_BIN after install"
