@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 
 	"github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/internal/datagen"
+	count "github.com/weber-framework/weber/internal/plural"
 	"github.com/weber-framework/weber/internal/verify"
 )
 
@@ -163,27 +163,14 @@ func verifyProgress(e *env) func(verify.Progress) {
 		last = time.Now()
 		line := p.Dialect + ": " + p.Step
 		if p.Table != "" {
-			line += ": " + p.Table + " " + thousands(p.Rows)
+			line += ": " + p.Table + " " + count.Thousands(p.Rows)
 			if p.Total > 0 {
-				line += " of " + thousands(p.Total)
+				line += " of " + count.Thousands(p.Total)
 			}
 			line += " rows"
 		}
 		fmt.Fprint(e.stderr, "\r\033[K"+line)
 	}
-}
-
-// thousands writes n with thousands separators: 1204 -> "1,204".
-func thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 && s[i-1] != '-' {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 func renderVerify(e *env, rep *verify.Report) {

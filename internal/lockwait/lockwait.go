@@ -22,12 +22,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
-	"strings"
 	"time"
 
 	"entgo.io/ent/dialect"
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/weber-framework/weber/internal/migdir"
 )
 
 // Defaults of Policy.
@@ -155,29 +156,7 @@ var exemptRe = regexp.MustCompile(`(?is)^\s*(create\s+(unique\s+)?index\s+concur
 // Exempt reports whether stmt waits for other transactions by design
 // without blocking the application (CREATE INDEX CONCURRENTLY, VALIDATE
 // CONSTRAINT...): it runs without the short lock wait.
-func Exempt(stmt string) bool { return exemptRe.MatchString(stripComments(stmt)) }
-
-func stripComments(s string) string {
-	for {
-		s = strings.TrimSpace(s)
-		switch {
-		case strings.HasPrefix(s, "--"), strings.HasPrefix(s, "#"):
-			i := strings.IndexByte(s, '\n')
-			if i < 0 {
-				return ""
-			}
-			s = s[i+1:]
-		case strings.HasPrefix(s, "/*"):
-			i := strings.Index(s, "*/")
-			if i < 0 {
-				return ""
-			}
-			s = s[i+2:]
-		default:
-			return s
-		}
-	}
-}
+func Exempt(stmt string) bool { return exemptRe.MatchString(migdir.SkipComments(stmt)) }
 
 // IsTimeout reports whether err is a lock wait that gave up: PostgreSQL's
 // lock_not_available (55P03), MySQL's ER_LOCK_WAIT_TIMEOUT (1205).

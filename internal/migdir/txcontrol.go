@@ -81,7 +81,7 @@ func txControl(text string) string {
 func leadingWords(s string, n int) []string {
 	var out []string
 	for len(out) < n {
-		s = skipSpaceAndComments(s)
+		s = SkipComments(s)
 		i := strings.IndexFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && r != '_' })
 		if i < 0 {
 			i = len(s)
@@ -95,9 +95,9 @@ func leadingWords(s string, n int) []string {
 	return out
 }
 
-// skipSpaceAndComments drops leading whitespace and --, # and /* */
-// comments.
-func skipSpaceAndComments(s string) string {
+// SkipComments drops a statement's leading whitespace and --, # and /* */
+// comments, so that its first keyword comes first.
+func SkipComments(s string) string {
 	for {
 		s = strings.TrimLeftFunc(s, unicode.IsSpace)
 		switch {

@@ -3,7 +3,11 @@
 // engine and the CLI goes through it.
 package plural
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // Integer is any integer type a count comes in.
 type Integer interface {
@@ -22,4 +26,17 @@ func Noun[N Integer](n N, one, many string) string {
 // "3 rows".
 func Count[N Integer](n N, one, many string) string {
 	return fmt.Sprintf("%d %s", n, Noun(n, one, many))
+}
+
+// Thousands writes n with thousands separators: 1204 -> "1,204".
+func Thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 && s[i-1] != '-' {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -568,7 +568,7 @@ func (c *checker) modifyColumn(ctx context.Context, t string, ch *schema.ModifyC
 	}
 	msg := fmt.Sprintf("changes the type of %s.%s from %s to %s", t, ch.From.Name, fromS, toS)
 	if n > 0 {
-		msg += fmt.Sprintf("; %s non-NULL values must convert and may be rejected or changed: check them, or pass --allow-data-loss", num(n))
+		msg += fmt.Sprintf("; %s non-NULL values must convert and may be rejected or changed: check them, or pass --allow-data-loss", plural.Thousands(n))
 	} else {
 		msg += "; the column holds no values on the target"
 	}
@@ -747,7 +747,7 @@ func (c *checker) unique(ctx context.Context, t string, idx *schema.Index) (Risk
 	}
 	msg := fmt.Sprintf("adds %s on %s(%s)", what, t, strings.Join(names, ", "))
 	if groups > 0 {
-		msg += fmt.Sprintf("; %s %s more than once (%s) and would be rejected: remove the duplicates first, or pass --allow-data-loss", num(groups)+" "+plural.Noun(groups, "value", "values"), plural.Noun(groups, "appears", "appear"), nRows(rows))
+		msg += fmt.Sprintf("; %s %s more than once (%s) and would be rejected: remove the duplicates first, or pass --allow-data-loss", plural.Thousands(groups)+" "+plural.Noun(groups, "value", "values"), plural.Noun(groups, "appears", "appear"), nRows(rows))
 	} else {
 		msg += "; the values on the target are already unique"
 	}
@@ -991,19 +991,7 @@ func renamedTable(table string, net []schema.Change, steps []step) bool {
 }
 
 // nRows words a count of rows: "1 row", "1,200 rows".
-func nRows(n int64) string { return num(n) + " " + plural.Noun(n, "row", "rows") }
-
-func num(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 && s[i-1] != '-' {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+func nRows(n int64) string { return plural.Thousands(n) + " " + plural.Noun(n, "row", "rows") }
 
 // addSizeChanges adds the string length changes Atlas's SQLite differ does
 // not report (SQLite ignores declared lengths, Weber's models do not): a

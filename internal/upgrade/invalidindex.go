@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"entgo.io/ent/dialect"
+
+	"github.com/weber-framework/weber/internal/migdir"
 )
 
 // A PostgreSQL CREATE INDEX CONCURRENTLY that fails, is cancelled or whose
@@ -24,7 +26,7 @@ var concurrentIndexRe = regexp.MustCompile(`(?is)^\s*create\s+(?:unique\s+)?inde
 // CONCURRENTLY statement builds (unquoted), or false for any other
 // statement.
 func concurrentIndexName(stmt string) (string, bool) {
-	m := concurrentIndexRe.FindStringSubmatch(stripLeadingComments(stmt))
+	m := concurrentIndexRe.FindStringSubmatch(migdir.SkipComments(stmt))
 	if m == nil {
 		return "", false
 	}
@@ -33,20 +35,6 @@ func concurrentIndexName(stmt string) (string, bool) {
 		return strings.ReplaceAll(name[1:len(name)-1], `""`, `"`), true
 	}
 	return strings.ToLower(name), true
-}
-
-func stripLeadingComments(s string) string {
-	for {
-		s = strings.TrimSpace(s)
-		if !strings.HasPrefix(s, "--") {
-			return s
-		}
-		i := strings.IndexByte(s, '\n')
-		if i < 0 {
-			return ""
-		}
-		s = s[i+1:]
-	}
 }
 
 type querier interface {
