@@ -110,6 +110,20 @@ func TestInterruptedConcurrentBuildResumesByItself(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "concurrent index build") {
 			t.Fatalf("cancelled upgrade = %v, want an interruption naming the concurrent build", err)
 		}
+		// The cancellation reaches the server asynchronously: wait until the
+		// build is gone before letting the older transaction end.
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			var n int
+			if err := d.db.QueryRow("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'CREATE INDEX CONCURRENTLY%' AND state = 'active'").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the cancelled build still runs after 30s")
+			}
+		}
 		if err := h.tx.Commit(); err != nil {
 			t.Fatal(err)
 		}
