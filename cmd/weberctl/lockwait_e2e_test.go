@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -194,6 +196,65 @@ func TestE2EBatchedBackfillSurvivesKill9(t *testing.T) {
 		}
 		if n := p.count(db, "SELECT COUNT(*) FROM backfill WHERE n > 1"); n != 0 {
 			t.Errorf("%d rows were changed twice", n)
+		}
+	})
+}
+
+// Scenario "Index on a populated table", through the binary: a concurrent
+// index build interrupted by SIGINT while it waits for an older
+// transaction leaves an INVALID index; db status names it, and the next
+// db upgrade, with no flag, drops it and builds it again.
+func TestE2EInterruptedConcurrentBuildIsRebuilt(t *testing.T) {
+	t.Parallel()
+	forEachE2E(t, func(t *testing.T, p *project) {
+		if p.u.Dialect != dialect.Postgres {
+			t.Skip(p.u.Dialect + ": CREATE INDEX CONCURRENTLY is PostgreSQL's")
+		}
+		p.must("db", "ensure")
+		db := p.open()
+		p.insertUsers(db, 20)
+		holder, err := db.BeginTx(t.Context(), &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer holder.Rollback()
+		if _, err := holder.Exec("SELECT COUNT(*) FROM tags"); err != nil {
+			t.Fatal(err)
+		}
+		p.addMigration("99990101000000_bio_index.sql", "-- atlas:txmode none\n\nCREATE INDEX CONCURRENTLY users_bio ON users (bio);\n")
+		up := p.start(nil, "db", "upgrade")
+		for deadline := time.Now().Add(30 * time.Second); p.count(db, "SELECT COUNT(*) FROM pg_class WHERE relname = 'users_bio'") == 0; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the build did not start:\n%s%s", up.out, up.errb)
+			}
+		}
+		msg := up.stop(t, syscall.SIGINT)
+		if !strings.Contains(msg, "concurrent index build") {
+			t.Errorf("the interrupted upgrade does not say what it left: %q", msg)
+		}
+		for deadline := time.Now().Add(30 * time.Second); p.count(db, "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'CREATE INDEX CONCURRENTLY%' AND state = 'active'") > 0; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the cancelled build still runs after 30s")
+			}
+		}
+		if err := holder.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if n := p.count(db, "SELECT COUNT(*) FROM pg_index WHERE NOT indisvalid"); n != 1 {
+			t.Fatalf("%d INVALID indexes after the interruption, want the one the build left", n)
+		}
+		if status := p.run("db", "status").stdout; !strings.Contains(status, "INVALID index users_bio") {
+			t.Errorf("db status does not name the INVALID index:\n%s", status)
+		}
+		out := p.must("db", "upgrade").stdout
+		if !strings.Contains(out, "dropped the INVALID index users_bio") {
+			t.Errorf("db upgrade does not say it rebuilt the index:\n%s", out)
+		}
+		if n := p.count(db, "SELECT COUNT(*) FROM pg_index WHERE NOT indisvalid"); n != 0 {
+			t.Errorf("%d INVALID indexes after the upgrade", n)
+		}
+		if n := p.count(db, "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'users_bio'"); n != 1 {
+			t.Errorf("users_bio exists %d times after the upgrade, want once", n)
 		}
 	})
 }
