@@ -211,6 +211,17 @@ func (l *fileLinter) run(ctx context.Context, db *sql.DB, files []migrate.File, 
 // of the dev database statement by statement through the files to lint and
 // lints each file at its end.
 //
+// Most statements of real histories (CREATE TABLE, CREATE INDEX, adding a
+// nullable column or a foreign key) make changes that no analyzer reports
+// on: for those, the only thing lint needs is that the file's other
+// findings see them (Atlas's analyzers ask whether a table, column or
+// index was added in the same file). Such quiet statements run in batches:
+// the linter inspects once, before the next statement that is not quiet
+// (or at the end of the file), the tables the whole batch named, and
+// credits each change to the first statement of the batch that named its
+// table. The findings are the same as with one inspection per statement;
+// the cost is one inspection per batch.
+//
 // It keeps a snapshot of the whole schema and, after a statement that
 // names its tables (CREATE/ALTER/DROP TABLE, CREATE INDEX ... ON, RENAME
 // TABLE), inspects only those tables, so a statement costs the same however
@@ -233,10 +244,19 @@ type fileLinter struct {
 	// when unknown (after a file that was not watched).
 	snap *schema.Schema
 
-	// full turns scoped inspection off and trace, when set, sees each
-	// statement's changes: both for tests.
-	full  bool
-	trace func(file string, stmt int, changes []schema.Change)
+	// batch holds the quiet statements (see quiet) executed since the
+	// last inspection, batchScope the tables they name and batchAll whether one of
+	// them names none, so that the run needs a full inspection.
+	batch      []int
+	batchScope []string
+	batchAll   bool
+
+	// full turns scoped inspection off, noBatch the batching of quiet
+	// statements, and trace, when set, sees each statement's changes: all
+	// for tests.
+	full    bool
+	noBatch bool
+	trace   func(file string, stmt int, changes []schema.Change)
 }
 
 func (l *fileLinter) fileStart(ctx context.Context, conn *sql.Conn, f migrate.File, stmts []*migrate.Stmt) (bool, error) {
@@ -263,9 +283,33 @@ func (l *fileLinter) fileStart(ctx context.Context, conn *sql.Conn, f migrate.Fi
 	return true, nil
 }
 
+func (l *fileLinter) beforeStmt(ctx context.Context, _ *sql.Conn, i int) error {
+	s := l.stmts[i].Text
+	if !mayChangeSchema(s) || l.batches(s) {
+		return nil
+	}
+	return l.flush(ctx)
+}
+
+// batches reports whether the statement joins the batch of quiet ones.
+func (l *fileLinter) batches(stmt string) bool {
+	return !l.full && !l.noBatch && quiet(l.folder, stmt)
+}
+
 func (l *fileLinter) afterStmt(ctx context.Context, _ *sql.Conn, i int) error {
 	s := l.stmts[i]
 	if !mayChangeSchema(s.Text) {
+		return nil
+	}
+	if l.batches(s.Text) {
+		l.batch = append(l.batch, i)
+		scope, ok := l.scope(s.Text)
+		l.batchAll = l.batchAll || !ok
+		for _, t := range scope {
+			if !slices.Contains(l.batchScope, t) {
+				l.batchScope = append(l.batchScope, t)
+			}
+		}
 		return nil
 	}
 	changes, err := l.step(ctx, s.Text)
@@ -281,6 +325,9 @@ func (l *fileLinter) afterStmt(ctx context.Context, _ *sql.Conn, i int) error {
 }
 
 func (l *fileLinter) fileEnd(ctx context.Context, _ *sql.Conn) error {
+	if err := l.flush(ctx); err != nil {
+		return err
+	}
 	findings, err := lint(ctx, l.folder, l.drv, l.file.Name(), string(l.file.Bytes()), l.stmts, l.per)
 	if err != nil {
 		return err
@@ -297,7 +344,14 @@ func (l *fileLinter) fileEnd(ctx context.Context, _ *sql.Conn) error {
 // step returns the schema changes the statement just made and moves the
 // snapshot past it.
 func (l *fileLinter) step(ctx context.Context, stmt string) ([]schema.Change, error) {
-	if scope, ok := l.scope(stmt); ok && !l.full {
+	scope, ok := l.scope(stmt)
+	return l.stepIn(ctx, stmt, scope, ok)
+}
+
+// stepIn is step for a statement (or a batch: stmt "") whose changes stay
+// within the tables of scope when ok.
+func (l *fileLinter) stepIn(ctx context.Context, stmt string, scope []string, ok bool) ([]schema.Change, error) {
+	if ok && !l.full {
 		before := l.snapTables(scope)
 		after, err := l.drv.InspectSchema(ctx, "", &schema.InspectOptions{
 			Mode:    schema.InspectSchemas | schema.InspectTables,
@@ -311,7 +365,7 @@ func (l *fileLinter) step(ctx context.Context, stmt string) ([]schema.Change, er
 				return changes, nil
 			}
 		}
-		l.log.Debug("lint: scoped inspection did not fit, inspecting everything", "statement", oneLine(stmt))
+		l.log.Debug("lint: scoped inspection did not fit, inspecting everything", "statement", oneLine(stmt), "tables", len(scope))
 	}
 	after, err := InspectTables(ctx, l.drv)
 	if err != nil {
@@ -602,4 +656,117 @@ func indexOf(cs []schema.Change, f func(schema.Change) bool) int {
 		}
 	}
 	return -1
+}
+
+// flush inspects the schema after the pending batch of quiet statements
+// and credits each change to the first statement of the batch that named
+// its table (the first of the batch when none did).
+func (l *fileLinter) flush(ctx context.Context) error {
+	if len(l.batch) == 0 {
+		return nil
+	}
+	run, scope, all := l.batch, l.batchScope, l.batchAll
+	l.batch, l.batchScope, l.batchAll = nil, nil, false
+	changes, err := l.stepIn(ctx, "", scope, !all && len(scope) > 0)
+	if err != nil {
+		first := l.stmts[run[0]]
+		return wrapf(fmt.Sprintf("linting %s, statements %d to %d (from line %d): reading the schema changes they made on the dev database",
+			l.file.Name(), run[0]+1, run[len(run)-1]+1, lineAt(string(l.file.Bytes()), first.Pos)), err)
+	}
+	for _, c := range changes {
+		at := run[0]
+		if name := changedTable(c); name != "" {
+			for _, i := range run {
+				if sc, ok := l.scope(l.stmts[i].Text); ok && slices.Contains(sc, name) {
+					at = i
+					break
+				}
+			}
+		}
+		if !quietChange(c) {
+			l.log.Debug("lint: a batched statement made a change lint reports on", "file", l.file.Name(), "statement", at+1)
+		}
+		l.per[at] = append(l.per[at], c)
+	}
+	if l.trace != nil {
+		for _, i := range run {
+			l.trace(l.file.Name(), i, l.per[i])
+		}
+	}
+	return nil
+}
+
+// changedTable names the table a change is about ("" for none).
+func changedTable(c schema.Change) string {
+	switch c := c.(type) {
+	case *schema.AddTable:
+		return c.T.Name
+	case *schema.ModifyTable:
+		return c.T.Name
+	case *schema.DropTable:
+		return c.T.Name
+	}
+	return ""
+}
+
+var (
+	// Statements that only add: a table, a non-unique index, a column
+	// that may be NULL, a foreign key or check.
+	reQuietCreateTable = regexp.MustCompile(`(?is)^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(` + qident + `)`)
+	reQuietCreateIndex = regexp.MustCompile(`(?is)^\s*CREATE\s+INDEX\s`)
+	reQuietAlterAdd    = regexp.MustCompile(`(?is)^\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?` + qident + `\s+ADD\s`)
+	// Words that make an ALTER TABLE ... ADD statement loud.
+	reLoudWords = regexp.MustCompile(`(?i)\b(?:DROP|RENAME|MODIFY|CHANGE|ALTER\s+COLUMN|UNIQUE|PRIMARY|NOT\s+NULL|TYPE|ALGORITHM|PARTITION)\b`)
+	// Statements that change no table (but may change what an inspection
+	// of them reads, so they end a batch's scoped inspection).
+	reQuietOther = regexp.MustCompile(`(?is)^\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE|TRIGGER|VIEW|MATERIALIZED\s+VIEW|SEQUENCE|TYPE|EXTENSION|SCHEMA|DOMAIN)\s|COMMENT\s+ON\s|GRANT\s|REVOKE\s|ALTER\s+SEQUENCE\s)`)
+)
+
+// quiet reports whether a statement only adds things no analyzer reports
+// on (see fileLinter), judged conservatively from its text. On SQLite a
+// CREATE TABLE "new_..." starts a table rebuild, which the SQLite analyzer
+// recognises statement by statement, so it is never quiet.
+func quiet(folder, stmt string) bool {
+	switch {
+	case reQuietCreateTable.MatchString(stmt):
+		name := unquote(reQuietCreateTable.FindStringSubmatch(stmt)[1])
+		return !(folder == SQLite && strings.HasPrefix(strings.ToLower(name), "new_"))
+	case reQuietCreateIndex.MatchString(stmt):
+		return true
+	case reQuietAlterAdd.MatchString(stmt):
+		return !reLoudWords.MatchString(stmt[len(reQuietAlterAdd.FindString(stmt)):])
+	}
+	return reQuietOther.MatchString(stmt)
+}
+
+// quietChange reports whether no analyzer reports on the change: an added
+// table, or added nullable (or defaulted) columns, non-unique indexes,
+// foreign keys and checks, or a comment.
+func quietChange(c schema.Change) bool {
+	switch c := c.(type) {
+	case *schema.AddTable:
+		return true
+	case *schema.ModifyTable:
+		for _, mc := range c.Changes {
+			switch mc := mc.(type) {
+			case *schema.AddColumn:
+				if !mc.C.Type.Null && mc.C.Default == nil {
+					return false
+				}
+			case *schema.AddIndex:
+				if mc.I.Unique {
+					return false
+				}
+			case *schema.AddForeignKey, *schema.AddCheck:
+			case *schema.ModifyColumn:
+				if mc.Change != schema.ChangeComment {
+					return false
+				}
+			default:
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }

@@ -1,0 +1,117 @@
+package plan_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/histgen"
+	"github.com/weber-framework/weber/internal/plan"
+	"github.com/weber-framework/weber/internal/upgrade"
+)
+
+// lintShapes are the history shapes BenchmarkLint measures: hundreds of
+// files over hundreds of tables, one squashed file with thousands of
+// statements, and a bulk file of CREATE INDEX linted alone (--latest 1).
+var lintShapes = []struct {
+	name   string
+	shape  histgen.Shape
+	latest int
+}{
+	{"files=200,tables=400", histgen.Shape{Tables: 400, Files: 200}, 0},
+	{"squashed,tables=600", histgen.Shape{Tables: 600, Files: 1}, 0},
+	{"latest=1,indexes=522,tables=400", histgen.Shape{Tables: 400, Files: 20, IndexFile: 522}, 1},
+}
+
+// benchServers returns the dialects to measure with their dev server URLs:
+// SQLite always, PostgreSQL and MySQL when their URLs are set.
+func benchServers() map[string]string {
+	out := map[string]string{plan.SQLite: ""}
+	for _, d := range []string{plan.Postgres, plan.MySQL} {
+		if v := os.Getenv(plan.DevURLVariable(d)); v != "" {
+			out[d] = v
+		}
+	}
+	return out
+}
+
+// BenchmarkLint measures LintFiles against upgrade.Upgrade of the same
+// files on a fresh database, in the same iteration, and reports the ratio
+// (lint-x-upgrade). The upgrade's database is created outside the timer of
+// neither: both include creating their database, as `db lint` and `db
+// upgrade` on a fresh database do.
+//
+//	eval "$(scripts/services.sh env)"
+//	go test ./internal/plan -run '^$' -bench BenchmarkLint -benchtime 1x
+func BenchmarkLint(b *testing.B) {
+	servers := benchServers()
+	for _, d := range []string{plan.SQLite, plan.Postgres, plan.MySQL} {
+		devURL, ok := servers[d]
+		if !ok {
+			continue
+		}
+		for _, s := range lintShapes {
+			dir := filepath.Join(b.TempDir(), d)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				b.Fatal(err)
+			}
+			ed := map[string]string{plan.SQLite: "sqlite3", plan.Postgres: "postgres", plan.MySQL: "mysql"}[d]
+			if _, err := histgen.WriteShape(dir, ed, s.shape); err != nil {
+				b.Fatal(err)
+			}
+			b.Run(d+"/"+s.name, func(b *testing.B) {
+				var lint, up time.Duration
+				for b.Loop() {
+					start := time.Now()
+					rep, err := plan.LintFiles(context.Background(), plan.LintOptions{Dir: dir, DevURL: devURL, Latest: s.latest})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if n := len(rep.Findings()); n != 0 && d != plan.MySQL {
+						b.Fatalf("lint found %d findings in a clean history: %v", n, rep.Findings()[0])
+					}
+					lint += time.Since(start)
+					start = time.Now()
+					benchUpgrade(b, d, devURL, dir)
+					up += time.Since(start)
+				}
+				b.ReportMetric(float64(lint.Milliseconds())/float64(b.N), "lint-ms/op")
+				b.ReportMetric(float64(up.Milliseconds())/float64(b.N), "upgrade-ms/op")
+				b.ReportMetric(float64(lint)/float64(up), "lint-x-upgrade")
+			})
+		}
+	}
+}
+
+// benchUpgrade creates a fresh database (an SQLite file, or a scratch
+// database on the dev server), upgrades it with dir and drops it.
+func benchUpgrade(b *testing.B, d, devURL, dir string) {
+	b.Helper()
+	ctx := context.Background()
+	u, err := dbconn.Parse("sqlite://" + filepath.Join(b.TempDir(), "up.db"))
+	if d != plan.SQLite {
+		u, err = dbconn.Parse(devURL)
+		if err == nil {
+			u = u.WithDatabase(fmt.Sprintf("weber_bench_%d", time.Now().UnixNano()))
+		}
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := dbconn.EnsureDatabase(ctx, u); err != nil {
+		b.Fatal(err)
+	}
+	defer dbconn.DropDatabase(context.Background(), u)
+	db, err := dbconn.Open(ctx, u)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := upgrade.Upgrade(ctx, db, u, dir, upgrade.Options{}); err != nil {
+		b.Fatal(err)
+	}
+}

@@ -1,0 +1,102 @@
+package plan
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/weber-framework/weber/internal/migdir"
+)
+
+// spanFiles is a history whose findings depend on what the same file
+// added before (a table created and dropped in one file is not a
+// destructive change, a unique index on a column added in the same file
+// cannot fail, ...), with quiet statements (CREATE TABLE, CREATE INDEX,
+// ADD COLUMN ... NULL) around each destructive or data-dependent one, so
+// that batching them must keep every finding.
+func spanFiles(d string) map[string]string {
+	users := "users"
+	dropIdx := "DROP INDEX tmp_a;"
+	if d == MySQL {
+		dropIdx = "DROP INDEX tmp_a ON tmp;"
+	}
+	first := strings.Join([]string{
+		"CREATE TABLE tmp (id integer NOT NULL PRIMARY KEY, a varchar(20) NULL);",
+		"CREATE INDEX tmp_a ON tmp (a);",
+		"ALTER TABLE tmp ADD COLUMN b varchar(20) NULL;",
+		"CREATE UNIQUE INDEX tmp_b ON tmp (b);",
+		dropIdx,
+		"DROP TABLE tmp;",
+		"CREATE TABLE keep1 (id integer NOT NULL PRIMARY KEY, note varchar(20) NULL);",
+		"ALTER TABLE " + users + " ADD COLUMN scratch varchar(20) NULL;",
+		"ALTER TABLE " + users + " DROP COLUMN scratch;",
+		"CREATE INDEX keep1_note ON keep1 (note);",
+		"CREATE UNIQUE INDEX users_name_u ON " + users + " (name);",
+		"ALTER TABLE " + users + " DROP COLUMN bio;",
+	}, "\n") + "\n"
+	second := strings.Join([]string{
+		"-- atlas:nolint DS102",
+		"CREATE TABLE keep2 (id integer NOT NULL PRIMARY KEY, k integer NULL);",
+		"ALTER TABLE keep1 ADD COLUMN k integer NULL;",
+		"CREATE INDEX keep1_k ON keep1 (k);",
+		"ALTER TABLE keep1 ADD COLUMN must integer NOT NULL;",
+		"DROP TABLE keep1;",
+		"CREATE INDEX keep2_k ON keep2 (k);",
+	}, "\n") + "\n"
+	return map[string]string{"20261201000000_span.sql": first, "20261202000000_more.sql": second}
+}
+
+// Batching quiet statements reports exactly the findings of one full
+// inspection per statement (the way lint worked before batching), on a
+// history with destructive and data-dependent changes.
+func TestLintFilesBatchingKeepsFindings(t *testing.T) {
+	t.Parallel()
+	dialects, urls := dialectsUnderTest(t)
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			dir := historyWith(t, d, spanFiles(d))
+			md, err := migdir.Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			selected := map[string]bool{"20261201000000_span.sql": true, "20261202000000_more.sql": true}
+			run := func(full bool) []LintedFile {
+				db, cleanup, err := DevDB(context.Background(), d, urls[d])
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer cleanup()
+				l := &fileLinter{folder: d, selected: selected, full: full, log: discardLogger()}
+				out, err := l.run(context.Background(), db, historyFiles(md), "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return out
+			}
+			batched, full := run(false), run(true)
+			if len(batched) != 2 || len(full) != 2 {
+				t.Fatalf("linted %d and %d files, want 2", len(batched), len(full))
+			}
+			for i := range full {
+				if !slices.Equal(batched[i].Findings, full[i].Findings) {
+					t.Errorf("%s: batched findings\n%s\nwant (one full inspection per statement)\n%s",
+						full[i].Name, renderFindings(batched[i].Findings), renderFindings(full[i].Findings))
+				}
+			}
+			// The history does hold findings, of both kinds.
+			rep := &LintReport{Dialect: d, Files: batched}
+			findingAt(t, rep, "DS103", 12) // users.bio
+			findingAt(t, rep, "MF101", 11) // unique index on an old column
+		})
+	}
+}
+
+func renderFindings(fs []Finding) string {
+	var b strings.Builder
+	for _, f := range fs {
+		b.WriteString("  " + f.String() + "\n")
+	}
+	return b.String()
+}
