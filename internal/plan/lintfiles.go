@@ -119,10 +119,12 @@ func LintFiles(ctx context.Context, opts LintOptions) (*LintReport, error) {
 	if len(selected) == 0 {
 		return rep, nil
 	}
-	db, cleanup, err := DevDB(ctx, folder, opts.DevURL)
+	dev, err := OpenDev(ctx, DevOptions{Dialect: folder, URL: opts.DevURL, Root: filepath.Dir(filepath.Clean(opts.Dir))})
 	if err != nil {
 		return nil, fmt.Errorf("linting %s: %w", opts.Dir, err)
 	}
+	db, cleanup := dev.DB, dev.Close
+	rep.Warnings = append(rep.Warnings, dev.Notes...)
 	defer func() {
 		if err := cleanup(); err != nil {
 			rep.Warnings = append(rep.Warnings, oneLine(err.Error()))
@@ -245,10 +247,12 @@ type fileLinter struct {
 	snap *schema.Schema
 
 	// batch holds the quiet statements (see quiet) executed since the
-	// last inspection, batchScope the tables they name and batchAll whether one of
-	// them names none, so that the run needs a full inspection.
+	// last inspection, batchScope the tables they name, batchFirst the
+	// first of them to name each table, and batchAll whether one of them
+	// names none, so that the batch needs a full inspection.
 	batch      []int
 	batchScope []string
+	batchFirst map[string]int
 	batchAll   bool
 
 	// full turns scoped inspection off, noBatch the batching of quiet
@@ -302,11 +306,15 @@ func (l *fileLinter) afterStmt(ctx context.Context, _ *sql.Conn, i int) error {
 		return nil
 	}
 	if l.batches(s.Text) {
+		if l.batchFirst == nil {
+			l.batchFirst = map[string]int{}
+		}
 		l.batch = append(l.batch, i)
 		scope, ok := l.scope(s.Text)
 		l.batchAll = l.batchAll || !ok
 		for _, t := range scope {
-			if !slices.Contains(l.batchScope, t) {
+			if _, seen := l.batchFirst[t]; !seen {
+				l.batchFirst[t] = i
 				l.batchScope = append(l.batchScope, t)
 			}
 		}
@@ -665,8 +673,8 @@ func (l *fileLinter) flush(ctx context.Context) error {
 	if len(l.batch) == 0 {
 		return nil
 	}
-	run, scope, all := l.batch, l.batchScope, l.batchAll
-	l.batch, l.batchScope, l.batchAll = nil, nil, false
+	run, scope, first, all := l.batch, l.batchScope, l.batchFirst, l.batchAll
+	l.batch, l.batchScope, l.batchFirst, l.batchAll = nil, nil, nil, false
 	changes, err := l.stepIn(ctx, "", scope, !all && len(scope) > 0)
 	if err != nil {
 		first := l.stmts[run[0]]
@@ -674,14 +682,9 @@ func (l *fileLinter) flush(ctx context.Context) error {
 			l.file.Name(), run[0]+1, run[len(run)-1]+1, lineAt(string(l.file.Bytes()), first.Pos)), err)
 	}
 	for _, c := range changes {
-		at := run[0]
-		if name := changedTable(c); name != "" {
-			for _, i := range run {
-				if sc, ok := l.scope(l.stmts[i].Text); ok && slices.Contains(sc, name) {
-					at = i
-					break
-				}
-			}
+		at, ok := first[changedTable(c)]
+		if !ok {
+			at = run[0]
 		}
 		if !quietChange(c) {
 			l.log.Debug("lint: a batched statement made a change lint reports on", "file", l.file.Name(), "statement", at+1)

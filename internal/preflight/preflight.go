@@ -29,6 +29,8 @@ import (
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/internal/plan"
+	"github.com/weber-framework/weber/internal/scratchdb"
 )
 
 // Statement is one pending statement of a migration file.
@@ -159,8 +161,13 @@ type Options struct {
 	// in-memory database is used).
 	Dev *sql.DB
 	// DevURL names a PostgreSQL or MySQL server where Check creates a
-	// scratch database ("weber_preflight_" + random) and drops it after.
+	// scratch database ("weber_preflight_o" + random, see
+	// internal/scratchdb) and drops it after.
 	DevURL string
+	// Root is the migrations root: the dev setup file under it
+	// (plan.DevSetupFile) runs on the scratch database Check creates; ""
+	// runs none.
+	Root string
 	// Logger receives debug output; nil discards.
 	Logger *slog.Logger
 }
@@ -266,11 +273,7 @@ func openDev(ctx context.Context, d string, opts Options) (*sql.DB, func(), erro
 	case d == dialect.SQLite:
 		u, err = dbconn.Parse("sqlite://:memory:")
 	case opts.DevURL != "":
-		u, err = dbconn.Parse(opts.DevURL)
-		if err == nil {
-			u = u.WithDatabase(liveschema.ScratchName("weber_preflight_"))
-			_, err = dbconn.EnsureDatabase(ctx, u)
-		}
+		return openScratch(ctx, opts)
 	default:
 		return nil, nil, fmt.Errorf("pre-flight check on %s: %w: pass --dev-url or set WEBER_DEV_%s_URL", d, ErrNoDev, strings.ToUpper(d))
 	}
@@ -944,4 +947,35 @@ func addSizeChanges(from, to *schema.Schema, net []schema.Change) []schema.Chang
 		}
 	}
 	return net
+}
+
+// openScratch creates the pre-flight's scratch database on the dev server
+// and runs the dev setup file on it.
+func openScratch(ctx context.Context, opts Options) (*sql.DB, func(), error) {
+	server, err := dbconn.Parse(opts.DevURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pre-flight check: the dev URL: %w", err)
+	}
+	sd, err := scratchdb.Create(ctx, server, scratchdb.PreflightPrefix)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pre-flight check: preparing the dev database: %w", err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	for _, n := range plan.ReapNotes(server, sd.Removed, sd.Kept) {
+		log.Warn("pre-flight check: " + n)
+	}
+	db, err := dbconn.Open(ctx, sd.URL)
+	if err == nil && opts.Root != "" {
+		if _, err = plan.RunDevSetup(ctx, db, opts.Dialect, opts.Root); err != nil {
+			db.Close()
+		}
+	}
+	if err != nil {
+		_ = sd.Drop(ctx)
+		return nil, nil, fmt.Errorf("pre-flight check: %w", err)
+	}
+	return db, func() { db.Close(); _ = sd.Drop(ctx) }, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/plan"
+	"github.com/weber-framework/weber/internal/scratchdb"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
@@ -58,12 +59,17 @@ func (r *rehearsal) scratch(ctx context.Context, d string) (*sql.DB, func(), err
 	if base.Dialect != d {
 		return nil, nil, fmt.Errorf("verify %s: the dev URL %s is not a %s server: check the --dev-url for this dialect", r.folder, base.Redacted(), r.folder)
 	}
-	r.u = base.WithDatabase(liveschema.ScratchName("weber_verify_"))
-	if _, err := dbconn.EnsureDatabase(ctx, r.u); err != nil {
+	start := time.Now()
+	sd, err := scratchdb.Create(ctx, base, scratchdb.VerifyPrefix)
+	if err != nil {
 		return nil, nil, fmt.Errorf("verify %s: creating the scratch database: %w", r.folder, err)
 	}
+	if notes := plan.ReapNotes(base, sd.Removed, sd.Kept); len(notes) > 0 {
+		r.step("remove stale scratch databases", start, Pass, strings.Join(notes, "; "))
+	}
+	r.u = sd.URL
 	drop := func() {
-		if _, err := dbconn.DropDatabase(context.WithoutCancel(ctx), r.u); err != nil {
+		if err := sd.Drop(ctx); err != nil {
 			r.log.Warn("verify: dropping the scratch database", "database", r.u.Redacted(), "err", err)
 		}
 	}

@@ -35,6 +35,7 @@ import (
 	"github.com/weber-framework/weber/internal/fingerprint"
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/internal/plan"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
@@ -247,6 +248,14 @@ func runDialect(ctx context.Context, folder string, opts Options) (*DialectRepor
 	}
 	defer cleanup()
 	r.rep.Database = r.u.Redacted()
+	start = time.Now()
+	if path, err := plan.RunDevSetup(ctx, db, folder, opts.Dir); err != nil || path != "" {
+		if err != nil {
+			r.step("prepare the scratch database", start, Fail, oneLine(err))
+			return r.rep, nil
+		}
+		r.step("prepare the scratch database", start, Pass, "ran "+path)
+	}
 
 	// The deployed version.
 	start = time.Now()
