@@ -38,13 +38,21 @@ func spanFiles(d string) map[string]string {
 	second := strings.Join([]string{
 		"-- atlas:nolint DS102",
 		"CREATE TABLE keep2 (id integer NOT NULL PRIMARY KEY, k integer NULL);",
+		"ALTER TABLE keep1 DROP COLUMN q;",
 		"ALTER TABLE keep1 ADD COLUMN k integer NULL;",
 		"CREATE INDEX keep1_k ON keep1 (k);",
 		"ALTER TABLE keep1 ADD COLUMN must integer NOT NULL;",
 		"DROP TABLE keep1;",
 		"CREATE INDEX keep2_k ON keep2 (k);",
 	}, "\n") + "\n"
-	return map[string]string{"20261201000000_span.sql": first, "20261202000000_more.sql": second}
+	// A file of quiet statements only, which lint does not inspect after:
+	// the next file's DROP COLUMN q must still see q.
+	quietOnly := strings.Join([]string{
+		"CREATE TABLE q1 (id integer NOT NULL PRIMARY KEY, note varchar(20) NULL);",
+		"ALTER TABLE keep1 ADD COLUMN q integer NULL;",
+		"CREATE INDEX q1_note ON q1 (note);",
+	}, "\n") + "\n"
+	return map[string]string{"20261201000000_span.sql": first, "20261201500000_quiet.sql": quietOnly, "20261202000000_more.sql": second}
 }
 
 // Batching quiet statements reports exactly the findings of one full
@@ -61,7 +69,7 @@ func TestLintFilesBatchingKeepsFindings(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			selected := map[string]bool{"20261201000000_span.sql": true, "20261202000000_more.sql": true}
+			selected := map[string]bool{"20261201000000_span.sql": true, "20261201500000_quiet.sql": true, "20261202000000_more.sql": true}
 			run := func(full bool) []LintedFile {
 				db, cleanup, err := DevDB(context.Background(), d, urls[d])
 				if err != nil {
@@ -76,8 +84,8 @@ func TestLintFilesBatchingKeepsFindings(t *testing.T) {
 				return out
 			}
 			batched, full := run(false), run(true)
-			if len(batched) != 2 || len(full) != 2 {
-				t.Fatalf("linted %d and %d files, want 2", len(batched), len(full))
+			if len(batched) != 3 || len(full) != 3 {
+				t.Fatalf("linted %d and %d files, want 3", len(batched), len(full))
 			}
 			for i := range full {
 				if !slices.Equal(batched[i].Findings, full[i].Findings) {
@@ -89,6 +97,9 @@ func TestLintFilesBatchingKeepsFindings(t *testing.T) {
 			rep := &LintReport{Dialect: d, Files: batched}
 			findingAt(t, rep, "DS103", 12) // users.bio
 			findingAt(t, rep, "MF101", 11) // unique index on an old column
+			if !slices.ContainsFunc(batched[2].Findings, func(f Finding) bool { return f.Code == "DS103" && strings.Contains(f.Message, `"q"`) }) {
+				t.Errorf("no DS103 for column q, added by the quiet file, in %s", renderFindings(batched[2].Findings))
+			}
 		})
 	}
 }
@@ -99,4 +110,37 @@ func renderFindings(fs []Finding) string {
 		b.WriteString("  " + f.String() + "\n")
 	}
 	return b.String()
+}
+
+// quiet keeps out every statement whose change an analyzer may report on.
+func TestQuietStatements(t *testing.T) {
+	for _, c := range []struct {
+		folder, stmt string
+		quiet        bool
+	}{
+		{Postgres, "CREATE TABLE t (id int);", true},
+		{Postgres, "CREATE INDEX i ON t (a);", true},
+		{Postgres, "CREATE UNIQUE INDEX i ON t (a);", false},
+		{Postgres, "ALTER TABLE t ADD COLUMN a int NULL;", true},
+		{Postgres, "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES u (id) ON DELETE CASCADE;", true},
+		{Postgres, "ALTER TABLE t ADD COLUMN a int NOT NULL;", false},
+		{Postgres, "ALTER TABLE t ADD COLUMN a int GENERATED ALWAYS AS IDENTITY;", false},
+		{Postgres, "ALTER TABLE t ADD COLUMN a bigserial;", false},
+		{Postgres, "ALTER TABLE t ADD COLUMN a int, DROP COLUMN b;", false},
+		{Postgres, "ALTER TABLE t ADD CONSTRAINT u UNIQUE (a);", false},
+		{Postgres, "ALTER TABLE t ALTER COLUMN a SET NOT NULL;", false},
+		{Postgres, "ALTER TABLE t RENAME TO u;", false},
+		{Postgres, "DROP TABLE t;", false},
+		{Postgres, "COMMENT ON COLUMN t.a IS 'x';", true},
+		{Postgres, "CREATE OR REPLACE FUNCTION f() RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql;", true},
+		{Postgres, "DO $$ BEGIN ALTER TABLE t DROP COLUMN a; END $$;", false},
+		{MySQL, "ALTER TABLE t ADD COLUMN a int AUTO_INCREMENT PRIMARY KEY;", false},
+		{MySQL, "ALTER TABLE t MODIFY a int NOT NULL;", false},
+		{SQLite, "CREATE TABLE `new_users` (id integer);", false},
+		{SQLite, "CREATE TABLE users2 (id integer);", true},
+	} {
+		if got := quiet(c.folder, c.stmt); got != c.quiet {
+			t.Errorf("quiet(%s, %q) = %v, want %v", c.folder, c.stmt, got, c.quiet)
+		}
+	}
 }

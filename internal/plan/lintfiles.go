@@ -221,8 +221,13 @@ func (l *fileLinter) run(ctx context.Context, db *sql.DB, files []migrate.File, 
 // the linter inspects once, before the next statement that is not quiet
 // (or at the end of the file), the tables the whole batch named, and
 // credits each change to the first statement of the batch that named its
-// table. The findings are the same as with one inspection per statement;
-// the cost is one inspection per batch.
+// table. A file made of quiet statements only has no finding whatever
+// they change, so it is not inspected at all: the tables it names are
+// read again when the next file that has other statements starts. The
+// findings are the same as with one inspection per statement
+// (TestLintFilesBatchingKeepsFindings); the cost is one inspection per
+// batch in the files that need one, and nothing more than the replay in
+// the others.
 //
 // It keeps a snapshot of the whole schema and, after a statement that
 // names its tables (CREATE/ALTER/DROP TABLE, CREATE INDEX ... ON, RENAME
@@ -254,6 +259,14 @@ type fileLinter struct {
 	batchScope []string
 	batchFirst map[string]int
 	batchAll   bool
+	// exact is set for a file with a statement that is not quiet: its
+	// quiet statements' changes are read and credited. A file without one
+	// has no finding whatever its changes; the tables its statements name
+	// are only marked dirty (dirtyAll: some statement named none), and
+	// read again at the start of the next exact file.
+	exact    bool
+	dirty    []string
+	dirtyAll bool
 
 	// full turns scoped inspection off, noBatch the batching of quiet
 	// statements, and trace, when set, sees each statement's changes: all
@@ -265,7 +278,7 @@ type fileLinter struct {
 
 func (l *fileLinter) fileStart(ctx context.Context, conn *sql.Conn, f migrate.File, stmts []*migrate.Stmt) (bool, error) {
 	if !l.selected[f.Name()] {
-		l.snap = nil
+		l.snap, l.dirty, l.dirtyAll = nil, nil, false
 		return false, nil
 	}
 	if l.conn != conn {
@@ -280,10 +293,20 @@ func (l *fileLinter) fileStart(ctx context.Context, conn *sql.Conn, f migrate.Fi
 		if err != nil {
 			return false, wrapf("linting "+f.Name()+": inspecting the dev database", err)
 		}
-		l.snap = snap
+		l.snap, l.dirty, l.dirtyAll = snap, nil, false
 	}
 	l.file, l.stmts = f, stmts
 	l.per = make([]schema.Changes, len(stmts))
+	l.exact = slices.ContainsFunc(stmts, func(s *migrate.Stmt) bool { return mayChangeSchema(s.Text) && !l.batches(s.Text) })
+	if l.exact && (l.dirtyAll || len(l.dirty) > 0) {
+		// Read what the files without findings changed, before this
+		// file's statements change it further.
+		dirty, all := l.dirty, l.dirtyAll
+		l.dirty, l.dirtyAll = nil, false
+		if _, err := l.stepIn(ctx, "", dirty, !all); err != nil {
+			return false, wrapf("linting "+f.Name()+": inspecting the dev database", err)
+		}
+	}
 	return true, nil
 }
 
@@ -303,6 +326,16 @@ func (l *fileLinter) batches(stmt string) bool {
 func (l *fileLinter) afterStmt(ctx context.Context, _ *sql.Conn, i int) error {
 	s := l.stmts[i]
 	if !mayChangeSchema(s.Text) {
+		return nil
+	}
+	if l.batches(s.Text) && !l.exact {
+		scope, ok := l.scope(s.Text)
+		l.dirtyAll = l.dirtyAll || !ok
+		for _, t := range scope {
+			if !slices.Contains(l.dirty, t) {
+				l.dirty = append(l.dirty, t)
+			}
+		}
 		return nil
 	}
 	if l.batches(s.Text) {
@@ -719,7 +752,7 @@ var (
 	reQuietCreateIndex = regexp.MustCompile(`(?is)^\s*CREATE\s+INDEX\s`)
 	reQuietAlterAdd    = regexp.MustCompile(`(?is)^\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?` + qident + `\s+ADD\s`)
 	// Words that make an ALTER TABLE ... ADD statement loud.
-	reLoudWords = regexp.MustCompile(`(?i)\b(?:DROP|RENAME|MODIFY|CHANGE|ALTER\s+COLUMN|UNIQUE|PRIMARY|NOT\s+NULL|TYPE|ALGORITHM|PARTITION)\b`)
+	reLoudWords = regexp.MustCompile(`(?i)\b(?:DROP|RENAME|MODIFY|CHANGE|ALTER\s+COLUMN|UNIQUE|PRIMARY|NOT\s+NULL|TYPE|ALGORITHM|PARTITION|AUTO_INCREMENT|IDENTITY|GENERATED|(?:SMALL|BIG)?SERIAL)\b`)
 	// Statements that change no table (but may change what an inspection
 	// of them reads, so they end a batch's scoped inspection).
 	reQuietOther = regexp.MustCompile(`(?is)^\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE|TRIGGER|VIEW|MATERIALIZED\s+VIEW|SEQUENCE|TYPE|EXTENSION|SCHEMA|DOMAIN)\s|COMMENT\s+ON\s|GRANT\s|REVOKE\s|ALTER\s+SEQUENCE\s)`)
