@@ -264,35 +264,23 @@ type step struct {
 }
 
 func openDev(ctx context.Context, d string, opts Options) (*sql.DB, func(), error) {
-	if opts.Dev != nil {
-		return opts.Dev, func() {}, nil
-	}
-	var u *dbconn.URL
-	var err error
 	switch {
-	case d == dialect.SQLite:
-		u, err = dbconn.Parse("sqlite://:memory:")
-	case opts.DevURL != "":
+	case opts.Dev != nil:
+		return opts.Dev, func() {}, nil
+	case d != dialect.SQLite && opts.DevURL != "":
 		return openScratch(ctx, opts)
-	default:
+	case d != dialect.SQLite:
 		return nil, nil, fmt.Errorf("pre-flight check on %s: %w: pass --dev-url or set WEBER_DEV_%s_URL", d, ErrNoDev, strings.ToUpper(d))
 	}
+	u, err := dbconn.Parse("sqlite://:memory:")
 	if err != nil {
 		return nil, nil, fmt.Errorf("pre-flight check: preparing the dev database: %w", err)
 	}
 	db, err := dbconn.Open(ctx, u)
 	if err != nil {
-		if d != dialect.SQLite {
-			_, _ = dbconn.DropDatabase(context.WithoutCancel(ctx), u)
-		}
 		return nil, nil, fmt.Errorf("pre-flight check: %w", err)
 	}
-	return db, func() {
-		db.Close()
-		if d != dialect.SQLite {
-			_, _ = dbconn.DropDatabase(context.WithoutCancel(ctx), u)
-		}
-	}, nil
+	return db, func() { db.Close() }, nil
 }
 
 // mirror creates the tables (and enum types) of live in the empty dev database.
