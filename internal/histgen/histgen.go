@@ -120,10 +120,15 @@ func Apply(ctx context.Context, db *sql.DB, dia, dir string) error {
 // order; Files = 1 is one squashed file. IndexFile, when positive, adds a
 // last file of IndexFile CREATE INDEX statements over the tables (the
 // shape of a project that adds indexes in bulk).
+//
+// Loud, when positive, gives every Loud-th table two statements that
+// lint must look at closely, as squashed dumps and real histories have
+// them: a unique index on name and a column renamed.
 type Shape struct {
 	Tables    int
 	Files     int
 	IndexFile int
+	Loud      int
 }
 
 // Statements returns the shape's statements for the dialect (ent's name),
@@ -152,6 +157,10 @@ func (s Shape) Statements(dia string) []string {
 			// A column added to an older table, as later releases do.
 			old := fmt.Sprintf("w%04d", k/2)
 			out = append(out, fmt.Sprintf("ALTER TABLE %s ADD COLUMN note_%04d varchar(50) NULL;", old, k))
+		}
+		if s.Loud > 0 && k%s.Loud == 0 {
+			out = append(out, fmt.Sprintf("CREATE UNIQUE INDEX %s_name_u ON %s (name);", t, t),
+				fmt.Sprintf("ALTER TABLE %s RENAME COLUMN created_at TO created_on;", t))
 		}
 	}
 	return out

@@ -34,6 +34,17 @@ func spanFiles(d string) map[string]string {
 		"CREATE INDEX keep1_note ON keep1 (note);",
 		"CREATE UNIQUE INDEX users_name_u ON " + users + " (name);",
 		"ALTER TABLE " + users + " DROP COLUMN bio;",
+		// A renamed column is not one the file added: MF101 on line 15.
+		"CREATE TABLE r1 (id integer NOT NULL PRIMARY KEY, a varchar(20) NULL);",
+		"ALTER TABLE r1 RENAME COLUMN a TO b;",
+		"CREATE UNIQUE INDEX r1_b ON r1 (b);",
+		// An existing table is not created by IF NOT EXISTS: MF101 on 17.
+		"CREATE TABLE IF NOT EXISTS " + users + " (id integer NOT NULL PRIMARY KEY);",
+		"CREATE UNIQUE INDEX users_email_u2 ON " + users + " (email);",
+		// Statements that join the batch of the table's creation.
+		"CREATE TABLE j1 (id integer NOT NULL PRIMARY KEY, a varchar(20) NULL);",
+		"CREATE UNIQUE INDEX j1_a ON j1 (a);",
+		"ALTER TABLE j1 ADD COLUMN n integer NOT NULL DEFAULT 0;",
 	}, "\n") + "\n"
 	second := strings.Join([]string{
 		"-- atlas:nolint DS102",
@@ -97,6 +108,8 @@ func TestLintFilesBatchingKeepsFindings(t *testing.T) {
 			rep := &LintReport{Dialect: d, Files: batched}
 			findingAt(t, rep, "DS103", 12) // users.bio
 			findingAt(t, rep, "MF101", 11) // unique index on an old column
+			findingAt(t, rep, "MF101", 15)
+			findingAt(t, rep, "MF101", 17)
 			if !slices.ContainsFunc(batched[2].Findings, func(f Finding) bool { return f.Code == "DS103" && strings.Contains(f.Message, `"q"`) }) {
 				t.Errorf("no DS103 for column q, added by the quiet file, in %s", renderFindings(batched[2].Findings))
 			}

@@ -259,6 +259,11 @@ type fileLinter struct {
 	batchScope []string
 	batchFirst map[string]int
 	batchAll   bool
+	// batchCreated holds the tables a CREATE TABLE of the batch created
+	// (they did not exist before it); joining is set, from beforeStmt to
+	// afterStmt, for a statement that is not quiet but joins the batch.
+	batchCreated map[string]bool
+	joining      bool
 	// exact is set for a file with a statement that is not quiet: its
 	// quiet statements' changes are read and credited. A file without one
 	// has no finding whatever its changes; the tables its statements name
@@ -312,10 +317,42 @@ func (l *fileLinter) fileStart(ctx context.Context, conn *sql.Conn, f migrate.Fi
 
 func (l *fileLinter) beforeStmt(ctx context.Context, _ *sql.Conn, i int) error {
 	s := l.stmts[i].Text
-	if !mayChangeSchema(s) || l.batches(s) {
+	l.joining = false
+	switch {
+	case !mayChangeSchema(s) || l.batches(s):
+		return nil
+	case l.joins(s):
+		l.joining = true
 		return nil
 	}
 	return l.flush(ctx)
+}
+
+// reRenameOrDrop matches the statements that never join a batch: renames
+// change the names changes are credited by, and a dropped unique index
+// silences findings on other tables (Atlas's data_depend analyzer).
+var reRenameOrDrop = regexp.MustCompile(`(?i)\b(?:DROP|RENAME|CHANGE)\b`)
+
+// joins reports whether a statement that is not quiet may join the batch
+// all the same: every table it changes was created by a CREATE TABLE of
+// the batch. No analyzer reports a change to a table created in the same
+// file, except through the names of the file (which renames and drops
+// change: those never join), so its change may be read together with the
+// table's creation.
+func (l *fileLinter) joins(stmt string) bool {
+	if l.full || l.noBatch || len(l.batchCreated) == 0 || reRenameOrDrop.MatchString(stmt) || reQuietCreateTable.MatchString(stmt) {
+		return false
+	}
+	scope, ok := l.scope(stmt)
+	if !ok {
+		return false
+	}
+	for _, t := range scope {
+		if !l.batchCreated[t] {
+			return false
+		}
+	}
+	return true
 }
 
 // batches reports whether the statement joins the batch of quiet ones.
@@ -328,29 +365,12 @@ func (l *fileLinter) afterStmt(ctx context.Context, _ *sql.Conn, i int) error {
 	if !mayChangeSchema(s.Text) {
 		return nil
 	}
-	if l.batches(s.Text) && !l.exact {
-		scope, ok := l.scope(s.Text)
-		l.dirtyAll = l.dirtyAll || !ok
-		for _, t := range scope {
-			if !slices.Contains(l.dirty, t) {
-				l.dirty = append(l.dirty, t)
-			}
-		}
+	switch {
+	case l.batches(s.Text) && !l.exact:
+		l.markDirty(s.Text)
 		return nil
-	}
-	if l.batches(s.Text) {
-		if l.batchFirst == nil {
-			l.batchFirst = map[string]int{}
-		}
-		l.batch = append(l.batch, i)
-		scope, ok := l.scope(s.Text)
-		l.batchAll = l.batchAll || !ok
-		for _, t := range scope {
-			if _, seen := l.batchFirst[t]; !seen {
-				l.batchFirst[t] = i
-				l.batchScope = append(l.batchScope, t)
-			}
-		}
+	case l.batches(s.Text) || l.joining:
+		l.addToBatch(i)
 		return nil
 	}
 	changes, err := l.step(ctx, s.Text)
@@ -699,6 +719,42 @@ func indexOf(cs []schema.Change, f func(schema.Change) bool) int {
 	return -1
 }
 
+// markDirty notes the tables a quiet statement of a file without findings
+// changed.
+func (l *fileLinter) markDirty(stmt string) {
+	scope, ok := l.scope(stmt)
+	l.dirtyAll = l.dirtyAll || !ok
+	for _, t := range scope {
+		if !slices.Contains(l.dirty, t) {
+			l.dirty = append(l.dirty, t)
+		}
+	}
+}
+
+// addToBatch adds statement i, which ran, to the batch.
+func (l *fileLinter) addToBatch(i int) {
+	s := l.stmts[i].Text
+	if l.batchFirst == nil {
+		l.batchFirst, l.batchCreated = map[string]int{}, map[string]bool{}
+	}
+	l.batch = append(l.batch, i)
+	scope, ok := l.scope(s)
+	l.batchAll = l.batchAll || !ok
+	for _, t := range scope {
+		if _, seen := l.batchFirst[t]; !seen {
+			l.batchFirst[t] = i
+			l.batchScope = append(l.batchScope, t)
+		}
+	}
+	if ok && reQuietCreateTable.MatchString(s) {
+		for _, t := range scope {
+			if !slices.ContainsFunc(l.snap.Tables, func(st *schema.Table) bool { return st.Name == t }) {
+				l.batchCreated[t] = true
+			}
+		}
+	}
+}
+
 // flush inspects the schema after the pending batch of quiet statements
 // and credits each change to the first statement of the batch that named
 // its table (the first of the batch when none did).
@@ -707,7 +763,7 @@ func (l *fileLinter) flush(ctx context.Context) error {
 		return nil
 	}
 	run, scope, first, all := l.batch, l.batchScope, l.batchFirst, l.batchAll
-	l.batch, l.batchScope, l.batchFirst, l.batchAll = nil, nil, nil, false
+	l.batch, l.batchScope, l.batchFirst, l.batchCreated, l.batchAll = nil, nil, nil, nil, false
 	changes, err := l.stepIn(ctx, "", scope, !all && len(scope) > 0)
 	if err != nil {
 		first := l.stmts[run[0]]
