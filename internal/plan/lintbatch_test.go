@@ -55,12 +55,16 @@ func spanFiles(d string) map[string]string {
 		"ALTER TABLE keep1 ADD COLUMN must integer NOT NULL;",
 		"DROP TABLE keep1;",
 		"CREATE INDEX keep2_k ON keep2 (k);",
+		// Dropped, then added back: still a loss (DS103 on line 9).
+		"ALTER TABLE q1 DROP COLUMN extra;",
+		"ALTER TABLE q1 ADD COLUMN extra varchar(20) NULL;",
 	}, "\n") + "\n"
 	// A file of quiet statements only, which lint does not inspect after:
 	// the next file's DROP COLUMN q must still see q.
 	quietOnly := strings.Join([]string{
 		"CREATE TABLE q1 (id integer NOT NULL PRIMARY KEY, note varchar(20) NULL);",
 		"ALTER TABLE keep1 ADD COLUMN q integer NULL;",
+		"ALTER TABLE q1 ADD COLUMN extra varchar(20) NULL;",
 		"CREATE INDEX q1_note ON q1 (note);",
 	}, "\n") + "\n"
 	return map[string]string{"20261201000000_span.sql": first, "20261201500000_quiet.sql": quietOnly, "20261202000000_more.sql": second}
@@ -112,6 +116,9 @@ func TestLintFilesBatchingKeepsFindings(t *testing.T) {
 			findingAt(t, rep, "MF101", 17)
 			if !slices.ContainsFunc(batched[2].Findings, func(f Finding) bool { return f.Code == "DS103" && strings.Contains(f.Message, `"q"`) }) {
 				t.Errorf("no DS103 for column q, added by the quiet file, in %s", renderFindings(batched[2].Findings))
+			}
+			if !slices.ContainsFunc(batched[2].Findings, func(f Finding) bool { return f.Code == "DS103" && f.Line == 9 }) {
+				t.Errorf("no DS103 for column extra, dropped and added back, on line 9 of %s", renderFindings(batched[2].Findings))
 			}
 		})
 	}

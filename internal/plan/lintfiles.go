@@ -264,6 +264,13 @@ type fileLinter struct {
 	// afterStmt, for a statement that is not quiet but joins the batch.
 	batchCreated map[string]bool
 	joining      bool
+	// batchLoud holds the tables a statement of the batch that is not
+	// quiet changed first (no other statement of the batch may change
+	// them), batchVanish those it drops or renames, and batchRenames
+	// those statements (their drop-and-add pairs become renames).
+	batchLoud    map[string]bool
+	batchVanish  map[string]bool
+	batchRenames []int
 	// exact is set for a file with a statement that is not quiet: its
 	// quiet statements' changes are read and credited. A file without one
 	// has no finding whatever its changes; the tables its statements name
@@ -308,7 +315,7 @@ func (l *fileLinter) fileStart(ctx context.Context, conn *sql.Conn, f migrate.Fi
 		// file's statements change it further.
 		dirty, all := l.dirty, l.dirtyAll
 		l.dirty, l.dirtyAll = nil, false
-		if _, err := l.stepIn(ctx, "", dirty, !all); err != nil {
+		if _, err := l.stepIn(ctx, "", dirty, !all, nil); err != nil {
 			return false, wrapf("linting "+f.Name()+": inspecting the dev database", err)
 		}
 	}
@@ -318,44 +325,80 @@ func (l *fileLinter) fileStart(ctx context.Context, conn *sql.Conn, f migrate.Fi
 func (l *fileLinter) beforeStmt(ctx context.Context, _ *sql.Conn, i int) error {
 	s := l.stmts[i].Text
 	l.joining = false
-	switch {
-	case !mayChangeSchema(s) || l.batches(s):
+	if !mayChangeSchema(s) || !l.exact || l.full || l.noBatch {
 		return nil
-	case l.joins(s):
+	}
+	scope, ok := l.scope(s)
+	isQuiet := quiet(l.folder, s)
+	switch {
+	case !ok && isQuiet:
+		l.joining = true // it changes no table the batch credits
+		return nil
+	case !ok:
+		return l.flush(ctx) // then inspected alone
+	case isQuiet && !l.ownedByLoud(scope):
+		l.joining = true
+		return nil
+	case !isQuiet && l.joinsCreation(s, scope):
+		l.joining = true
+		return nil
+	case !isQuiet && !l.inBatch(scope):
 		l.joining = true
 		return nil
 	}
+	l.joining = true // after the flush, it starts the next batch
 	return l.flush(ctx)
 }
 
-// reRenameOrDrop matches the statements that never join a batch: renames
-// change the names changes are credited by, and a dropped unique index
-// silences findings on other tables (Atlas's data_depend analyzer).
+// reRenameOrDrop matches the statements that never join the batch of a
+// table's creation: renames change the names changes are credited by,
+// and a dropped unique index silences findings on other tables (Atlas's
+// data_depend analyzer).
 var reRenameOrDrop = regexp.MustCompile(`(?i)\b(?:DROP|RENAME|CHANGE)\b`)
 
-// joins reports whether a statement that is not quiet may join the batch
-// all the same: every table it changes was created by a CREATE TABLE of
-// the batch. No analyzer reports a change to a table created in the same
-// file, except through the names of the file (which renames and drops
-// change: those never join), so its change may be read together with the
-// table's creation.
-func (l *fileLinter) joins(stmt string) bool {
-	if l.full || l.noBatch || len(l.batchCreated) == 0 || reRenameOrDrop.MatchString(stmt) || reQuietCreateTable.MatchString(stmt) {
-		return false
-	}
-	scope, ok := l.scope(stmt)
-	if !ok {
+// joinsCreation reports whether a statement that is not quiet may join
+// the batch together with the creation of its tables: every table it
+// changes was created by a CREATE TABLE of the batch and nothing loud
+// touched them since. No analyzer reports a change to a table created in
+// the same file, except through the names of the file (which renames and
+// drops change: those never join), so its change may be read together
+// with the table's creation and credited to it.
+func (l *fileLinter) joinsCreation(stmt string, scope []string) bool {
+	if reRenameOrDrop.MatchString(stmt) || reQuietCreateTable.MatchString(stmt) {
 		return false
 	}
 	for _, t := range scope {
-		if !l.batchCreated[t] {
+		if !l.batchCreated[t] || l.batchLoud[t] {
 			return false
 		}
 	}
 	return true
 }
 
-// batches reports whether the statement joins the batch of quiet ones.
+// inBatch reports whether a statement of the batch named one of the
+// tables.
+func (l *fileLinter) inBatch(scope []string) bool {
+	for _, t := range scope {
+		if _, ok := l.batchFirst[t]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// ownedByLoud reports whether a statement of the batch that is not quiet
+// changed one of the tables first: the changes read for it must be its
+// own.
+func (l *fileLinter) ownedByLoud(scope []string) bool {
+	for _, t := range scope {
+		if l.batchLoud[t] {
+			return true
+		}
+	}
+	return false
+}
+
+// batches reports whether the statement is quiet and batching is on.
 func (l *fileLinter) batches(stmt string) bool {
 	return !l.full && !l.noBatch && quiet(l.folder, stmt)
 }
@@ -369,7 +412,7 @@ func (l *fileLinter) afterStmt(ctx context.Context, _ *sql.Conn, i int) error {
 	case l.batches(s.Text) && !l.exact:
 		l.markDirty(s.Text)
 		return nil
-	case l.batches(s.Text) || l.joining:
+	case l.joining:
 		l.addToBatch(i)
 		return nil
 	}
@@ -406,12 +449,13 @@ func (l *fileLinter) fileEnd(ctx context.Context, _ *sql.Conn) error {
 // snapshot past it.
 func (l *fileLinter) step(ctx context.Context, stmt string) ([]schema.Change, error) {
 	scope, ok := l.scope(stmt)
-	return l.stepIn(ctx, stmt, scope, ok)
+	return l.stepIn(ctx, stmt, scope, ok, nil)
 }
 
-// stepIn is step for a statement (or a batch: stmt "") whose changes stay
-// within the tables of scope when ok.
-func (l *fileLinter) stepIn(ctx context.Context, stmt string, scope []string, ok bool) ([]schema.Change, error) {
+// stepIn is step for a statement (or a batch: stmt "", whose statements
+// drop or rename the tables of vanish) whose changes stay within the
+// tables of scope when ok.
+func (l *fileLinter) stepIn(ctx context.Context, stmt string, scope []string, ok bool, vanish map[string]bool) ([]schema.Change, error) {
 	if ok && !l.full {
 		before := l.snapTables(scope)
 		after, err := l.drv.InspectSchema(ctx, "", &schema.InspectOptions{
@@ -419,7 +463,7 @@ func (l *fileLinter) stepIn(ctx context.Context, stmt string, scope []string, ok
 			Tables:  scope,
 			Exclude: liveschema.OwnTables,
 		})
-		if err == nil && after.Name == l.snap.Name && plausible(stmt, scope, before, after.Tables) {
+		if err == nil && after.Name == l.snap.Name && plausible(stmt, scope, before, after.Tables, vanish) {
 			from := &schema.Schema{Name: l.snap.Name, Realm: l.snap.Realm, Attrs: l.snap.Attrs, Tables: before}
 			if changes, err := l.drv.SchemaDiff(from, after); err == nil {
 				l.merge(scope, after.Tables)
@@ -569,7 +613,7 @@ func (l *fileLinter) resolve(raw string) string {
 // plausible reports whether a scoped inspection accounts for the
 // statement: every table it names exists before or after it, and tables
 // vanish only when dropped or renamed.
-func plausible(stmt string, scope []string, before, after []*schema.Table) bool {
+func plausible(stmt string, scope []string, before, after []*schema.Table, vanish map[string]bool) bool {
 	has := func(ts []*schema.Table, n string) bool {
 		return slices.ContainsFunc(ts, func(t *schema.Table) bool { return t.Name == n })
 	}
@@ -579,6 +623,8 @@ func plausible(stmt string, scope []string, before, after []*schema.Table) bool 
 		switch {
 		case !b && !a:
 			return false
+		case b && !a && stmt == "" && !vanish[n]:
+			return false
 		case b && !a:
 			vanished++
 		case !b && a:
@@ -586,7 +632,7 @@ func plausible(stmt string, scope []string, before, after []*schema.Table) bool 
 		}
 	}
 	switch {
-	case vanished == 0:
+	case vanished == 0 || stmt == "":
 		return true
 	case reDropTable.MatchString(stmt):
 		return appeared == 0
@@ -735,7 +781,7 @@ func (l *fileLinter) markDirty(stmt string) {
 func (l *fileLinter) addToBatch(i int) {
 	s := l.stmts[i].Text
 	if l.batchFirst == nil {
-		l.batchFirst, l.batchCreated = map[string]int{}, map[string]bool{}
+		l.batchFirst, l.batchCreated, l.batchLoud, l.batchVanish = map[string]int{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 	}
 	l.batch = append(l.batch, i)
 	scope, ok := l.scope(s)
@@ -746,7 +792,17 @@ func (l *fileLinter) addToBatch(i int) {
 			l.batchScope = append(l.batchScope, t)
 		}
 	}
-	if ok && reQuietCreateTable.MatchString(s) {
+	switch {
+	case !ok:
+	case !quiet(l.folder, s) && !l.joinsCreation(s, scope):
+		for _, t := range scope {
+			l.batchLoud[t] = true
+			if reDropTable.MatchString(s) || reRenameTable.MatchString(s) || reRenameTables.MatchString(s) {
+				l.batchVanish[t] = true
+			}
+		}
+		l.batchRenames = append(l.batchRenames, i)
+	case reQuietCreateTable.MatchString(s):
 		for _, t := range scope {
 			if !slices.ContainsFunc(l.snap.Tables, func(st *schema.Table) bool { return st.Name == t }) {
 				l.batchCreated[t] = true
@@ -762,9 +818,10 @@ func (l *fileLinter) flush(ctx context.Context) error {
 	if len(l.batch) == 0 {
 		return nil
 	}
-	run, scope, first, all := l.batch, l.batchScope, l.batchFirst, l.batchAll
+	run, scope, first, all, vanish, loud := l.batch, l.batchScope, l.batchFirst, l.batchAll, l.batchVanish, l.batchRenames
 	l.batch, l.batchScope, l.batchFirst, l.batchCreated, l.batchAll = nil, nil, nil, nil, false
-	changes, err := l.stepIn(ctx, "", scope, !all && len(scope) > 0)
+	l.batchLoud, l.batchVanish, l.batchRenames = nil, nil, nil
+	changes, err := l.stepIn(ctx, "", scope, !all && len(scope) > 0, vanish)
 	if err != nil {
 		first := l.stmts[run[0]]
 		return wrapf(fmt.Sprintf("linting %s, statements %d to %d (from line %d): reading the schema changes they made on the dev database",
@@ -779,6 +836,9 @@ func (l *fileLinter) flush(ctx context.Context) error {
 			l.log.Debug("lint: a batched statement made a change lint reports on", "file", l.file.Name(), "statement", at+1)
 		}
 		l.per[at] = append(l.per[at], c)
+	}
+	for _, i := range loud {
+		l.per[i] = fixRenames(l.stmts[i].Text, l.per[i])
 	}
 	if l.trace != nil {
 		for _, i := range run {
