@@ -24,8 +24,9 @@ import (
 var errNoDev = errors.New("no dev server")
 
 // scratch creates the scratch database: an SQLite file in a temporary
-// folder, or "weber_verify_" + random on the dialect's dev server. The
-// returned function closes and removes it, even after cancellation.
+// folder, or "weber_verify_o" + random (internal/scratchdb) on the
+// dialect's dev server. The returned function closes and removes it, even
+// after cancellation.
 func (r *rehearsal) scratch(ctx context.Context, d string) (*sql.DB, func(), error) {
 	var err error
 	if d == dialect.SQLite {

@@ -47,7 +47,7 @@ type Options struct {
 	// Dialects are the folder names to verify (default: sqlite).
 	Dialects []string
 	// DevURLs names, by folder name, the PostgreSQL and MySQL servers where
-	// scratch databases ("weber_verify_" + random) are created and dropped
+	// scratch databases ("weber_verify_o" + random) are created and dropped
 	// afterwards. A server dialect without one is skipped and reported so.
 	DevURLs map[string]string
 	// From is the version the rehearsal starts at: the deployed version.
