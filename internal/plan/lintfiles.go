@@ -217,13 +217,18 @@ func (l *fileLinter) run(ctx context.Context, db *sql.DB, files []migrate.File, 
 // nullable column or a foreign key) make changes that no analyzer reports
 // on: for those, the only thing lint needs is that the file's other
 // findings see them (Atlas's analyzers ask whether a table, column or
-// index was added in the same file). Such quiet statements run in batches:
-// the linter inspects once, before the next statement that is not quiet
-// (or at the end of the file), the tables the whole batch named, and
-// credits each change to the first statement of the batch that named its
-// table. A file made of quiet statements only has no finding whatever
-// they change, so it is not inspected at all: the tables it names are
-// read again when the next file that has other statements starts. The
+// index was added in the same file). Statements run in batches between two
+// inspections of the tables the batch named, and each change read is
+// credited to the first statement of the batch that named its table. So
+// that every change has a single author, a batch ends before a statement
+// that touches a table a non-quiet statement of the batch changed, and
+// before a non-quiet statement that touches a table the batch already
+// touched (unless the batch created that table: no analyzer reports a
+// change to a table created in the same file, so the change joins the
+// creation; renames and drops never do). A file made of quiet statements
+// only has no finding whatever they change, so it is not inspected at
+// all: the tables it names are read again when the next file that has
+// other statements starts. The
 // findings are the same as with one inspection per statement
 // (TestLintFilesBatchingKeepsFindings); the cost is one inspection per
 // batch in the files that need one, and nothing more than the replay in
@@ -251,8 +256,8 @@ type fileLinter struct {
 	// when unknown (after a file that was not watched).
 	snap *schema.Schema
 
-	// batch holds the quiet statements (see quiet) executed since the
-	// last inspection, batchScope the tables they name, batchFirst the
+	// batch holds the statements executed since the last inspection,
+	// batchScope the tables they name, batchFirst the
 	// first of them to name each table, and batchAll whether one of them
 	// names none, so that the batch needs a full inspection.
 	batch      []int
