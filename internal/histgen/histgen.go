@@ -121,9 +121,10 @@ func Apply(ctx context.Context, db *sql.DB, dia, dir string) error {
 // last file of IndexFile CREATE INDEX statements over the tables (the
 // shape of a project that adds indexes in bulk).
 //
-// Loud, when positive, gives every Loud-th table two statements that
-// lint must look at closely, as squashed dumps and real histories have
-// them: a unique index on name and a column renamed.
+// Loud, when positive, adds statements that lint must look at closely, as
+// real histories have them: a unique index on the name of every Loud-th
+// table, and, in a history of several files, every 4th table renames a
+// column of an older one (a squashed file renames nothing).
 type Shape struct {
 	Tables    int
 	Files     int
@@ -159,8 +160,10 @@ func (s Shape) Statements(dia string) []string {
 			out = append(out, fmt.Sprintf("ALTER TABLE %s ADD COLUMN note_%04d varchar(50) NULL;", old, k))
 		}
 		if s.Loud > 0 && k%s.Loud == 0 {
-			out = append(out, fmt.Sprintf("CREATE UNIQUE INDEX %s_name_u ON %s (name);", t, t),
-				fmt.Sprintf("ALTER TABLE %s RENAME COLUMN created_at TO created_on;", t))
+			out = append(out, fmt.Sprintf("CREATE UNIQUE INDEX %s_name_u ON %s (name);", t, t))
+		}
+		if s.Loud > 0 && s.Files > 1 && k%4 == 0 {
+			out = append(out, fmt.Sprintf("ALTER TABLE w%04d RENAME COLUMN created_at TO created_on;", k/4))
 		}
 	}
 	return out
