@@ -236,11 +236,11 @@ func (l *fileLinter) run(ctx context.Context, db *sql.DB, files []migrate.File, 
 //
 // It keeps a snapshot of the whole schema and, after a statement that
 // names its tables (CREATE/ALTER/DROP TABLE, CREATE INDEX ... ON, RENAME
-// TABLE), inspects only those tables, so a statement costs the same however
-// large the schema has grown and the whole lint stays linear in the size of
-// the history. Any other statement, or one whose effect may reach other
-// tables (CASCADE, a rename that other tables' foreign keys follow), gets a
-// full inspection.
+// TABLE), inspects only those tables (with a rename, also the tables whose
+// foreign keys follow it), so a statement costs the same however large
+// the schema has grown and the whole lint stays linear in the size of the
+// history. Any other statement, or one whose effect may reach other tables
+// (CASCADE), gets a full inspection.
 type fileLinter struct {
 	folder   string
 	selected map[string]bool
@@ -573,17 +573,18 @@ func (l *fileLinter) scope(stmt string) ([]string, bool) {
 	if len(scope) == 0 {
 		return nil, false
 	}
-	// Other tables' foreign keys follow a renamed table or column: their
-	// snapshot would go stale.
+	// Other tables' foreign keys follow a renamed table or column: they
+	// are in the scope too.
 	if reRenameColumn.MatchString(stmt) || reChangeColumn.MatchString(stmt) || reRenameTable.MatchString(stmt) || reRenameTables.MatchString(stmt) {
+		named := len(scope)
 		for _, t := range l.snap.Tables {
 			if slices.Contains(scope, t.Name) {
 				continue
 			}
-			for _, fk := range t.ForeignKeys {
-				if fk.RefTable != nil && slices.Contains(scope, fk.RefTable.Name) {
-					return nil, false
-				}
+			if slices.ContainsFunc(t.ForeignKeys, func(fk *schema.ForeignKey) bool {
+				return fk.RefTable != nil && slices.Contains(scope[:named], fk.RefTable.Name)
+			}) {
+				scope = append(scope, t.Name)
 			}
 		}
 	}
