@@ -817,9 +817,9 @@ func (l *fileLinter) addToBatch(i int) {
 	}
 }
 
-// flush inspects the schema after the pending batch of quiet statements
-// and credits each change to the first statement of the batch that named
-// its table (the first of the batch when none did).
+// flush inspects the schema after the pending batch and credits each
+// change to the first statement of the batch that named its table (the
+// first of the batch when none did).
 func (l *fileLinter) flush(ctx context.Context) error {
 	if len(l.batch) == 0 {
 		return nil
@@ -838,8 +838,8 @@ func (l *fileLinter) flush(ctx context.Context) error {
 		if !ok {
 			at = run[0]
 		}
-		if !quietChange(c) {
-			l.log.Debug("lint: a batched statement made a change lint reports on", "file", l.file.Name(), "statement", at+1)
+		if !quietChange(c) && quiet(l.folder, l.stmts[at].Text) {
+			l.log.Debug("lint: a statement judged quiet made a change lint reports on", "file", l.file.Name(), "statement", at+1)
 		}
 		l.per[at] = append(l.per[at], c)
 	}
