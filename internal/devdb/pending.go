@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -131,7 +132,7 @@ func catchUp(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOptions,
 	// in memory, a server dialect's needs a dev URL.
 	if (st.Partial == nil || (st.Partial.Applied == 0 && !st.Partial.Unconfirmed)) && (u.Dialect == dialect.SQLite || opts.DevURL != "") {
 		ao := base
-		ao.Adopt, ao.AdoptCheck = true, matchesHistory(db, u, opts.DevURL)
+		ao.Adopt, ao.AdoptCheck = true, matchesHistory(db, u, opts.DevURL, filepath.Dir(folder))
 		r, err := upgrade.Upgrade(ctx, db, u, folder, ao)
 		var ref *upgrade.Refusal
 		switch {
@@ -171,12 +172,13 @@ func catchUp(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOptions,
 // indexes that db ensure added for model changes not yet revised); anything
 // the history builds that the database lacks or has differently refuses
 // the adoption, and the files are then applied instead.
-func matchesHistory(db *sql.DB, u *dbconn.URL, devURL string) func(context.Context, []*migdir.File) error {
+func matchesHistory(db *sql.DB, u *dbconn.URL, devURL, root string) func(context.Context, []*migdir.File) error {
 	return func(ctx context.Context, files []*migdir.File) (err error) {
-		dev, cleanup, err := plan.DevDB(ctx, u.Dialect, devURL)
+		d, err := plan.OpenDev(ctx, plan.DevOptions{Dialect: u.Dialect, URL: devURL, Root: root})
 		if err != nil {
 			return err
 		}
+		dev, cleanup := d.DB, d.Close
 		defer func() {
 			if cerr := cleanup(); cerr != nil && err == nil {
 				err = cerr

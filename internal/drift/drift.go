@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -199,9 +200,13 @@ func LiveWith(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath, devURL st
 		rep.Version = r.Version
 	}
 
-	dev, cleanup, err := plan.DevDB(ctx, u.Dialect, devURL)
+	d, err := plan.OpenDev(ctx, plan.DevOptions{Dialect: u.Dialect, URL: devURL, Root: filepath.Dir(filepath.Clean(dirPath))})
 	if err != nil {
 		return nil, fmt.Errorf("drift: comparing %s with its history: %w", u.Redacted(), err)
+	}
+	dev, cleanup := d.DB, d.Close
+	for _, n := range d.Notes {
+		log.Warn("drift: " + n)
 	}
 	defer func() {
 		if err := cleanup(); err != nil {

@@ -8,8 +8,6 @@ package liveschema
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -193,12 +191,4 @@ func Generated(c *schema.Column) bool {
 		}
 	}
 	return false
-}
-
-// ScratchName returns prefix followed by 10 random hex digits: the name of
-// a scratch database that no one else uses.
-func ScratchName(prefix string) string {
-	b := make([]byte, 5)
-	_, _ = rand.Read(b)
-	return prefix + hex.EncodeToString(b)
 }

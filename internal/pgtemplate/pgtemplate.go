@@ -55,6 +55,7 @@ import (
 
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/schemakey"
+	"github.com/weber-framework/weber/internal/scratchdb"
 )
 
 // Name prefixes. Every database this package creates or drops starts with
@@ -309,11 +310,11 @@ func (s *Server) dropStale(ctx context.Context, conn *sql.Conn, keep string) {
 		}
 	}
 	rows.Close()
-	for _, n := range stale {
-		if _, err := conn.ExecContext(ctx, "DROP DATABASE IF EXISTS "+dbconn.QuoteIdent(dialect.Postgres, n)); err != nil {
-			s.log.Warn("keeping a stale test template in use", "database", n, "err", err)
-			continue
-		}
+	dropped, kept := scratchdb.DropUnused(ctx, conn, dialect.Postgres, stale, false)
+	for _, k := range kept {
+		s.log.Warn("keeping a stale test template in use", "database", k)
+	}
+	for _, n := range dropped {
 		s.log.Info("dropped stale test template", "database", n)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/scratchdb"
 )
 
 // spareComment marks a database made ahead of time by a Pool and not yet
@@ -211,9 +212,8 @@ func (s *Server) dropOldSpares(ctx context.Context) {
 		}
 	}
 	rows.Close()
-	for _, n := range old {
-		if _, err := s.db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+dbconn.QuoteIdent(dialect.Postgres, n)); err != nil {
-			s.log.Debug("keeping a spare test database in use", "database", n, "err", err)
-		}
+	_, kept := scratchdb.DropUnused(ctx, s.db, dialect.Postgres, old, false)
+	for _, k := range kept {
+		s.log.Debug("keeping a spare test database in use", "database", k)
 	}
 }

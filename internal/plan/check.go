@@ -166,10 +166,12 @@ func checkDialect(ctx context.Context, folder, dir, devURL string, tables []*ent
 	if err != nil {
 		return notChecked(err)
 	}
-	db, cleanup, err := DevDB(ctx, folder, devURL)
+	dev, err := OpenDev(ctx, DevOptions{Dialect: folder, URL: devURL, Root: filepath.Dir(dir)})
 	if err != nil {
 		return notChecked(err)
 	}
+	db, cleanup := dev.DB, dev.Close
+	dc.Warnings = append(dc.Warnings, dev.Notes...)
 	defer func() {
 		if err := cleanup(); err != nil {
 			dc.Warnings = append(dc.Warnings, oneLine(err.Error()))

@@ -20,7 +20,7 @@ import (
 	_ "ariga.io/atlas/sql/postgres/postgrescheck"
 	_ "ariga.io/atlas/sql/sqlite/sqlitecheck"
 
-	"github.com/weber-framework/weber/internal/preflight"
+	"github.com/weber-framework/weber/internal/migdir"
 )
 
 // Finding is one lint diagnostic on a statement.
@@ -276,7 +276,7 @@ func lint(ctx context.Context, folder string, drv migrate.Driver, name, content 
 		byPos[s.Pos] = s
 		perPos[s.Pos] = per[i]
 	}
-	declared := preflight.ParseDataLoss([]byte(content))
+	declared := migdir.ParseDataLoss([]byte(content))
 	pass := &sqlcheck.Pass{
 		File: &sqlcheck.File{File: file, Changes: changes},
 		Dev:  &sqlclient.Client{Name: atlasDriverName(folder), Driver: drv},
@@ -326,7 +326,7 @@ func lint(ctx context.Context, folder string, drv migrate.Driver, name, content 
 
 // declaresLoss reports whether the file's weber:data-loss directives name
 // every table and column the statement's changes drop.
-func declaresLoss(d preflight.DeclaredLoss, changes schema.Changes) bool {
+func declaresLoss(d migdir.DeclaredLoss, changes schema.Changes) bool {
 	drops := 0
 	for _, ch := range changes {
 		switch ch := ch.(type) {

@@ -119,10 +119,12 @@ func LintFiles(ctx context.Context, opts LintOptions) (*LintReport, error) {
 	if len(selected) == 0 {
 		return rep, nil
 	}
-	db, cleanup, err := DevDB(ctx, folder, opts.DevURL)
+	dev, err := OpenDev(ctx, DevOptions{Dialect: folder, URL: opts.DevURL, Root: filepath.Dir(filepath.Clean(opts.Dir))})
 	if err != nil {
 		return nil, fmt.Errorf("linting %s: %w", opts.Dir, err)
 	}
+	db, cleanup := dev.DB, dev.Close
+	rep.Warnings = append(rep.Warnings, dev.Notes...)
 	defer func() {
 		if err := cleanup(); err != nil {
 			rep.Warnings = append(rep.Warnings, oneLine(err.Error()))
@@ -211,13 +213,34 @@ func (l *fileLinter) run(ctx context.Context, db *sql.DB, files []migrate.File, 
 // of the dev database statement by statement through the files to lint and
 // lints each file at its end.
 //
+// Most statements of real histories (CREATE TABLE, CREATE INDEX, adding a
+// nullable column or a foreign key) make changes that no analyzer reports
+// on: for those, the only thing lint needs is that the file's other
+// findings see them (Atlas's analyzers ask whether a table, column or
+// index was added in the same file). Statements run in batches between two
+// inspections of the tables the batch named, and each change read is
+// credited to the first statement of the batch that named its table. So
+// that every change has a single author, a batch ends before a statement
+// that touches a table a non-quiet statement of the batch changed, and
+// before a non-quiet statement that touches a table the batch already
+// touched (unless the batch created that table: no analyzer reports a
+// change to a table created in the same file, so the change joins the
+// creation; renames and drops never do). A file made of quiet statements
+// only has no finding whatever they change, so it is not inspected at
+// all: the tables it names are read again when the next file that has
+// other statements starts. The
+// findings are the same as with one inspection per statement
+// (TestLintFilesBatchingKeepsFindings); the cost is one inspection per
+// batch in the files that need one, and nothing more than the replay in
+// the others.
+//
 // It keeps a snapshot of the whole schema and, after a statement that
 // names its tables (CREATE/ALTER/DROP TABLE, CREATE INDEX ... ON, RENAME
-// TABLE), inspects only those tables, so a statement costs the same however
-// large the schema has grown and the whole lint stays linear in the size of
-// the history. Any other statement, or one whose effect may reach other
-// tables (CASCADE, a rename that other tables' foreign keys follow), gets a
-// full inspection.
+// TABLE), inspects only those tables (with a rename, also the tables whose
+// foreign keys follow it), so a statement costs the same however large
+// the schema has grown and the whole lint stays linear in the size of the
+// history. Any other statement, or one whose effect may reach other tables
+// (CASCADE), gets a full inspection.
 type fileLinter struct {
 	folder   string
 	selected map[string]bool
@@ -233,15 +256,46 @@ type fileLinter struct {
 	// when unknown (after a file that was not watched).
 	snap *schema.Schema
 
-	// full turns scoped inspection off and trace, when set, sees each
-	// statement's changes: both for tests.
-	full  bool
-	trace func(file string, stmt int, changes []schema.Change)
+	// batch holds the statements executed since the last inspection,
+	// batchScope the tables they name, batchFirst the
+	// first of them to name each table, and batchAll whether one of them
+	// names none, so that the batch needs a full inspection.
+	batch      []int
+	batchScope []string
+	batchFirst map[string]int
+	batchAll   bool
+	// batchCreated holds the tables a CREATE TABLE of the batch created
+	// (they did not exist before it); joining is set, from beforeStmt to
+	// afterStmt, for a statement that is not quiet but joins the batch.
+	batchCreated map[string]bool
+	joining      bool
+	// batchLoud holds the tables a statement of the batch that is not
+	// quiet changed first (no other statement of the batch may change
+	// them), batchVanish those it drops or renames, and batchRenames
+	// those statements (their drop-and-add pairs become renames).
+	batchLoud    map[string]bool
+	batchVanish  map[string]bool
+	batchRenames []int
+	// exact is set for a file with a statement that is not quiet: its
+	// quiet statements' changes are read and credited. A file without one
+	// has no finding whatever its changes; the tables its statements name
+	// are only marked dirty (dirtyAll: some statement named none), and
+	// read again at the start of the next exact file.
+	exact    bool
+	dirty    []string
+	dirtyAll bool
+
+	// full turns scoped inspection off, noBatch the batching of quiet
+	// statements, and trace, when set, sees each statement's changes: all
+	// for tests.
+	full    bool
+	noBatch bool
+	trace   func(file string, stmt int, changes []schema.Change)
 }
 
 func (l *fileLinter) fileStart(ctx context.Context, conn *sql.Conn, f migrate.File, stmts []*migrate.Stmt) (bool, error) {
 	if !l.selected[f.Name()] {
-		l.snap = nil
+		l.snap, l.dirty, l.dirtyAll = nil, nil, false
 		return false, nil
 	}
 	if l.conn != conn {
@@ -256,16 +310,115 @@ func (l *fileLinter) fileStart(ctx context.Context, conn *sql.Conn, f migrate.Fi
 		if err != nil {
 			return false, wrapf("linting "+f.Name()+": inspecting the dev database", err)
 		}
-		l.snap = snap
+		l.snap, l.dirty, l.dirtyAll = snap, nil, false
 	}
 	l.file, l.stmts = f, stmts
 	l.per = make([]schema.Changes, len(stmts))
+	l.exact = slices.ContainsFunc(stmts, func(s *migrate.Stmt) bool { return mayChangeSchema(s.Text) && !l.batches(s.Text) })
+	if l.exact && (l.dirtyAll || len(l.dirty) > 0) {
+		// Read what the files without findings changed, before this
+		// file's statements change it further.
+		dirty, all := l.dirty, l.dirtyAll
+		l.dirty, l.dirtyAll = nil, false
+		if _, err := l.stepIn(ctx, "", dirty, !all, nil); err != nil {
+			return false, wrapf("linting "+f.Name()+": inspecting the dev database", err)
+		}
+	}
 	return true, nil
+}
+
+func (l *fileLinter) beforeStmt(ctx context.Context, _ *sql.Conn, i int) error {
+	s := l.stmts[i].Text
+	l.joining = false
+	if !mayChangeSchema(s) || !l.exact || l.full || l.noBatch {
+		return nil
+	}
+	scope, ok := l.scope(s)
+	isQuiet := quiet(l.folder, s)
+	switch {
+	case !ok && isQuiet:
+		l.joining = true // it changes no table the batch credits
+		return nil
+	case !ok:
+		return l.flush(ctx) // then inspected alone
+	case isQuiet && !l.ownedByLoud(scope):
+		l.joining = true
+		return nil
+	case !isQuiet && l.joinsCreation(s, scope):
+		l.joining = true
+		return nil
+	case !isQuiet && !l.inBatch(scope):
+		l.joining = true
+		return nil
+	}
+	l.joining = true // after the flush, it starts the next batch
+	return l.flush(ctx)
+}
+
+// reRenameOrDrop matches the statements that never join the batch of a
+// table's creation: renames change the names changes are credited by,
+// and a dropped unique index silences findings on other tables (Atlas's
+// data_depend analyzer).
+var reRenameOrDrop = regexp.MustCompile(`(?i)\b(?:DROP|RENAME|CHANGE)\b`)
+
+// joinsCreation reports whether a statement that is not quiet may join
+// the batch together with the creation of its tables: every table it
+// changes was created by a CREATE TABLE of the batch and nothing loud
+// touched them since. No analyzer reports a change to a table created in
+// the same file, except through the names of the file (which renames and
+// drops change: those never join), so its change may be read together
+// with the table's creation and credited to it.
+func (l *fileLinter) joinsCreation(stmt string, scope []string) bool {
+	if reRenameOrDrop.MatchString(stmt) || reQuietCreateTable.MatchString(stmt) {
+		return false
+	}
+	for _, t := range scope {
+		if !l.batchCreated[t] || l.batchLoud[t] {
+			return false
+		}
+	}
+	return true
+}
+
+// inBatch reports whether a statement of the batch named one of the
+// tables.
+func (l *fileLinter) inBatch(scope []string) bool {
+	for _, t := range scope {
+		if _, ok := l.batchFirst[t]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// ownedByLoud reports whether a statement of the batch that is not quiet
+// changed one of the tables first: the changes read for it must be its
+// own.
+func (l *fileLinter) ownedByLoud(scope []string) bool {
+	for _, t := range scope {
+		if l.batchLoud[t] {
+			return true
+		}
+	}
+	return false
+}
+
+// batches reports whether the statement is quiet and batching is on.
+func (l *fileLinter) batches(stmt string) bool {
+	return !l.full && !l.noBatch && quiet(l.folder, stmt)
 }
 
 func (l *fileLinter) afterStmt(ctx context.Context, _ *sql.Conn, i int) error {
 	s := l.stmts[i]
 	if !mayChangeSchema(s.Text) {
+		return nil
+	}
+	switch {
+	case l.batches(s.Text) && !l.exact:
+		l.markDirty(s.Text)
+		return nil
+	case l.joining:
+		l.addToBatch(i)
 		return nil
 	}
 	changes, err := l.step(ctx, s.Text)
@@ -281,6 +434,9 @@ func (l *fileLinter) afterStmt(ctx context.Context, _ *sql.Conn, i int) error {
 }
 
 func (l *fileLinter) fileEnd(ctx context.Context, _ *sql.Conn) error {
+	if err := l.flush(ctx); err != nil {
+		return err
+	}
 	findings, err := lint(ctx, l.folder, l.drv, l.file.Name(), string(l.file.Bytes()), l.stmts, l.per)
 	if err != nil {
 		return err
@@ -297,21 +453,29 @@ func (l *fileLinter) fileEnd(ctx context.Context, _ *sql.Conn) error {
 // step returns the schema changes the statement just made and moves the
 // snapshot past it.
 func (l *fileLinter) step(ctx context.Context, stmt string) ([]schema.Change, error) {
-	if scope, ok := l.scope(stmt); ok && !l.full {
+	scope, ok := l.scope(stmt)
+	return l.stepIn(ctx, stmt, scope, ok, nil)
+}
+
+// stepIn is step for a statement (or a batch: stmt "", whose statements
+// drop or rename the tables of vanish) whose changes stay within the
+// tables of scope when ok.
+func (l *fileLinter) stepIn(ctx context.Context, stmt string, scope []string, ok bool, vanish map[string]bool) ([]schema.Change, error) {
+	if ok && !l.full {
 		before := l.snapTables(scope)
 		after, err := l.drv.InspectSchema(ctx, "", &schema.InspectOptions{
 			Mode:    schema.InspectSchemas | schema.InspectTables,
 			Tables:  scope,
 			Exclude: liveschema.OwnTables,
 		})
-		if err == nil && after.Name == l.snap.Name && plausible(stmt, scope, before, after.Tables) {
+		if err == nil && after.Name == l.snap.Name && plausible(stmt, scope, before, after.Tables, vanish) {
 			from := &schema.Schema{Name: l.snap.Name, Realm: l.snap.Realm, Attrs: l.snap.Attrs, Tables: before}
 			if changes, err := l.drv.SchemaDiff(from, after); err == nil {
 				l.merge(scope, after.Tables)
 				return changes, nil
 			}
 		}
-		l.log.Debug("lint: scoped inspection did not fit, inspecting everything", "statement", oneLine(stmt))
+		l.log.Debug("lint: scoped inspection did not fit, inspecting everything", "statement", oneLine(stmt), "tables", len(scope))
 	}
 	after, err := InspectTables(ctx, l.drv)
 	if err != nil {
@@ -409,17 +573,18 @@ func (l *fileLinter) scope(stmt string) ([]string, bool) {
 	if len(scope) == 0 {
 		return nil, false
 	}
-	// Other tables' foreign keys follow a renamed table or column: their
-	// snapshot would go stale.
+	// Other tables' foreign keys follow a renamed table or column: they
+	// are in the scope too.
 	if reRenameColumn.MatchString(stmt) || reChangeColumn.MatchString(stmt) || reRenameTable.MatchString(stmt) || reRenameTables.MatchString(stmt) {
+		named := len(scope)
 		for _, t := range l.snap.Tables {
 			if slices.Contains(scope, t.Name) {
 				continue
 			}
-			for _, fk := range t.ForeignKeys {
-				if fk.RefTable != nil && slices.Contains(scope, fk.RefTable.Name) {
-					return nil, false
-				}
+			if slices.ContainsFunc(t.ForeignKeys, func(fk *schema.ForeignKey) bool {
+				return fk.RefTable != nil && slices.Contains(scope[:named], fk.RefTable.Name)
+			}) {
+				scope = append(scope, t.Name)
 			}
 		}
 	}
@@ -454,7 +619,7 @@ func (l *fileLinter) resolve(raw string) string {
 // plausible reports whether a scoped inspection accounts for the
 // statement: every table it names exists before or after it, and tables
 // vanish only when dropped or renamed.
-func plausible(stmt string, scope []string, before, after []*schema.Table) bool {
+func plausible(stmt string, scope []string, before, after []*schema.Table, vanish map[string]bool) bool {
 	has := func(ts []*schema.Table, n string) bool {
 		return slices.ContainsFunc(ts, func(t *schema.Table) bool { return t.Name == n })
 	}
@@ -464,6 +629,8 @@ func plausible(stmt string, scope []string, before, after []*schema.Table) bool 
 		switch {
 		case !b && !a:
 			return false
+		case b && !a && stmt == "" && !vanish[n]:
+			return false
 		case b && !a:
 			vanished++
 		case !b && a:
@@ -471,7 +638,7 @@ func plausible(stmt string, scope []string, before, after []*schema.Table) bool 
 		}
 	}
 	switch {
-	case vanished == 0:
+	case vanished == 0 || stmt == "":
 		return true
 	case reDropTable.MatchString(stmt):
 		return appeared == 0
@@ -602,4 +769,162 @@ func indexOf(cs []schema.Change, f func(schema.Change) bool) int {
 		}
 	}
 	return -1
+}
+
+// markDirty notes the tables a quiet statement of a file without findings
+// changed.
+func (l *fileLinter) markDirty(stmt string) {
+	scope, ok := l.scope(stmt)
+	l.dirtyAll = l.dirtyAll || !ok
+	for _, t := range scope {
+		if !slices.Contains(l.dirty, t) {
+			l.dirty = append(l.dirty, t)
+		}
+	}
+}
+
+// addToBatch adds statement i, which ran, to the batch.
+func (l *fileLinter) addToBatch(i int) {
+	s := l.stmts[i].Text
+	if l.batchFirst == nil {
+		l.batchFirst, l.batchCreated, l.batchLoud, l.batchVanish = map[string]int{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
+	}
+	l.batch = append(l.batch, i)
+	scope, ok := l.scope(s)
+	l.batchAll = l.batchAll || !ok
+	for _, t := range scope {
+		if _, seen := l.batchFirst[t]; !seen {
+			l.batchFirst[t] = i
+			l.batchScope = append(l.batchScope, t)
+		}
+	}
+	switch {
+	case !ok:
+	case !quiet(l.folder, s) && !l.joinsCreation(s, scope):
+		for _, t := range scope {
+			l.batchLoud[t] = true
+			if reDropTable.MatchString(s) || reRenameTable.MatchString(s) || reRenameTables.MatchString(s) {
+				l.batchVanish[t] = true
+			}
+		}
+		l.batchRenames = append(l.batchRenames, i)
+	case reQuietCreateTable.MatchString(s):
+		for _, t := range scope {
+			if !slices.ContainsFunc(l.snap.Tables, func(st *schema.Table) bool { return st.Name == t }) {
+				l.batchCreated[t] = true
+			}
+		}
+	}
+}
+
+// flush inspects the schema after the pending batch and credits each
+// change to the first statement of the batch that named its table (the
+// first of the batch when none did).
+func (l *fileLinter) flush(ctx context.Context) error {
+	if len(l.batch) == 0 {
+		return nil
+	}
+	run, scope, first, all, vanish, loud := l.batch, l.batchScope, l.batchFirst, l.batchAll, l.batchVanish, l.batchRenames
+	l.batch, l.batchScope, l.batchFirst, l.batchCreated, l.batchAll = nil, nil, nil, nil, false
+	l.batchLoud, l.batchVanish, l.batchRenames = nil, nil, nil
+	changes, err := l.stepIn(ctx, "", scope, !all && len(scope) > 0, vanish)
+	if err != nil {
+		first := l.stmts[run[0]]
+		return wrapf(fmt.Sprintf("linting %s, statements %d to %d (from line %d): reading the schema changes they made on the dev database",
+			l.file.Name(), run[0]+1, run[len(run)-1]+1, lineAt(string(l.file.Bytes()), first.Pos)), err)
+	}
+	for _, c := range changes {
+		at, ok := first[changedTable(c)]
+		if !ok {
+			at = run[0]
+		}
+		if !quietChange(c) && quiet(l.folder, l.stmts[at].Text) {
+			l.log.Debug("lint: a statement judged quiet made a change lint reports on", "file", l.file.Name(), "statement", at+1)
+		}
+		l.per[at] = append(l.per[at], c)
+	}
+	for _, i := range loud {
+		l.per[i] = fixRenames(l.stmts[i].Text, l.per[i])
+	}
+	if l.trace != nil {
+		for _, i := range run {
+			l.trace(l.file.Name(), i, l.per[i])
+		}
+	}
+	return nil
+}
+
+// changedTable names the table a change is about ("" for none).
+func changedTable(c schema.Change) string {
+	switch c := c.(type) {
+	case *schema.AddTable:
+		return c.T.Name
+	case *schema.ModifyTable:
+		return c.T.Name
+	case *schema.DropTable:
+		return c.T.Name
+	}
+	return ""
+}
+
+var (
+	// Statements that only add: a table, a non-unique index, a column
+	// that may be NULL, a foreign key or check.
+	reQuietCreateTable = regexp.MustCompile(`(?is)^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(` + qident + `)`)
+	reQuietCreateIndex = regexp.MustCompile(`(?is)^\s*CREATE\s+INDEX\s`)
+	reQuietAlterAdd    = regexp.MustCompile(`(?is)^\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?` + qident + `\s+ADD\s`)
+	// Words that make an ALTER TABLE ... ADD statement loud.
+	reLoudWords = regexp.MustCompile(`(?i)\b(?:DROP|RENAME|MODIFY|CHANGE|ALTER\s+COLUMN|UNIQUE|PRIMARY|NOT\s+NULL|TYPE|ALGORITHM|PARTITION|AUTO_INCREMENT|IDENTITY|GENERATED|(?:SMALL|BIG)?SERIAL)\b`)
+	// Statements that change no table (but may change what an inspection
+	// of them reads, so they end a batch's scoped inspection).
+	reQuietOther = regexp.MustCompile(`(?is)^\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE|TRIGGER|VIEW|MATERIALIZED\s+VIEW|SEQUENCE|TYPE|EXTENSION|SCHEMA|DOMAIN)\s|COMMENT\s+ON\s|GRANT\s|REVOKE\s|ALTER\s+SEQUENCE\s)`)
+)
+
+// quiet reports whether a statement only adds things no analyzer reports
+// on (see fileLinter), judged conservatively from its text. On SQLite a
+// CREATE TABLE "new_..." starts a table rebuild, which the SQLite analyzer
+// recognises statement by statement, so it is never quiet.
+func quiet(folder, stmt string) bool {
+	switch {
+	case reQuietCreateTable.MatchString(stmt):
+		name := unquote(reQuietCreateTable.FindStringSubmatch(stmt)[1])
+		return !(folder == SQLite && strings.HasPrefix(strings.ToLower(name), "new_"))
+	case reQuietCreateIndex.MatchString(stmt):
+		return true
+	case reQuietAlterAdd.MatchString(stmt):
+		return !reLoudWords.MatchString(stmt[len(reQuietAlterAdd.FindString(stmt)):])
+	}
+	return reQuietOther.MatchString(stmt)
+}
+
+// quietChange reports whether no analyzer reports on the change: an added
+// table, or added nullable (or defaulted) columns, non-unique indexes,
+// foreign keys and checks, or a comment.
+func quietChange(c schema.Change) bool {
+	switch c := c.(type) {
+	case *schema.AddTable:
+		return true
+	case *schema.ModifyTable:
+		for _, mc := range c.Changes {
+			switch mc := mc.(type) {
+			case *schema.AddColumn:
+				if !mc.C.Type.Null && mc.C.Default == nil {
+					return false
+				}
+			case *schema.AddIndex:
+				if mc.I.Unique {
+					return false
+				}
+			case *schema.AddForeignKey, *schema.AddCheck:
+			case *schema.ModifyColumn:
+				if mc.Change != schema.ChangeComment {
+					return false
+				}
+			default:
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }

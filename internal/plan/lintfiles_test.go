@@ -343,14 +343,14 @@ func TestLintFilesScopedInspectionMatchesFull(t *testing.T) {
 				t.Fatal(err)
 			}
 			files := historyFiles(md)
-			run := func(full bool) ([]string, []Finding) {
+			run := func(full, noBatch bool) ([]string, []Finding) {
 				db, cleanup, err := DevDB(context.Background(), d, urls[d])
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer cleanup()
 				var seen []string
-				l := &fileLinter{folder: d, selected: map[string]bool{"20261201000000_mixed.sql": true}, full: full,
+				l := &fileLinter{folder: d, selected: map[string]bool{"20261201000000_mixed.sql": true}, full: full, noBatch: noBatch,
 					log: discardLogger(),
 					trace: func(file string, i int, changes []schema.Change) {
 						seen = append(seen, fmt.Sprintf("%d: %s", i+1, strings.Join(describeChanges(changes), ", ")))
@@ -361,8 +361,17 @@ func TestLintFilesScopedInspectionMatchesFull(t *testing.T) {
 				}
 				return seen, out[0].Findings
 			}
-			scoped, sf := run(false)
-			full, ff := run(true)
+			scoped, sf := run(false, true)
+			full, ff := run(true, true)
+			batched, bf := run(false, false)
+			if !slices.Equal(bf, ff) {
+				t.Errorf("findings differ:\nbatched %+v\nfull    %+v", bf, ff)
+			}
+			// The batch of statements 1 and 2 is inspected once, before
+			// statement 4: both changes are credited to statement 1.
+			if !slices.Contains(batched, "1: ADD TABLE audit") || !slices.Contains(batched, "2: ") {
+				t.Errorf("batched inspection saw\n%s\nwant the table and its index on statement 1", strings.Join(batched, "\n"))
+			}
 			if !slices.Equal(scoped, full) {
 				t.Errorf("scoped inspection saw\n%s\nfull inspection saw\n%s", strings.Join(scoped, "\n"), strings.Join(full, "\n"))
 			}

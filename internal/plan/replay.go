@@ -87,6 +87,8 @@ type replayObserver interface {
 	// fileStart is called before f's statements run; unless it returns
 	// watch, the file's statements run unobserved.
 	fileStart(ctx context.Context, conn *sql.Conn, f migrate.File, stmts []*migrate.Stmt) (watch bool, err error)
+	// beforeStmt is called before statement i of a watched file runs.
+	beforeStmt(ctx context.Context, conn *sql.Conn, i int) error
 	// afterStmt is called after statement i of a watched file ran.
 	afterStmt(ctx context.Context, conn *sql.Conn, i int) error
 	// fileEnd is called after the last statement of a watched file ran.
@@ -148,6 +150,11 @@ func replay(ctx context.Context, db *sql.DB, dia string, files []migrate.File, u
 		}
 		body := string(f.Bytes())
 		for i, s := range stmts {
+			if watch {
+				if err := obs.beforeStmt(ctx, conn, i); err != nil {
+					return n, err
+				}
+			}
 			if _, err := conn.ExecContext(ctx, s.Text); err != nil {
 				return n, &ReplayError{File: f.Name(), Statement: i + 1, Line: lineAt(body, s.Pos), SQL: s.Text, Err: err}
 			}

@@ -198,11 +198,12 @@ func planDir(ctx context.Context, folder, dir, devURL string, tables []*entschem
 	if err != nil {
 		return nil, err
 	}
-	db, cleanup, err := DevDB(ctx, folder, devURL)
+	dev, err := OpenDev(ctx, DevOptions{Dialect: folder, URL: devURL, Root: filepath.Dir(dir)})
 	if err != nil {
 		return nil, fmt.Errorf("planning %s: %w", folder, err)
 	}
-	dp := &dirPlan{dir: dir, files: files, result: DialectResult{Dialect: folder, Dir: dir}}
+	db, cleanup := dev.DB, dev.Close
+	dp := &dirPlan{dir: dir, files: files, result: DialectResult{Dialect: folder, Dir: dir, Warnings: dev.Notes}}
 	if len(files) > 0 {
 		dp.last = files[len(files)-1].Version()
 	}

@@ -29,7 +29,9 @@ import (
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/internal/plan"
 	"github.com/weber-framework/weber/internal/plural"
+	"github.com/weber-framework/weber/internal/scratchdb"
 )
 
 // Statement is one pending statement of a migration file.
@@ -44,7 +46,7 @@ type Statement struct {
 	Text string
 	// DataLoss is what the file declares it loses on purpose (its
 	// weber:data-loss directives).
-	DataLoss DeclaredLoss
+	DataLoss migdir.DeclaredLoss
 }
 
 // Statements returns the statements of f from the (skip+1)-th on: skip is
@@ -170,8 +172,13 @@ type Options struct {
 	// in-memory database is used).
 	Dev *sql.DB
 	// DevURL names a PostgreSQL or MySQL server where Check creates a
-	// scratch database ("weber_preflight_" + random) and drops it after.
+	// scratch database ("weber_preflight_o" + random, see
+	// internal/scratchdb) and drops it after.
 	DevURL string
+	// Root is the migrations root: the dev setup file under it
+	// (plan.DevSetupFile) runs on the scratch database Check creates; ""
+	// runs none.
+	Root string
 	// Logger receives debug output; nil discards.
 	Logger *slog.Logger
 }
@@ -268,39 +275,23 @@ type step struct {
 }
 
 func openDev(ctx context.Context, d string, opts Options) (*sql.DB, func(), error) {
-	if opts.Dev != nil {
-		return opts.Dev, func() {}, nil
-	}
-	var u *dbconn.URL
-	var err error
 	switch {
-	case d == dialect.SQLite:
-		u, err = dbconn.Parse("sqlite://:memory:")
-	case opts.DevURL != "":
-		u, err = dbconn.Parse(opts.DevURL)
-		if err == nil {
-			u = u.WithDatabase(liveschema.ScratchName("weber_preflight_"))
-			_, err = dbconn.EnsureDatabase(ctx, u)
-		}
-	default:
+	case opts.Dev != nil:
+		return opts.Dev, func() {}, nil
+	case d != dialect.SQLite && opts.DevURL != "":
+		return openScratch(ctx, opts)
+	case d != dialect.SQLite:
 		return nil, nil, fmt.Errorf("pre-flight check on %s: %w: pass --dev-url or set WEBER_DEV_%s_URL", d, ErrNoDev, strings.ToUpper(d))
 	}
+	u, err := dbconn.Parse("sqlite://:memory:")
 	if err != nil {
 		return nil, nil, fmt.Errorf("pre-flight check: preparing the dev database: %w", err)
 	}
 	db, err := dbconn.Open(ctx, u)
 	if err != nil {
-		if d != dialect.SQLite {
-			_, _ = dbconn.DropDatabase(context.WithoutCancel(ctx), u)
-		}
 		return nil, nil, fmt.Errorf("pre-flight check: %w", err)
 	}
-	return db, func() {
-		db.Close()
-		if d != dialect.SQLite {
-			_, _ = dbconn.DropDatabase(context.WithoutCancel(ctx), u)
-		}
-	}, nil
+	return db, func() { db.Close() }, nil
 }
 
 // mirror creates the tables (and enum types) of live in the empty dev database.
@@ -380,7 +371,7 @@ func (c *checker) classify(ctx context.Context, net []schema.Change, steps []ste
 	add := func(r Risk) {
 		st := c.attribute(r, steps)
 		r.File, r.Index, r.Line, r.Statement = st.File, st.Index, st.Line, st.Text
-		if st.DataLoss.Covers(r) && r.Rows > 0 {
+		if covers(st.DataLoss, r) && r.Rows > 0 {
 			r.Declared = true
 			if i := strings.Index(r.Message, ": copy the data first"); i > 0 {
 				r.Message = r.Message[:i]
@@ -1037,4 +1028,35 @@ func addSizeChanges(from, to *schema.Schema, net []schema.Change) []schema.Chang
 		}
 	}
 	return net
+}
+
+// openScratch creates the pre-flight's scratch database on the dev server
+// and runs the dev setup file on it.
+func openScratch(ctx context.Context, opts Options) (*sql.DB, func(), error) {
+	server, err := dbconn.Parse(opts.DevURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pre-flight check: the dev URL: %w", err)
+	}
+	sd, err := scratchdb.Create(ctx, server, scratchdb.PreflightPrefix)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pre-flight check: preparing the dev database: %w", err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	for _, n := range plan.ReapNotes(server, sd.Removed, sd.Kept) {
+		log.Warn("pre-flight check: " + n)
+	}
+	db, err := dbconn.Open(ctx, sd.URL)
+	if err == nil && opts.Root != "" {
+		if _, err = plan.RunDevSetup(ctx, db, opts.Dialect, opts.Root); err != nil {
+			db.Close()
+		}
+	}
+	if err != nil {
+		_ = sd.Drop(ctx)
+		return nil, nil, fmt.Errorf("pre-flight check: %w", err)
+	}
+	return db, func() { db.Close(); _ = sd.Drop(ctx) }, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -192,9 +193,13 @@ func Downgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, o
 	}
 
 	// The state the history has at the target, on a dev database.
-	dev, cleanup, err := plan.DevDB(ctx, u.Dialect, opts.DevURL)
+	d, err := plan.OpenDev(ctx, plan.DevOptions{Dialect: u.Dialect, URL: opts.DevURL, Root: filepath.Dir(filepath.Clean(dirPath))})
 	if err != nil {
 		return nil, fmt.Errorf("downgrade: %w", err)
+	}
+	dev, cleanup := d.DB, d.Close
+	for _, n := range d.Notes {
+		log.Warn("downgrade: " + n)
 	}
 	defer func() {
 		if err := cleanup(); err != nil {

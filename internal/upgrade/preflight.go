@@ -132,9 +132,9 @@ func preflightNeeded(ctx context.Context, conn *sql.Conn, dia string, steps []*s
 }
 
 // runPreflight checks steps (already cut to the ones that matter) against
-// the target db. It returns the risks found; a non-nil string says why the
+// the target db; root is the migrations root, for the dev setup file. It returns the risks found; a non-nil string says why the
 // check could not run in a dry run (elsewhere that is a *Refusal).
-func runPreflight(ctx context.Context, db *sql.DB, u *dbconn.URL, steps []*step, first string, opts *Options, log *slog.Logger) ([]preflight.Risk, string, error) {
+func runPreflight(ctx context.Context, db *sql.DB, u *dbconn.URL, root string, steps []*step, first string, opts *Options, log *slog.Logger) ([]preflight.Risk, string, error) {
 	if u.Dialect != dialect.SQLite && strings.TrimSpace(opts.DevURL) == "" {
 		env := "WEBER_DEV_" + strings.ToUpper(u.Dialect) + "_URL"
 		msg := fmt.Sprintf("%s may destroy or reject rows and the database holds data, but the pre-flight check that counts the rows affected needs a dev %s server where it can create a scratch database: set %s or pass --dev-url, or pass --allow-data-loss to upgrade without the check",
@@ -148,7 +148,7 @@ func runPreflight(ctx context.Context, db *sql.DB, u *dbconn.URL, steps []*step,
 	for _, s := range steps {
 		stmts = append(stmts, preflight.FileStatements(s.file, s.from)...)
 	}
-	risks, err := preflight.Check(ctx, db, stmts, preflight.Options{Dialect: u.Dialect, DevURL: opts.DevURL, Logger: log})
+	risks, err := preflight.Check(ctx, db, stmts, preflight.Options{Dialect: u.Dialect, DevURL: opts.DevURL, Root: root, Logger: log})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, "", fmt.Errorf("upgrade: %w", err)

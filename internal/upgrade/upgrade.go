@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -454,7 +455,7 @@ func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opt
 		// pool limited to one connection, has no other). The lock is held
 		// on its own connection or file.
 		conn.Close()
-		risks, skipped, err := runPreflight(ctx, db, u, steps[:n], first, &opts, log)
+		risks, skipped, err := runPreflight(ctx, db, u, filepath.Dir(filepath.Clean(dirPath)), steps[:n], first, &opts, log)
 		if err != nil {
 			return nil, err
 		}

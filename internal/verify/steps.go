@@ -18,14 +18,16 @@ import (
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/plan"
 	"github.com/weber-framework/weber/internal/preflight"
+	"github.com/weber-framework/weber/internal/scratchdb"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
 var errNoDev = errors.New("no dev server")
 
 // scratch creates the scratch database: an SQLite file in a temporary
-// folder, or "weber_verify_" + random on the dialect's dev server. The
-// returned function closes and removes it, even after cancellation.
+// folder, or "weber_verify_o" + random (internal/scratchdb) on the
+// dialect's dev server. The returned function closes and removes it, even
+// after cancellation.
 func (r *rehearsal) scratch(ctx context.Context, d string) (*sql.DB, func(), error) {
 	var err error
 	if d == dialect.SQLite {
@@ -59,12 +61,17 @@ func (r *rehearsal) scratch(ctx context.Context, d string) (*sql.DB, func(), err
 	if base.Dialect != d {
 		return nil, nil, fmt.Errorf("verify %s: the dev URL %s is not a %s server: check --dev-%s-url or WEBER_DEV_%s_URL", r.folder, base.Redacted(), r.folder, r.folder, strings.ToUpper(r.folder))
 	}
-	r.u = base.WithDatabase(liveschema.ScratchName("weber_verify_"))
-	if _, err := dbconn.EnsureDatabase(ctx, r.u); err != nil {
+	start := time.Now()
+	sd, err := scratchdb.Create(ctx, base, scratchdb.VerifyPrefix)
+	if err != nil {
 		return nil, nil, fmt.Errorf("verify %s: creating the scratch database: %w", r.folder, err)
 	}
+	if notes := plan.ReapNotes(base, sd.Removed, sd.Kept); len(notes) > 0 {
+		r.step("remove stale scratch databases", start, Pass, strings.Join(notes, "; "))
+	}
+	r.u = sd.URL
 	drop := func() {
-		if _, err := dbconn.DropDatabase(context.WithoutCancel(ctx), r.u); err != nil {
+		if err := sd.Drop(ctx); err != nil {
 			r.log.Warn("verify: dropping the scratch database", "database", r.u.Redacted(), "err", err)
 		}
 	}

@@ -36,6 +36,7 @@ import (
 	"github.com/weber-framework/weber/internal/fingerprint"
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/internal/plan"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
@@ -47,7 +48,7 @@ type Options struct {
 	// Dialects are the folder names to verify (default: sqlite).
 	Dialects []string
 	// DevURLs names, by folder name, the PostgreSQL and MySQL servers where
-	// scratch databases ("weber_verify_" + random) are created and dropped
+	// scratch databases ("weber_verify_o" + random) are created and dropped
 	// afterwards. A server dialect without one is skipped and reported so.
 	DevURLs map[string]string
 	// From is the version the rehearsal starts at: the deployed version.
@@ -278,6 +279,14 @@ func runDialect(ctx context.Context, folder string, opts Options) (*DialectRepor
 	}
 	defer cleanup()
 	r.rep.Database = r.u.Redacted()
+	start = time.Now()
+	if path, err := plan.RunDevSetup(ctx, db, folder, opts.Dir); err != nil || path != "" {
+		if err != nil {
+			r.step("prepare the scratch database", start, Fail, oneLine(err))
+			return r.rep, nil
+		}
+		r.step("prepare the scratch database", start, Pass, "ran "+path)
+	}
 
 	// The deployed version.
 	start = time.Now()
