@@ -207,9 +207,29 @@ func (c *checker) alterMySQL(i int, t, rest string) {
 	} else if modifyRe.MatchString(rest) {
 		c.add("WL203", i, t, "MODIFY/CHANGE COLUMN on "+t+" copies the table unless it only renames or widens a VARCHAR within the same length bytes")
 	}
-	if algo == nil && !onlyIndexes(rest) {
+	if algo == nil && !onlyIndexes(rest) && !onlyInstant(rest) {
 		c.add("WL201", i, t, "ALTER TABLE "+t+" without an ALGORITHM clause lets the server fall back to copying the table")
 	}
+}
+
+// instantClauseRe matches the ALTER clauses that MariaDB 10.4+ and MySQL
+// 8.0.29+ make instantly by default (metadata only): adding or dropping a
+// plain column, renaming a column, setting or dropping a default.
+var instantClauseRe = regexp.MustCompile(`^(add\s+(column\s+)?` + ident + `\s|drop\s+(column\s+)?` + ident + `$|rename\s+column\s|alter\s+(column\s+)?` + ident + `\s+(set|drop)\s+default\b)`)
+
+// keyWordsRe finds what makes an added column more than metadata.
+var keyWordsRe = regexp.MustCompile(`\b(primary|unique|key|index|references|check|constraint|auto_increment|generated|stored|first|after)\b`)
+
+// onlyInstant reports whether every clause of a MySQL ALTER is one the
+// server makes instantly (see instantClauseRe): no ALGORITHM clause needed.
+func onlyInstant(rest string) bool {
+	for _, p := range splitTopLevel(rest) {
+		p = strings.TrimSpace(p)
+		if !instantClauseRe.MatchString(p) || strings.HasPrefix(p, "add") && keyWordsRe.MatchString(p) {
+			return false
+		}
+	}
+	return true
 }
 
 // onlyIndexes reports whether every clause of a MySQL ALTER adds or drops

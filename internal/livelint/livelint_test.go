@@ -59,7 +59,10 @@ func TestMySQLRules(t *testing.T) {
 		stmts []string
 		want  []string
 	}{
-		{"no algorithm", []string{"ALTER TABLE `users` ADD COLUMN `x` int NULL"}, []string{"WL201@0:users"}},
+		{"no algorithm", []string{"ALTER TABLE `users` ADD COLUMN `x` int NULL, ADD INDEX `ix` (`x`)"}, []string{"WL201@0:users"}},
+		{"instant by default", []string{"ALTER TABLE `users` ADD COLUMN `x` int NULL", "ALTER TABLE users DROP COLUMN bio",
+			"ALTER TABLE `posts` ADD COLUMN `view_count` bigint NOT NULL DEFAULT 0", "ALTER TABLE t ALTER COLUMN a SET DEFAULT 1"}, nil},
+		{"added key is not instant", []string{"ALTER TABLE users ADD COLUMN x int UNIQUE"}, []string{"WL201@0:users"}},
 		{"instant", []string{"ALTER TABLE `users` ADD COLUMN `x` int NULL, ALGORITHM=INSTANT"}, nil},
 		{"copy", []string{"ALTER TABLE users ADD COLUMN x int, ALGORITHM=COPY"}, []string{"WL202@0:users"}},
 		{"lock shared", []string{"ALTER TABLE users ADD COLUMN x int, ALGORITHM=INPLACE, LOCK=SHARED"}, []string{"WL202@0:users"}},

@@ -31,3 +31,10 @@ var rules = map[string][2]string{
 	"WL204": {"Adding or dropping a primary key rebuilds the whole table.",
 		"Create the table with its primary key, or use an online schema change tool on a populated table."},
 }
+
+// Explain returns a rule's risk in plain words and its safe rewrite ("" for
+// an unknown code).
+func Explain(code string) (explanation, alternative string) {
+	r := rules[code]
+	return r[0], r[1]
+}

@@ -20,6 +20,7 @@ import (
 	_ "ariga.io/atlas/sql/postgres/postgrescheck"
 	_ "ariga.io/atlas/sql/sqlite/sqlitecheck"
 
+	"github.com/weber-framework/weber/internal/livelint"
 	"github.com/weber-framework/weber/internal/migdir"
 )
 
@@ -132,8 +133,10 @@ var explanations = map[string][2]string{
 // Explain returns the plain explanation and the safer alternative for a
 // lint code ("" when the code is unknown).
 func Explain(code string) (explanation, alternative string) {
-	e := explanations[code]
-	return e[0], e[1]
+	if e, ok := explanations[code]; ok {
+		return e[0], e[1]
+	}
+	return livelint.Explain(code)
 }
 
 // analyzerOf names the analyzer behind a code, as the nolint directive
@@ -320,8 +323,36 @@ func lint(ctx context.Context, folder string, drv migrate.Driver, name, content 
 			return nil, wrapf("linting "+subject, err)
 		}
 	}
+	out = append(out, liveFindings(folder, name, content, file, stmts)...)
 	slices.SortStableFunc(out, func(a, b Finding) int { return a.Line - b.Line })
 	return out, nil
+}
+
+// liveFindings are Weber's own rules for statements that would stall a live
+// application (package livelint: WL codes), as lint findings of the
+// analyzer "live". They are warnings: the upgrade's pre-flight refuses
+// them on tables above its size limit.
+func liveFindings(folder, name, content string, file *migrate.LocalFile, stmts []*migrate.Stmt) []Finding {
+	dia, err := entDialect(folder)
+	if err != nil {
+		return nil
+	}
+	texts := make([]string, len(stmts))
+	for i, s := range stmts {
+		texts[i] = s.Text
+	}
+	tx := folder != MySQL && !slices.Contains(file.Directive("txmode"), migdir.TxModeNone)
+	fileNolint := file.Directive("nolint")
+	var out []Finding
+	for _, lf := range livelint.Check(livelint.File{Dialect: dia, Stmts: texts, Transactional: tx}) {
+		s := stmts[lf.Stmt]
+		f := Finding{File: name, Code: lf.Code, Analyzer: livelint.Analyzer, Message: lf.Message,
+			Statement: strings.TrimSpace(s.Text), Line: lineAt(content, s.Pos), Explanation: lf.Explanation, Alternative: lf.Alternative}
+		f.Intended = silenced(s.Directive("nolint"), f) || silenced(fileNolint, f)
+		f.Severity = f.severity()
+		out = append(out, f)
+	}
+	return out
 }
 
 // declaresLoss reports whether the file's weber:data-loss directives name

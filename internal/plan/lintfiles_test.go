@@ -397,3 +397,32 @@ func historyFiles(md *migdir.Dir) []migrate.File {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// db lint reports Weber's live-traffic rules (WL codes) with the risk and
+// the safe way, for hand-written files too, and the nolint directive
+// silences them per statement.
+func TestLintFilesReportsLiveTrafficRules(t *testing.T) {
+	t.Parallel()
+	dialects, urls := dialectsUnderTest(t)
+	for _, d := range dialects {
+		if d == SQLite {
+			continue
+		}
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			stmt, code := "CREATE INDEX users_bio ON users (bio);", "WL101"
+			if d == MySQL {
+				stmt, code = "ALTER TABLE users ADD COLUMN nick varchar(20) NULL, ALGORITHM=COPY;", "WL202"
+			}
+			again := strings.NewReplacer("users_bio", "users_bio2", "nick", "nick2").Replace(stmt)
+			rep := lintOne(t, d, urls[d], "-- hand-written\n"+stmt+"\n-- atlas:nolint "+code+"\n"+again+"\n")
+			f := findingAt(t, rep, code, 2)
+			if f.Analyzer != "live" || f.Intended || f.IsError() || f.Explanation == "" || f.Alternative == "" {
+				t.Errorf("finding %+v, want a live-traffic warning with its explanation and alternative", f)
+			}
+			if g := findingAt(t, rep, code, 4); !g.Intended {
+				t.Errorf("the statement marked `atlas:nolint %s` is not intended: %+v", code, g)
+			}
+		})
+	}
+}
