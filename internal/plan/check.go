@@ -185,7 +185,7 @@ func checkDialect(ctx context.Context, folder, dir, devURL string, tables []*ent
 	if err != nil {
 		return notChecked(err)
 	}
-	if desired, err = normalizeDesired(ctx, db, folder, desired); err != nil {
+	if desired, err = normalizeDesired(ctx, db, folder, filepath.Dir(dir), desired); err != nil {
 		return notChecked(err)
 	}
 	if dc.Lint, err = lintHistory(ctx, db, folder, md, selected, "", log); err != nil {

@@ -155,7 +155,7 @@ func normalizedModels(ctx context.Context, db *sql.DB, folder string, tables []*
 	if err != nil {
 		return nil, err
 	}
-	return normalizeDesired(ctx, on, folder, desired)
+	return normalizeDesired(ctx, on, folder, "", desired)
 }
 
 // Desired converts the models to Atlas's schema for the dialect, the way

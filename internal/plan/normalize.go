@@ -64,8 +64,10 @@ func (e *PlannedFileError) Unwrap() error { return e.Err }
 // drops them again. Comparing a replayed history with this form, rather
 // than with ent's, is what lets MariaDB's hashed unique indexes, its
 // CONSTRAINT_n check names and every server's rewritten expressions
-// compare equal. desired is consumed.
-func normalizeDesired(ctx context.Context, db *sql.DB, folder string, desired *schema.Schema) (*schema.Schema, error) {
+// compare equal. desired is consumed. Atlas restores the dev database
+// afterwards as it models it, which drops what the dev setup file under
+// root made (an extension): the setup runs again then.
+func normalizeDesired(ctx context.Context, db *sql.DB, folder, root string, desired *schema.Schema) (*schema.Schema, error) {
 	if folder == SQLite {
 		// Atlas's SQLite driver has no Normalizer: a private in-memory
 		// database is the dev server, created and thrown away here.
@@ -93,6 +95,11 @@ func normalizeDesired(ctx context.Context, db *sql.DB, folder string, desired *s
 		return nil, &ModelsError{Dialect: folder, Err: err}
 	}
 	ns.Tables = withoutOwnTables(ns.Tables)
+	if root != "" {
+		if _, err := RunDevSetup(ctx, db, folder, root); err != nil {
+			return nil, err
+		}
+	}
 	return ns, nil
 }
 

@@ -224,7 +224,7 @@ func planDir(ctx context.Context, folder, dir, devURL string, tables []*entschem
 	if err != nil {
 		return nil, err
 	}
-	if desired, err = normalizeDesired(ctx, db, folder, desired); err != nil {
+	if desired, err = normalizeDesired(ctx, db, folder, filepath.Dir(dir), desired); err != nil {
 		return nil, err
 	}
 	if dp.result.Replayed, err = Replay(ctx, db, folder, files, ""); err != nil {
