@@ -120,7 +120,23 @@ func catchUp(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOptions,
 	if err != nil {
 		return nil, nil, fmt.Errorf("ensuring %s: %w", u.Redacted(), err)
 	}
-	if st.Applied == 0 && st.Partial == nil && len(st.UntrackedTables) > 0 && st.Files > 0 {
+	untracked := func() bool { return st.Applied == 0 && st.Partial == nil && len(st.UntrackedTables) > 0 && st.Files > 0 }
+	if untracked() {
+		// Another ensure may be applying the history right now (its
+		// tables visible, their revisions not yet when Status read them):
+		// wait for the lock it holds, then look again.
+		release, err := lock(ctx, db, u, timeout)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := release(); err != nil {
+			return nil, nil, err
+		}
+		if st, err = upgrade.Status(ctx, db, u, folder); err != nil {
+			return nil, nil, fmt.Errorf("ensuring %s: %w", u.Redacted(), err)
+		}
+	}
+	if untracked() {
 		return nil, nil, &UntrackedError{Database: u.Redacted(), Tables: st.UntrackedTables, Dir: folder}
 	}
 	if !st.HasHistory || (st.Applied == 0 && st.Partial == nil) || (len(st.Pending) == 0 && st.Partial == nil) {

@@ -273,7 +273,7 @@ func normalize(s string) string {
 			b.WriteByte(ch)
 		}
 	}
-	return strings.Join(strings.Fields(b.String()), " ")
+	return strings.TrimRight(strings.Join(strings.Fields(b.String()), " "), "; ")
 }
 
 // splitTopLevel splits an ALTER TABLE's clauses on commas outside

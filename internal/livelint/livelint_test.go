@@ -60,7 +60,7 @@ func TestMySQLRules(t *testing.T) {
 		want  []string
 	}{
 		{"no algorithm", []string{"ALTER TABLE `users` ADD COLUMN `x` int NULL, ADD INDEX `ix` (`x`)"}, []string{"WL201@0:users"}},
-		{"instant by default", []string{"ALTER TABLE `users` ADD COLUMN `x` int NULL", "ALTER TABLE users DROP COLUMN bio",
+		{"instant by default", []string{"ALTER TABLE `users` ADD COLUMN `x` int NULL", "ALTER TABLE users DROP COLUMN bio;",
 			"ALTER TABLE `posts` ADD COLUMN `view_count` bigint NOT NULL DEFAULT 0", "ALTER TABLE t ALTER COLUMN a SET DEFAULT 1"}, nil},
 		{"added key is not instant", []string{"ALTER TABLE users ADD COLUMN x int UNIQUE"}, []string{"WL201@0:users"}},
 		{"instant", []string{"ALTER TABLE `users` ADD COLUMN `x` int NULL, ALGORITHM=INSTANT"}, nil},

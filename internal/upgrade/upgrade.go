@@ -5,9 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"path/filepath"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -269,279 +267,55 @@ func checkFlavor(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string,
 // nothing changed —, a *StatementError when a statement fails (what
 // persists is recorded), or an error wrapping dblock.ErrTimeout.
 func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opts Options) (*Result, error) {
-	start := time.Now()
-	if db == nil || u == nil {
-		return nil, errors.New("upgrade: no database given: open it with dbconn.Open first")
-	}
-	if err := u.RefuseSystem("upgrade"); err != nil {
-		return nil, err
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if opts.Operator == "" {
-		opts.Operator = DefaultOperator
-	}
-	if err := opts.DDL.Validate(); err != nil {
-		return nil, fmt.Errorf("upgrade: %w", err)
-	}
-	if opts.DryRun && opts.OnFile != nil {
-		opts.OnFile = nil
-	}
-	store, err := revstore.New(u.Dialect)
+	r, err := newRun(ctx, db, u, dirPath, opts)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := migdir.OpenDialect(dirPath, u.Dialect)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkFlavor(ctx, db, u, dirPath, dir, "upgrade"); err != nil {
-		return nil, err
-	}
-	res := &Result{Dialect: u.Dialect, Dir: dirPath, DryRun: opts.DryRun}
-	if err := checkTarget(dir, opts.To, "--to"); err != nil {
-		return nil, err
-	}
-	if opts.Baseline != "" {
-		if err := checkTarget(dir, opts.Baseline, "--baseline"); err != nil {
-			return nil, err
-		}
-	}
-	if opts.Adopt {
-		switch {
-		case opts.AdoptCheck == nil:
-			return nil, errors.New("upgrade: Adopt needs an AdoptCheck that compares the live database with the history")
-		case opts.Baseline != "" || opts.To != "" || opts.DryRun:
-			return nil, errors.New("upgrade: Adopt cannot be combined with Baseline, To or DryRun")
-		}
-	}
-	if !opts.DryRun {
-		lstart := time.Now()
-		release, err := lock(ctx, db, u, opts.LockTimeout, "upgrade", log)
+	if !r.opts.DryRun {
+		release, err := r.lock(ctx)
 		if err != nil {
 			return nil, err
 		}
-		res.LockWait = time.Since(lstart)
-		log.Debug("migration lock held", "waited", res.LockWait)
 		defer release()
 	}
 	// Everything below runs on one connection: SQLite's foreign_keys
 	// pragma is per connection, and it keeps the run off a busy pool.
-	conn, err := db.Conn(ctx)
-	if err != nil {
+	if r.conn, err = db.Conn(ctx); err != nil {
 		return nil, fmt.Errorf("upgrade: connecting to %s: %w", u.Redacted(), err)
 	}
-	defer func() { conn.Close() }()
-
-	exists, err := store.Exists(ctx, conn)
-	if err != nil {
-		return nil, fmt.Errorf("upgrade: %w", err)
-	}
-	var revs []*revstore.Revision
-	if exists {
-		if revs, err = store.ReadAll(ctx, conn); err != nil {
-			return nil, fmt.Errorf("upgrade: %w", err)
-		}
-	}
-	if len(revs) == 0 && opts.Adopt {
-		return nil, refuse(KindAdopt, "", "upgrade: recording pending files as applied refused: the database has no migration history in %s; apply the history instead", revstore.Table)
-	}
-	if len(revs) > 0 && opts.Baseline != "" {
-		return nil, refuse(KindBaseline, "", "upgrade: --baseline %s refused: the database already has a migration history (at version %s); baseline only a database without one",
-			opts.Baseline, revs[len(revs)-1].Version)
-	}
-	if len(revs) == 0 && opts.Baseline == "" {
-		tables, err := userTables(ctx, conn, u.Dialect)
-		if err != nil {
-			return nil, fmt.Errorf("upgrade: %w", err)
-		}
-		if len(tables) > 0 {
-			return nil, notClean(tables, dirPath)
-		}
-	}
-
-	// A baseline records files as applied without running them.
-	var baseline []*revstore.Revision
-	if opts.Baseline != "" {
-		var upTo []*migdir.File
-		for _, f := range dir.Files {
-			if migdir.CompareVersions(f.Version, opts.Baseline) > 0 {
-				break
-			}
-			upTo = append(upTo, f)
-			res.Baselined = append(res.Baselined, f.Version)
-		}
-		baseline = recordedRevisions(upTo, opts.Operator, time.Now())
-		revs = baseline
-	}
-
-	st := analyze(dir, revs)
-	if len(baseline) == 0 {
-		res.Before = st.current
-	}
-	if len(st.problems) > 0 {
-		p := st.problems[0]
-		p.Msg = "upgrade refused: " + p.Msg
-		return nil, p
-	}
-	if len(st.outOfOrder) > 0 && !opts.AllowOutOfOrder {
-		r := outOfOrderRefusal(st)
-		r.Msg = "upgrade refused: " + r.Msg
-		return nil, r
-	}
-	if opts.To != "" && st.current != "" && migdir.CompareVersions(opts.To, st.current) < 0 {
-		return nil, refuse(KindTarget, "", "upgrade: --to %s is behind the database's version %s: use `weberctl db downgrade --to %s` to go back",
-			opts.To, st.current, opts.To)
-	}
-
-	if opts.Adopt {
-		return adopt(ctx, db, conn, u, dir, store, st, res, &opts, start, log)
-	}
-
-	// The run: a resumed partial file first, then the pending files.
-	var steps []*step
-	if st.partial != nil {
-		steps = append(steps, st.partial)
-	}
-	for _, f := range st.pending {
-		steps = append(steps, &step{file: f})
-	}
-	for i, s := range steps {
-		if opts.To != "" && migdir.CompareVersions(s.file.Version, opts.To) > 0 {
-			for _, f := range steps[i:] {
-				res.Remaining = append(res.Remaining, PendingFile{Version: f.file.Version, Name: f.file.Name, Statements: len(f.file.Stmts)})
-			}
-			steps = steps[:i]
-			break
-		}
-	}
-	if len(steps) > 0 && steps[0].unconfirmed && opts.Unconfirmed == UnconfirmedRefuse {
-		if _, err := settleConcurrentBuild(ctx, conn, u.Dialect, steps[0]); err != nil {
-			return nil, fmt.Errorf("upgrade: %w", err)
-		}
-	}
-	if len(steps) > 0 && steps[0].unconfirmed {
-		s := steps[0]
-		switch opts.Unconfirmed {
-		case UnconfirmedRetry:
-			s.unconfirmed = false
-		case UnconfirmedSkip:
-			s.unconfirmed = false
-			if s.from < len(s.file.Stmts) {
-				s.from++
-			}
-		default:
-			k := s.from
-			line := 0
-			if k < len(s.file.Stmts) {
-				line = s.file.Stmts[k].Line
-			}
-			return nil, refuse(KindUnconfirmed, s.file.Name,
-				"upgrade refused: %s, statement %d (line %d: %s) was started outside a transaction but its completion was never recorded (the process stopped?): check in the database whether it took effect, then upgrade again with --mark-applied if it did, or --retry if it did not",
-				s.file.Name, k+1, line, short(s.rev.ErrorStmt))
-		}
-	}
-
-	// The pre-flight check, under the lock, before anything runs.
-	n, first, err := preflightNeeded(ctx, conn, u.Dialect, steps, &opts)
-	if err != nil {
-		return nil, fmt.Errorf("upgrade: %w", err)
-	}
-	if n > 0 {
-		// preflight reads the target through the pool: give the pinned
-		// connection back meanwhile (an in-memory SQLite database, or a
-		// pool limited to one connection, has no other). The lock is held
-		// on its own connection or file.
-		conn.Close()
-		risks, skipped, err := runPreflight(ctx, db, u, filepath.Dir(filepath.Clean(dirPath)), steps[:n], first, &opts, log)
-		if err != nil {
-			return nil, err
-		}
-		res.Risks, res.PreflightSkipped = risks, skipped
-		if conn, err = db.Conn(ctx); err != nil {
-			return nil, fmt.Errorf("upgrade: connecting to %s: %w", u.Redacted(), err)
-		}
-	}
-
-	if res.Blocking, err = checkBlocking(ctx, conn, u.Dialect, steps, &opts); err != nil && !opts.DryRun {
+	defer func() { r.conn.Close() }()
+	if err := r.readState(ctx); err != nil {
 		return nil, err
-	} else if err != nil {
-		res.BlockingRefusal = err.Error()
 	}
-
-	res.After = res.Before
-	if opts.DryRun {
-		for _, s := range steps {
-			fr := fileRun(s, u.Dialect)
-			for _, stmt := range s.file.Stmts[s.from:] {
-				fr.SQL = append(fr.SQL, stmt.Text)
-			}
-			res.Files = append(res.Files, fr)
-			res.After = newer(res.After, s.file.Version)
-		}
-		if len(baseline) > 0 && len(steps) == 0 {
-			res.After = baseline[len(baseline)-1].Version
-		}
-		res.Duration = time.Since(start)
-		return res, nil
+	if r.opts.Adopt {
+		return adopt(ctx, db, r.conn, u, r.dir, r.store, r.st, r.res, &r.opts, r.start, r.log)
 	}
-
-	if !exists {
-		if err := store.Ensure(ctx, conn); err != nil {
-			return nil, fmt.Errorf("upgrade: %w", err)
-		}
+	r.planSteps()
+	if err := r.settleUnconfirmed(ctx); err != nil {
+		return nil, err
 	}
-	if len(baseline) > 0 {
-		if err := writeAll(ctx, conn, store, baseline); err != nil {
-			return nil, fmt.Errorf("upgrade: recording the baseline at %s: %w", opts.Baseline, err)
-		}
-		res.After = baseline[len(baseline)-1].Version
-		log.Info("baseline recorded", "version", res.After, "files", len(baseline))
+	if err := r.checkBeforeRunning(ctx); err != nil {
+		return nil, err
 	}
-	for _, r := range st.stale {
-		if err := store.Delete(ctx, conn, r.Version); err != nil {
-			return nil, fmt.Errorf("upgrade: removing the record of %s, which failed before any statement ran and is no longer in %s: %w", revName(r), dirPath, err)
-		}
-		log.Info("removed a stale revision", "version", r.Version)
+	if r.opts.DryRun {
+		return r.dryRun(), nil
 	}
-	a := &applier{conn: conn, db: db, store: store, dia: u.Dialect, log: log, opts: &opts}
-	if a.session, err = lockwait.SessionID(ctx, conn, u.Dialect); err != nil {
-		return nil, fmt.Errorf("upgrade: %w", err)
+	if err := r.prepare(ctx); err != nil {
+		return nil, err
 	}
-	for _, s := range steps {
-		fr := fileRun(s, u.Dialect)
-		if opts.OnFile != nil {
-			opts.OnFile(FileEvent{Phase: PhaseStart, Version: fr.Version, Name: fr.Name, Statements: fr.Statements, From: fr.From, Transactional: fr.Transactional})
-		}
-		fstart := time.Now()
-		err := a.apply(ctx, s, fr.Transactional)
-		fr.Duration = time.Since(fstart)
-		fr.RebuiltIndexes = s.rebuilt
-		if err != nil {
-			if opts.OnFile != nil {
-				opts.OnFile(FileEvent{Phase: PhaseFailed, Version: fr.Version, Name: fr.Name, Statements: fr.Statements, From: fr.From, Transactional: fr.Transactional, Duration: fr.Duration, Err: err})
-			}
-			return res, err
-		}
-		if opts.OnFile != nil {
-			opts.OnFile(FileEvent{Phase: PhaseDone, Version: fr.Version, Name: fr.Name, Statements: fr.Statements, From: fr.From, Transactional: fr.Transactional, Duration: fr.Duration})
-		}
-		log.Debug("applied", "file", fr.Name, "statements", fr.Statements, "duration", fr.Duration)
-		res.Files = append(res.Files, fr)
-		res.After = newer(res.After, s.file.Version)
+	if err := r.applySteps(ctx); err != nil {
+		return r.res, err
 	}
-	if opts.Env != "" {
+	if r.opts.Env != "" {
 		// envmark works through the pool: give the pinned connection back
 		// first, or a pool limited to one connection would wait forever.
-		conn.Close()
-		if _, err := envmark.Record(ctx, db, u.Dialect, opts.Env); err != nil {
-			return res, fmt.Errorf("upgrade: %w", err)
+		r.conn.Close()
+		if _, err := envmark.Record(ctx, db, u.Dialect, r.opts.Env); err != nil {
+			return r.res, fmt.Errorf("upgrade: %w", err)
 		}
 	}
-	res.Duration = time.Since(start)
-	return res, nil
+	r.res.Duration = time.Since(r.start)
+	return r.res, nil
 }
 
 // checkTarget checks that a version given by the user names a file.
