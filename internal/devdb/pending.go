@@ -120,7 +120,9 @@ func catchUp(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOptions,
 	if err != nil {
 		return nil, nil, fmt.Errorf("ensuring %s: %w", u.Redacted(), err)
 	}
-	untracked := func() bool { return st.Applied == 0 && st.Partial == nil && len(st.UntrackedTables) > 0 && st.Files > 0 }
+	untracked := func() bool {
+		return st.Applied == 0 && st.Partial == nil && len(st.UntrackedTables) > 0 && st.Files > 0
+	}
 	if untracked() {
 		// Another ensure may be applying the history right now (its
 		// tables visible, their revisions not yet when Status read them):
