@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -117,68 +118,112 @@ func Downgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, o
 		return nil, fmt.Errorf("downgrade: connecting to %s: %w", u.Redacted(), err)
 	}
 	defer conn.Close()
+	revs, st, err := readApplied(ctx, conn, store, dir)
+	if err != nil {
+		return nil, err
+	}
+	res := &DowngradeResult{Dialect: u.Dialect, Dir: dirPath, From: st.current, DryRun: opts.DryRun}
+	target, err := downgradeTarget(opts.To, revs, st.current)
+	if err != nil {
+		return nil, err
+	}
+	var keep []migrate.File
+	keep, res.Reverted = splitAt(dir, revs, target)
+	if target != Empty {
+		res.To = target
+	}
+	stmts, changes, err := planOnDev(ctx, db, conn, u, dirPath, opts.DevURL, keep, target, log)
+	if err != nil {
+		return nil, err
+	}
+	res.Statements = stmts
+	for _, c := range changes {
+		drops, l := dataLoss(ctx, conn, u.Dialect, c)
+		res.DataLoss = append(res.DataLoss, drops...)
+		res.Lossy = res.Lossy || l
+	}
+	if res.Lossy && !opts.AllowDataLoss {
+		return nil, &Refusal{Kind: KindDataLoss, Files: names(res.Reverted), Msg: fmt.Sprintf(
+			"downgrade to %s refused: the plan destroys data (%s): back up the database, then pass --allow-data-loss",
+			orEmpty(target), strings.Join(res.DataLoss, "; "))}
+	}
+	if !opts.DryRun {
+		if err := applyBack(ctx, conn, store, u.Dialect, stmts, res.Reverted, opts.DDL, log); err != nil {
+			return nil, err
+		}
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// readApplied reads the applied revisions, checks them against the
+// directory (a partially applied file may be what is undone) and leaves
+// out the stale records of failed files no longer in it.
+func readApplied(ctx context.Context, conn *sql.Conn, store *revstore.Store, dir *migdir.Dir) ([]*revstore.Revision, *state, error) {
 	exists, err := store.Exists(ctx, conn)
 	if err != nil {
-		return nil, fmt.Errorf("downgrade: %w", err)
+		return nil, nil, fmt.Errorf("downgrade: %w", err)
 	}
 	var revs []*revstore.Revision
 	if exists {
 		if revs, err = store.ReadAll(ctx, conn); err != nil {
-			return nil, fmt.Errorf("downgrade: %w", err)
+			return nil, nil, fmt.Errorf("downgrade: %w", err)
 		}
 	}
 	if len(revs) == 0 {
-		return nil, refuse(KindTarget, "", "downgrade: the database has no applied migrations (no rows in %s): nothing to go back from", revstore.Table)
+		return nil, nil, refuse(KindTarget, "", "downgrade: the database has no applied migrations (no rows in %s): nothing to go back from", revstore.Table)
 	}
 	st := analyze(dir, revs)
 	for _, p := range st.problems {
 		if p.Kind != KindPartialChanged { // a partial file may be what we are undoing
 			p.Msg = "downgrade refused: " + p.Msg
-			return nil, p
+			return nil, nil, p
 		}
 	}
-	res := &DowngradeResult{Dialect: u.Dialect, Dir: dirPath, From: st.current, DryRun: opts.DryRun}
 	if len(st.stale) > 0 {
 		stale := map[*revstore.Revision]bool{}
 		for _, r := range st.stale {
 			stale[r] = true
 		}
-		var live []*revstore.Revision
-		for _, r := range revs {
-			if !stale[r] {
-				live = append(live, r)
-			}
-		}
-		revs = live
+		revs = slices.DeleteFunc(slices.Clone(revs), func(r *revstore.Revision) bool { return stale[r] })
 		if len(revs) == 0 {
-			return nil, refuse(KindTarget, "", "downgrade: the database has no applied migrations: nothing to go back from")
+			return nil, nil, refuse(KindTarget, "", "downgrade: the database has no applied migrations: nothing to go back from")
 		}
 	}
+	return revs, st, nil
+}
 
-	// The target: one step back by default.
-	target := opts.To
-	if target == "" {
-		target = Empty
+// downgradeTarget resolves --to: one step back by default; otherwise an
+// applied version below the current one, or Empty.
+func downgradeTarget(to string, revs []*revstore.Revision, current string) (string, error) {
+	if to == "" {
 		if len(revs) > 1 {
-			target = revs[len(revs)-2].Version
+			return revs[len(revs)-2].Version, nil
+		}
+		return Empty, nil
+	}
+	if to == Empty {
+		return Empty, nil
+	}
+	known := false
+	for _, r := range revs {
+		if migdir.CompareVersions(r.Version, to) == 0 && r.Done() {
+			known, to = true, r.Version
 		}
 	}
-	if target != Empty {
-		known := false
-		for _, r := range revs {
-			if migdir.CompareVersions(r.Version, target) == 0 && r.Done() {
-				known, target = true, r.Version
-			}
-		}
-		if !known {
-			return nil, refuse(KindTarget, "", "downgrade: --to %s is not an applied version of this database (applied: %s); pick one of those, or %s for an empty schema",
-				target, appliedList(revs), Empty)
-		}
-		if migdir.CompareVersions(target, st.current) >= 0 {
-			return nil, refuse(KindTarget, "", "downgrade: the database is at %s, not above --to %s: nothing to go back; use `weberctl db upgrade` to go forward", st.current, target)
-		}
+	if !known {
+		return "", refuse(KindTarget, "", "downgrade: --to %s is not an applied version of this database (applied: %s); pick one of those, or %s for an empty schema",
+			to, appliedList(revs), Empty)
 	}
-	var keep []migrate.File
+	if migdir.CompareVersions(to, current) >= 0 {
+		return "", refuse(KindTarget, "", "downgrade: the database is at %s, not above --to %s: nothing to go back; use `weberctl db upgrade` to go forward", current, to)
+	}
+	return to, nil
+}
+
+// splitAt divides the applied revisions at target: the files to keep (up
+// to it) and those reverted, newest first.
+func splitAt(dir *migdir.Dir, revs []*revstore.Revision, target string) (keep []migrate.File, reverted []PendingFile) {
 	for _, r := range revs {
 		if target != Empty && migdir.CompareVersions(r.Version, target) <= 0 {
 			if f := dir.Find(r.Version); f != nil {
@@ -186,60 +231,39 @@ func Downgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, o
 			}
 			continue
 		}
-		res.Reverted = append([]PendingFile{{Version: r.Version, Name: revName(r), Statements: r.Total}}, res.Reverted...)
+		reverted = append([]PendingFile{{Version: r.Version, Name: revName(r), Statements: r.Total}}, reverted...)
 	}
-	if target != Empty {
-		res.To = target
-	}
+	return keep, reverted
+}
 
-	// The state the history has at the target, on a dev database.
-	d, err := plan.OpenDev(ctx, plan.DevOptions{Dialect: u.Dialect, URL: opts.DevURL, Root: filepath.Dir(filepath.Clean(dirPath))})
+// planOnDev replays the kept files on a dev database (the state the
+// history has at the target) and plans the live schema back to it.
+func planOnDev(ctx context.Context, db *sql.DB, conn *sql.Conn, u *dbconn.URL, dirPath, devURL string, keep []migrate.File, target string, log *slog.Logger) ([]string, []schema.Change, error) {
+	d, err := plan.OpenDev(ctx, plan.DevOptions{Dialect: u.Dialect, URL: devURL, Root: filepath.Dir(filepath.Clean(dirPath))})
 	if err != nil {
-		return nil, fmt.Errorf("downgrade: %w", err)
+		return nil, nil, fmt.Errorf("downgrade: %w", err)
 	}
-	dev, cleanup := d.DB, d.Close
 	for _, n := range d.Notes {
 		log.Warn("downgrade: " + n)
 	}
 	defer func() {
-		if err := cleanup(); err != nil {
+		if err := d.Close(); err != nil {
 			log.Warn("removing the dev database", "err", err)
 		}
 	}()
-	if err := liveschema.PrepareDev(ctx, dev, db, u.Dialect, plan.DevURLVariable(plan.MySQL)); err != nil {
-		return nil, fmt.Errorf("downgrade: %w", err)
+	if err := liveschema.PrepareDev(ctx, d.DB, db, u.Dialect, plan.DevURLVariable(plan.MySQL)); err != nil {
+		return nil, nil, fmt.Errorf("downgrade: %w", err)
 	}
 	if len(keep) > 0 {
-		if _, err := plan.Replay(ctx, dev, u.Dialect, keep, ""); err != nil {
-			return nil, fmt.Errorf("downgrade: replaying the history up to %s on a dev database: %w", target, err)
+		if _, err := plan.Replay(ctx, d.DB, u.Dialect, keep, ""); err != nil {
+			return nil, nil, fmt.Errorf("downgrade: replaying the history up to %s on a dev database: %w", target, err)
 		}
 	}
-	stmts, changes, err := planBack(ctx, conn, dev, u.Dialect)
+	stmts, changes, err := planBack(ctx, conn, d.DB, u.Dialect)
 	if err != nil {
-		return nil, fmt.Errorf("downgrade: %w", err)
+		return nil, nil, fmt.Errorf("downgrade: %w", err)
 	}
-	res.Statements = stmts
-	lossy := false
-	for _, c := range changes {
-		drops, l := dataLoss(ctx, conn, u.Dialect, c)
-		res.DataLoss = append(res.DataLoss, drops...)
-		lossy = lossy || l
-	}
-	res.Lossy = lossy
-	if lossy && !opts.AllowDataLoss {
-		return nil, &Refusal{Kind: KindDataLoss, Files: names(res.Reverted), Msg: fmt.Sprintf(
-			"downgrade to %s refused: the plan destroys data (%s): back up the database, then pass --allow-data-loss",
-			orEmpty(target), strings.Join(res.DataLoss, "; "))}
-	}
-	if opts.DryRun {
-		res.Duration = time.Since(start)
-		return res, nil
-	}
-	if err := applyBack(ctx, conn, store, u.Dialect, stmts, res.Reverted, opts.DDL, log); err != nil {
-		return nil, err
-	}
-	res.Duration = time.Since(start)
-	return res, nil
+	return stmts, changes, nil
 }
 
 func orEmpty(v string) string {
