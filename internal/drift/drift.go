@@ -155,11 +155,50 @@ func LiveWith(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath, devURL st
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	store, err := revstore.New(u.Dialect)
+	dir, err := migdir.OpenDialect(dirPath, u.Dialect)
 	if err != nil {
 		return nil, fmt.Errorf("drift: %w", err)
 	}
-	dir, err := migdir.OpenDialect(dirPath, u.Dialect)
+	rep := &Report{Dialect: u.Dialect, Dir: dirPath}
+	todo, err := appliedFiles(ctx, db, u, dir, dirPath, rep)
+	if err != nil {
+		return nil, err
+	}
+	d, err := plan.OpenDev(ctx, plan.DevOptions{Dialect: u.Dialect, URL: devURL, Root: filepath.Dir(filepath.Clean(dirPath))})
+	if err != nil {
+		return nil, fmt.Errorf("drift: comparing %s with its history: %w", u.Redacted(), err)
+	}
+	for _, n := range d.Notes {
+		log.Warn("drift: " + n)
+	}
+	defer func() {
+		if err := d.Close(); err != nil {
+			log.Warn("drift: removing the dev database", "err", err)
+		}
+	}()
+	if err := readyDev(ctx, d.DB, db, u, dirPath, dir); err != nil {
+		return nil, err
+	}
+	if err := replayApplied(ctx, d.DB, u.Dialect, todo, rep); err != nil {
+		return nil, err
+	}
+	log.Debug("drift: history replayed", "files", rep.Replayed, "partial", rep.Partial)
+	if err := compareWithHistory(ctx, d.DB, db, u, rep); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// applied is a file of the history as far as it was applied.
+type applied struct {
+	file *migdir.File
+	n    int // statements applied; len(Stmts) when complete
+}
+
+// appliedFiles lists what the history applied, in version order, and sets
+// rep.Version to the newest applied version.
+func appliedFiles(ctx context.Context, db *sql.DB, u *dbconn.URL, dir *migdir.Dir, dirPath string, rep *Report) ([]applied, error) {
+	store, err := revstore.New(u.Dialect)
 	if err != nil {
 		return nil, fmt.Errorf("drift: %w", err)
 	}
@@ -173,13 +212,6 @@ func LiveWith(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath, devURL st
 			return nil, fmt.Errorf("drift: %w", err)
 		}
 	}
-	rep := &Report{Dialect: u.Dialect, Dir: dirPath}
-
-	// What the history applied, in version order.
-	type applied struct {
-		file *migdir.File
-		n    int // statements applied; len(Stmts) when complete
-	}
 	var todo []applied
 	for _, r := range revs {
 		f := dir.Find(r.Version)
@@ -191,37 +223,25 @@ func LiveWith(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath, devURL st
 		}
 		n := len(f.Stmts)
 		if !r.Done() {
-			n = min(r.Applied, len(f.Stmts))
-			if n == 0 {
+			if n = min(r.Applied, len(f.Stmts)); n == 0 {
 				continue
 			}
 		}
 		todo = append(todo, applied{file: f, n: n})
 		rep.Version = r.Version
 	}
+	return todo, nil
+}
 
-	d, err := plan.OpenDev(ctx, plan.DevOptions{Dialect: u.Dialect, URL: devURL, Root: filepath.Dir(filepath.Clean(dirPath))})
-	if err != nil {
-		return nil, fmt.Errorf("drift: comparing %s with its history: %w", u.Redacted(), err)
-	}
-	dev, cleanup := d.DB, d.Close
-	for _, n := range d.Notes {
-		log.Warn("drift: " + n)
-	}
-	defer func() {
-		if err := cleanup(); err != nil {
-			log.Warn("drift: removing the dev database", "err", err)
-		}
-	}()
-	if err := readyDev(ctx, dev, db, u, dirPath, dir); err != nil {
-		return nil, err
-	}
+// replayApplied replays on dev what the history applied: whole files in
+// batches, and only the statements that ran of a partially applied file.
+func replayApplied(ctx context.Context, dev *sql.DB, dia string, todo []applied, rep *Report) error {
 	var batch []migrate.File
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		n, err := plan.Replay(ctx, dev, u.Dialect, batch, "")
+		n, err := plan.Replay(ctx, dev, dia, batch, "")
 		rep.Replayed += n
 		batch = nil
 		if err != nil {
@@ -235,40 +255,39 @@ func LiveWith(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath, devURL st
 			continue
 		}
 		if err := flush(); err != nil {
-			return nil, err
+			return err
 		}
-		// A partially applied file: only the statements that ran.
 		for i, st := range a.file.Stmts[:a.n] {
 			if _, err := dev.ExecContext(ctx, st.Text); err != nil {
-				return nil, fmt.Errorf("drift: replaying %s, statement %d (line %d) on the dev database: %s: fix the file or the dev database",
+				return fmt.Errorf("drift: replaying %s, statement %d (line %d) on the dev database: %s: fix the file or the dev database",
 					a.file.Name, i+1, st.Line, oneLine(err))
 			}
 		}
 		rep.Partial, rep.PartialApplied = a.file.Name, a.n
 	}
-	if err := flush(); err != nil {
-		return nil, err
-	}
-	log.Debug("drift: history replayed", "files", rep.Replayed, "partial", rep.Partial)
+	return flush()
+}
 
+// compareWithHistory compares the live database with the replayed history
+// on dev and records the differences in rep.
+func compareWithHistory(ctx context.Context, dev, db *sql.DB, u *dbconn.URL, rep *Report) error {
 	want, err := liveschema.Inspect(ctx, dev, u.Dialect)
 	if err != nil {
-		return nil, fmt.Errorf("drift: reading the replayed history: %w", err)
+		return fmt.Errorf("drift: reading the replayed history: %w", err)
 	}
 	got, err := liveschema.Inspect(ctx, db, u.Dialect)
 	if err != nil {
-		return nil, fmt.Errorf("drift: reading %s: %w", u.Redacted(), err)
+		return fmt.Errorf("drift: reading %s: %w", u.Redacted(), err)
 	}
 	drv, err := liveschema.Driver(dev, u.Dialect)
 	if err != nil {
-		return nil, fmt.Errorf("drift: %w", err)
+		return fmt.Errorf("drift: %w", err)
 	}
-	rep.Differences, err = Compare(u.Dialect, drv, want, got)
-	if err != nil {
-		return nil, fmt.Errorf("drift: comparing %s with its history: %w", u.Redacted(), err)
+	if rep.Differences, err = Compare(u.Dialect, drv, want, got); err != nil {
+		return fmt.Errorf("drift: comparing %s with its history: %w", u.Redacted(), err)
 	}
 	rep.Clean = len(rep.Differences) == 0
-	return rep, nil
+	return nil
 }
 
 // readyDev refuses a MySQL history declared for another flavour than the
