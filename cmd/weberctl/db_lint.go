@@ -11,12 +11,8 @@ import (
 	"github.com/weber-framework/weber/internal/plan"
 )
 
-func dbLintCommand(e *env) *cli.Command {
-	return &cli.Command{
-		Name:      "lint",
-		Usage:     "lint migration files for destructive and risky statements",
-		ArgsUsage: "[VERSION...]",
-		Description: `Lints the migration files of every kept dialect (or --dialect), hand-written
+// dbLintDescription is the command's help page, with an example.
+const dbLintDescription = `Lints the migration files of every kept dialect (or --dialect), hand-written
 and edited ones included: the history is replayed on a scratch database and
 each statement is checked with Atlas's analyzers against the schema it
 really changes. Give versions (or file names) to lint only those files; by
@@ -48,7 +44,14 @@ one, lint only some dialects with --dialect sqlite.
 Example:
    weberctl db lint
    weberctl db lint --dialect sqlite 20261127011300
-   weberctl db lint --latest 1 --json`,
+   weberctl db lint --latest 1 --json`
+
+func dbLintCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:        "lint",
+		Usage:       "lint migration files for destructive and risky statements",
+		ArgsUsage:   "[VERSION...]",
+		Description: dbLintDescription,
 		Flags: withGlobal(append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "dialect", Usage: "lint only this `DIALECT`; repeatable; default: every kept dialect"},
 			&cli.IntFlag{Name: "latest", DefaultText: "every file", Usage: "lint only the newest `N` files of each folder"},

@@ -13,11 +13,8 @@ import (
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
-func dbUpgradeCommand(e *env) *cli.Command {
-	return &cli.Command{
-		Name:  "upgrade",
-		Usage: "apply the pending migration files (production)",
-		Description: `Validates the migration folder of the database's dialect (--dir/<dialect>,
+// dbUpgradeDescription is the command's help page, with an example.
+const dbUpgradeDescription = `Validates the migration folder of the database's dialect (--dir/<dialect>,
 atlas.sum included), takes a lock that excludes every other weberctl on this
 database, re-reads the applied history under the lock, then applies each
 pending file: in its own transaction with its revision record on SQLite and
@@ -55,7 +52,13 @@ Example:
    weberctl db upgrade --dry-run
    weberctl db upgrade --to 20261127011300 --database-url postgres://app@db.internal/app
    weberctl db upgrade --baseline 20261127011300   # the tables exist already
-   weberctl db upgrade --ddl-lock-timeout 500ms --ddl-retry-for 10m   # a busy table`,
+   weberctl db upgrade --ddl-lock-timeout 500ms --ddl-retry-for 10m   # a busy table`
+
+func dbUpgradeCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:        "upgrade",
+		Usage:       "apply the pending migration files (production)",
+		Description: dbUpgradeDescription,
 		Flags: append(withGlobal(
 			&cli.StringFlag{Name: "to", Usage: "stop after the file with this `VERSION` (default: the latest)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the SQL that would run and change nothing"},
