@@ -136,6 +136,13 @@ func TestSeedAndResetRefusals(t *testing.T) {
 	if r := runCLI(t, vars, append([]string{"db", "reset"}, dir...)...); r.code != 1 || !strings.Contains(r.stderr, "--yes") {
 		t.Errorf("reset off a terminal without --yes: exit %d, stderr %q", r.code, r.stderr)
 	}
+	// A migration folder that cannot rebuild the database: nothing dropped.
+	if r := runCLI(t, vars, "db", "reset", "--yes", "--dir", t.TempDir()); r.code != 1 || !strings.Contains(r.stderr, "nothing was dropped") {
+		t.Errorf("reset with no usable history: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if n := posts(); n != 4 {
+		t.Fatalf("%d posts after a refused reset, want the 4 still there", n)
+	}
 	mustExec(t, url, "DELETE FROM posts")
 	prod := map[string]string{"WEBER_DATABASE_URL": url, "WEBER_ENV": "production"}
 	for _, args := range [][]string{{"db", "seed"}, {"db", "reset", "--yes"}} {
