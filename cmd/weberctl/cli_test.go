@@ -46,6 +46,8 @@ func TestHelpHasAnExample(t *testing.T) {
 		{"db", "--help"},
 		{"db", "ensure", "--help"},
 		{"db", "drop", "--help"},
+		{"db", "seed", "--help"},
+		{"db", "reset", "--help"},
 		{"db", "revision", "--help"},
 		{"db", "upgrade", "--help"},
 		{"db", "downgrade", "--help"},

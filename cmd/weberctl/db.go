@@ -8,7 +8,8 @@ func dbCommand(e *env) *cli.Command {
 		Name:      "db",
 		Usage:     "create, migrate, inspect and drop the database",
 		UsageText: "weberctl db COMMAND [options]",
-		Description: `Development: ensure (create the database and the models' tables), drop.
+		Description: `Development: ensure (create the database and the models' tables), drop,
+seed (add the app's demo rows), reset (drop, upgrade, seed).
 Either: mark (show or change the environment recorded in the database).
 Deployment: revision (write a migration file), upgrade, downgrade, status,
 history, check, lint, hash, verify (rehearse an upgrade on a populated copy).
@@ -22,6 +23,8 @@ Examples:
 		Subcommands: []*cli.Command{
 			dbEnsureCommand(e),
 			dbDropCommand(e),
+			dbSeedCommand(e),
+			dbResetCommand(e),
 			dbMarkCommand(e),
 			dbRevisionCommand(e),
 			dbUpgradeCommand(e),

@@ -43,20 +43,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			in := bufio.NewReader(e.stdin)
-			res, err := devdb.Drop(c.Context, u, devdb.DropOptions{
-				Yes:             c.Bool("yes"),
-				IsTerminal:      e.isTerminal,
-				ForceProduction: c.Bool("force-production"),
-				Confirm: func(prompt string) (string, error) {
-					fmt.Fprint(e.stderr, prompt)
-					line, err := in.ReadString('\n')
-					if errors.Is(err, io.EOF) && line != "" {
-						err = nil
-					}
-					return strings.TrimSpace(line), err
-				},
-			})
+			res, err := devdb.Drop(c.Context, u, dropOptions(c, e))
 			if err != nil {
 				return err
 			}
@@ -75,6 +62,26 @@ Example:
 				fmt.Fprintf(e.stdout, "Dropped %s.\n", res.Database)
 			}
 			return nil
+		},
+	}
+}
+
+// dropOptions are the options of devdb.Drop from --yes and
+// --force-production, asking on e's terminal: the options of `db drop`
+// and `db reset`.
+func dropOptions(c *cli.Context, e *env) devdb.DropOptions {
+	in := bufio.NewReader(e.stdin)
+	return devdb.DropOptions{
+		Yes:             c.Bool("yes"),
+		IsTerminal:      e.isTerminal,
+		ForceProduction: c.Bool("force-production"),
+		Confirm: func(prompt string) (string, error) {
+			fmt.Fprint(e.stderr, prompt)
+			line, err := in.ReadString('\n')
+			if errors.Is(err, io.EOF) && line != "" {
+				err = nil
+			}
+			return strings.TrimSpace(line), err
 		},
 	}
 }
