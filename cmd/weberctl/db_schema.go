@@ -40,7 +40,7 @@ Example:
    weberctl db schema --live --database-url postgres://app@db.internal/app
    weberctl db schema --at 20250101120000 --dialect postgres`,
 		Flags: withGlobal(append([]cli.Flag{
-			&cli.StringFlag{Name: "format", Value: "sql", Usage: "`FORMAT`: sql or mermaid"},
+			&cli.StringFlag{Name: "format", Value: "sql", DefaultText: "sql", Usage: "`FORMAT`: sql or mermaid"},
 			&cli.StringFlag{Name: "dialect", DefaultText: "sqlite, or the database's with --live", Usage: "the `DIALECT` of the SQL and the types: sqlite, postgres or mysql"},
 			&cli.BoolFlag{Name: "live", Usage: "the schema of the database --database-url names, not of the models"},
 			&cli.StringFlag{Name: "at", Usage: "the schema after the history up to `VERSION`, not of the models"},
