@@ -133,7 +133,7 @@ func joinTable(t *schema.Table) (string, string, bool) {
 	for _, fk := range t.ForeignKeys {
 		cols = append(cols, fk.Columns...)
 	}
-	if len(cols) != len(t.Columns) || !unique(t, cols) {
+	if len(cols) != len(t.Columns) || len(t.ForeignKeys[0].Columns) == 0 || len(t.ForeignKeys[1].Columns) == 0 || !unique(t, cols) {
 		return "", "", false
 	}
 	for _, c := range t.Columns {
@@ -141,7 +141,20 @@ func joinTable(t *schema.Table) (string, string, bool) {
 			return "", "", false
 		}
 	}
-	return t.ForeignKeys[0].RefTable.Name, t.ForeignKeys[1].RefTable.Name, true
+	a, b := t.ForeignKeys[0], t.ForeignKeys[1]
+	if columnIndex(t, b.Columns[0]) < columnIndex(t, a.Columns[0]) {
+		a, b = b, a // as the columns are declared, whatever order a server lists keys in
+	}
+	return a.RefTable.Name, b.RefTable.Name, true
+}
+
+func columnIndex(t *schema.Table, c *schema.Column) int {
+	for i, x := range t.Columns {
+		if x == c || x.Name == c.Name {
+			return i
+		}
+	}
+	return len(t.Columns)
 }
 
 // unique reports whether the primary key or a unique index covers exactly
