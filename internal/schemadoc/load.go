@@ -71,7 +71,12 @@ func Load(ctx context.Context, opts Options) (*Schema, error) {
 	if opts.Live != nil {
 		return fromLive(ctx, opts)
 	}
-	dev, err := plan.OpenDev(ctx, plan.DevOptions{Dialect: opts.Dialect, URL: opts.DevURL})
+	// The project's dev setup file (plan.DevSetupFile) runs before a replay.
+	root := ""
+	if opts.At != "" {
+		root = filepath.Dir(filepath.Clean(opts.Dir))
+	}
+	dev, err := plan.OpenDev(ctx, plan.DevOptions{Dialect: opts.Dialect, URL: opts.DevURL, Root: root})
 	if err != nil {
 		return nil, fmt.Errorf("schema: %w", err)
 	}
