@@ -12,7 +12,8 @@ func dbCommand(e *env) *cli.Command {
 seed (add the app's demo rows), reset (drop, upgrade, seed).
 Either: mark (show or change the environment recorded in the database).
 Deployment: revision (write a migration file), upgrade, downgrade, status,
-history, check, lint, hash, verify (rehearse an upgrade on a populated copy).
+history, check, lint, hash, verify (rehearse an upgrade on a populated copy),
+schema (the schema as SQL or an ER diagram).
 Adoption: import (take over a golang-migrate, goose, dbmate or Atlas history).
 
 Examples:
@@ -36,6 +37,7 @@ Examples:
 			dbHashCommand(e),
 			dbVerifyCommand(e),
 			dbImportCommand(e),
+			dbSchemaCommand(e),
 			helpCommand(e, []string{"db"}),
 		},
 		Action: func(c *cli.Context) error {

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/internal/plan"
+	"github.com/weber-framework/weber/internal/schemadoc"
 )
 
 func dbCheckCommand(e *env) *cli.Command {
@@ -31,7 +34,10 @@ problem on its own line, when:
     WEBER_DEV_MYSQL_URL (or --dev-postgres-url / --dev-mysql-url) names. A
     project whose CI has no such server checks only some dialects with
     --dialect sqlite or WEBER_DIALECTS=sqlite: the gate never passes a kept
-    dialect it did not check.
+    dialect it did not check;
+  - docs/schema.md (next to the migrations folder), when the project keeps
+    one, is not what ` + "`weberctl db schema --format mermaid --write docs/schema.md`" + `
+    would write from the models (regenerate it and commit it).
 
 The report goes to stdout (one line per problem); stderr gets one line,
 "weberctl: db check found N problems". It needs no target database and
@@ -69,6 +75,9 @@ Example:
 				return err
 			}
 			v := newCheckView(rep, dev)
+			if err := checkSchemaDoc(c, cfg.MigrationsDir, &v); err != nil {
+				return err
+			}
 			if c.Bool("json") {
 				if err := writeJSON(e.stdout, v); err != nil {
 					return err
@@ -82,6 +91,29 @@ Example:
 			return nil
 		},
 	}
+}
+
+// checkSchemaDoc compares the committed schema page (docs/schema.md next
+// to the migrations folder) with the models; a stale page is a problem, a
+// project without the page is not checked.
+func checkSchemaDoc(c *cli.Context, migrations string, v *checkView) error {
+	path := filepath.Join(filepath.Dir(filepath.Clean(migrations)), "docs", "schema.md")
+	present, err := schemadoc.CheckDoc(c.Context, path, migrate.Tables)
+	var stale *schemadoc.StaleDocError
+	switch {
+	case errors.As(err, &stale):
+		v.SchemaDoc = "stale"
+		v.Problems = append(v.Problems, err.Error())
+		v.OK = false
+	case err != nil:
+		return err
+	case present:
+		v.SchemaDoc = "current"
+	}
+	if v.SchemaDoc != "" {
+		v.SchemaDocPath = path
+	}
+	return nil
 }
 
 // checkDialectView is `db check`'s verdict on one dialect.
@@ -104,6 +136,10 @@ type checkView struct {
 	OK       bool               `json:"ok"`
 	Problems []string           `json:"problems"`
 	Dialects []checkDialectView `json:"dialects"`
+	// SchemaDoc is "current" or "stale" for a project that keeps
+	// docs/schema.md, "" otherwise.
+	SchemaDoc     string `json:"schema_doc,omitempty"`
+	SchemaDocPath string `json:"schema_doc_path,omitempty"`
 }
 
 // newCheckView maps the report, rewording a dialect that could not be
@@ -155,6 +191,9 @@ func renderCheck(e *env, v checkView) {
 				plural(d.LintErrors, "error", "errors"), plural(findings, "finding", "findings"), intended)
 		}
 		fmt.Fprintf(w, "%-9s %s: %s\n", d.Dialect, d.Dir, verdict)
+	}
+	if v.SchemaDoc != "" {
+		fmt.Fprintf(w, "%-9s %s: %s\n", "schema", v.SchemaDocPath, v.SchemaDoc)
 	}
 	for _, d := range v.Dialects {
 		for _, wn := range d.Warnings {

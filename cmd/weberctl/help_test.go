@@ -97,6 +97,8 @@ func realDefaults() map[string]string {
 		"--statement-timeout":     "0s",
 		"--blocking-ddl-max-rows": fmt.Sprint(upgrade.DefaultBlockingMaxRows),
 		"db import --dialect":     "the database URL's",
+		"db schema --dialect":     "sqlite, or the database's with --live",
+		"db schema --format":      "sql",
 		"db import --table":       importhist.GolangMigrate.VersionTable(),
 	}
 }
