@@ -13,6 +13,7 @@ Either: mark (show or change the environment recorded in the database).
 Deployment: revision (write a migration file), upgrade, downgrade, status,
 history, check, lint, hash, verify (rehearse an upgrade on a populated copy).
 Adoption: import (take over a golang-migrate, goose, dbmate or Atlas history).
+Querying: console (open the database's own client: sqlite3, psql, mariadb).
 
 Examples:
    weberctl db ensure
@@ -33,6 +34,7 @@ Examples:
 			dbHashCommand(e),
 			dbVerifyCommand(e),
 			dbImportCommand(e),
+			dbConsoleCommand(e),
 			helpCommand(e, []string{"db"}),
 		},
 		Action: func(c *cli.Context) error {
