@@ -136,3 +136,36 @@ func TestE2EConsoleMissingClientNamesPackage(t *testing.T) {
 		}
 	})
 }
+
+// Arguments after -- go to the client as they are.
+func TestE2EConsolePassesArgsAfterDashes(t *testing.T) {
+	forEachE2E(t, func(t *testing.T, p *project) {
+		client := consoleClient(p.u.Dialect)
+		if _, err := exec.LookPath(client); err != nil {
+			t.Skipf("%s: the client is not installed; install it to run this test", client)
+		}
+		p.must("db", "ensure")
+		args := map[string][]string{
+			dialect.SQLite:   {"select 6*7;"},
+			dialect.Postgres: {"-c", "select 6*7"},
+			dialect.MySQL:    {"-e", "select 6*7"},
+		}[p.u.Dialect]
+		r := p.must(append([]string{"db", "console", "--"}, args...)...)
+		if !strings.Contains(r.stdout, "42") {
+			t.Errorf("db console -- %q printed %q; want 42", args, r.stdout)
+		}
+	})
+}
+
+// A SQLite file that does not exist is refused, not created empty by
+// sqlite3.
+func TestConsoleRefusesMissingSQLiteFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "absent.db")
+	r := runCLI(t, nil, "--database-url", "sqlite://"+path, "db", "console")
+	if r.code != exitFailure || !strings.Contains(r.stderr, "weberctl db ensure") {
+		t.Errorf("db console on a missing file: exit %d, stderr %q; want exit 1 advising db ensure", r.code, r.stderr)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Errorf("db console created %s", path)
+	}
+}
