@@ -38,6 +38,8 @@ type env struct {
 	// progress is set when stderr is a terminal: long commands may show
 	// their progress there. Scripts (a pipe, a file) see none.
 	progress bool
+	// args is the command line, for shell completion.
+	args []string
 }
 
 // run parses args (args[0] is the program name), runs the command and
@@ -57,7 +59,7 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 	secrets := findSecrets(args, e.getenv)
 	stdout := &scrubWriter{w: e.stdout, secrets: secrets}
 	stderr := &scrubWriter{w: e.stderr, secrets: secrets}
-	e = &env{stdin: e.stdin, stdout: stdout, stderr: stderr, getenv: e.getenv, isTerminal: e.isTerminal, progress: e.progress}
+	e = &env{stdin: e.stdin, stdout: stdout, stderr: stderr, getenv: e.getenv, isTerminal: e.isTerminal, progress: e.progress, args: args}
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(stderr, "weberctl: internal error (a bug in weberctl, please report it): %s\n", oneLine(fmt.Sprint(r)))
@@ -152,6 +154,7 @@ Examples:
 			dbCommand(e),
 			serveCommand(e),
 			versionCommand(e),
+			completionCommand(e),
 			helpCommand(e, nil),
 		},
 		Action: func(c *cli.Context) error {
@@ -168,6 +171,7 @@ Examples:
 	for _, cmd := range a.Commands {
 		wireUsage(cmd, "weberctl "+cmd.Name)
 	}
+	e.wireCompletion(a)
 	return a
 }
 

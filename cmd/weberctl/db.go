@@ -15,6 +15,7 @@ Deployment: revision (write a migration file), upgrade, downgrade, status,
 history, check, lint, hash, verify (rehearse an upgrade on a populated copy),
 schema (the schema as SQL or an ER diagram).
 Adoption: import (take over a golang-migrate, goose, dbmate or Atlas history).
+Querying: console (open the database's own client: sqlite3, psql, mariadb).
 
 Examples:
    weberctl db ensure
@@ -38,6 +39,7 @@ Examples:
 			dbVerifyCommand(e),
 			dbImportCommand(e),
 			dbSchemaCommand(e),
+			dbConsoleCommand(e),
 			helpCommand(e, []string{"db"}),
 		},
 		Action: func(c *cli.Context) error {

@@ -102,3 +102,40 @@ func createRole(ctx context.Context, t testing.TB, b Backend, base *dbconn.URL, 
 	})
 	return role, password
 }
+
+// PasswordURL creates a login role of this test's own with a random
+// password, dropped when the test ends, and returns a URL that logs in as
+// that role to database (which must exist; on MySQL the role is granted
+// every privilege on it), and the password, for tests that check where the
+// password travels. It skips the test when the server's user may not create
+// roles.
+func PasswordURL(t testing.TB, b Backend, database string) (raw, password string) {
+	t.Helper()
+	if b.URL == "" {
+		t.Fatalf("testserver: PasswordURL needs a server backend, got %s", b.Name)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), newTimeout)
+	defer cancel()
+	base, err := dbconn.Parse(b.URL)
+	if err != nil {
+		t.Fatalf("testserver: the test server URL in %s: %v", EnvFor(b.Name), err)
+	}
+	admin, err := dbconn.OpenServer(ctx, base)
+	if err != nil {
+		t.Fatalf("testserver: %v", err)
+	}
+	defer admin.Close()
+	role, password := createRole(ctx, t, b, base, admin)
+	if b.Name == "mysql" {
+		if _, err := admin.ExecContext(ctx, fmt.Sprintf("GRANT ALL ON `%s`.* TO '%s'@'%%'", database, role)); err != nil {
+			t.Fatalf("testserver: granting %s its privileges on %s: %v", role, database, err)
+		}
+	}
+	pu, err := url.Parse(b.URL)
+	if err != nil {
+		t.Fatalf("testserver: %s is malformed", EnvFor(b.Name))
+	}
+	pu.User = url.UserPassword(role, password)
+	pu.Path, pu.RawPath = "/"+database, ""
+	return pu.String(), password
+}
