@@ -23,21 +23,9 @@ import (
 // wrong password can run there, and the test is skipped, saying so.
 func WrongPasswordURL(t testing.TB, b Backend, wrong string) string {
 	t.Helper()
-	if b.URL == "" {
-		t.Fatalf("testserver: WrongPasswordURL needs a server backend, got %s", b.Name)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), newTimeout)
 	defer cancel()
-	base, err := dbconn.Parse(b.URL)
-	if err != nil {
-		t.Fatalf("testserver: the test server URL in %s: %v", EnvFor(b.Name), err)
-	}
-	admin, err := dbconn.OpenServer(ctx, base)
-	if err != nil {
-		t.Fatalf("testserver: %v", err)
-	}
-	defer admin.Close()
-
+	base, admin := adminOf(ctx, t, b, "WrongPasswordURL")
 	role, password := createRole(ctx, t, b, base, admin)
 
 	as := func(pw string) (string, error) {
@@ -66,6 +54,25 @@ func WrongPasswordURL(t testing.TB, b Backend, wrong string) string {
 			"a wrong password logs in, so no wrong-password test can run there", b.Name, EnvFor(b.Name))
 	}
 	return raw
+}
+
+// adminOf opens a maintenance connection to b's server for caller, closed
+// when the test ends, and returns the server's URL with it.
+func adminOf(ctx context.Context, t testing.TB, b Backend, caller string) (*dbconn.URL, *sql.DB) {
+	t.Helper()
+	if b.URL == "" {
+		t.Fatalf("testserver: %s needs a server backend, got %s", caller, b.Name)
+	}
+	base, err := dbconn.Parse(b.URL)
+	if err != nil {
+		t.Fatalf("testserver: the test server URL in %s: %v", EnvFor(b.Name), err)
+	}
+	admin, err := dbconn.OpenServer(ctx, base)
+	if err != nil {
+		t.Fatalf("testserver: %v", err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	return base, admin
 }
 
 // createRole creates a login role named Prefix+"role_"+random with a random
@@ -111,20 +118,9 @@ func createRole(ctx context.Context, t testing.TB, b Backend, base *dbconn.URL, 
 // roles.
 func PasswordURL(t testing.TB, b Backend, database string) (raw, password string) {
 	t.Helper()
-	if b.URL == "" {
-		t.Fatalf("testserver: PasswordURL needs a server backend, got %s", b.Name)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), newTimeout)
 	defer cancel()
-	base, err := dbconn.Parse(b.URL)
-	if err != nil {
-		t.Fatalf("testserver: the test server URL in %s: %v", EnvFor(b.Name), err)
-	}
-	admin, err := dbconn.OpenServer(ctx, base)
-	if err != nil {
-		t.Fatalf("testserver: %v", err)
-	}
-	defer admin.Close()
+	base, admin := adminOf(ctx, t, b, "PasswordURL")
 	role, password := createRole(ctx, t, b, base, admin)
 	if b.Name == "mysql" {
 		if _, err := admin.ExecContext(ctx, fmt.Sprintf("GRANT ALL ON `%s`.* TO '%s'@'%%'", database, role)); err != nil {
