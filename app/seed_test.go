@@ -6,7 +6,6 @@ package app
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -15,45 +14,11 @@ import (
 	"github.com/weber-framework/weber/internal/testdb"
 )
 
-// seedTables are the tables Seed writes, with the order of their rows.
-var seedTables = []struct{ name, order string }{
-	{"users", "id"}, {"tags", "id"}, {"posts", "id"}, {"post_tags", "post_id, tag_id"},
-}
-
 // dumpSeedTables returns every row of the tables Seed writes, every column
 // included (timestamps too), one line per row.
-func dumpSeedTables(t *testing.T, ctx context.Context, db *sql.DB) string {
+func dumpSeedTables(t *testing.T, _ context.Context, db *sql.DB) string {
 	t.Helper()
-	var b strings.Builder
-	for _, tb := range seedTables {
-		rows, err := db.QueryContext(ctx, "SELECT * FROM "+tb.name+" ORDER BY "+tb.order)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintf(&b, "%s:", tb.name)
-			for i, v := range vals {
-				if bs, ok := v.([]byte); ok {
-					v = string(bs)
-				}
-				fmt.Fprintf(&b, " %s=%v", cols[i], v)
-			}
-			b.WriteByte('\n')
-		}
-		if err := rows.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return b.String()
+	return testdb.Dump(t, db, testdb.SeedTables...)
 }
 
 func TestSeedTwiceLeavesTheSameRows(t *testing.T) {

@@ -5,51 +5,19 @@ package main
 // is neither seeded nor reset without --force-production.
 
 import (
-	"context"
 	"database/sql"
-	"fmt"
-	"github.com/weber-framework/weber/internal/dbconn"
 	"strings"
 	"testing"
+
+	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/testdb"
 )
 
 // seedDump returns every row of the tables the example app's seed writes,
 // every column included (timestamps too), one line per row.
 func seedDump(t *testing.T, db *sql.DB) string {
 	t.Helper()
-	ctx := context.Background()
-	var b strings.Builder
-	for _, tb := range []struct{ name, order string }{
-		{"users", "id"}, {"tags", "id"}, {"posts", "id"}, {"post_tags", "post_id, tag_id"},
-	} {
-		rows, err := db.QueryContext(ctx, "SELECT * FROM "+tb.name+" ORDER BY "+tb.order)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintf(&b, "%s:", tb.name)
-			for i, v := range vals {
-				if bs, ok := v.([]byte); ok {
-					v = string(bs)
-				}
-				fmt.Fprintf(&b, " %s=%v", cols[i], v)
-			}
-			b.WriteByte('\n')
-		}
-		if err := rows.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return b.String()
+	return testdb.Dump(t, db, testdb.SeedTables...)
 }
 
 func TestE2EResetThenSeedTwice(t *testing.T) {
