@@ -345,7 +345,7 @@ func createMissing(ctx context.Context, db *sql.DB, u *dbconn.URL, tables []*ent
 		res.Statements, res.Tables, res.Skipped, res.Columns, res.Indexes, res.ForeignKeys = nil, nil, nil, nil, nil, nil
 		return m.Create(ctx, tables...)
 	}
-	if err := lockwait.Retry(ctx, lockwait.Policy{}, create, nil); err != nil {
+	if err := lockwait.Retry(ctx, lockwait.Policy{}, create, nil, nil); err != nil {
 		return fmt.Errorf("ensuring %s: creating what the models add: %s", u.Redacted(), oneLine(err))
 	}
 	return nil

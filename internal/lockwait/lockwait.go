@@ -202,29 +202,72 @@ func SessionID(ctx context.Context, q interface {
 	return id, nil
 }
 
-// Retry runs try until it returns anything but a lock wait that gave up
-// (IsTimeout), pausing with Backoff between tries, for at most p's budget;
-// onRetry, if set, hears of each retry. It returns try's last error.
-func Retry(ctx context.Context, p Policy, try func() error, onRetry func(n int, pause time.Duration, err error)) error {
+// Attempt is a try that gave up its lock wait and will be retried.
+type Attempt struct {
+	// N is the try that gave up (1 for the first); Err its error.
+	N   int
+	Err error
+	// Waited is the time spent so far; Pause the wait before the next try;
+	// Budget the most the tries may take.
+	Waited, Pause, Budget time.Duration
+}
+
+// GaveUpError is Retry's error when the budget ran out.
+type GaveUpError struct {
+	// Tries and Waited say how long it kept trying; Err is the last try's.
+	Tries  int
+	Waited time.Duration
+	Err    error
+}
+
+func (e *GaveUpError) Error() string {
+	return fmt.Sprintf("gave up after %d tries over %s waiting for a lock (raise --ddl-retry-for to wait longer): %v", e.Tries, e.Waited.Round(time.Millisecond), e.Err)
+}
+
+// Unwrap returns the last try's error.
+func (e *GaveUpError) Unwrap() error { return e.Err }
+
+// StoppedError is Retry's error when ctx ended while it waited to retry.
+type StoppedError struct {
+	// Last is the error of the try that gave up; Cause is ctx's error.
+	Last, Cause error
+}
+
+func (e *StoppedError) Error() string {
+	return "stopped while waiting to retry after a lock wait: " + e.Cause.Error()
+}
+
+// Unwrap returns ctx's error.
+func (e *StoppedError) Unwrap() error { return e.Cause }
+
+// Retry runs try until it returns an error that retryable rejects (nil
+// retryable: anything but a lock wait that gave up, IsTimeout), pausing
+// with Backoff between tries, for at most p's budget; onRetry, if set,
+// hears of each retry. It returns try's last error, a *GaveUpError when
+// the budget ran out, or a *StoppedError when ctx ended meanwhile.
+func Retry(ctx context.Context, p Policy, try func() error, retryable func(error) bool, onRetry func(Attempt)) error {
 	p = p.WithDefaults()
+	if retryable == nil {
+		retryable = IsTimeout
+	}
 	start := time.Now()
 	for n := 1; ; n++ {
 		err := try()
-		if err == nil || !IsTimeout(err) {
+		if err == nil || !retryable(err) {
 			return err
 		}
-		pause := Backoff(n)
-		if p.Budget < 0 || time.Since(start)+pause > p.Budget {
-			return fmt.Errorf("gave up after %d tries over %s waiting for a lock (raise --ddl-retry-for to wait longer): %w", n, time.Since(start).Round(time.Millisecond), err)
+		at := Attempt{N: n, Err: err, Waited: time.Since(start), Pause: Backoff(n), Budget: p.Budget}
+		if p.Budget < 0 || at.Waited+at.Pause > p.Budget {
+			return &GaveUpError{Tries: n, Waited: at.Waited, Err: err}
 		}
 		if onRetry != nil {
-			onRetry(n, pause, err)
+			onRetry(at)
 		}
-		t := time.NewTimer(pause)
+		t := time.NewTimer(at.Pause)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("stopped while waiting to retry after a lock wait: %w", ctx.Err())
+			return &StoppedError{Last: err, Cause: ctx.Err()}
 		case <-t.C:
 		}
 	}

@@ -370,8 +370,8 @@ func dataLoss(ctx context.Context, q *sql.Conn, dia string, c schema.Change) (ou
 // transaction on SQLite (foreign keys off around it, checked before commit)
 // and PostgreSQL; statement by statement on MySQL.
 func applyBack(ctx context.Context, conn *sql.Conn, store *revstore.Store, dia string, stmts []string, reverted []PendingFile, ddl lockwait.Policy, log *slog.Logger) (err error) {
-	onRetry := func(n int, pause time.Duration, err error) {
-		log.Info("a downgrade statement gave up waiting for a lock; retrying", "try", n, "retry_in", pause, "error", err)
+	onRetry := func(at lockwait.Attempt) {
+		log.Info("a downgrade statement gave up waiting for a lock; retrying", "try", at.N, "retry_in", at.Pause, "error", at.Err)
 	}
 	if dia == dialect.MySQL {
 		if err := ddl.Apply(ctx, conn, dia, false, false); err != nil {
@@ -379,7 +379,7 @@ func applyBack(ctx context.Context, conn *sql.Conn, store *revstore.Store, dia s
 		}
 		defer func() { _ = lockwait.Reset(context.WithoutCancel(ctx), conn, dia) }()
 		for i, s := range stmts {
-			err := lockwait.Retry(ctx, ddl, func() error { _, err := conn.ExecContext(ctx, s); return err }, onRetry)
+			err := lockwait.Retry(ctx, ddl, func() error { _, err := conn.ExecContext(ctx, s); return err }, nil, onRetry)
 			if err != nil {
 				return fmt.Errorf("downgrade: statement %d of %d (%s): %s: statements 1-%d were applied and the revisions are unchanged; fix the schema by hand, then rerun", i+1, len(stmts), short(s), oneLine(err), i)
 			}
@@ -408,7 +408,7 @@ func applyBack(ctx context.Context, conn *sql.Conn, store *revstore.Store, dia s
 			}()
 		}
 	}
-	return lockwait.Retry(ctx, ddl, func() error { return applyBackTx(ctx, conn, store, dia, stmts, reverted, fk, ddl) }, onRetry)
+	return lockwait.Retry(ctx, ddl, func() error { return applyBackTx(ctx, conn, store, dia, stmts, reverted, fk, ddl) }, nil, onRetry)
 }
 
 // applyBackTx runs the plan and deletes the reverted revisions in one

@@ -108,14 +108,11 @@ func (a *applier) exec(ctx context.Context, q lockwait.Execer, local bool, i, li
 // otherwise, or its statements' lock waits have used the budget, pausing
 // with backoff between tries and reporting each through Options.OnLockWait.
 func (a *applier) withRetry(ctx context.Context, s *step, r *revstore.Revision, tx bool, try func() error) error {
-	p := a.opts.DDL.WithDefaults()
-	start := time.Now()
 	var seen []lockwait.Blocker // the blockers last seen by any try
-	for n := 1; ; n++ {
-		err := try()
-		var lt *lockTimedOut
+	var lt *lockTimedOut        // the last try's lock wait
+	retryable := func(err error) bool {
 		if !errors.As(err, &lt) {
-			return err
+			return false
 		}
 		// A try too short for the watcher to look reports the blockers an
 		// earlier try saw.
@@ -124,27 +121,28 @@ func (a *applier) withRetry(ctx context.Context, s *step, r *revstore.Revision, 
 		} else {
 			lt.blockers = seen
 		}
-		pause := lockwait.Backoff(n)
-		waited := time.Since(start)
-		if p.Budget < 0 || waited+pause > p.Budget {
-			return &LockWaitError{File: s.file.Name, Stmt: lt.stmt, Line: lt.line, Total: len(s.file.Stmts),
-				Tries: n, Waited: waited, Transactional: tx, Applied: r.Applied, Blockers: lt.blockers, Err: lt.err}
-		}
+		return true
+	}
+	onRetry := func(at lockwait.Attempt) {
 		if a.opts.OnLockWait != nil {
-			a.opts.OnLockWait(LockWaitEvent{File: s.file.Name, Stmt: lt.stmt, Line: lt.line, Try: n,
-				Waited: waited, Budget: p.Budget, RetryIn: pause, Blockers: lt.blockers})
+			a.opts.OnLockWait(LockWaitEvent{File: s.file.Name, Stmt: lt.stmt, Line: lt.line, Try: at.N,
+				Waited: at.Waited, Budget: at.Budget, RetryIn: at.Pause, Blockers: lt.blockers})
 		}
 		a.log.Info("a statement gave up waiting for a lock; retrying", "file", s.file.Name, "statement", lt.stmt,
-			"try", n, "retry_in", pause, "blockers", lockwait.Describe(lt.blockers))
-		t := time.NewTimer(pause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("applying %s: stopped while waiting to retry statement %d (line %d), which waited for a lock; %s: %w",
-				s.file.Name, lt.stmt, lt.line, persistsAfterStop(tx, r.Applied, len(s.file.Stmts)), ctx.Err())
-		case <-t.C:
-		}
+			"try", at.N, "retry_in", at.Pause, "blockers", lockwait.Describe(lt.blockers))
 	}
+	err := lockwait.Retry(ctx, a.opts.DDL, try, retryable, onRetry)
+	var gu *lockwait.GaveUpError
+	var st *lockwait.StoppedError
+	switch {
+	case errors.As(err, &gu):
+		return &LockWaitError{File: s.file.Name, Stmt: lt.stmt, Line: lt.line, Total: len(s.file.Stmts),
+			Tries: gu.Tries, Waited: gu.Waited, Transactional: tx, Applied: r.Applied, Blockers: lt.blockers, Err: lt.err}
+	case errors.As(err, &st):
+		return fmt.Errorf("applying %s: stopped while waiting to retry statement %d (line %d), which waited for a lock; %s: %w",
+			s.file.Name, lt.stmt, lt.line, persistsAfterStop(tx, r.Applied, len(s.file.Stmts)), st.Cause)
+	}
+	return err
 }
 
 func persistsAfterStop(tx bool, applied, total int) string {
