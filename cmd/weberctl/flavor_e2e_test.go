@@ -1,6 +1,7 @@
 package main
 
 import (
+	"database/sql"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -59,25 +60,32 @@ func TestE2EDefaultCollationShowsNoDrift(t *testing.T) {
 	}
 }
 
+// otherFlavour opens p's server (closed when the test ends) and returns it
+// with its flavour and the other one.
+func otherFlavour(t *testing.T, p *project) (srv *sql.DB, server, other flavor.Flavor) {
+	t.Helper()
+	srv, err := dbconn.OpenServer(t.Context(), p.u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	if server, _, err = flavor.Of(t.Context(), srv); err != nil {
+		t.Fatal(err)
+	}
+	other = flavor.MySQL
+	if server == flavor.MySQL {
+		other = flavor.MariaDB
+	}
+	return srv, server, other
+}
+
 // TestE2EUpgradeRefusesTheOtherFlavour: `db upgrade` refuses a history
 // declared for the other flavour in one line naming the folder, and
 // applies nothing (scenario 25).
 func TestE2EUpgradeRefusesTheOtherFlavour(t *testing.T) {
 	t.Parallel()
 	p := mysqlProject(t)
-	srv, err := dbconn.OpenServer(t.Context(), p.u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	server, _, err := flavor.Of(t.Context(), srv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other := flavor.MySQL
-	if server == flavor.MySQL {
-		other = flavor.MariaDB
-	}
+	srv, server, other := otherFlavour(t, p)
 	p.addMigration("20991231000000_z.sql", flavor.Header(other)+"\n\nCREATE TABLE z (id bigint NOT NULL PRIMARY KEY);\n")
 	create := "CREATE DATABASE " + dbconn.QuoteIdent(p.u.Dialect, p.u.Database)
 	if _, err := srv.ExecContext(t.Context(), create); err != nil {
@@ -99,19 +107,7 @@ func TestE2EUpgradeRefusesTheOtherFlavour(t *testing.T) {
 func TestE2ERevisionRefusesTheOtherFlavour(t *testing.T) {
 	t.Parallel()
 	p := mysqlProject(t)
-	srv, err := dbconn.OpenServer(t.Context(), p.u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	server, _, err := flavor.Of(t.Context(), srv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other := flavor.MySQL
-	if server == flavor.MySQL {
-		other = flavor.MariaDB
-	}
+	_, server, other := otherFlavour(t, p)
 	p.addMigration("20991231000000_z.sql", flavor.Header(other)+"\n\nCREATE TABLE z (id bigint NOT NULL PRIMARY KEY);\n")
 	before := p.historyFiles()
 	r := p.runEnv(devEnv(), "db", "revision", "--dialect", "mysql", "--name", "more")
