@@ -41,8 +41,8 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
-	"github.com/weber-framework/weber/internal/schemakey"
 	"github.com/weber-framework/weber/internal/scratchdb"
+	"github.com/weber-framework/weber/internal/testdb/schemakey"
 )
 
 // Name prefixes. Every database this package creates or drops starts with

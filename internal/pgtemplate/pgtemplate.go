@@ -5,7 +5,7 @@
 // The template is named "weber_tpl_", 8 hex digits naming a namespace (by
 // default the database the server URL names, i.e. the project), "_", and
 // the first 16 hex digits of a key (a hash of the migration files, see
-// internal/schemakey). It is built once per server and key, even when
+// internal/testdb/schemakey). It is built once per server and key, even when
 // `go test ./...` runs many test processes at once: Ensure takes a session-level advisory lock on the maintenance
 // database around the check-and-create, builds into a scratch database
 // ("weber_tplbuild_..."), switches connections to it off, and only then
@@ -54,8 +54,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/weber-framework/weber/internal/dbconn"
-	"github.com/weber-framework/weber/internal/schemakey"
 	"github.com/weber-framework/weber/internal/scratchdb"
+	"github.com/weber-framework/weber/internal/testdb/schemakey"
 )
 
 // Name prefixes. Every database this package creates or drops starts with

@@ -16,8 +16,8 @@ import (
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/pgtemplate"
 	"github.com/weber-framework/weber/internal/rollbacktx"
-	"github.com/weber-framework/weber/internal/schemakey"
 	"github.com/weber-framework/weber/internal/sqlitesnap"
+	"github.com/weber-framework/weber/internal/testdb/schemakey"
 )
 
 // What this package is tested on is transaction behaviour, not where the

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/weber-framework/weber/internal/schemakey"
+	"github.com/weber-framework/weber/internal/testdb/schemakey"
 )
 
 func write(t *testing.T, dir, name, body string) {
