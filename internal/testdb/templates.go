@@ -9,8 +9,8 @@ import (
 
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/mysqlclone"
-	"github.com/weber-framework/weber/internal/pgtemplate"
 	"github.com/weber-framework/weber/internal/sqlitesnap"
+	"github.com/weber-framework/weber/internal/testdb/pgtemplate"
 )
 
 // The process-wide memo of built schemas. These package-level variables are

@@ -23,7 +23,7 @@
 //     in well under a millisecond, or a file copy with SQLiteFile.
 //   - PostgreSQL: a template database per history hash, built once per
 //     server even when several test processes start together
-//     (internal/pgtemplate, under an advisory lock); each test gets
+//     (internal/testdb/pgtemplate, under an advisory lock); each test gets
 //     CREATE DATABASE weber_test_<random> TEMPLATE it.
 //   - MySQL/MariaDB: a template database per history hash, built once per
 //     server (internal/mysqlclone, under GET_LOCK); each test gets a new

@@ -18,7 +18,7 @@ import (
 
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/histgen"
-	"github.com/weber-framework/weber/internal/pgtemplate"
+	"github.com/weber-framework/weber/internal/testdb/pgtemplate"
 	"github.com/weber-framework/weber/internal/testdb/schemakey"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
