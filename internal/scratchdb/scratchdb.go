@@ -14,7 +14,7 @@
 // hex digits) are never touched.
 //
 // The same drop step (DropUnused) removes the test templates of
-// internal/testdb/pgtemplate and internal/mysqlclone that nobody uses.
+// internal/testdb/pgtemplate and internal/testdb/mysqlclone that nobody uses.
 package scratchdb
 
 import (

@@ -8,8 +8,8 @@ import (
 	"sync/atomic"
 
 	"github.com/weber-framework/weber/internal/dbconn"
-	"github.com/weber-framework/weber/internal/mysqlclone"
 	"github.com/weber-framework/weber/internal/sqlitesnap"
+	"github.com/weber-framework/weber/internal/testdb/mysqlclone"
 	"github.com/weber-framework/weber/internal/testdb/pgtemplate"
 )
 

@@ -26,7 +26,7 @@
 //     (internal/testdb/pgtemplate, under an advisory lock); each test gets
 //     CREATE DATABASE weber_test_<random> TEMPLATE it.
 //   - MySQL/MariaDB: a template database per history hash, built once per
-//     server (internal/mysqlclone, under GET_LOCK); each test gets a new
+//     server (internal/testdb/mysqlclone, under GET_LOCK); each test gets a new
 //     database with the template's tables and rows copied.
 //
 // With InTx, the test's client instead runs inside a transaction that is

@@ -18,7 +18,7 @@ import (
 
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/histgen"
-	"github.com/weber-framework/weber/internal/mysqlclone"
+	"github.com/weber-framework/weber/internal/testdb/mysqlclone"
 	"github.com/weber-framework/weber/internal/testdb/schemakey"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
