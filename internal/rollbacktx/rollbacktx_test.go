@@ -15,9 +15,9 @@ import (
 	"github.com/weber-framework/weber/ent/user"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/rollbacktx"
-	"github.com/weber-framework/weber/internal/sqlitesnap"
 	"github.com/weber-framework/weber/internal/testdb/pgtemplate"
 	"github.com/weber-framework/weber/internal/testdb/schemakey"
+	"github.com/weber-framework/weber/internal/testdb/sqlitesnap"
 )
 
 // What this package is tested on is transaction behaviour, not where the

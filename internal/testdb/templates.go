@@ -8,9 +8,9 @@ import (
 	"sync/atomic"
 
 	"github.com/weber-framework/weber/internal/dbconn"
-	"github.com/weber-framework/weber/internal/sqlitesnap"
 	"github.com/weber-framework/weber/internal/testdb/mysqlclone"
 	"github.com/weber-framework/weber/internal/testdb/pgtemplate"
+	"github.com/weber-framework/weber/internal/testdb/sqlitesnap"
 )
 
 // The process-wide memo of built schemas. These package-level variables are

@@ -18,7 +18,7 @@
 // test gets a copy of the template:
 //
 //   - SQLite: the history is replayed once per test process and history
-//     hash (internal/sqlitesnap); each test gets a private in-memory copy
+//     hash (internal/testdb/sqlitesnap); each test gets a private in-memory copy
 //     (a memdb database of its own, several connections, foreign keys on),
 //     in well under a millisecond, or a file copy with SQLiteFile.
 //   - PostgreSQL: a template database per history hash, built once per

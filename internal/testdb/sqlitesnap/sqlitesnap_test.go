@@ -16,8 +16,8 @@ import (
 
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/histgen"
-	"github.com/weber-framework/weber/internal/sqlitesnap"
 	"github.com/weber-framework/weber/internal/testdb/schemakey"
+	"github.com/weber-framework/weber/internal/testdb/sqlitesnap"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
