@@ -30,7 +30,7 @@
 //     database with the template's tables and rows copied.
 //
 // With InTx, the test's client instead runs inside a transaction that is
-// rolled back at the end (internal/rollbacktx), on a database that the
+// rolled back at the end (internal/testdb/rollbacktx), on a database that the
 // InTx tests of the process share on a server: for tests that need no
 // commits.
 //
@@ -65,7 +65,7 @@ import (
 
 	"github.com/weber-framework/weber/ent"
 	"github.com/weber-framework/weber/internal/dbconn"
-	"github.com/weber-framework/weber/internal/rollbacktx"
+	"github.com/weber-framework/weber/internal/testdb/rollbacktx"
 	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
@@ -173,7 +173,7 @@ func FromModels() Option { return func(o *options) { o.fromModels = true } }
 // process) never see its writes. On a server the InTx tests of a process
 // share one database (no CREATE DATABASE per test); on SQLite, where a copy
 // costs less than the transaction, each still gets its own. Limits (see
-// internal/rollbacktx): one connection, so no tests of concurrency or
+// internal/testdb/rollbacktx): one connection, so no tests of concurrency or
 // locking; on PostgreSQL a failed statement aborts the transaction unless
 // it ran in a client.Tx; DDL and, on MySQL, anything that commits
 // implicitly escape the rollback. Not with Empty.

@@ -34,7 +34,7 @@
 // for replaying them through internal/upgrade; 6-10 ms from a Pool whose
 // spare is ready.
 //
-// For tests that need no commits, internal/rollbacktx runs a test inside a
+// For tests that need no commits, internal/testdb/rollbacktx runs a test inside a
 // transaction that is rolled back at the end, on one shared clone.
 package pgtemplate
 

@@ -14,8 +14,8 @@ import (
 	entmigrate "github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/ent/user"
 	"github.com/weber-framework/weber/internal/dbconn"
-	"github.com/weber-framework/weber/internal/rollbacktx"
 	"github.com/weber-framework/weber/internal/testdb/pgtemplate"
+	"github.com/weber-framework/weber/internal/testdb/rollbacktx"
 	"github.com/weber-framework/weber/internal/testdb/schemakey"
 	"github.com/weber-framework/weber/internal/testdb/sqlitesnap"
 )
