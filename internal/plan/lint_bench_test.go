@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/weber-framework/weber/internal/dbconn"
-	"github.com/weber-framework/weber/internal/histgen"
 	"github.com/weber-framework/weber/internal/plan"
+	"github.com/weber-framework/weber/internal/testdb/histgen"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 

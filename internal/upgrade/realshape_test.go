@@ -12,8 +12,8 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
-	"github.com/weber-framework/weber/internal/histgen"
 	"github.com/weber-framework/weber/internal/liveschema"
+	"github.com/weber-framework/weber/internal/testdb/histgen"
 	"github.com/weber-framework/weber/internal/testdb/testserver"
 	"github.com/weber-framework/weber/internal/upgrade"
 )

@@ -15,7 +15,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
-	"github.com/weber-framework/weber/internal/histgen"
+	"github.com/weber-framework/weber/internal/testdb/histgen"
 	"github.com/weber-framework/weber/internal/testdb/schemakey"
 	"github.com/weber-framework/weber/internal/testdb/sqlitesnap"
 	"github.com/weber-framework/weber/internal/upgrade"

@@ -8,7 +8,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
-	"github.com/weber-framework/weber/internal/histgen"
+	"github.com/weber-framework/weber/internal/testdb/histgen"
 )
 
 func TestWriteAndApply(t *testing.T) {
