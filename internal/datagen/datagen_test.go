@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/weber-framework/weber/internal/datagen"
-	"github.com/weber-framework/weber/internal/liveschema/liveschematest"
+	"github.com/weber-framework/weber/internal/testdb/liveschematest"
 )
 
 func TestFillProjectSchema(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/weber-framework/weber/internal/datagen"
 	"github.com/weber-framework/weber/internal/fingerprint"
-	"github.com/weber-framework/weber/internal/liveschema/liveschematest"
+	"github.com/weber-framework/weber/internal/testdb/liveschematest"
 )
 
 // populated returns a database of the dialect with the project's tables

@@ -13,9 +13,9 @@ import (
 	"ariga.io/atlas/sql/migrate"
 
 	"github.com/weber-framework/weber/internal/datagen"
-	"github.com/weber-framework/weber/internal/liveschema/liveschematest"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/preflight"
+	"github.com/weber-framework/weber/internal/testdb/liveschematest"
 )
 
 // people is the target: 10 rows, names n1..n10 (n1..n3 duplicated when

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weber-framework/weber/internal/liveschema/liveschematest"
+	"github.com/weber-framework/weber/internal/testdb/liveschematest"
 	"github.com/weber-framework/weber/internal/verify"
 )
 

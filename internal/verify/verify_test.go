@@ -12,7 +12,7 @@ import (
 
 	entmigrate "github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/internal/fingerprint"
-	"github.com/weber-framework/weber/internal/liveschema/liveschematest"
+	"github.com/weber-framework/weber/internal/testdb/liveschematest"
 	"github.com/weber-framework/weber/internal/verify"
 )
 
