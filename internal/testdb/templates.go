@@ -11,6 +11,7 @@ import (
 	"github.com/weber-framework/weber/internal/testdb/mysqlclone"
 	"github.com/weber-framework/weber/internal/testdb/pgtemplate"
 	"github.com/weber-framework/weber/internal/testdb/sqlitesnap"
+	"github.com/weber-framework/weber/internal/testdb/templates"
 )
 
 // The process-wide memo of built schemas. These package-level variables are
@@ -47,18 +48,19 @@ func buildCount(backend, key string) int64 {
 	return 0
 }
 
-// builder returns the function that builds r's template on backend.
-func builder(backend string, r recipe) func(ctx context.Context, db *sql.DB, u *dbconn.URL) error {
-	return func(ctx context.Context, db *sql.DB, u *dbconn.URL) error {
+// migrator returns what r's template on backend is built from: r's key and
+// the function that migrates it (counting the build).
+func migrator(backend string, r recipe) templates.Migrator {
+	return templates.Migrator{Hash: r.key, Migrate: func(ctx context.Context, db *sql.DB, u *dbconn.URL) error {
 		countBuild(backend, r.key)
 		return migrateSchema(ctx, db, u, r)
-	}
+	}}
 }
 
 // sqliteTemplate returns the process's SQLite template for r, building it
 // the first time.
 func sqliteTemplate(ctx context.Context, r recipe) (*sqlitesnap.Template, error) {
-	return snapshots.Build(ctx, r.key, builder("sqlite", r))
+	return snapshots.Build(ctx, migrator("sqlite", r))
 }
 
 // serverSet memoises one server per (server URL, scope).
@@ -144,9 +146,9 @@ func (s *server) template(ctx context.Context, r recipe, fresh bool) (*template,
 	if tp.pgName == "" && tp.my == nil || fresh {
 		var err error
 		if s.pg != nil {
-			tp.pgName, err = s.pg.Ensure(ctx, r.key, builder("postgres", r))
+			tp.pgName, err = s.pg.Ensure(ctx, migrator("postgres", r))
 		} else {
-			tp.my, err = s.my.Ensure(ctx, r.key, builder("mysql", r))
+			tp.my, err = s.my.Ensure(ctx, migrator("mysql", r))
 		}
 		if err != nil {
 			tp.pgName, tp.my = "", nil

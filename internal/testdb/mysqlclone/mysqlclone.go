@@ -4,8 +4,8 @@
 // MySQL has no CREATE DATABASE ... TEMPLATE. The template is an ordinary
 // database, "weber_tpl_<namespace>_<key>", built once per server and key
 // (under GET_LOCK, so only one test process builds it) by the caller's
-// build function, which replays the real migration files; a marker table
-// created last says it is complete. Each process then reads the template
+// Migrator (internal/testdb/templates), whose Migrate replays the real
+// migration files; a marker table created last says it is complete. Each process then reads the template
 // once (SHOW CREATE TABLE for every table, and which tables hold rows) and
 // each Clone creates "weber_test_<random>" and runs those CREATE TABLE
 // statements in it with FOREIGN_KEY_CHECKS=0 (so the order does not
@@ -14,8 +14,8 @@
 // foreign keys, which CREATE TABLE ... LIKE would drop.
 //
 // A template with views, triggers, routines or events, whose definitions
-// name their database, is not copied: Clone replays the build function in
-// the new database instead (correct, just slower).
+// name their database, is not copied: Clone replays the Migrator's
+// Migrate in the new database instead (correct, just slower).
 //
 // Measured on MariaDB 10.11 with its data in /dev/shm (BenchmarkClone,
 // docs/performance.md, "Test databases"): 2.8 ms at 1 migration file and 18 ms at 50,
@@ -43,6 +43,7 @@ import (
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/scratchdb"
 	"github.com/weber-framework/weber/internal/testdb/schemakey"
+	"github.com/weber-framework/weber/internal/testdb/templates"
 )
 
 // Name prefixes. Every database this package creates or drops starts with
@@ -58,9 +59,6 @@ const markerTable = "weber_template_complete"
 
 // lockName is the GET_LOCK name that serialises template creation.
 const lockName = "weber_mysqlclone_templates"
-
-// BuildFunc migrates the empty database db, which u names.
-type BuildFunc func(ctx context.Context, db *sql.DB, u *dbconn.URL) error
 
 // Options configure a Server. The zero value is valid.
 type Options struct {
@@ -92,15 +90,15 @@ type Template struct {
 	collate string
 	creates []string // CREATE TABLE statements, unqualified
 	copies  []string // tables with rows
-	build   BuildFunc
-	replay  bool // views, triggers, routines or events: replay build instead
+	migrate templates.MigrateFunc
+	replay  bool // views, triggers, routines or events: replay migrate instead
 }
 
 // Name returns the template database's name.
 func (t *Template) Name() string { return t.name }
 
 // Replays reports whether clones of this template are made by replaying
-// the build function (the template has views, triggers, routines or events).
+// the Migrator's Migrate (the template has views, triggers, routines or events).
 func (t *Template) Replays() bool { return t.replay }
 
 // Open connects to the server (no database selected). serverURL is any
@@ -144,29 +142,29 @@ func (s *Server) TemplateName(key string) string {
 
 func q(name string) string { return dbconn.QuoteIdent(dialect.MySQL, name) }
 
-// Ensure returns the template for key, building it with build if no
+// Ensure returns the template for m.Hash, building it with m.Migrate if no
 // complete one exists, and reads it for cloning. Across processes only one
-// builds; after building, the namespace's templates of other keys are
+// builds; after building, the namespace's templates of other hashes are
 // dropped. Reading the template takes a few queries per table: call
-// Ensure once per process and key, and keep the Template.
-func (s *Server) Ensure(ctx context.Context, key string, build BuildFunc) (*Template, error) {
-	if key == "" || build == nil {
-		return nil, errors.New("mysqlclone: Ensure needs a key and a build function")
+// Ensure once per process and hash, and keep the Template.
+func (s *Server) Ensure(ctx context.Context, m templates.Migrator) (*Template, error) {
+	if err := m.Check("mysqlclone"); err != nil {
+		return nil, err
 	}
-	if strings.Trim(key, "0123456789abcdefABCDEF") != "" {
-		return nil, fmt.Errorf("mysqlclone: key %q must be hex: hash the migration files with schemakey.Dir", key)
+	if strings.Trim(m.Hash, "0123456789abcdefABCDEF") != "" {
+		return nil, fmt.Errorf("mysqlclone: key %q must be hex: hash the migration files with schemakey.Dir", m.Hash)
 	}
-	name := s.TemplateName(key)
+	name := s.TemplateName(m.Hash)
 	ok, err := s.complete(ctx, s.db, name)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		if err := s.buildLocked(ctx, name, build); err != nil {
+		if err := s.buildLocked(ctx, name, m.Migrate); err != nil {
 			return nil, err
 		}
 	}
-	return s.read(ctx, name, build)
+	return s.read(ctx, name, m.Migrate)
 }
 
 type querier interface {
@@ -204,7 +202,7 @@ func (s *Server) lock(ctx context.Context) (*sql.Conn, func(), error) {
 	}, nil
 }
 
-func (s *Server) buildLocked(ctx context.Context, name string, build BuildFunc) error {
+func (s *Server) buildLocked(ctx context.Context, name string, migrate templates.MigrateFunc) error {
 	conn, unlock, err := s.lock(ctx)
 	if err != nil {
 		return err
@@ -228,7 +226,7 @@ func (s *Server) buildLocked(ctx context.Context, name string, build BuildFunc) 
 	if err != nil {
 		return err
 	}
-	berr := build(ctx, db, u)
+	berr := migrate(ctx, db, u)
 	if err := db.Close(); berr == nil {
 		berr = err
 	}
@@ -281,8 +279,8 @@ func (s *Server) DropTemplates(ctx context.Context) error {
 }
 
 // read loads what Clone needs from a complete template.
-func (s *Server) read(ctx context.Context, name string, build BuildFunc) (*Template, error) {
-	t := &Template{name: name, build: build}
+func (s *Server) read(ctx context.Context, name string, migrate templates.MigrateFunc) (*Template, error) {
+	t := &Template{name: name, migrate: migrate}
 	fail := func(err error) (*Template, error) { return nil, s.fail("reading the template "+name+" on", err) }
 	if err := s.db.QueryRowContext(ctx, "SELECT default_character_set_name, default_collation_name FROM information_schema.schemata WHERE schema_name = ?", name).Scan(&t.charset, &t.collate); err != nil {
 		return fail(err)
@@ -390,7 +388,7 @@ func (s *Server) clone(ctx context.Context, conn *sql.Conn, t *Template, name st
 			return err
 		}
 		defer db.Close()
-		return t.build(ctx, db, u)
+		return t.migrate(ctx, db, u)
 	}
 	// Session settings for this connection only; restored before it goes
 	// back to the pool.

@@ -20,6 +20,7 @@ import (
 	"github.com/weber-framework/weber/internal/testdb/histgen"
 	"github.com/weber-framework/weber/internal/testdb/mysqlclone"
 	"github.com/weber-framework/weber/internal/testdb/schemakey"
+	"github.com/weber-framework/weber/internal/testdb/templates"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
@@ -71,14 +72,14 @@ func history(tb testing.TB, n int) (string, string) {
 	return dir, key
 }
 
-func replay(dir string) mysqlclone.BuildFunc {
+func replay(dir string) templates.MigrateFunc {
 	return func(ctx context.Context, db *sql.DB, _ *dbconn.URL) error {
 		return histgen.Apply(ctx, db, dialect.MySQL, dir)
 	}
 }
 
 // upgradeBuild replays dir with the real engine, as production does.
-func upgradeBuild(dir string) mysqlclone.BuildFunc {
+func upgradeBuild(dir string) templates.MigrateFunc {
 	return func(ctx context.Context, db *sql.DB, u *dbconn.URL) error {
 		_, err := upgrade.Upgrade(ctx, db, u, dir, upgrade.Options{})
 		return err
@@ -167,7 +168,7 @@ func TestEnsureBuildsOnceAcrossPools(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tpls[i], errs[i] = servers[i%2].Ensure(ctx, key, build)
+			tpls[i], errs[i] = servers[i%2].Ensure(ctx, templates.Migrator{Hash: key, Migrate: build})
 		}()
 	}
 	wg.Wait()
@@ -188,7 +189,7 @@ func TestClonesAreIsolatedMigratedAndKeepForeignKeys(t *testing.T) {
 	t.Parallel()
 	s := server(t)
 	dir, key := history(t, 6)
-	tpl, err := s.Ensure(context.Background(), key, replay(dir))
+	tpl, err := s.Ensure(context.Background(), templates.Migrator{Hash: key, Migrate: replay(dir)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,13 +242,13 @@ func TestTemplateWithViewIsReplayed(t *testing.T) {
 	t.Parallel()
 	s := server(t)
 	dir, key := history(t, 2)
-	tpl, err := s.Ensure(context.Background(), key, func(ctx context.Context, db *sql.DB, u *dbconn.URL) error {
+	tpl, err := s.Ensure(context.Background(), templates.Migrator{Hash: key, Migrate: func(ctx context.Context, db *sql.DB, u *dbconn.URL) error {
 		if err := replay(dir)(ctx, db, u); err != nil {
 			return err
 		}
 		_, err := db.ExecContext(ctx, "CREATE VIEW v001 AS SELECT id, name FROM t001")
 		return err
-	})
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,25 +274,25 @@ func TestFailedBuildAndStaleTemplates(t *testing.T) {
 	dir1, key1 := history(t, 1)
 	dir2, key2 := history(t, 2)
 	boom := errors.New("boom")
-	if _, err := s.Ensure(ctx, key1, func(ctx context.Context, db *sql.DB, u *dbconn.URL) error {
+	if _, err := s.Ensure(ctx, templates.Migrator{Hash: key1, Migrate: func(ctx context.Context, db *sql.DB, u *dbconn.URL) error {
 		replay(dir1)(ctx, db, u)
 		return boom
-	}); !errors.Is(err, boom) {
+	}}); !errors.Is(err, boom) {
 		t.Fatalf("want the build error, got %v", err)
 	}
 	if schemas(t, u)[s.TemplateName(key1)] {
 		t.Fatal("a failed build left its template")
 	}
-	old, err := s.Ensure(ctx, key1, replay(dir1))
+	old, err := s.Ensure(ctx, templates.Migrator{Hash: key1, Migrate: replay(dir1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreign, err := other.Ensure(ctx, key1, replay(dir1))
+	foreign, err := other.Ensure(ctx, templates.Migrator{Hash: key1, Migrate: replay(dir1)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, cloned := clone(t, s, old)
-	cur, err := s.Ensure(ctx, key2, replay(dir2))
+	cur, err := s.Ensure(ctx, templates.Migrator{Hash: key2, Migrate: replay(dir2)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +334,7 @@ func BenchmarkClone(b *testing.B) {
 			defer s.Close()
 			defer s.DropTemplates(ctx)
 			dir, key := history(b, n)
-			tpl, err := s.Ensure(ctx, key, upgradeBuild(dir))
+			tpl, err := s.Ensure(ctx, templates.Migrator{Hash: key, Migrate: upgradeBuild(dir)})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -352,7 +353,7 @@ func BenchmarkClone(b *testing.B) {
 				names = append(names, name)
 				for _, m := range []struct {
 					d     *time.Duration
-					build mysqlclone.BuildFunc
+					build templates.MigrateFunc
 				}{{&tUpg, upgradeBuild(dir)}, {&tSimple, replay(dir)}} {
 					start := time.Now()
 					name, _ := mysqlclone.NewCloneName()
@@ -425,7 +426,7 @@ func TestEnsureFailsWhenTheLockIsHeld(t *testing.T) {
 	}
 	defer s.Close()
 	dir, key := history(t, 1)
-	_, err = s.Ensure(ctx, key, replay(dir))
+	_, err = s.Ensure(ctx, templates.Migrator{Hash: key, Migrate: replay(dir)})
 	if err == nil || !strings.Contains(err.Error(), "GET_LOCK returned") {
 		t.Fatalf("Ensure while another process builds: want a lock timeout, got %v", err)
 	}

@@ -4,8 +4,10 @@
 //
 // The template is named "weber_tpl_", 8 hex digits naming a namespace (by
 // default the database the server URL names, i.e. the project), "_", and
-// the first 16 hex digits of a key (a hash of the migration files, see
-// internal/testdb/schemakey). It is built once per server and key, even when
+// the first 16 hex digits of a key (the Hash of the caller's Migrator,
+// internal/testdb/templates: a hash of the migration files, see
+// internal/testdb/schemakey), and built by the Migrator's Migrate. It is
+// built once per server and key, even when
 // `go test ./...` runs many test processes at once: Ensure takes a session-level advisory lock on the maintenance
 // database around the check-and-create, builds into a scratch database
 // ("weber_tplbuild_..."), switches connections to it off, and only then
@@ -56,6 +58,7 @@ import (
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/scratchdb"
 	"github.com/weber-framework/weber/internal/testdb/schemakey"
+	"github.com/weber-framework/weber/internal/testdb/templates"
 )
 
 // Name prefixes. Every database this package creates or drops starts with
@@ -70,11 +73,6 @@ const (
 // server ("weber_tp" in ASCII). All keys share it: building is rare, and
 // dropping other keys' templates needs the same lock.
 const lockID int64 = 0x77656265725f7470
-
-// BuildFunc migrates the empty database db, which u names. The pool is
-// closed by Ensure when build returns; build must close any other
-// connection it opened to u.
-type BuildFunc func(ctx context.Context, db *sql.DB, u *dbconn.URL) error
 
 // Strategy is PostgreSQL's CREATE DATABASE ... STRATEGY (15 and later).
 type Strategy string
@@ -185,18 +183,19 @@ func short(key string) string {
 	return key
 }
 
-// Ensure returns the name of the template for key, building it with build
-// if no complete template exists. Across processes, only one builds; the
-// others wait on the advisory lock and then find it built. After building,
-// it drops the templates of other keys that nobody is using.
-func (s *Server) Ensure(ctx context.Context, key string, build BuildFunc) (string, error) {
-	if key == "" || build == nil {
-		return "", errors.New("pgtemplate: Ensure needs a key and a build function")
+// Ensure returns the name of the template for m.Hash, building it with
+// m.Migrate if no complete template exists. Across processes, only one
+// builds; the others wait on the advisory lock and then find it built.
+// After building, it drops the templates of other hashes that nobody is
+// using.
+func (s *Server) Ensure(ctx context.Context, m templates.Migrator) (string, error) {
+	if err := m.Check("pgtemplate"); err != nil {
+		return "", err
 	}
-	if strings.Trim(key, "0123456789abcdefABCDEF") != "" {
-		return "", fmt.Errorf("pgtemplate: key %q must be hex: hash the migration files with schemakey.Dir", key)
+	if strings.Trim(m.Hash, "0123456789abcdefABCDEF") != "" {
+		return "", fmt.Errorf("pgtemplate: key %q must be hex: hash the migration files with schemakey.Dir", m.Hash)
 	}
-	name := s.TemplateName(key)
+	name := s.TemplateName(m.Hash)
 	if ok, err := s.exists(ctx, s.db, name); err != nil || ok {
 		return name, err // the fast path: built by an earlier process
 	}
@@ -209,7 +208,7 @@ func (s *Server) Ensure(ctx context.Context, key string, build BuildFunc) (strin
 		return name, err // another process built it while we waited
 	}
 	start := time.Now()
-	if err := s.build(ctx, conn, key, build); err != nil {
+	if err := s.build(ctx, conn, m); err != nil {
 		return "", err
 	}
 	s.log.Info("built PostgreSQL test template", "template", name, "took", time.Since(start))
@@ -253,7 +252,8 @@ func (s *Server) exists(ctx context.Context, q querier, name string) (bool, erro
 
 // build creates the template under the lock: scratch database, migrate,
 // close, refuse connections, rename.
-func (s *Server) build(ctx context.Context, conn *sql.Conn, key string, build BuildFunc) error {
+func (s *Server) build(ctx context.Context, conn *sql.Conn, m templates.Migrator) error {
+	key := m.Hash
 	name, scratch := s.TemplateName(key), s.buildName(key)
 	q := func(n string) string { return dbconn.QuoteIdent(dialect.Postgres, n) }
 	// A scratch database left by a builder that died: nobody else can be
@@ -269,7 +269,7 @@ func (s *Server) build(ctx context.Context, conn *sql.Conn, key string, build Bu
 	if err != nil {
 		return err
 	}
-	berr := build(ctx, db, u)
+	berr := m.Migrate(ctx, db, u)
 	if err := db.Close(); berr == nil {
 		berr = err
 	}
@@ -279,7 +279,7 @@ func (s *Server) build(ctx context.Context, conn *sql.Conn, key string, build Bu
 	}
 	for _, stmt := range []string{
 		"ALTER DATABASE " + q(scratch) + " WITH ALLOW_CONNECTIONS false",
-		// Sessions the build function leaked would block the rename.
+		// Sessions the Migrate function leaked would block the rename.
 		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + scratch + "' AND pid <> pg_backend_pid()",
 		"COMMENT ON DATABASE " + q(scratch) + " IS 'Weber test template, key " + key + "'",
 		"ALTER DATABASE " + q(scratch) + " RENAME TO " + q(name),
@@ -410,15 +410,15 @@ func firstWords(s string) string {
 	return strings.Join(f, " ")
 }
 
-// Ensure opens the server, ensures the template for key, and closes it.
+// Ensure opens the server, ensures the template for m, and closes it.
 // Prefer a Server kept for the whole test process.
-func Ensure(ctx context.Context, serverURL *dbconn.URL, key string, build BuildFunc) (string, error) {
+func Ensure(ctx context.Context, serverURL *dbconn.URL, m templates.Migrator) (string, error) {
 	s, err := Open(ctx, serverURL, Options{})
 	if err != nil {
 		return "", err
 	}
 	defer s.Close()
-	return s.Ensure(ctx, key, build)
+	return s.Ensure(ctx, m)
 }
 
 // Clone opens the server, clones the template, and closes it. Prefer a

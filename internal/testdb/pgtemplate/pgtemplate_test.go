@@ -20,6 +20,7 @@ import (
 	"github.com/weber-framework/weber/internal/testdb/histgen"
 	"github.com/weber-framework/weber/internal/testdb/pgtemplate"
 	"github.com/weber-framework/weber/internal/testdb/schemakey"
+	"github.com/weber-framework/weber/internal/testdb/templates"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
@@ -74,14 +75,14 @@ func history(tb testing.TB, n int) (string, string) {
 	return dir, key
 }
 
-func replay(dir string) pgtemplate.BuildFunc {
+func replay(dir string) templates.MigrateFunc {
 	return func(ctx context.Context, db *sql.DB, _ *dbconn.URL) error {
 		return histgen.Apply(ctx, db, dialect.Postgres, dir)
 	}
 }
 
 // upgradeBuild replays dir with the real engine, as production does.
-func upgradeBuild(dir string) pgtemplate.BuildFunc {
+func upgradeBuild(dir string) templates.MigrateFunc {
 	return func(ctx context.Context, db *sql.DB, u *dbconn.URL) error {
 		_, err := upgrade.Upgrade(ctx, db, u, dir, upgrade.Options{})
 		return err
@@ -163,7 +164,7 @@ func TestEnsureBuildsOnceAcrossPools(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			names[i], errs[i] = servers[i%2].Ensure(ctx, key, build)
+			names[i], errs[i] = servers[i%2].Ensure(ctx, templates.Migrator{Hash: key, Migrate: build})
 		}()
 	}
 	wg.Wait()
@@ -195,7 +196,7 @@ func TestClonesAreIsolatedAndMigrated(t *testing.T) {
 	t.Parallel()
 	s := server(t)
 	dir, key := history(t, 4)
-	tpl, err := s.Ensure(context.Background(), key, replay(dir))
+	tpl, err := s.Ensure(context.Background(), templates.Migrator{Hash: key, Migrate: replay(dir)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,12 +232,12 @@ func TestFailedBuildLeavesNoTemplate(t *testing.T) {
 	ctx := context.Background()
 	dir, key := history(t, 2)
 	boom := errors.New("boom")
-	_, err := s.Ensure(ctx, key, func(ctx context.Context, db *sql.DB, u *dbconn.URL) error {
+	_, err := s.Ensure(ctx, templates.Migrator{Hash: key, Migrate: func(ctx context.Context, db *sql.DB, u *dbconn.URL) error {
 		if err := replay(dir)(ctx, db, u); err != nil {
 			return err
 		}
 		return boom // fails after migrating: half-built must not count
-	})
+	}})
 	if !errors.Is(err, boom) {
 		t.Fatalf("want the build error, got %v", err)
 	}
@@ -244,10 +245,10 @@ func TestFailedBuildLeavesNoTemplate(t *testing.T) {
 		t.Fatalf("a failed build left %v", got)
 	}
 	var builds int
-	tpl, err := s.Ensure(ctx, key, func(ctx context.Context, db *sql.DB, u *dbconn.URL) error {
+	tpl, err := s.Ensure(ctx, templates.Migrator{Hash: key, Migrate: func(ctx context.Context, db *sql.DB, u *dbconn.URL) error {
 		builds++
 		return replay(dir)(ctx, db, u)
-	})
+	}})
 	if err != nil || builds != 1 {
 		t.Fatalf("the next Ensure must build (builds = %d): %v", builds, err)
 	}
@@ -262,17 +263,17 @@ func TestStaleTemplatesDropped(t *testing.T) {
 	other := server(t) // another namespace: another project on the server
 	dir1, key1 := history(t, 1)
 	dir2, key2 := history(t, 2)
-	old, err := s.Ensure(ctx, key1, replay(dir1))
+	old, err := s.Ensure(ctx, templates.Migrator{Hash: key1, Migrate: replay(dir1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreign, err := other.Ensure(ctx, key1, replay(dir1))
+	foreign, err := other.Ensure(ctx, templates.Migrator{Hash: key1, Migrate: replay(dir1)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A clone of the old template survives its template's removal.
 	_, cloned := clone(t, s, old)
-	cur, err := s.Ensure(ctx, key2, replay(dir2))
+	cur, err := s.Ensure(ctx, templates.Migrator{Hash: key2, Migrate: replay(dir2)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,18 +311,18 @@ func TestCancelledEnsureLeavesNoTemplate(t *testing.T) {
 	s := server(t)
 	dir, key := history(t, 2)
 	ctx, cancel := context.WithCancel(context.Background())
-	_, err := s.Ensure(ctx, key, func(ctx context.Context, db *sql.DB, u *dbconn.URL) error {
+	_, err := s.Ensure(ctx, templates.Migrator{Hash: key, Migrate: func(ctx context.Context, db *sql.DB, u *dbconn.URL) error {
 		cancel()
 		_, err := db.ExecContext(ctx, "SELECT pg_sleep(5)")
 		return err
-	})
+	}})
 	if err == nil {
 		t.Fatal("a cancelled build succeeded")
 	}
 	if got := databases(t, s, s.TemplateName(key)); len(got) != 0 {
 		t.Fatalf("a cancelled build left %v", got)
 	}
-	if _, err := s.Ensure(context.Background(), key, replay(dir)); err != nil {
+	if _, err := s.Ensure(context.Background(), templates.Migrator{Hash: key, Migrate: replay(dir)}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -351,7 +352,7 @@ func BenchmarkClone(b *testing.B) {
 				servers = append(servers, s)
 			}
 			defer servers[0].DropTemplates(ctx)
-			tpl, err := servers[0].Ensure(ctx, key, upgradeBuild(dir))
+			tpl, err := servers[0].Ensure(ctx, templates.Migrator{Hash: key, Migrate: upgradeBuild(dir)})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -410,7 +411,7 @@ func BenchmarkClone(b *testing.B) {
 
 				for _, m := range []struct {
 					d     *time.Duration
-					build pgtemplate.BuildFunc
+					build templates.MigrateFunc
 				}{{&tUpg, upgradeBuild(dir)}, {&tSimple, replay(dir)}} {
 					start := time.Now()
 					name, _ := pgtemplate.NewCloneName()
@@ -463,7 +464,7 @@ func BenchmarkPoolBackToBack(b *testing.B) {
 	defer s.Close()
 	defer s.DropTemplates(ctx)
 	dir, key := history(b, 50)
-	tpl, err := s.Ensure(ctx, key, upgradeBuild(dir))
+	tpl, err := s.Ensure(ctx, templates.Migrator{Hash: key, Migrate: upgradeBuild(dir)})
 	if err != nil {
 		b.Fatal(err)
 	}

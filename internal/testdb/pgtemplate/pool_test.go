@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/testdb/templates"
 )
 
 func testServer(t *testing.T) (*Server, string) {
@@ -32,10 +33,10 @@ func testServer(t *testing.T) (*Server, string) {
 		s.DropTemplates(context.Background())
 		s.Close()
 	})
-	tpl, err := s.Ensure(ctx, "0123abcd", func(ctx context.Context, db *sql.DB, _ *dbconn.URL) error {
+	tpl, err := s.Ensure(ctx, templates.Migrator{Hash: "0123abcd", Migrate: func(ctx context.Context, db *sql.DB, _ *dbconn.URL) error {
 		_, err := db.ExecContext(ctx, "CREATE TABLE t (id int PRIMARY KEY, name text UNIQUE)")
 		return err
-	})
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/weber-framework/weber/internal/testdb/rollbacktx"
 	"github.com/weber-framework/weber/internal/testdb/schemakey"
 	"github.com/weber-framework/weber/internal/testdb/sqlitesnap"
+	"github.com/weber-framework/weber/internal/testdb/templates"
 )
 
 // What this package is tested on is transaction behaviour, not where the
@@ -38,9 +39,9 @@ func databases(t *testing.T) map[string]*sql.DB {
 	ctx := context.Background()
 	out := map[string]*sql.DB{}
 	var c sqlitesnap.Cache
-	tpl, err := c.Build(ctx, "rollbacktx", func(ctx context.Context, db *sql.DB, _ *dbconn.URL) error {
+	tpl, err := c.Build(ctx, templates.Migrator{Hash: "rollbacktx", Migrate: func(ctx context.Context, db *sql.DB, _ *dbconn.URL) error {
 		return createSchema(ctx, db, dialect.SQLite)
-	})
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,9 +66,9 @@ func databases(t *testing.T) map[string]*sql.DB {
 			s.DropTemplates(context.Background())
 			s.Close()
 		})
-		name, err := s.Ensure(ctx, schemakey.Of("rollbacktx", "v1"), func(ctx context.Context, db *sql.DB, _ *dbconn.URL) error {
+		name, err := s.Ensure(ctx, templates.Migrator{Hash: schemakey.Of("rollbacktx", "v1"), Migrate: func(ctx context.Context, db *sql.DB, _ *dbconn.URL) error {
 			return createSchema(ctx, db, dialect.Postgres)
-		})
+		}})
 		if err != nil {
 			t.Fatal(err)
 		}

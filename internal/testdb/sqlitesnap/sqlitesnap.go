@@ -2,10 +2,10 @@
 // well under a millisecond, however long the migration history is.
 //
 // The schema is built once per test process and key (Cache.Build): the
-// caller's build function migrates a fresh database file, exactly as
-// production would (the real migration files through the real engine), and
-// sqlitesnap keeps the finished database as an in-memory image (SQLite's
-// serialize API) and as a source connection holding it.
+// caller's Migrator (internal/testdb/templates) migrates a fresh database
+// file, exactly as production would (the real migration files through the
+// real engine), and sqlitesnap keeps the finished database as an in-memory
+// image (SQLite's serialize API) and as a source connection holding it.
 //
 // Clone copies the template into a new, uniquely named in-memory database
 // of SQLite's memdb VFS ("file:/weber-clone-<random>?vfs=memdb", filled
@@ -54,12 +54,8 @@ import (
 	sqlite "modernc.org/sqlite"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/testdb/templates"
 )
-
-// BuildFunc migrates the empty database db, which u names (a file in a
-// temporary directory, opened by dbconn.Open: foreign keys on, WAL). It
-// must leave nothing open on the file when it returns.
-type BuildFunc func(ctx context.Context, db *sql.DB, u *dbconn.URL) error
 
 // ErrConnectionLost is returned when a CloneSingle pool asks for a second
 // connection: the first one, which held the database, is gone, and with it
@@ -89,7 +85,7 @@ func (t *Template) Key() string { return t.key }
 // Size returns the size of the database image in bytes.
 func (t *Template) Size() int { return len(t.image) }
 
-// BuildDuration returns how long the build function and the snapshot took.
+// BuildDuration returns how long the Migrator's Migrate and the snapshot took.
 func (t *Template) BuildDuration() time.Duration { return t.took }
 
 // Cache memoises templates by key. The zero value is ready to use and safe
@@ -110,14 +106,16 @@ type entry struct {
 	err  error
 }
 
-// Build returns the template for key, calling build the first time the key
-// is seen in this Cache. Concurrent callers with the same key wait for the
-// one build; a failed build is remembered and returned to every later
-// caller (except a cancelled one, which the next caller retries).
-func (c *Cache) Build(ctx context.Context, key string, build BuildFunc) (*Template, error) {
-	if key == "" || build == nil {
-		return nil, errors.New("sqlitesnap: Build needs a key and a build function")
+// Build returns the template for m.Hash, calling m.Migrate the first time
+// the hash is seen in this Cache. Concurrent callers with the same hash
+// wait for the one build; a failed build is remembered and returned to
+// every later caller (except a cancelled one, which the next caller
+// retries).
+func (c *Cache) Build(ctx context.Context, m templates.Migrator) (*Template, error) {
+	if err := m.Check("sqlitesnap"); err != nil {
+		return nil, err
 	}
+	key := m.Hash
 	c.mu.Lock()
 	if c.m == nil {
 		c.m = map[string]*entry{}
@@ -133,14 +131,14 @@ func (c *Cache) Build(ctx context.Context, key string, build BuildFunc) (*Templa
 		case <-e.done:
 			if e.err != nil && (errors.Is(e.err, context.Canceled) || errors.Is(e.err, context.DeadlineExceeded)) {
 				c.forget(key, e)
-				return c.Build(ctx, key, build)
+				return c.Build(ctx, m)
 			}
 			return e.t, e.err
 		case <-ctx.Done():
 			return nil, fmt.Errorf("waiting for the SQLite template %s: %w", short(key), ctx.Err())
 		}
 	}
-	e.t, e.err = New(ctx, key, build)
+	e.t, e.err = New(ctx, m)
 	if e.err == nil && c.Logger != nil {
 		c.Logger.Info("built SQLite test template", "key", short(key), "bytes", e.t.Size(), "took", e.t.took)
 	}
@@ -157,9 +155,13 @@ func (c *Cache) forget(key string, e *entry) {
 }
 
 // New builds a template without memoising it: it migrates a fresh database
-// file in a temporary directory with build, snapshots it, and removes the
-// directory. Most callers want Cache.Build.
-func New(ctx context.Context, key string, build BuildFunc) (*Template, error) {
+// file in a temporary directory with m.Migrate, snapshots it, and removes
+// the directory. Most callers want Cache.Build.
+func New(ctx context.Context, m templates.Migrator) (*Template, error) {
+	if err := m.Check("sqlitesnap"); err != nil {
+		return nil, err
+	}
+	key := m.Hash
 	start := time.Now()
 	dir, err := os.MkdirTemp("", "weber-sqlitesnap-")
 	if err != nil {
@@ -174,7 +176,7 @@ func New(ctx context.Context, key string, build BuildFunc) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := build(ctx, db, u); err != nil {
+	if err := m.Migrate(ctx, db, u); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("building the SQLite template %s: %w", short(key), err)
 	}

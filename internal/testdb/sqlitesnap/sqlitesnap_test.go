@@ -18,6 +18,7 @@ import (
 	"github.com/weber-framework/weber/internal/testdb/histgen"
 	"github.com/weber-framework/weber/internal/testdb/schemakey"
 	"github.com/weber-framework/weber/internal/testdb/sqlitesnap"
+	"github.com/weber-framework/weber/internal/testdb/templates"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
@@ -35,14 +36,14 @@ func history(tb testing.TB, n int) (string, string) {
 	return dir, key
 }
 
-func replay(dir string) sqlitesnap.BuildFunc {
+func replay(dir string) templates.MigrateFunc {
 	return func(ctx context.Context, db *sql.DB, _ *dbconn.URL) error {
 		return histgen.Apply(ctx, db, dialect.SQLite, dir)
 	}
 }
 
 // upgradeBuild replays dir with the real engine, as production does.
-func upgradeBuild(dir string) sqlitesnap.BuildFunc {
+func upgradeBuild(dir string) templates.MigrateFunc {
 	return func(ctx context.Context, db *sql.DB, u *dbconn.URL) error {
 		_, err := upgrade.Upgrade(ctx, db, u, dir, upgrade.Options{})
 		return err
@@ -53,7 +54,7 @@ func template(t *testing.T, n int) *sqlitesnap.Template {
 	t.Helper()
 	dir, key := history(t, n)
 	var c sqlitesnap.Cache
-	tpl, err := c.Build(context.Background(), key, replay(dir))
+	tpl, err := c.Build(context.Background(), templates.Migrator{Hash: key, Migrate: replay(dir)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +161,7 @@ func TestBuildRunsOncePerKey(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tpls[i], errs[i] = c.Build(context.Background(), key, build)
+			tpls[i], errs[i] = c.Build(context.Background(), templates.Migrator{Hash: key, Migrate: build})
 		}()
 	}
 	wg.Wait()
@@ -175,7 +176,7 @@ func TestBuildRunsOncePerKey(t *testing.T) {
 	if n := builds.Load(); n != 1 {
 		t.Fatalf("build ran %d times for one key, want 1", n)
 	}
-	if _, err := c.Build(context.Background(), key+"-other", build); err != nil {
+	if _, err := c.Build(context.Background(), templates.Migrator{Hash: key + "-other", Migrate: build}); err != nil {
 		t.Fatal(err)
 	}
 	if n := builds.Load(); n != 2 {
@@ -193,7 +194,7 @@ func TestBuildFailureIsRemembered(t *testing.T) {
 		return err
 	}
 	for range 2 {
-		_, err := c.Build(context.Background(), "k", build)
+		_, err := c.Build(context.Background(), templates.Migrator{Hash: "k", Migrate: build})
 		if err == nil || !strings.Contains(err.Error(), "building the SQLite template") {
 			t.Fatalf("want the build error, got %v", err)
 		}
@@ -375,7 +376,7 @@ func BenchmarkClone(b *testing.B) {
 		b.Run(fmt.Sprintf("history=%d", n), func(b *testing.B) {
 			dir, key := history(b, n)
 			var c sqlitesnap.Cache
-			tpl, err := c.Build(ctx, key, upgradeBuild(dir))
+			tpl, err := c.Build(ctx, templates.Migrator{Hash: key, Migrate: upgradeBuild(dir)})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -387,7 +388,7 @@ func BenchmarkClone(b *testing.B) {
 				}
 				db.Close()
 			}
-			replayWith := func(build sqlitesnap.BuildFunc, i int) func() {
+			replayWith := func(build templates.MigrateFunc, i int) func() {
 				return func() {
 					u, err := dbconn.Parse(fmt.Sprintf("sqlite://replay%d?mode=memory&_name=bench-replay-%d", i, i))
 					if err != nil {
@@ -455,7 +456,7 @@ func BenchmarkBuild(b *testing.B) {
 		b.Run(fmt.Sprintf("history=%d", n), func(b *testing.B) {
 			dir, key := history(b, n)
 			for b.Loop() {
-				if _, err := sqlitesnap.New(ctx, key, upgradeBuild(dir)); err != nil {
+				if _, err := sqlitesnap.New(ctx, templates.Migrator{Hash: key, Migrate: upgradeBuild(dir)}); err != nil {
 					b.Fatal(err)
 				}
 			}
