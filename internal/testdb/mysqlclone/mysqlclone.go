@@ -41,7 +41,6 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
-	"github.com/weber-framework/weber/internal/scratchdb"
 	"github.com/weber-framework/weber/internal/testdb/schemakey"
 	"github.com/weber-framework/weber/internal/testdb/templates"
 )
@@ -244,27 +243,7 @@ func (s *Server) buildLocked(ctx context.Context, name string, migrate templates
 
 // dropStale drops this namespace's templates other than keep.
 func (s *Server) dropStale(ctx context.Context, conn *sql.Conn, keep string) {
-	rows, err := conn.QueryContext(ctx, "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE ? AND schema_name <> ? AND schema_name <> ?",
-		strings.ReplaceAll(TemplatePrefix+s.ns+"_", "_", `\_`)+"%", keep, s.u.Database)
-	if err != nil {
-		s.log.Warn("listing stale test templates", "err", err)
-		return
-	}
-	var stale []string
-	for rows.Next() {
-		var n string
-		if rows.Scan(&n) == nil {
-			stale = append(stale, n)
-		}
-	}
-	rows.Close()
-	dropped, kept := scratchdb.DropUnused(ctx, conn, dialect.MySQL, stale, false)
-	for _, k := range kept {
-		s.log.Warn("keeping a stale test template", "database", k)
-	}
-	for _, n := range dropped {
-		s.log.Info("dropped stale test template", "database", n)
-	}
+	templates.DropStale(ctx, conn, dialect.MySQL, keep, s.u.Database, s.log, TemplatePrefix+s.ns+"_")
 }
 
 // DropTemplates drops every template of this namespace, under the lock.

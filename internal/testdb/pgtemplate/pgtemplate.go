@@ -56,7 +56,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/weber-framework/weber/internal/dbconn"
-	"github.com/weber-framework/weber/internal/scratchdb"
 	"github.com/weber-framework/weber/internal/testdb/schemakey"
 	"github.com/weber-framework/weber/internal/testdb/templates"
 )
@@ -295,28 +294,7 @@ func (s *Server) build(ctx context.Context, conn *sql.Conn, m templates.Migrator
 // other keys. A template in use (a clone being made from it) is left for
 // next time.
 func (s *Server) dropStale(ctx context.Context, conn *sql.Conn, keep string) {
-	rows, err := conn.QueryContext(ctx,
-		`SELECT datname FROM pg_database WHERE (starts_with(datname, $1) OR starts_with(datname, $2)) AND datname <> $3 AND datname <> $4`,
-		TemplatePrefix+s.ns+"_", BuildPrefix+s.ns+"_", keep, s.u.Database)
-	if err != nil {
-		s.log.Warn("listing stale test templates", "err", err)
-		return
-	}
-	var stale []string
-	for rows.Next() {
-		var n string
-		if rows.Scan(&n) == nil {
-			stale = append(stale, n)
-		}
-	}
-	rows.Close()
-	dropped, kept := scratchdb.DropUnused(ctx, conn, dialect.Postgres, stale, false)
-	for _, k := range kept {
-		s.log.Warn("keeping a stale test template in use", "database", k)
-	}
-	for _, n := range dropped {
-		s.log.Info("dropped stale test template", "database", n)
-	}
+	templates.DropStale(ctx, conn, dialect.Postgres, keep, s.u.Database, s.log, TemplatePrefix+s.ns+"_", BuildPrefix+s.ns+"_")
 }
 
 // DropTemplates drops every template and scratch database of this

@@ -4,14 +4,20 @@
 // (MySQL/MariaDB). Each builds a migrated template once and copies it for
 // every test; what it builds is a Migrator, as in pgtestdb: a Hash naming
 // the schema and a Migrate function building it in an empty database.
+//
+// DropStale is the clean-up the two server builders share: when a new
+// template is built, the templates of older hashes in the same namespace
+// go.
 package templates
 
 import (
 	"context"
 	"database/sql"
 	"errors"
+	"log/slog"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/scratchdb"
 )
 
 // MigrateFunc migrates the empty database db, which u names: on SQLite a
@@ -42,4 +48,32 @@ func (m Migrator) Check(pkg string) error {
 		return errors.New(pkg + ": a Migrator needs a Hash and a Migrate function")
 	}
 	return nil
+}
+
+// DropStale drops, through conn (on a server of dialect dia, under the
+// caller's template lock), the databases whose names start with one of
+// prefixes, except keep and own (the database the server URL names), when
+// nobody uses them (scratchdb.DropUnused), and logs each one dropped or
+// kept. A listing error is logged: clean-up never fails a build.
+func DropStale(ctx context.Context, conn scratchdb.Querier, dia, keep, own string, log *slog.Logger, prefixes ...string) {
+	var stale []string
+	for _, p := range prefixes {
+		names, err := scratchdb.List(ctx, conn, dia, p)
+		if err != nil {
+			log.Warn("listing stale test templates", "err", err)
+			return
+		}
+		for _, n := range names {
+			if n != keep && n != own {
+				stale = append(stale, n)
+			}
+		}
+	}
+	dropped, kept := scratchdb.DropUnused(ctx, conn, dia, stale, false)
+	for _, k := range kept {
+		log.Warn("keeping a stale test template", "database", k)
+	}
+	for _, n := range dropped {
+		log.Info("dropped stale test template", "database", n)
+	}
 }
