@@ -47,12 +47,15 @@ WEBER_ENV=production), where a missing file is refused like a missing server
 database. With --env (or WEBER_ENV) it records the environment in the database;
 a mark is only raised, never lowered (see ` + "`weberctl db mark`" + `).
 
+` + fleetHelp + `
+
 Example:
    weberctl db upgrade
    weberctl db upgrade --dry-run
    weberctl db upgrade --to 20261127011300 --database-url postgres://app@db.internal/app
    weberctl db upgrade --baseline 20261127011300   # the tables exist already
-   weberctl db upgrade --ddl-lock-timeout 500ms --ddl-retry-for 10m   # a busy table`
+   weberctl db upgrade --ddl-lock-timeout 500ms --ddl-retry-for 10m   # a busy table
+   weberctl db upgrade --targets-like 'postgres://app@db.internal/tenant_*' --canary 1 --parallel 8 --report upgrade.json`
 
 func dbUpgradeCommand(e *env) *cli.Command {
 	return &cli.Command{
@@ -72,10 +75,13 @@ func dbUpgradeCommand(e *env) *cli.Command {
 			devURLFlag(),
 			devURLFlags()[0],
 			devURLFlags()[1],
-		), ddlFlags()...),
+		), append(ddlFlags(), fleetFlags()...)...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
+			}
+			if fleetRequested(c) {
+				return e.fleetUpgrade(c)
 			}
 			if c.Bool("retry") && c.Bool("mark-applied") {
 				return usagef("--retry and --mark-applied contradict each other: the statement either took effect (--mark-applied) or not (--retry)")

@@ -90,7 +90,7 @@ func TestRunStampsEveryTarget(t *testing.T) {
 	var calls atomic.Int32
 	rep, err := fleet.Run(context.Background(), targets, stamp(), fleet.Options{
 		Parallel: 8,
-		Progress: func(fleet.Report) { calls.Add(1) },
+		Progress: func(fleet.Outcome, fleet.Report) { calls.Add(1) },
 	})
 	if err != nil {
 		t.Fatal(err)

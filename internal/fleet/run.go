@@ -8,6 +8,9 @@ import (
 	"time"
 )
 
+// DefaultParallel is how many targets run at once unless Options say.
+const DefaultParallel = 4
+
 // Status is where one target stands after a run.
 type Status string
 
@@ -51,7 +54,7 @@ type Outcome struct {
 // Options shape a run. The zero value runs four targets at a time, with no
 // canary, stopping on the first failure.
 type Options struct {
-	// Parallel is how many targets run at once (default 4).
+	// Parallel is how many targets run at once (default DefaultParallel).
 	Parallel int
 	// Canary is how many targets run first, one at a time, before the
 	// rest; a canary that fails stops the run even with KeepGoing.
@@ -61,9 +64,10 @@ type Options struct {
 	// Done names targets an earlier run finished: they are reported as
 	// Skipped and not run again.
 	Done map[string]bool
-	// Progress, when set, is called after every target with the report
-	// as it stands (to rewrite a report file). Calls never overlap.
-	Progress func(Report)
+	// Progress, when set, is called after every target with its outcome
+	// and the report as it stands (to rewrite a report file). Calls never
+	// overlap.
+	Progress func(done Outcome, r Report)
 }
 
 // Report is the result of a run: one outcome per target, in the order the
@@ -117,7 +121,7 @@ func Run(ctx context.Context, targets []Target, op Op, opts Options) (Report, er
 	}
 	r := &runner{op: op, opts: opts, work: context.WithoutCancel(ctx), start: time.Now()}
 	if r.opts.Parallel <= 0 {
-		r.opts.Parallel = 4
+		r.opts.Parallel = DefaultParallel
 	}
 	r.rep.Outcomes = make([]Outcome, len(targets))
 	var todo []int
@@ -199,7 +203,7 @@ func (r *runner) runOne(i int, t Target) bool {
 		snap := r.rep
 		snap.Outcomes = append([]Outcome(nil), r.rep.Outcomes...)
 		snap.Elapsed = time.Since(r.start)
-		r.opts.Progress(snap)
+		r.opts.Progress(*o, snap)
 	}
 	return err == nil
 }
