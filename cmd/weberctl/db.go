@@ -11,7 +11,8 @@ func dbCommand(e *env) *cli.Command {
 		Description: `Development: ensure (create the database and the models' tables), drop,
 seed (add the app's demo rows), reset (drop, upgrade, seed).
 Either: mark (show or change the environment recorded in the database).
-Deployment: revision (write a migration file), upgrade, downgrade, status,
+Deployment: revision (write a migration file), new (an empty one to write by
+hand), upgrade, downgrade, status,
 history, check, lint, hash, verify (rehearse an upgrade on a populated copy),
 schema (the schema as SQL or an ER diagram).
 Adoption: import (take over a golang-migrate, goose, dbmate or Atlas history).
@@ -29,6 +30,7 @@ Examples:
 			dbResetCommand(e),
 			dbMarkCommand(e),
 			dbRevisionCommand(e),
+			dbNewCommand(e),
 			dbUpgradeCommand(e),
 			dbDowngradeCommand(e),
 			dbStatusCommand(e),
