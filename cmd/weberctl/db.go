@@ -10,8 +10,10 @@ func dbCommand(e *env) *cli.Command {
 		UsageText: "weberctl db COMMAND [options]",
 		Description: `Development: ensure (create the database and the models' tables), drop,
 seed (add the app's demo rows), reset (drop, upgrade, seed).
-Either: mark (show or change the environment recorded in the database).
-Deployment: revision (write a migration file), upgrade, downgrade, status,
+Either: mark (show or change the environment recorded in the database), set
+(record the history as applied up to a version, running nothing).
+Deployment: revision (write a migration file), new (an empty one to write by
+hand), upgrade, downgrade, status,
 history, check, lint, hash, verify (rehearse an upgrade on a populated copy),
 schema (the schema as SQL or an ER diagram).
 Adoption: import (take over a golang-migrate, goose, dbmate or Atlas history).
@@ -28,7 +30,9 @@ Examples:
 			dbSeedCommand(e),
 			dbResetCommand(e),
 			dbMarkCommand(e),
+			dbSetCommand(e),
 			dbRevisionCommand(e),
+			dbNewCommand(e),
 			dbUpgradeCommand(e),
 			dbDowngradeCommand(e),
 			dbStatusCommand(e),

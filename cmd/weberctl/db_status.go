@@ -44,18 +44,25 @@ It takes no lock, changes nothing and exits 0 whatever it finds: status
 informs. Scripts read --json ("clean" is true when all three ways were
 checked and agree); CI gates on ` + "`weberctl db check`" + `.
 
+` + fleetHelp + ` Over many databases it shows the second way only:
+each target's version and what is pending; a target with a problem fails.
+
 Example:
    weberctl db status
    weberctl db status --skip-live
-   weberctl db status --json --database-url postgres://app@db.internal/app`,
+   weberctl db status --json --database-url postgres://app@db.internal/app
+   weberctl db status --targets tenants.txt --keep-going`,
 		Flags: withGlobal(append([]cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("the status")},
 			&cli.BoolFlag{Name: "skip-models", Usage: "do not compare the models with the history (way 1)"},
 			&cli.BoolFlag{Name: "skip-live", Usage: "do not compare the live database with its applied history (way 3)"},
-		}, append(devURLFlags(), devURLFlag())...)...),
+		}, append(append(devURLFlags(), devURLFlag()), fleetFlags()...)...)...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
+			}
+			if fleetRequested(c) {
+				return e.fleetStatus(c)
 			}
 			cfg, u, db, dir, err := e.openTarget(c, false)
 			if err != nil {

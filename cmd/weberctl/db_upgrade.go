@@ -47,12 +47,22 @@ WEBER_ENV=production), where a missing file is refused like a missing server
 database. With --env (or WEBER_ENV) it records the environment in the database;
 a mark is only raised, never lowered (see ` + "`weberctl db mark`" + `).
 
+` + fleetHelp + `
+
+--sql prints the script the upgrade would run, for a DBA to review or run
+with the database's own client (psql, mariadb, sqlite3): the migration lock,
+the lock wait settings, each file's transaction and every record it writes
+in atlas_schema_revisions. It starts from the database's version, or with
+--from VERSION (` + "0" + ` for an empty database) without connecting.
+
 Example:
    weberctl db upgrade
    weberctl db upgrade --dry-run
    weberctl db upgrade --to 20261127011300 --database-url postgres://app@db.internal/app
    weberctl db upgrade --baseline 20261127011300   # the tables exist already
-   weberctl db upgrade --ddl-lock-timeout 500ms --ddl-retry-for 10m   # a busy table`
+   weberctl db upgrade --ddl-lock-timeout 500ms --ddl-retry-for 10m   # a busy table
+   weberctl db upgrade --sql --from 0 > upgrade.sql
+   weberctl db upgrade --targets-like 'postgres://app@db.internal/tenant_*' --canary 1 --parallel 8 --report upgrade.json`
 
 func dbUpgradeCommand(e *env) *cli.Command {
 	return &cli.Command{
@@ -72,10 +82,19 @@ func dbUpgradeCommand(e *env) *cli.Command {
 			devURLFlag(),
 			devURLFlags()[0],
 			devURLFlags()[1],
-		), ddlFlags()...),
+		), append(append(ddlFlags(), fleetFlags()...), sqlFlags()...)...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
+			}
+			if c.IsSet("from") && !c.Bool("sql") {
+				return usagef("--from starts a script: use it with --sql")
+			}
+			if c.Bool("sql") {
+				return e.upgradeSQL(c)
+			}
+			if fleetRequested(c) {
+				return e.fleetUpgrade(c)
 			}
 			if c.Bool("retry") && c.Bool("mark-applied") {
 				return usagef("--retry and --mark-applied contradict each other: the statement either took effect (--mark-applied) or not (--retry)")

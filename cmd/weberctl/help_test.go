@@ -17,6 +17,7 @@ import (
 	"github.com/weber-framework/weber/app"
 	"github.com/weber-framework/weber/internal/datagen"
 	"github.com/weber-framework/weber/internal/devdb"
+	"github.com/weber-framework/weber/internal/fleet"
 	"github.com/weber-framework/weber/internal/importhist"
 	"github.com/weber-framework/weber/internal/lockwait"
 	"github.com/weber-framework/weber/internal/plan"
@@ -100,6 +101,8 @@ func realDefaults() map[string]string {
 		"db schema --dialect":     "sqlite, or the database's with --live",
 		"db schema --format":      "sql",
 		"db import --table":       importhist.GolangMigrate.VersionTable(),
+		"--parallel":              fmt.Sprint(fleet.DefaultParallel),
+		"--canary":                "0",
 	}
 }
 

@@ -172,7 +172,7 @@ func newDowngradeView(database string, r *upgrade.DowngradeResult) downgradeView
 type revisionView struct {
 	Version         string   `json:"version"`
 	Description     string   `json:"description"`
-	State           string   `json:"state"` // applied, baseline or partial
+	State           string   `json:"state"` // applied, baseline, set or partial
 	Applied         int      `json:"applied"`
 	Total           int      `json:"total"`
 	ExecutedAt      string   `json:"executed_at"`
@@ -189,6 +189,8 @@ func revisionState(r *revstore.Revision) string {
 	switch {
 	case r.Type == revstore.TypeBaseline:
 		return "baseline"
+	case r.Type == revstore.TypeResolved:
+		return "set" // recorded by `db set`, not run
 	case !r.Done():
 		return "partial"
 	}

@@ -150,7 +150,13 @@ func Revise(ctx context.Context, opts ReviseOptions) (*ReviseResult, error) {
 	}
 	version := nextVersion(opts.Now().UTC(), plans)
 	res.Version, res.Name = version, name
-	if err := writeAll(plans, version+"_"+name+".sql"); err != nil {
+	var changed []*dirPlan
+	for _, p := range plans {
+		if !p.plan.Empty() {
+			changed = append(changed, p)
+		}
+	}
+	if err := writeAll(changed, version+"_"+name+".sql"); err != nil {
 		return nil, err
 	}
 	for i, p := range plans {
@@ -318,14 +324,11 @@ func nextVersion(now time.Time, plans []*dirPlan) string {
 	return v
 }
 
-// writeAll writes the new file and atlas.sum into every folder with a
-// change. On failure it removes what it wrote and restores each atlas.sum.
+// writeAll writes the new file and atlas.sum into every folder of plans.
+// On failure it removes what it wrote and restores each atlas.sum.
 func writeAll(plans []*dirPlan, fileName string) error {
 	var done []*dirPlan
 	for _, p := range plans {
-		if p.plan.Empty() {
-			continue
-		}
 		if err := p.write(fileName); err != nil {
 			for _, d := range append(done, p) {
 				d.rollback()

@@ -118,10 +118,17 @@ func (s *Store) Exists(ctx context.Context, q Execer) (bool, error) {
 
 // Ensure creates the revision table if it does not exist.
 func (s *Store) Ensure(ctx context.Context, q Execer) error {
-	var stmt string
+	if _, err := q.ExecContext(ctx, s.EnsureSQL()); err != nil {
+		return fmt.Errorf("creating the revision table %s: %w", Table, err)
+	}
+	return nil
+}
+
+// EnsureSQL is the statement Ensure runs: CREATE TABLE IF NOT EXISTS.
+func (s *Store) EnsureSQL() string {
 	switch s.dia {
 	case dialect.MySQL:
-		stmt = "CREATE TABLE IF NOT EXISTS `" + Table + "` (" +
+		return "CREATE TABLE IF NOT EXISTS `" + Table + "` (" +
 			"`version` varchar(255) NOT NULL, `description` varchar(255) NOT NULL, " +
 			"`type` bigint unsigned NOT NULL DEFAULT 2, `applied` bigint NOT NULL DEFAULT 0, " +
 			"`total` bigint NOT NULL DEFAULT 0, `executed_at` timestamp(6) NOT NULL, " +
@@ -130,7 +137,7 @@ func (s *Store) Ensure(ctx context.Context, q Execer) error {
 			"`operator_version` varchar(255) NOT NULL, PRIMARY KEY (`version`)) " +
 			"CHARSET utf8mb4 COLLATE utf8mb4_bin"
 	case dialect.Postgres:
-		stmt = `CREATE TABLE IF NOT EXISTS "` + Table + `" (` +
+		return `CREATE TABLE IF NOT EXISTS "` + Table + `" (` +
 			`"version" character varying NOT NULL, "description" character varying NOT NULL, ` +
 			`"type" bigint NOT NULL DEFAULT 2, "applied" bigint NOT NULL DEFAULT 0, ` +
 			`"total" bigint NOT NULL DEFAULT 0, "executed_at" timestamptz NOT NULL, ` +
@@ -138,7 +145,7 @@ func (s *Store) Ensure(ctx context.Context, q Execer) error {
 			`"hash" character varying NOT NULL, "partial_hashes" jsonb NULL, ` +
 			`"operator_version" character varying NOT NULL, PRIMARY KEY ("version"))`
 	default:
-		stmt = "CREATE TABLE IF NOT EXISTS `" + Table + "` (" +
+		return "CREATE TABLE IF NOT EXISTS `" + Table + "` (" +
 			"`version` text NOT NULL, `description` text NOT NULL, " +
 			"`type` integer NOT NULL DEFAULT 2, `applied` integer NOT NULL DEFAULT 0, " +
 			"`total` integer NOT NULL DEFAULT 0, `executed_at` datetime NOT NULL, " +
@@ -146,10 +153,6 @@ func (s *Store) Ensure(ctx context.Context, q Execer) error {
 			"`hash` text NOT NULL, `partial_hashes` json NULL, " +
 			"`operator_version` text NOT NULL, PRIMARY KEY (`version`))"
 	}
-	if _, err := q.ExecContext(ctx, stmt); err != nil {
-		return fmt.Errorf("creating the revision table %s: %w", Table, err)
-	}
-	return nil
 }
 
 func (s *Store) q(name string) string {
@@ -240,7 +243,7 @@ func parseTime(v any) time.Time {
 }
 
 func parseTimeString(s string) time.Time {
-	for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", time.RFC3339Nano,
+	for _, layout := range []string{sqliteTime, time.RFC3339Nano,
 		"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t
@@ -252,21 +255,7 @@ func parseTimeString(s string) time.Time {
 // Write inserts or replaces the revision r through q (a transaction, to
 // commit the revision with the file it records).
 func (s *Store) Write(ctx context.Context, q Execer, r *Revision) error {
-	var ph any
-	if len(r.PartialHashes) > 0 {
-		b, err := json.Marshal(r.PartialHashes)
-		if err != nil {
-			return err
-		}
-		ph = string(b)
-	}
-	var errText, errStmt any
-	if r.Error != "" {
-		errText = r.Error
-	}
-	if r.ErrorStmt != "" {
-		errStmt = r.ErrorStmt
-	}
+	ph, errText, errStmt := s.nullables(r)
 	at := r.ExecutedAt
 	if at.IsZero() {
 		at = time.Now()
@@ -275,15 +264,76 @@ func (s *Store) Write(ctx context.Context, q Execer, r *Revision) error {
 	var execAt any = at
 	if s.dia == dialect.SQLite {
 		// A sortable text form that every SQLite tool reads.
-		execAt = at.Format("2006-01-02 15:04:05.999999999-07:00")
+		execAt = at.Format(sqliteTime)
 	}
 	args := []any{r.Version, r.Description, uint64(r.Type), r.Applied, r.Total, execAt,
 		int64(r.ExecutionTime), errText, errStmt, r.Hash, ph, r.OperatorVersion}
-	cols := make([]string, len(columns))
 	phs := make([]string, len(columns))
+	for i := range columns {
+		phs[i] = s.ph(i + 1)
+	}
+	if _, err := q.ExecContext(ctx, s.upsert(phs), args...); err != nil {
+		return fmt.Errorf("writing revision %s to %s: %w", r.Version, Table, err)
+	}
+	return nil
+}
+
+// sqliteTime is how SQLite's executed_at is written: sortable text.
+const sqliteTime = "2006-01-02 15:04:05.999999999-07:00"
+
+// WriteSQL is the statement Write runs for r, with its values written as
+// SQL literals, for a script run by hand. Its executed_at is the time the
+// statement runs (r.ExecutedAt is ignored).
+func (s *Store) WriteSQL(r *Revision) string {
+	ph, errText, errStmt := s.nullables(r)
+	now := "now()"
+	switch s.dia {
+	case dialect.MySQL:
+		now = "CURRENT_TIMESTAMP(6)"
+	case dialect.SQLite:
+		now = "strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')"
+	}
+	vals := []string{s.literal(r.Version), s.literal(r.Description), strconv.FormatUint(uint64(r.Type), 10),
+		strconv.Itoa(r.Applied), strconv.Itoa(r.Total), now, strconv.FormatInt(int64(r.ExecutionTime), 10),
+		s.literal(errText), s.literal(errStmt), s.literal(r.Hash), s.literal(ph), s.literal(r.OperatorVersion)}
+	return s.upsert(vals)
+}
+
+// nullables returns the columns that are NULL when empty.
+func (s *Store) nullables(r *Revision) (ph, errText, errStmt any) {
+	if len(r.PartialHashes) > 0 {
+		b, _ := json.Marshal(r.PartialHashes) // a []string always encodes
+		ph = string(b)
+	}
+	if r.Error != "" {
+		errText = r.Error
+	}
+	if r.ErrorStmt != "" {
+		errStmt = r.ErrorStmt
+	}
+	return ph, errText, errStmt
+}
+
+// literal writes v (a string or nil) as an SQL literal of the dialect.
+func (s *Store) literal(v any) string {
+	str, ok := v.(string)
+	if !ok {
+		return "NULL"
+	}
+	if s.dia == dialect.MySQL {
+		// MySQL reads a backslash in a string literal as an escape.
+		str = strings.ReplaceAll(str, `\`, `\\`)
+	}
+	return "'" + strings.ReplaceAll(str, "'", "''") + "'"
+}
+
+// upsert is the INSERT ... ON CONFLICT/DUPLICATE KEY UPDATE of one row
+// whose column values are vals (placeholders or literals).
+func (s *Store) upsert(vals []string) string {
+	cols := make([]string, len(columns))
 	sets := make([]string, 0, len(columns)-1)
 	for i, c := range columns {
-		cols[i], phs[i] = s.q(c), s.ph(i+1)
+		cols[i] = s.q(c)
 		if i == 0 {
 			continue
 		}
@@ -294,16 +344,11 @@ func (s *Store) Write(ctx context.Context, q Execer, r *Revision) error {
 			sets = append(sets, s.q(c)+" = excluded."+s.q(c))
 		}
 	}
-	stmt := "INSERT INTO " + s.q(Table) + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(phs, ", ") + ") "
+	stmt := "INSERT INTO " + s.q(Table) + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(vals, ", ") + ") "
 	if s.dia == dialect.MySQL {
-		stmt += "ON DUPLICATE KEY UPDATE " + strings.Join(sets, ", ")
-	} else {
-		stmt += "ON CONFLICT (" + s.q("version") + ") DO UPDATE SET " + strings.Join(sets, ", ")
+		return stmt + "ON DUPLICATE KEY UPDATE " + strings.Join(sets, ", ")
 	}
-	if _, err := q.ExecContext(ctx, stmt, args...); err != nil {
-		return fmt.Errorf("writing revision %s to %s: %w", r.Version, Table, err)
-	}
-	return nil
+	return stmt + "ON CONFLICT (" + s.q("version") + ") DO UPDATE SET " + strings.Join(sets, ", ")
 }
 
 // Delete removes the revision of version (a downgrade).

@@ -134,7 +134,7 @@ func Downgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, o
 	}
 	stmts, changes, err := planOnDev(ctx, db, conn, u, dirPath, opts.DevURL, keep, target, log)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("downgrade: %w", err)
 	}
 	res.Statements = stmts
 	for _, c := range changes {
@@ -241,10 +241,10 @@ func splitAt(dir *migdir.Dir, revs []*revstore.Revision, target string) (keep []
 func planOnDev(ctx context.Context, db *sql.DB, conn *sql.Conn, u *dbconn.URL, dirPath, devURL string, keep []migrate.File, target string, log *slog.Logger) ([]string, []schema.Change, error) {
 	d, err := plan.OpenDev(ctx, plan.DevOptions{Dialect: u.Dialect, URL: devURL, Root: filepath.Dir(filepath.Clean(dirPath))})
 	if err != nil {
-		return nil, nil, fmt.Errorf("downgrade: %w", err)
+		return nil, nil, err
 	}
 	for _, n := range d.Notes {
-		log.Warn("downgrade: " + n)
+		log.Warn(n)
 	}
 	defer func() {
 		if err := d.Close(); err != nil {
@@ -252,16 +252,16 @@ func planOnDev(ctx context.Context, db *sql.DB, conn *sql.Conn, u *dbconn.URL, d
 		}
 	}()
 	if err := liveschema.PrepareDev(ctx, d.DB, db, u.Dialect, plan.DevURLVariable(plan.MySQL)); err != nil {
-		return nil, nil, fmt.Errorf("downgrade: %w", err)
+		return nil, nil, err
 	}
 	if len(keep) > 0 {
 		if _, err := plan.Replay(ctx, d.DB, u.Dialect, keep, ""); err != nil {
-			return nil, nil, fmt.Errorf("downgrade: replaying the history up to %s on a dev database: %w", target, err)
+			return nil, nil, fmt.Errorf("replaying the history up to %s on a dev database: %w", target, err)
 		}
 	}
 	stmts, changes, err := planBack(ctx, conn, d.DB, u.Dialect)
 	if err != nil {
-		return nil, nil, fmt.Errorf("downgrade: %w", err)
+		return nil, nil, err
 	}
 	return stmts, changes, nil
 }
