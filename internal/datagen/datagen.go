@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -118,7 +117,7 @@ func Fill(ctx context.Context, db *sql.DB, dia string, opts Options) (*Report, e
 	}
 	log := opts.Logger
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		log = slog.New(slog.DiscardHandler)
 	}
 	rep := &Report{}
 	if opts.SeedFile != "" {

@@ -19,7 +19,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -198,7 +197,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		opts.Seed = 1
 	}
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	rep := &Report{}
 	for _, folder := range opts.Dialects {
