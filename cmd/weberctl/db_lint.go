@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/plan"
 )
 
@@ -82,7 +83,7 @@ func dbLintCommand(e *env) *cli.Command {
 					rep, err := plan.LintFiles(c.Context, plan.LintOptions{Dir: dir, Dialect: d, DevURL: dev[d],
 						Versions: c.Args().Slice(), Latest: c.Int("latest"), Logger: cfg.Logger})
 					if err != nil {
-						dv.Error = oneLine(err.Error())
+						dv.Error = errtext.Flatten(err.Error())
 					} else {
 						dv.Replayed, dv.Files, dv.Warnings = rep.Replayed, lintedFileViews(rep.Files), list(rep.Warnings)
 						dv.Errors = len(rep.Errors())
@@ -188,8 +189,8 @@ func printFinding(w io.Writer, where string, f findingView) {
 	if where != "" {
 		where += ": "
 	}
-	fmt.Fprintf(w, "  %s%s %s: %s\n", where, f.Code, sev, oneLine(f.Message))
-	fmt.Fprintf(w, "      statement:   %s\n", shorten(withSemicolon(oneLine(f.Statement)), 120))
+	fmt.Fprintf(w, "  %s%s %s: %s\n", where, f.Code, sev, errtext.Flatten(f.Message))
+	fmt.Fprintf(w, "      statement:   %s\n", shorten(withSemicolon(errtext.Flatten(f.Statement)), 120))
 	if f.Explanation != "" {
 		fmt.Fprintf(w, "      risk:        %s\n", f.Explanation)
 	}

@@ -183,7 +183,7 @@ func (l *Lock) Release() error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(l.ctx), releaseTimeout)
 	defer cancel()
 	if err := release(ctx); err != nil {
-		return fmt.Errorf("releasing the migration lock on %s: %w", l.u.Redacted(), oneLine(err))
+		return fmt.Errorf("releasing the migration lock on %s: %w", l.u.Redacted(), joinOnOneLine(err))
 	}
 	return nil
 }
@@ -230,8 +230,9 @@ func poll(ctx context.Context, timeout time.Duration, try func(context.Context) 
 	}
 }
 
-// oneLine joins a multi-line error (errors.Join) into one line.
-func oneLine(err error) error {
+// joinOnOneLine joins the errors of an errors.Join with "; " rather than
+// line breaks, keeping them for errors.Is and errors.As.
+func joinOnOneLine(err error) error {
 	var j interface{ Unwrap() []error }
 	if !errors.As(err, &j) {
 		return err

@@ -34,6 +34,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/flavor"
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
@@ -259,7 +260,7 @@ func replayApplied(ctx context.Context, dev *sql.DB, dia string, todo []applied,
 		for i, st := range a.file.Stmts[:a.n] {
 			if _, err := dev.ExecContext(ctx, st.Text); err != nil {
 				return fmt.Errorf("drift: replaying %s, statement %d (line %d) on the dev database: %s: fix the file or the dev database",
-					a.file.Name, i+1, st.Line, oneLine(err))
+					a.file.Name, i+1, st.Line, errtext.OneLine(err))
 			}
 		}
 		rep.Partial, rep.PartialApplied = a.file.Name, a.n
@@ -601,5 +602,3 @@ func attrString(a schema.Attr) string {
 	}
 	return strings.TrimPrefix(fmt.Sprintf("%T %+v", a, a), "*")
 }
-
-func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }

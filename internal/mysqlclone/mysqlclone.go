@@ -41,6 +41,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/schemakey"
 	"github.com/weber-framework/weber/internal/scratchdb"
 )
@@ -438,7 +439,7 @@ func NewCloneName() (string, error) {
 }
 
 func (s *Server) fail(op string, err error) error {
-	return fmt.Errorf("%s %s: %s", op, s.u.Redacted(), strings.ReplaceAll(err.Error(), "\n", " "))
+	return fmt.Errorf("%s %s: %s", op, s.u.Redacted(), errtext.OneLine(err))
 }
 
 func firstLine(s string) string {

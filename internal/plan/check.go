@@ -12,6 +12,7 @@ import (
 	"ariga.io/atlas/sql/schema"
 	entschema "entgo.io/ent/dialect/sql/schema"
 
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/flavor"
 	"github.com/weber-framework/weber/internal/migdir"
 )
@@ -149,13 +150,13 @@ func checkDialect(ctx context.Context, folder, dir, devURL string, tables []*ent
 	ed, _ := entDialect(folder)
 	md, err := migdir.OpenDialect(dir, ed)
 	if err != nil {
-		dc.Integrity = oneLine(err.Error())
+		dc.Integrity = errtext.OneLine(err)
 		dc.Problems = append(dc.Problems, folder+": "+dc.Integrity)
 		return dc
 	}
 	dc.Files = len(md.Files)
 	notChecked := func(err error) DialectCheck {
-		dc.NotChecked = oneLine(err.Error())
+		dc.NotChecked = errtext.OneLine(err)
 		dc.Problems = append(dc.Problems, folder+": models and lint not checked: "+dc.NotChecked)
 		return dc
 	}
@@ -174,7 +175,7 @@ func checkDialect(ctx context.Context, folder, dir, devURL string, tables []*ent
 	dc.Warnings = append(dc.Warnings, dev.Notes...)
 	defer func() {
 		if err := cleanup(); err != nil {
-			dc.Warnings = append(dc.Warnings, oneLine(err.Error()))
+			dc.Warnings = append(dc.Warnings, errtext.OneLine(err))
 		}
 	}()
 	if err := checkDevFlavor(ctx, db, folder, dir, flavor.FromDir(md.Files)); err != nil {
@@ -222,7 +223,7 @@ func checkDialect(ctx context.Context, folder, dir, devURL string, tables []*ent
 
 // lintProblem is the one-line problem of a lint error.
 func lintProblem(folder, dir string, f Finding) string {
-	s := fmt.Sprintf("%s: %s line %d: %s %s (%s)", folder, filepath.Join(dir, f.File), f.Line, f.Code, f.Message, oneLine(f.Statement))
+	s := fmt.Sprintf("%s: %s line %d: %s %s (%s)", folder, filepath.Join(dir, f.File), f.Line, f.Code, f.Message, errtext.Flatten(f.Statement))
 	if f.Alternative != "" {
 		s += ": " + strings.TrimSuffix(f.Alternative, ".") + "; if it is intended"
 	} else {

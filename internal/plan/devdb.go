@@ -16,6 +16,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/scratchdb"
 )
 
@@ -240,7 +241,7 @@ type DevSetupError struct {
 // Error names the file, the statement and what to do.
 func (e *DevSetupError) Error() string {
 	return fmt.Sprintf("preparing the dev database with %s, statement %d (line %d): %s: fix the file, or the dev server (e.g. install the extension it needs)",
-		e.File, e.Statement, e.Line, oneLine(e.Err.Error()))
+		e.File, e.Statement, e.Line, errtext.OneLine(e.Err))
 }
 
 // Unwrap returns the database's error.

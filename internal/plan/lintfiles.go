@@ -13,6 +13,7 @@ import (
 	"ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/schema"
 
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
 )
@@ -127,7 +128,7 @@ func LintFiles(ctx context.Context, opts LintOptions) (*LintReport, error) {
 	rep.Warnings = append(rep.Warnings, dev.Notes...)
 	defer func() {
 		if err := cleanup(); err != nil {
-			rep.Warnings = append(rep.Warnings, oneLine(err.Error()))
+			rep.Warnings = append(rep.Warnings, errtext.OneLine(err))
 		}
 	}()
 	upTo := ""
@@ -475,7 +476,7 @@ func (l *fileLinter) stepIn(ctx context.Context, stmt string, scope []string, ok
 				return changes, nil
 			}
 		}
-		l.log.Debug("lint: scoped inspection did not fit, inspecting everything", "statement", oneLine(stmt), "tables", len(scope))
+		l.log.Debug("lint: scoped inspection did not fit, inspecting everything", "statement", errtext.Flatten(stmt), "tables", len(scope))
 	}
 	after, err := InspectTables(ctx, l.drv)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"ariga.io/atlas/sql/postgres"
 	"ariga.io/atlas/sql/sqlite"
 
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/migdir"
 )
 
@@ -28,7 +29,7 @@ type ReplayError struct {
 // Error names the file, the statement and its line.
 func (e *ReplayError) Error() string {
 	return fmt.Sprintf("replaying %s, statement %d (line %d) on the dev database: %s: fix the file (and its atlas.sum) or the dev database",
-		e.File, e.Statement, e.Line, oneLine(e.Err.Error()))
+		e.File, e.Statement, e.Line, errtext.OneLine(e.Err))
 }
 
 // Unwrap returns the database's error.

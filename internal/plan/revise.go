@@ -17,6 +17,7 @@ import (
 	"ariga.io/atlas/sql/migrate"
 	entschema "entgo.io/ent/dialect/sql/schema"
 
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/flavor"
 	"github.com/weber-framework/weber/internal/migdir"
 )
@@ -209,7 +210,7 @@ func planDir(ctx context.Context, folder, dir, devURL string, tables []*entschem
 	}
 	defer func() {
 		if err := cleanup(); err != nil {
-			dp.result.Warnings = append(dp.result.Warnings, oneLine(err.Error()))
+			dp.result.Warnings = append(dp.result.Warnings, errtext.OneLine(err))
 			if opts.Logger != nil {
 				opts.Logger.Warn("dev database cleanup failed", "dialect", folder, "err", err)
 			}
@@ -259,7 +260,7 @@ func ReadHistory(dir string) ([]migrate.File, error) {
 	}
 	ld, err := migrate.NewLocalDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %s: the migrations path must be a folder", dir, oneLine(err.Error()))
+		return nil, fmt.Errorf("reading %s: %s: the migrations path must be a folder", dir, errtext.OneLine(err))
 	}
 	files, err := ld.Files()
 	if err != nil {
@@ -285,7 +286,7 @@ func ReadHistory(dir string) ([]migrate.File, error) {
 	}
 	var stored migrate.HashFile
 	if err := stored.UnmarshalText(raw); err != nil {
-		return nil, fmt.Errorf("reading %s: it is corrupt (%s): restore it from version control", sumPath, oneLine(err.Error()))
+		return nil, fmt.Errorf("reading %s: it is corrupt (%s): restore it from version control", sumPath, errtext.OneLine(err))
 	}
 	actual, err := migrate.NewHashFile(files)
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/plan"
@@ -240,7 +241,7 @@ func Check(ctx context.Context, target *sql.DB, stmts []Statement, opts Options)
 					steps = append(steps, step{st: st})
 					continue
 				}
-				return nil, fmt.Errorf("pre-flight check: statement %d of %s (line %d) fails on a copy of the target's schema: %s: fix the statement before upgrading", st.Index, st.File, st.Line, oneLine(err))
+				return nil, fmt.Errorf("pre-flight check: statement %d of %s (line %d) fails on a copy of the target's schema: %s: fix the statement before upgrading", st.Index, st.File, st.Line, errtext.OneLine(err))
 			}
 			cur, err := liveschema.InspectWith(ctx, devDrv)
 			if err != nil {
@@ -337,8 +338,6 @@ func rebuildCopy(s, table string) bool {
 	m := insertIntoRe.FindStringSubmatch(s)
 	return m != nil && strings.EqualFold(m[1], "new_"+table)
 }
-
-func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
 
 type checker struct {
 	d      string

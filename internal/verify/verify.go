@@ -32,6 +32,7 @@ import (
 
 	"github.com/weber-framework/weber/internal/datagen"
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/fingerprint"
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
@@ -281,7 +282,7 @@ func runDialect(ctx context.Context, folder string, opts Options) (*DialectRepor
 	start = time.Now()
 	if path, err := plan.RunDevSetup(ctx, db, folder, opts.Dir); err != nil || path != "" {
 		if err != nil {
-			r.step("prepare the scratch database", start, Fail, oneLine(err))
+			r.step("prepare the scratch database", start, Fail, errtext.OneLine(err))
 			return r.rep, nil
 		}
 		r.step("prepare the scratch database", start, Pass, "ran "+path)
@@ -291,7 +292,7 @@ func runDialect(ctx context.Context, folder string, opts Options) (*DialectRepor
 	start = time.Now()
 	if from != "" {
 		if _, err := upgrade.Upgrade(ctx, db, r.u, r.dir, upgrade.Options{To: from, Logger: r.log, AllowDataLoss: true}); err != nil {
-			r.step("build the database at "+from, start, Fail, oneLine(err))
+			r.step("build the database at "+from, start, Fail, errtext.OneLine(err))
 			return r.rep, nil
 		}
 		r.step("build the database at "+from, start, Pass, plural(len(dir.Files)-len(tested), "file")+" applied")
@@ -339,7 +340,7 @@ func (r *rehearsal) populate(ctx context.Context, db *sql.DB, d string) (*finger
 			r.progress("fill the tables", table, done, want)
 		}})
 	if err != nil {
-		r.step("fill the tables", start, Fail, oneLine(err))
+		r.step("fill the tables", start, Fail, errtext.OneLine(err))
 		return nil, false
 	}
 	r.step("fill the tables", start, Pass, describeFill(fill, opts.SeedFile))
@@ -347,7 +348,7 @@ func (r *rehearsal) populate(ctx context.Context, db *sql.DB, d string) (*finger
 	start = time.Now()
 	before, err := r.fingerprint(ctx, db, d, "fingerprint the data")
 	if err != nil {
-		r.step("fingerprint the data", start, Fail, oneLine(err))
+		r.step("fingerprint the data", start, Fail, errtext.OneLine(err))
 		return nil, false
 	}
 	r.step("fingerprint the data", start, Pass, describeSnapshot(before))
@@ -381,7 +382,7 @@ func (r *rehearsal) diskFits(ctx context.Context, db *sql.DB, d string) bool {
 	}
 	s, err := liveschema.Inspect(ctx, db, d)
 	if err != nil {
-		r.step("check the free disk", start, Fail, oneLine(err))
+		r.step("check the free disk", start, Fail, errtext.OneLine(err))
 		return false
 	}
 	need := uint64(len(s.Tables)) * uint64(r.opts.Rows) * minBytesPerRow
@@ -475,8 +476,6 @@ func enumsOf(tables []*entschema.Table) map[string][]string {
 	}
 	return out
 }
-
-func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
 
 // touchesRe matches the `-- weber:touches users.name, posts.*` directive,
 // by which a file declares the columns whose values it rewrites on purpose.
