@@ -28,10 +28,8 @@ package mysqlclone
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -429,13 +427,10 @@ func (s *Server) Drop(ctx context.Context, name string) error {
 	return nil
 }
 
-// NewCloneName returns "weber_test_" and 16 random hex digits.
+// NewCloneName returns "weber_test_" and 26 random lower-case letters and
+// digits (dbconn.RandomName). The error is always nil.
 func NewCloneName() (string, error) {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("mysqlclone: naming a test database: %w", err)
-	}
-	return ClonePrefix + hex.EncodeToString(b[:]), nil
+	return dbconn.RandomName(ClonePrefix), nil
 }
 
 func (s *Server) fail(op string, err error) error {

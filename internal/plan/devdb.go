@@ -2,16 +2,13 @@ package plan
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"entgo.io/ent/dialect"
 
@@ -89,15 +86,6 @@ func folderName(d string) (string, error) {
 		return Postgres, nil
 	}
 	return MySQL, nil
-}
-
-// randomSuffix returns 12 random hex digits.
-func randomSuffix() string {
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		return fmt.Sprintf("%012x", time.Now().UnixNano()&0xffffffffffff)
-	}
-	return hex.EncodeToString(b)
 }
 
 // DevSetupFile returns the path of the dialect's dev setup file under the
@@ -180,7 +168,7 @@ func OpenDev(ctx context.Context, o DevOptions) (*Dev, error) {
 }
 
 func openSQLiteDev(ctx context.Context) (*Dev, error) {
-	u, err := dbconn.Parse("sqlite://:memory:?_name=weber_dev_" + randomSuffix())
+	u, err := dbconn.Parse("sqlite://:memory:?_name=" + dbconn.RandomName("weber_dev_"))
 	if err != nil {
 		return nil, err
 	}

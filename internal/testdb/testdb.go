@@ -306,7 +306,7 @@ func (db *DB) openSQLite(ctx context.Context, t testing.TB, o *options, r recipe
 			return closePool(db.SQL)
 		}, nil
 	}
-	db.Name = Prefix + randomSuffix()
+	db.Name = testserver.NewName()
 	u, err := dbconn.Parse("sqlite://:memory:?_name=" + db.Name)
 	if err != nil {
 		return nil, err
@@ -393,7 +393,7 @@ func (db *DB) openServer(ctx context.Context, t testing.TB, o *options, r recipe
 
 // openEmpty creates a new, empty database on the server (Empty).
 func (db *DB) openEmpty(ctx context.Context, t testing.TB, o *options, base *dbconn.URL) (func(context.Context, bool) error, error) {
-	u := base.WithDatabase(Prefix + randomSuffix())
+	u := base.WithDatabase(testserver.NewName())
 	if _, err := dbconn.EnsureDatabase(ctx, u); err != nil {
 		return nil, fmt.Errorf("creating the test database: %w (is the server in %s running?)", err, envFor(o.backend.Name))
 	}
@@ -436,10 +436,6 @@ func envFor(backend string) string {
 	}
 	return EnvPostgres
 }
-
-// randomSuffix is 12 random hex digits: lower case, safe unquoted in every
-// dialect, and unique across concurrent test processes.
-func randomSuffix() string { return strings.TrimPrefix(testserver.NewName(), Prefix) }
 
 // Each runs body once per configured backend (see Backends), as parallel
 // subtests named after the backend, each with a fresh database from New
