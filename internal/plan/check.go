@@ -192,6 +192,20 @@ func checkDialect(ctx context.Context, folder, dir, devURL string, tables []*ent
 	if dc.Lint, err = lintHistory(ctx, db, folder, md, selected, "", log); err != nil {
 		return notChecked(err)
 	}
+	dc.countLintErrors(folder, dir)
+	p, err := planTo(ctx, db, folder, desired, Options{Logger: log})
+	if err != nil {
+		return notChecked(err)
+	}
+	if p.Ahead() {
+		dc.modelsAhead(folder, dir, p)
+	}
+	log.Debug("checked", "dialect", folder, "files", dc.Files, "ahead", dc.ModelsAhead, "lint_errors", dc.LintErrors)
+	return dc
+}
+
+// countLintErrors counts the error findings of dc.Lint, each a problem.
+func (dc *DialectCheck) countLintErrors(folder, dir string) {
 	for _, lf := range dc.Lint {
 		for _, f := range lf.Findings {
 			if f.IsError() {
@@ -200,25 +214,22 @@ func checkDialect(ctx context.Context, folder, dir, devURL string, tables []*ent
 			}
 		}
 	}
-	p, err := planTo(ctx, db, folder, desired, Options{Logger: log})
-	if err != nil {
-		return notChecked(err)
+}
+
+// modelsAhead records that the models are ahead of the files by p's
+// changes, with the fix as a problem.
+func (dc *DialectCheck) modelsAhead(folder, dir string, p *Plan) {
+	dc.ModelsAhead = true
+	dc.ModelChanges = describeChanges(p.Changes)
+	for _, l := range p.LeftOut {
+		dc.ModelChanges = append(dc.ModelChanges, l.String()+" (destructive: needs --allow-destructive)")
 	}
-	if p.Ahead() {
-		dc.ModelsAhead = true
-		dc.ModelChanges = describeChanges(p.Changes)
-		for _, l := range p.LeftOut {
-			dc.ModelChanges = append(dc.ModelChanges, l.String()+" (destructive: needs --allow-destructive)")
-		}
-		fix := "run `weberctl db revision` and commit the files"
-		if len(p.Statements) == 0 {
-			fix = "run `weberctl db revision --allow-destructive` if the removals are intended, or put the fields back in the models"
-		}
-		dc.Problems = append(dc.Problems, fmt.Sprintf("%s: the models are ahead of %s (%s): %s",
-			folder, dir, strings.Join(dc.ModelChanges, "; "), fix))
+	fix := "run `weberctl db revision` and commit the files"
+	if len(p.Statements) == 0 {
+		fix = "run `weberctl db revision --allow-destructive` if the removals are intended, or put the fields back in the models"
 	}
-	log.Debug("checked", "dialect", folder, "files", dc.Files, "ahead", dc.ModelsAhead, "lint_errors", dc.LintErrors)
-	return dc
+	dc.Problems = append(dc.Problems, fmt.Sprintf("%s: the models are ahead of %s (%s): %s",
+		folder, dir, strings.Join(dc.ModelChanges, "; "), fix))
 }
 
 // lintProblem is the one-line problem of a lint error.
