@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"ariga.io/atlas/sql/schema"
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
@@ -119,6 +120,18 @@ func (r *rehearsal) apply(ctx context.Context, db *sql.DB, d string, f *migdir.F
 		r.step(name, start, Fail, "comparing the schema before and after: "+errtext.OneLine(err))
 		return false
 	}
+	names := r.noteTouched(f, changes)
+	detail := plural(len(f.Stmts), "statement")
+	if len(names) > 0 {
+		detail += "; touches " + strings.Join(dedupe(names), ", ")
+	}
+	r.step(name, start, Pass, detail)
+	return true
+}
+
+// noteTouched records what file f touched, by its schema changes and its
+// declarations, and returns those names for the step's detail.
+func (r *rehearsal) noteTouched(f *migdir.File, changes []schema.Change) []string {
 	var names []string
 	intended := intendedDrop(f)
 	for _, tc := range changedNames(changes) {
@@ -140,12 +153,7 @@ func (r *rehearsal) apply(ctx context.Context, db *sql.DB, d string, f *migdir.F
 		r.touched.Add(tc[0], tc[1])
 		names = append(names, tc[0]+"."+tc[1]+" (declared)")
 	}
-	detail := plural(len(f.Stmts), "statement")
-	if len(names) > 0 {
-		detail += "; touches " + strings.Join(dedupe(names), ", ")
-	}
-	r.step(name, start, Pass, detail)
-	return true
+	return names
 }
 
 func dedupe(in []string) []string {
