@@ -55,11 +55,7 @@ Example:
 
 // dbRevision runs `db revision`.
 func dbRevision(c *cli.Context, e *env) error {
-	if err := noArgs(c); err != nil {
-		return err
-	}
-	cfg := e.config(c)
-	dialects, err := chosenDialects(c, cfg)
+	cfg, dialects, err := noArgsDialects(c, e)
 	if err != nil {
 		return err
 	}
@@ -88,6 +84,18 @@ func dbRevision(c *cli.Context, e *env) error {
 		renderRevision(e, res)
 	}
 	return leftOutError(res)
+}
+
+// noArgsDialects refuses arguments and returns the configuration and the
+// dialects --dialect chose (chosenDialects), for the commands that work on
+// every kept dialect.
+func noArgsDialects(c *cli.Context, e *env) (app.Config, []string, error) {
+	if err := noArgs(c); err != nil {
+		return app.Config{}, nil, err
+	}
+	cfg := e.config(c)
+	dialects, err := chosenDialects(c, cfg)
+	return cfg, dialects, err
 }
 
 // chosenDialects returns the --dialect values, which must be kept
