@@ -88,7 +88,7 @@ func dbLint(c *cli.Context, e *env) error {
 			rep, err := plan.LintFiles(c.Context, plan.LintOptions{Dir: dir, Dialect: d, DevURL: dev[d],
 				Versions: c.Args().Slice(), Latest: c.Int("latest"), Logger: cfg.Logger})
 			if err != nil {
-				dv.Error = errtext.Flatten(err.Error())
+				dv.Error = errtext.OneLine(err)
 			} else {
 				dv.Replayed, dv.Files, dv.Warnings = rep.Replayed, lintedFileViews(rep.Files), list(rep.Warnings)
 				dv.Errors = len(rep.Errors())

@@ -158,7 +158,7 @@ func statusOf(ctx context.Context, db *sql.DB, u *dbconn.URL, dir string, f stat
 		if !f.skipModels && noDev == "" {
 			p, err := plan.ModelsAhead(ctx, f.folder, dir, f.devURL, migrate.Tables)
 			if err != nil {
-				rep.ModelsError = errtext.Flatten(err.Error())
+				rep.ModelsError = errtext.OneLine(err)
 			} else {
 				rep.Models = p
 			}
