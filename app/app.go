@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -104,7 +103,7 @@ func New(client *ent.Client, db *sql.DB, cfg Config, opts ...Option) (*App, erro
 		}
 	}
 	if a.log == nil {
-		a.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		a.log = slog.New(slog.DiscardHandler)
 	}
 	return a, nil
 }

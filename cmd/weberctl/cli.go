@@ -15,6 +15,7 @@ import (
 
 	"github.com/weber-framework/weber/app"
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
@@ -62,7 +63,7 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 	e = &env{stdin: e.stdin, stdout: stdout, stderr: stderr, getenv: e.getenv, isTerminal: e.isTerminal, progress: e.progress, args: args}
 	defer func() {
 		if r := recover(); r != nil {
-			fmt.Fprintf(stderr, "weberctl: internal error (a bug in weberctl, please report it): %s\n", oneLine(fmt.Sprint(r)))
+			fmt.Fprintf(stderr, "weberctl: internal error (a bug in weberctl, please report it): %s\n", errtext.Flatten(fmt.Sprint(r)))
 			code = exitFailure
 		}
 	}()
@@ -71,7 +72,7 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 		return exitOK
 	}
 	code = exitCode(err)
-	msg := oneLine(fmtArtefact.ReplaceAllString(err.Error(), ""))
+	msg := errtext.Flatten(fmtArtefact.ReplaceAllString(err.Error(), ""))
 	var se *upgrade.StatementError
 	switch {
 	case ctx.Err() != nil && errors.As(err, &se):
@@ -272,11 +273,6 @@ func isTerminal(r io.Reader) bool {
 // "%!w(<nil>)" from a library that wrapped a nil error: it means nothing
 // to a user, whichever error it comes in.
 var fmtArtefact = regexp.MustCompile(`:? ?%!\w\([^)]*\)`)
-
-// oneLine flattens a message to one line.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
-}
 
 // The global flags: defined on every command so that they work before or
 // after it, and read with global, which takes the one nearest the end of

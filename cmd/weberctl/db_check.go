@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/weber-framework/weber/ent/migrate"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/plan"
 	"github.com/weber-framework/weber/internal/schemadoc"
 )
@@ -207,6 +208,6 @@ func renderCheck(e *env, v checkView) {
 	}
 	fmt.Fprintf(w, "\n%s:\n", plural(len(v.Problems), "problem", "problems"))
 	for _, p := range v.Problems {
-		fmt.Fprintf(w, "%s\n", oneLine(p))
+		fmt.Fprintf(w, "%s\n", errtext.Flatten(p))
 	}
 }

@@ -40,36 +40,39 @@ Example:
 			devURLFlags()[0],
 			devURLFlags()[1],
 		),
-		Action: func(c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
-			cfg, u, err := e.target(c)
-			if err != nil {
-				return err
-			}
-			folder, err := migdir.Folder(u.Dialect)
-			if err != nil {
-				return err
-			}
-			res, err := devdb.Ensure(c.Context, u, devdb.EnsureOptions{
-				Dir:         cfg.MigrationsDir,
-				DevURL:      devURLFor(c, cfg, folder),
-				Env:         cfg.Env,
-				LockTimeout: lockTimeout(c),
-				Operator:    operator(),
-				Logger:      cfg.Logger,
-			})
-			if err != nil {
-				return err
-			}
-			if c.Bool("json") {
-				return writeJSON(e.stdout, newEnsureView(res))
-			}
-			renderEnsure(e, res)
-			return nil
-		},
+		Action: func(c *cli.Context) error { return dbEnsure(c, e) },
 	}
+}
+
+// dbEnsure runs `db ensure`.
+func dbEnsure(c *cli.Context, e *env) error {
+	if err := noArgs(c); err != nil {
+		return err
+	}
+	cfg, u, err := e.target(c)
+	if err != nil {
+		return err
+	}
+	folder, err := migdir.Folder(u.Dialect)
+	if err != nil {
+		return err
+	}
+	res, err := devdb.Ensure(c.Context, u, devdb.EnsureOptions{
+		Dir:         cfg.MigrationsDir,
+		DevURL:      devURLFor(c, cfg, folder),
+		Env:         cfg.Env,
+		LockTimeout: lockTimeout(c),
+		Operator:    operator(),
+		Logger:      cfg.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return writeJSON(e.stdout, newEnsureView(res))
+	}
+	renderEnsure(e, res)
+	return nil
 }
 
 func renderEnsure(e *env, r *devdb.EnsureResult) {

@@ -31,11 +31,7 @@ Example:
 			&cli.StringSliceFlag{Name: "dialect", Usage: "rehash only this `DIALECT`; repeatable; default: every kept dialect"},
 		),
 		Action: func(c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
-			cfg := e.config(c)
-			dialects, err := chosenDialects(c, cfg)
+			cfg, dialects, err := noArgsDialects(c, e)
 			if err != nil {
 				return err
 			}

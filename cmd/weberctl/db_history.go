@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
@@ -46,7 +47,7 @@ Example:
 				state := revisionState(r)
 				errText := ""
 				if r.Error != "" {
-					errText = oneLine(r.Error)
+					errText = errtext.Flatten(r.Error)
 				}
 				rows = append(rows, []string{r.Version, r.Description, r.ExecutedAt.UTC().Format(time.RFC3339),
 					human(r.ExecutionTime), fmt.Sprintf("%d/%d", r.Applied, r.Total), state, errText})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/plan"
 )
 
@@ -57,64 +58,67 @@ func dbLintCommand(e *env) *cli.Command {
 			&cli.IntFlag{Name: "latest", DefaultText: "every file", Usage: "lint only the newest `N` files of each folder"},
 			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("the findings")},
 		}, devURLFlags()...)...),
-		Action: func(c *cli.Context) error {
-			cfg := e.config(c)
-			dialects, err := chosenDialects(c, cfg)
-			if err != nil {
-				return err
-			}
-			if c.Int("latest") < 0 {
-				return usagef("--latest %d: give a positive number of files", c.Int("latest"))
-			}
-			if c.Int("latest") > 0 && c.NArg() > 0 {
-				return usagef("give versions or --latest, not both")
-			}
-			dev := devURLs(c, cfg)
-			v := lintView{Dialects: []lintDialectView{}}
-			var unlinted []string
-			for _, d := range dialects {
-				dir := filepath.Join(cfg.MigrationsDir, d)
-				dv := lintDialectView{Dialect: d, Dir: dir, Files: []lintedFileView{}, Warnings: []string{}}
-				if d != plan.SQLite && strings.TrimSpace(dev[d]) == "" {
-					dv.Error = fmt.Sprintf("no dev database: set %s (or --dev-%s-url) to a server where weberctl may create scratch databases, "+
-						"or lint only some dialects with --dialect sqlite", plan.DevURLVariable(d), d)
-				} else {
-					rep, err := plan.LintFiles(c.Context, plan.LintOptions{Dir: dir, Dialect: d, DevURL: dev[d],
-						Versions: c.Args().Slice(), Latest: c.Int("latest"), Logger: cfg.Logger})
-					if err != nil {
-						dv.Error = oneLine(err.Error())
-					} else {
-						dv.Replayed, dv.Files, dv.Warnings = rep.Replayed, lintedFileViews(rep.Files), list(rep.Warnings)
-						dv.Errors = len(rep.Errors())
-					}
-				}
-				if dv.Error != "" {
-					unlinted = append(unlinted, d)
-				}
-				v.Errors += dv.Errors
-				v.Dialects = append(v.Dialects, dv)
-			}
-			v.OK = v.Errors == 0 && len(unlinted) == 0
-			if c.Bool("json") {
-				if err := writeJSON(e.stdout, v); err != nil {
-					return err
-				}
-			} else {
-				renderLint(e, v)
-			}
-			var msgs []string
-			if v.Errors > 0 {
-				msgs = append(msgs, fmt.Sprintf("found %s (destructive statements not marked intended)", plural(v.Errors, "error", "errors")))
-			}
-			if len(unlinted) > 0 {
-				msgs = append(msgs, "could not lint "+strings.Join(unlinted, ", ")+" (see above)")
-			}
-			if len(msgs) > 0 {
-				return fmt.Errorf("db lint %s", strings.Join(msgs, "; "))
-			}
-			return nil
-		},
+		Action: func(c *cli.Context) error { return dbLint(c, e) },
 	}
+}
+
+// dbLint runs `db lint`.
+func dbLint(c *cli.Context, e *env) error {
+	cfg := e.config(c)
+	dialects, err := chosenDialects(c, cfg)
+	if err != nil {
+		return err
+	}
+	if c.Int("latest") < 0 {
+		return usagef("--latest %d: give a positive number of files", c.Int("latest"))
+	}
+	if c.Int("latest") > 0 && c.NArg() > 0 {
+		return usagef("give versions or --latest, not both")
+	}
+	dev := devURLs(c, cfg)
+	v := lintView{Dialects: []lintDialectView{}}
+	var unlinted []string
+	for _, d := range dialects {
+		dir := filepath.Join(cfg.MigrationsDir, d)
+		dv := lintDialectView{Dialect: d, Dir: dir, Files: []lintedFileView{}, Warnings: []string{}}
+		if d != plan.SQLite && strings.TrimSpace(dev[d]) == "" {
+			dv.Error = fmt.Sprintf("no dev database: set %s (or --dev-%s-url) to a server where weberctl may create scratch databases, "+
+				"or lint only some dialects with --dialect sqlite", plan.DevURLVariable(d), d)
+		} else {
+			rep, err := plan.LintFiles(c.Context, plan.LintOptions{Dir: dir, Dialect: d, DevURL: dev[d],
+				Versions: c.Args().Slice(), Latest: c.Int("latest"), Logger: cfg.Logger})
+			if err != nil {
+				dv.Error = errtext.OneLine(err)
+			} else {
+				dv.Replayed, dv.Files, dv.Warnings = rep.Replayed, lintedFileViews(rep.Files), list(rep.Warnings)
+				dv.Errors = len(rep.Errors())
+			}
+		}
+		if dv.Error != "" {
+			unlinted = append(unlinted, d)
+		}
+		v.Errors += dv.Errors
+		v.Dialects = append(v.Dialects, dv)
+	}
+	v.OK = v.Errors == 0 && len(unlinted) == 0
+	if c.Bool("json") {
+		if err := writeJSON(e.stdout, v); err != nil {
+			return err
+		}
+	} else {
+		renderLint(e, v)
+	}
+	var msgs []string
+	if v.Errors > 0 {
+		msgs = append(msgs, fmt.Sprintf("found %s (destructive statements not marked intended)", plural(v.Errors, "error", "errors")))
+	}
+	if len(unlinted) > 0 {
+		msgs = append(msgs, "could not lint "+strings.Join(unlinted, ", ")+" (see above)")
+	}
+	if len(msgs) > 0 {
+		return fmt.Errorf("db lint %s", strings.Join(msgs, "; "))
+	}
+	return nil
 }
 
 // lintDialectView is the lint of one dialect's folder.
@@ -188,8 +192,8 @@ func printFinding(w io.Writer, where string, f findingView) {
 	if where != "" {
 		where += ": "
 	}
-	fmt.Fprintf(w, "  %s%s %s: %s\n", where, f.Code, sev, oneLine(f.Message))
-	fmt.Fprintf(w, "      statement:   %s\n", shorten(withSemicolon(oneLine(f.Statement)), 120))
+	fmt.Fprintf(w, "  %s%s %s: %s\n", where, f.Code, sev, errtext.Flatten(f.Message))
+	fmt.Fprintf(w, "      statement:   %s\n", shorten(withSemicolon(errtext.Flatten(f.Statement)), 120))
 	if f.Explanation != "" {
 		fmt.Fprintf(w, "      risk:        %s\n", f.Explanation)
 	}

@@ -39,43 +39,46 @@ Example:
 			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("the mark")},
 			lockTimeoutFlag(),
 		),
-		Action: func(c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
-			want, given := global(c, "env")
-			want = strings.TrimSpace(want)
-			if given && want == "" {
-				return usagef("--env is empty: name the environment to record, e.g. --env staging")
-			}
-			if !given && c.Bool("force") {
-				return usagef("--force needs --env NAME on the command line: the environment to record (WEBER_ENV is not read by `db mark`)")
-			}
-			if given {
-				_, u, err := e.target(c)
-				if err != nil {
-					return err
-				}
-				if err := u.RefuseSystem("mark"); err != nil {
-					return err
-				}
-			}
-			_, u, db, _, err := e.openDatabase(c, false)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			v, err := mark(c, u, db, want)
-			if err != nil {
-				return err
-			}
-			if c.Bool("json") {
-				return writeJSON(e.stdout, v)
-			}
-			renderMark(e, v)
-			return nil
-		},
+		Action: func(c *cli.Context) error { return dbMark(c, e) },
 	}
+}
+
+// dbMark runs `db mark`.
+func dbMark(c *cli.Context, e *env) error {
+	if err := noArgs(c); err != nil {
+		return err
+	}
+	want, given := global(c, "env")
+	want = strings.TrimSpace(want)
+	if given && want == "" {
+		return usagef("--env is empty: name the environment to record, e.g. --env staging")
+	}
+	if !given && c.Bool("force") {
+		return usagef("--force needs --env NAME on the command line: the environment to record (WEBER_ENV is not read by `db mark`)")
+	}
+	if given {
+		_, u, err := e.target(c)
+		if err != nil {
+			return err
+		}
+		if err := u.RefuseSystem("mark"); err != nil {
+			return err
+		}
+	}
+	_, u, db, _, err := e.openDatabase(c, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	v, err := mark(c, u, db, want)
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return writeJSON(e.stdout, v)
+	}
+	renderMark(e, v)
+	return nil
 }
 
 // markView is `db mark --json`.

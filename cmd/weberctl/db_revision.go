@@ -49,42 +49,53 @@ Example:
 			&cli.StringSliceFlag{Name: "dialect", Usage: "write only this `DIALECT` (sqlite, postgres or mysql); repeatable; default: every kept dialect"},
 			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("what was planned and written")},
 		}, devURLFlags()...)...),
-		Action: func(c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
-			cfg := e.config(c)
-			dialects, err := chosenDialects(c, cfg)
-			if err != nil {
-				return err
-			}
-			res, err := plan.Revise(c.Context, plan.ReviseOptions{
-				Root:             cfg.MigrationsDir,
-				Dialects:         dialects,
-				DevURLs:          devURLs(c, cfg),
-				Name:             c.String("name"),
-				AllowDestructive: c.Bool("allow-destructive"),
-				Tables:           migrate.Tables,
-				Logger:           cfg.Logger,
-			})
-			var destructive *plan.DestructiveError
-			if errors.As(err, &destructive) {
-				renderRefusedRevision(e, destructive, c.Bool("json"))
-				return err
-			}
-			if err != nil {
-				return err
-			}
-			if c.Bool("json") {
-				if err := writeJSON(e.stdout, newReviseView(res)); err != nil {
-					return err
-				}
-			} else {
-				renderRevision(e, res)
-			}
-			return leftOutError(res)
-		},
+		Action: func(c *cli.Context) error { return dbRevision(c, e) },
 	}
+}
+
+// dbRevision runs `db revision`.
+func dbRevision(c *cli.Context, e *env) error {
+	cfg, dialects, err := noArgsDialects(c, e)
+	if err != nil {
+		return err
+	}
+	res, err := plan.Revise(c.Context, plan.ReviseOptions{
+		Root:             cfg.MigrationsDir,
+		Dialects:         dialects,
+		DevURLs:          devURLs(c, cfg),
+		Name:             c.String("name"),
+		AllowDestructive: c.Bool("allow-destructive"),
+		Tables:           migrate.Tables,
+		Logger:           cfg.Logger,
+	})
+	var destructive *plan.DestructiveError
+	if errors.As(err, &destructive) {
+		renderRefusedRevision(e, destructive, c.Bool("json"))
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		if err := writeJSON(e.stdout, newReviseView(res)); err != nil {
+			return err
+		}
+	} else {
+		renderRevision(e, res)
+	}
+	return leftOutError(res)
+}
+
+// noArgsDialects refuses arguments and returns the configuration and the
+// dialects --dialect chose (chosenDialects), for the commands that work on
+// every kept dialect.
+func noArgsDialects(c *cli.Context, e *env) (app.Config, []string, error) {
+	if err := noArgs(c); err != nil {
+		return app.Config{}, nil, err
+	}
+	cfg := e.config(c)
+	dialects, err := chosenDialects(c, cfg)
+	return cfg, dialects, err
 }
 
 // chosenDialects returns the --dialect values, which must be kept

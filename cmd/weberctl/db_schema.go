@@ -46,43 +46,46 @@ Example:
 			&cli.StringFlag{Name: "at", Usage: "the schema after the history up to `VERSION`, not of the models"},
 			&cli.StringFlag{Name: "write", Usage: "write to `FILE` instead of stdout (Markdown with --format mermaid)"},
 		}, devURLFlags()...)...),
-		Action: func(c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
-			format := strings.ToLower(c.String("format"))
-			if format != "sql" && format != "mermaid" {
-				return usagef("unknown --format %q: use sql or mermaid", c.String("format"))
-			}
-			if c.Bool("live") && c.IsSet("at") {
-				return usagef("--live and --at name two different schemas: give one")
-			}
-			s, err := loadSchema(c, e)
-			if err != nil {
-				return err
-			}
-			out := schemadoc.SQL(s)
-			if format == "mermaid" {
-				out = schemadoc.Mermaid(s.Schema)
-				if c.IsSet("write") {
-					out = schemadoc.Markdown(out)
-				}
-			}
-			path := c.String("write")
-			if path == "" {
-				_, err := fmt.Fprint(e.stdout, out)
-				return err
-			}
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				return fmt.Errorf("writing %s: %w", path, err)
-			}
-			if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
-				return fmt.Errorf("writing %s: %w", path, err)
-			}
-			fmt.Fprintf(e.stdout, "Wrote the schema of the %s (%s, %s) to %s\n", s.Source, s.Dialect, format, path)
-			return nil
-		},
+		Action: func(c *cli.Context) error { return dbSchema(c, e) },
 	}
+}
+
+// dbSchema runs `db schema`.
+func dbSchema(c *cli.Context, e *env) error {
+	if err := noArgs(c); err != nil {
+		return err
+	}
+	format := strings.ToLower(c.String("format"))
+	if format != "sql" && format != "mermaid" {
+		return usagef("unknown --format %q: use sql or mermaid", c.String("format"))
+	}
+	if c.Bool("live") && c.IsSet("at") {
+		return usagef("--live and --at name two different schemas: give one")
+	}
+	s, err := loadSchema(c, e)
+	if err != nil {
+		return err
+	}
+	out := schemadoc.SQL(s)
+	if format == "mermaid" {
+		out = schemadoc.Mermaid(s.Schema)
+		if c.IsSet("write") {
+			out = schemadoc.Markdown(out)
+		}
+	}
+	path := c.String("write")
+	if path == "" {
+		_, err := fmt.Fprint(e.stdout, out)
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	fmt.Fprintf(e.stdout, "Wrote the schema of the %s (%s, %s) to %s\n", s.Source, s.Dialect, format, path)
+	return nil
 }
 
 // loadSchema loads the schema the flags name.

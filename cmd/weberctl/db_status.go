@@ -13,6 +13,7 @@ import (
 	"github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/drift"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/plan"
 	"github.com/weber-framework/weber/internal/upgrade"
@@ -164,7 +165,7 @@ func statusOf(ctx context.Context, db *sql.DB, u *dbconn.URL, dir string, f stat
 		if !f.skipModels && noDev == "" {
 			p, err := plan.ModelsAhead(ctx, f.folder, dir, f.devURL, migrate.Tables)
 			if err != nil {
-				rep.ModelsError = oneLine(err.Error())
+				rep.ModelsError = errtext.OneLine(err)
 			} else {
 				rep.Models = p
 			}
@@ -364,7 +365,7 @@ func renderStatus(w io.Writer, v *statusView) {
 	default:
 		fmt.Fprintf(w, "a revision is needed (%s):\n", revisionHint(m))
 		for _, s := range m.Statements {
-			fmt.Fprintf(w, "   %s\n", withSemicolon(oneLine(s)))
+			fmt.Fprintf(w, "   %s\n", withSemicolon(errtext.Flatten(s)))
 		}
 		for _, l := range m.LeftOut {
 			fmt.Fprintf(w, "   %s (destructive: written only with --allow-destructive)\n", l)

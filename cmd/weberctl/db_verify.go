@@ -9,6 +9,7 @@ import (
 
 	"github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/internal/datagen"
+	"github.com/weber-framework/weber/internal/errtext"
 	count "github.com/weber-framework/weber/internal/plural"
 	"github.com/weber-framework/weber/internal/verify"
 )
@@ -124,7 +125,7 @@ func verifyError(rep *verify.Report) error {
 			}
 		}
 	}
-	return fmt.Errorf("verify: %s failed; first: %s", plural(n, "step", "steps"), oneLine(first))
+	return fmt.Errorf("verify: %s failed; first: %s", plural(n, "step", "steps"), errtext.Flatten(first))
 }
 
 // skippedError is the one line for dialects that could not be rehearsed:
@@ -190,9 +191,9 @@ func renderVerify(e *env, rep *verify.Report) {
 		rows := make([][]string, 0, len(d.Steps))
 		for _, s := range d.Steps {
 			// The detail goes last: it can be long.
-			rows = append(rows, []string{s.Name, strings.ToUpper(string(s.Status)), human(s.Duration), oneLine(s.Detail)})
+			rows = append(rows, []string{s.Name, strings.ToUpper(string(s.Status)), human(s.Duration), errtext.Flatten(s.Detail)})
 			for _, f := range s.Findings {
-				if msg := oneLine(f.Message); msg != oneLine(s.Detail) {
+				if msg := errtext.Flatten(f.Message); msg != errtext.Flatten(s.Detail) {
 					rows = append(rows, []string{"", "", "", "  " + msg})
 				}
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/weber-framework/weber/app"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/envmark"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
@@ -219,17 +220,17 @@ func renderUpgrade(e *env, u *dbconn.URL, r *upgrade.Result) {
 		if risk.Blocks() {
 			tag = "data loss"
 		}
-		fmt.Fprintf(w, "  %s: %s\n", tag, oneLine(risk.Message))
+		fmt.Fprintf(w, "  %s: %s\n", tag, errtext.Flatten(risk.Message))
 	}
 	if r.DryRun && r.PreflightSkipped != "" {
-		fmt.Fprintf(w, "  the data check did not run: %s\n", oneLine(r.PreflightSkipped))
+		fmt.Fprintf(w, "  the data check did not run: %s\n", errtext.Flatten(r.PreflightSkipped))
 	}
 	for _, b := range r.Blocking {
 		fmt.Fprintf(w, "  blocks writes: %s statement %d (line %d) %s while it runs (%s): %s\n",
 			b.File, b.Stmt, b.Line, b.Table, plural(int(b.Rows), "row", "rows"), b.Finding.Code)
 	}
 	if r.BlockingRefusal != "" {
-		fmt.Fprintf(w, "  a real run would refuse: %s\n", oneLine(r.BlockingRefusal))
+		fmt.Fprintf(w, "  a real run would refuse: %s\n", errtext.Flatten(r.BlockingRefusal))
 	}
 	if len(r.Remaining) > 0 {
 		fmt.Fprintf(w, "Still pending (after --to): %s, up to %s.\n", plural(len(r.Remaining), "file", "files"), r.Remaining[len(r.Remaining)-1].Name)

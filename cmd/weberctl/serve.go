@@ -78,24 +78,9 @@ func serve(c *cli.Context, e *env) error {
 		return fmt.Errorf("serve: %s is an in-memory database, which would vanish with the server: use a file, e.g. %s", u.Redacted(), app.DefaultDatabaseURL)
 	}
 
-	var opts []app.Option
 	if cfg.IsEmbeddedDefault() {
-		folder, err := migdir.Folder(u.Dialect)
-		if err != nil {
+		if err := ensureEmbedded(c, e, cfg, u); err != nil {
 			return err
-		}
-		if err := refuseMissingInProduction(c, cfg, u); err != nil {
-			return err
-		}
-		res, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{
-			Dir: cfg.MigrationsDir, DevURL: devURLFor(c, cfg, folder), Env: cfg.Env,
-			LockTimeout: lockTimeout(c), Operator: operator(), Logger: cfg.Logger,
-		})
-		if err != nil {
-			return err
-		}
-		if !res.NothingToDo() || res.EnvKept {
-			renderEnsure(e, res)
 		}
 	}
 
@@ -105,6 +90,7 @@ func serve(c *cli.Context, e *env) error {
 	}
 	defer db.Close()
 
+	var opts []app.Option
 	if !cfg.IsEmbeddedDefault() {
 		e.noteMark(ctx, u, db, cfg.Env, c.Bool("migrate"))
 		ready, err := migrateOrRefuse(c, e, cfg, u, db)
@@ -120,12 +106,42 @@ func serve(c *cli.Context, e *env) error {
 		return err
 	}
 
-	ln, err := net.Listen("tcp", cfg.Addr)
+	return listenAndServe(ctx, e, cfg.Addr, u, a.Handler())
+}
+
+// ensureEmbedded brings the database to the models for the embedded
+// default configuration (devdb.Ensure), saying what it did when it did
+// anything.
+func ensureEmbedded(c *cli.Context, e *env, cfg app.Config, u *dbconn.URL) error {
+	folder, err := migdir.Folder(u.Dialect)
 	if err != nil {
-		return fmt.Errorf("serve: listening on %s: %w (%s)", cfg.Addr, err, listenAdvice(err))
+		return err
+	}
+	if err := refuseMissingInProduction(c, cfg, u); err != nil {
+		return err
+	}
+	res, err := devdb.Ensure(c.Context, u, devdb.EnsureOptions{
+		Dir: cfg.MigrationsDir, DevURL: devURLFor(c, cfg, folder), Env: cfg.Env,
+		LockTimeout: lockTimeout(c), Operator: operator(), Logger: cfg.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	if !res.NothingToDo() || res.EnvKept {
+		renderEnsure(e, res)
+	}
+	return nil
+}
+
+// listenAndServe serves h on addr until ctx ends, then shuts the server
+// down, giving requests in flight shutdownTimeout to finish.
+func listenAndServe(ctx context.Context, e *env, addr string, u *dbconn.URL, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("serve: listening on %s: %w (%s)", addr, err, listenAdvice(err))
 	}
 	srv := &http.Server{
-		Handler:           a.Handler(),
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}

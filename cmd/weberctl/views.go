@@ -11,6 +11,7 @@ import (
 
 	"github.com/weber-framework/weber/internal/devdb"
 	"github.com/weber-framework/weber/internal/drift"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/fingerprint"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/plan"
@@ -85,7 +86,7 @@ func riskViews(rs []preflight.Risk) []riskView {
 	for _, r := range rs {
 		out = append(out, riskView{File: r.File, Statement: r.Index, Line: r.Line, SQL: r.Statement, Table: r.Table,
 			Column: r.Column, Kind: string(r.Kind), Rows: r.Rows, Groups: r.Groups, Approximate: r.Approximate,
-			Declared: r.Declared, Blocks: r.Blocks(), Message: oneLine(r.Message)})
+			Declared: r.Declared, Blocks: r.Blocks(), Message: errtext.Flatten(r.Message)})
 	}
 	return out
 }
@@ -134,9 +135,9 @@ func folderOf(dia string) string {
 func newUpgradeView(database string, r *upgrade.Result) upgradeView {
 	v := upgradeView{Database: database, Dialect: folderOf(r.Dialect), Dir: r.Dir, DryRun: r.DryRun, NothingToDo: r.NothingToDo(),
 		Before: r.Before, After: r.After, Baselined: list(r.Baselined), Files: []fileRunView{},
-		Remaining: pendingViews(r.Remaining), Risks: riskViews(r.Risks), PreflightSkipped: oneLine(r.PreflightSkipped),
+		Remaining: pendingViews(r.Remaining), Risks: riskViews(r.Risks), PreflightSkipped: errtext.Flatten(r.PreflightSkipped),
 		LockWaitMS: ms(r.LockWait), DurationMS: ms(r.Duration)}
-	v.Blocking, v.BlockingRefusal = []blockingView{}, oneLine(r.BlockingRefusal)
+	v.Blocking, v.BlockingRefusal = []blockingView{}, errtext.Flatten(r.BlockingRefusal)
 	for _, b := range r.Blocking {
 		v.Blocking = append(v.Blocking, blockingView{File: b.File, Statement: b.Stmt, Line: b.Line, Table: b.Table,
 			Rows: b.Rows, Bytes: b.Bytes, Code: b.Finding.Code, Message: b.Finding.Message, Alternative: b.Finding.Alternative})
@@ -202,7 +203,7 @@ func revisionViews(revs []*revstore.Revision) []revisionView {
 	for _, r := range revs {
 		out = append(out, revisionView{Version: r.Version, Description: r.Description, State: revisionState(r),
 			Applied: r.Applied, Total: r.Total, ExecutedAt: r.ExecutedAt.UTC().Format(time.RFC3339),
-			DurationMS: ms(r.ExecutionTime), Error: oneLine(r.Error), ErrorStatement: r.ErrorStmt, Hash: r.Hash,
+			DurationMS: ms(r.ExecutionTime), Error: errtext.Flatten(r.Error), ErrorStatement: r.ErrorStmt, Hash: r.Hash,
 			PartialHashes: list(r.PartialHashes), OperatorVersion: r.OperatorVersion})
 	}
 	return out
@@ -365,10 +366,10 @@ func newHistoryView(s *upgrade.StatusResult) historyView {
 		UntrackedTables: list(s.UntrackedTables), Problems: []problemView{}, InvalidIndexes: list(s.InvalidIndexes)}
 	if p := s.Partial; p != nil {
 		v.Partial = &partialView{Version: p.Version, Name: p.Name, Applied: p.Applied, Total: p.Total,
-			Error: oneLine(p.Error), ErrorStatement: p.ErrorStmt, Unconfirmed: p.Unconfirmed, Progress: p.Progress}
+			Error: errtext.Flatten(p.Error), ErrorStatement: p.ErrorStmt, Unconfirmed: p.Unconfirmed, Progress: p.Progress}
 	}
 	for _, p := range s.Problems {
-		v.Problems = append(v.Problems, problemView{Kind: p.Kind, File: p.File, Message: oneLine(p.Message)})
+		v.Problems = append(v.Problems, problemView{Kind: p.Kind, File: p.File, Message: errtext.Flatten(p.Message)})
 	}
 	return v
 }
@@ -406,7 +407,7 @@ func newVerifyView(r *verify.Report) verifyView {
 		dv := verifyDialectView{Dialect: d.Dialect, Database: d.Database, From: d.From, Files: list(d.Files),
 			Passed: d.Passed(), Skipped: d.Skipped, Steps: []verifyStepView{}}
 		for _, s := range d.Steps {
-			dv.Steps = append(dv.Steps, verifyStepView{Name: s.Name, Status: string(s.Status), Detail: oneLine(s.Detail),
+			dv.Steps = append(dv.Steps, verifyStepView{Name: s.Name, Status: string(s.Status), Detail: errtext.Flatten(s.Detail),
 				Findings: list(s.Findings), DurationMS: ms(s.Duration)})
 		}
 		v.Dialects = append(v.Dialects, dv)

@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -116,10 +115,6 @@ func Fill(ctx context.Context, db *sql.DB, dia string, opts Options) (*Report, e
 	if opts.Rows < 0 {
 		return nil, fmt.Errorf("filling the database: rows per table must be positive, not %d", opts.Rows)
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
 	rep := &Report{}
 	if opts.SeedFile != "" {
 		n, err := runSeedFile(ctx, db, opts.SeedFile)
@@ -145,19 +140,33 @@ func Fill(ctx context.Context, db *sql.DB, dia string, opts Options) (*Report, e
 	if err != nil {
 		return nil, err
 	}
+	if rep.Tables, err = fillInOrder(ctx, db, d, opts, order, deferred); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// fillInOrder fills the tables in order in one transaction, then the
+// deferred foreign keys, and commits.
+func fillInOrder(ctx context.Context, db *sql.DB, d string, opts Options, order []*schema.Table, deferred map[*schema.ForeignKey]bool) ([]TableReport, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("filling the database: starting a transaction: %w", err)
 	}
 	defer tx.Rollback()
 	g := &gen{dia: d, tx: tx, opts: opts, deferred: deferred, progress: opts.Progress}
+	var reports []TableReport
 	for _, t := range order {
 		tr, err := g.fillTable(ctx, t)
 		if err != nil {
 			return nil, err
 		}
 		log.Debug("filled table", "table", t.Name, "rows", tr.Rows)
-		rep.Tables = append(rep.Tables, tr)
+		reports = append(reports, tr)
 	}
 	for _, t := range order {
 		for _, fk := range t.ForeignKeys {
@@ -171,7 +180,7 @@ func Fill(ctx context.Context, db *sql.DB, dia string, opts Options) (*Report, e
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("filling the database: committing the generated rows: %w", err)
 	}
-	return rep, nil
+	return reports, nil
 }
 
 // runSeedFile executes the statements of a .sql file, split with Atlas's
@@ -214,20 +223,13 @@ func lineOf(b []byte, pos int) int {
 // NULL first and filled in once every table has rows. Only nullable foreign
 // keys can be deferred.
 func fillOrder(tables []*schema.Table) ([]*schema.Table, map[*schema.ForeignKey]bool, error) {
-	deferred := map[*schema.ForeignKey]bool{}
+	deferred, err := selfReferences(tables)
+	if err != nil {
+		return nil, nil, err
+	}
 	byName := map[string]*schema.Table{}
 	for _, t := range tables {
 		byName[t.Name] = t
-	}
-	for _, t := range tables {
-		for _, fk := range t.ForeignKeys {
-			if fk.RefTable != nil && fk.RefTable.Name == t.Name {
-				if !nullable(fk.Columns) {
-					return nil, nil, fmt.Errorf("filling table %s: it references itself through NOT NULL column(s) %s: provide seed data (--seed-file)", t.Name, colNames(fk.Columns))
-				}
-				deferred[fk] = true
-			}
-		}
 	}
 	var order []*schema.Table
 	done := map[string]bool{}
@@ -258,29 +260,47 @@ func fillOrder(tables []*schema.Table) ([]*schema.Table, map[*schema.ForeignKey]
 		if progressed {
 			continue
 		}
-		// A cycle: cut one nullable edge among the remaining tables.
-		cut := false
-		for _, t := range remaining {
-			for _, fk := range t.ForeignKeys {
-				if !deferred[fk] && fk.RefTable != nil && !done[fk.RefTable.Name] && nullable(fk.Columns) {
-					deferred[fk] = true
-					cut = true
-					break
-				}
-			}
-			if cut {
-				break
-			}
-		}
-		if !cut {
-			names := make([]string, len(remaining))
-			for i, t := range remaining {
-				names[i] = t.Name
-			}
-			return nil, nil, fmt.Errorf("filling tables %s: their foreign keys form a cycle through NOT NULL columns only: provide seed data (--seed-file)", strings.Join(names, ", "))
+		if err := cutCycle(remaining, deferred, done); err != nil {
+			return nil, nil, err
 		}
 	}
 	return order, deferred, nil
+}
+
+// selfReferences returns the foreign keys by which a table references
+// itself, all deferred; one through NOT NULL columns is an error.
+func selfReferences(tables []*schema.Table) (map[*schema.ForeignKey]bool, error) {
+	deferred := map[*schema.ForeignKey]bool{}
+	for _, t := range tables {
+		for _, fk := range t.ForeignKeys {
+			if fk.RefTable != nil && fk.RefTable.Name == t.Name {
+				if !nullable(fk.Columns) {
+					return nil, fmt.Errorf("filling table %s: it references itself through NOT NULL column(s) %s: provide seed data (--seed-file)", t.Name, colNames(fk.Columns))
+				}
+				deferred[fk] = true
+			}
+		}
+	}
+	return deferred, nil
+}
+
+// cutCycle breaks a cycle among the remaining tables by deferring one
+// nullable foreign key to a table not yet done; with none, the cycle runs
+// through NOT NULL columns only and it is an error.
+func cutCycle(remaining []*schema.Table, deferred map[*schema.ForeignKey]bool, done map[string]bool) error {
+	for _, t := range remaining {
+		for _, fk := range t.ForeignKeys {
+			if !deferred[fk] && fk.RefTable != nil && !done[fk.RefTable.Name] && nullable(fk.Columns) {
+				deferred[fk] = true
+				return nil
+			}
+		}
+	}
+	names := make([]string, len(remaining))
+	for i, t := range remaining {
+		names[i] = t.Name
+	}
+	return fmt.Errorf("filling tables %s: their foreign keys form a cycle through NOT NULL columns only: provide seed data (--seed-file)", strings.Join(names, ", "))
 }
 
 func nullable(cols []*schema.Column) bool {

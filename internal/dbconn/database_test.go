@@ -2,8 +2,6 @@ package dbconn
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -147,12 +145,6 @@ func serverURLs(t *testing.T) map[string]*URL {
 	return out
 }
 
-func randomName(prefix string) string {
-	b := make([]byte, 6)
-	rand.Read(b)
-	return prefix + hex.EncodeToString(b)
-}
-
 func TestServerEnsureAndDrop(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -160,7 +152,7 @@ func TestServerEnsureAndDrop(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			// A neighbour whose name shares a prefix must survive the drop.
-			target := server.WithDatabase(randomName("weber_test_") + "-x")
+			target := server.WithDatabase(RandomName("weber_test_") + "-x")
 			neighbour := server.WithDatabase(target.Database + "x")
 			t.Cleanup(func() {
 				DropDatabase(context.Background(), target)

@@ -1,8 +1,6 @@
 package dbconn
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -76,7 +74,7 @@ func parseSQLite(raw, rest string, secrets []string) (*URL, error) {
 			path = "memory"
 		}
 		if q.Get("_name") == "" {
-			q.Set("_name", path+"-"+randomSuffix())
+			q.Set("_name", RandomName(path+"-"))
 		}
 	case path == "":
 		return nil, &Error{msg: "database URL sqlite:// names no file: write sqlite://var/weber.db (relative) or sqlite:///abs/path.db"}
@@ -350,15 +348,6 @@ func (u *URL) sqliteDSN() string {
 		return "file:" + name + "?" + q.Encode()
 	}
 	return "file:" + u.Database + "?" + q.Encode()
-}
-
-// randomSuffix returns 12 random hex digits.
-func randomSuffix() string {
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand never fails on Linux
-	}
-	return hex.EncodeToString(b)
 }
 
 // Secrets returns the passwords that raw carries, even when raw is not a

@@ -153,6 +153,12 @@ func Acquire(ctx context.Context, db *sql.DB, u *dbconn.URL, timeout time.Durati
 		b.close()
 		return nil, fmt.Errorf("taking the migration lock on %s: %w", u.Redacted(), err)
 	}
+	return nil, timedOut(ctx, b, u, timeout)
+}
+
+// timedOut closes b, whose lock stayed taken for timeout, and returns the
+// ErrTimeout that says who holds it.
+func timedOut(ctx context.Context, b backend, u *dbconn.URL, timeout time.Duration) error {
 	who := describeHolder(ctx, b)
 	b.close()
 	waited := "did not wait (lock timeout 0)"
@@ -162,7 +168,7 @@ func Acquire(ctx context.Context, db *sql.DB, u *dbconn.URL, timeout time.Durati
 	if who != "" {
 		waited += "; held by " + who
 	}
-	return nil, fmt.Errorf("taking the migration lock on %s: %s: %w", u.Redacted(), waited, ErrTimeout)
+	return fmt.Errorf("taking the migration lock on %s: %s: %w", u.Redacted(), waited, ErrTimeout)
 }
 
 // Release releases the lock. It is safe to call twice (the second call does
@@ -183,7 +189,7 @@ func (l *Lock) Release() error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(l.ctx), releaseTimeout)
 	defer cancel()
 	if err := release(ctx); err != nil {
-		return fmt.Errorf("releasing the migration lock on %s: %w", l.u.Redacted(), oneLine(err))
+		return fmt.Errorf("releasing the migration lock on %s: %w", l.u.Redacted(), joinOnOneLine(err))
 	}
 	return nil
 }
@@ -230,8 +236,9 @@ func poll(ctx context.Context, timeout time.Duration, try func(context.Context) 
 	}
 }
 
-// oneLine joins a multi-line error (errors.Join) into one line.
-func oneLine(err error) error {
+// joinOnOneLine joins the errors of an errors.Join with "; " rather than
+// line breaks, keeping them for errors.Is and errors.As.
+func joinOnOneLine(err error) error {
 	var j interface{ Unwrap() []error }
 	if !errors.As(err, &j) {
 		return err

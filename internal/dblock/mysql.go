@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+
+	"github.com/weber-framework/weber/internal/errtext"
 )
 
 // mysqlPrefix starts every lock name. MySQL's user-level locks are
@@ -49,7 +51,7 @@ func getLockResult(v sql.NullInt64) (bool, error) {
 func (m *mysqlLock) setup(ctx context.Context, conn *sql.Conn) error {
 	var name sql.NullString
 	if err := conn.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&name); err != nil {
-		return fmt.Errorf("reading the database name on the lock's connection: %s", oneLineMsg(err))
+		return fmt.Errorf("reading the database name on the lock's connection: %s", errtext.OneLine(err))
 	}
 	if !name.Valid || name.String == "" {
 		return errors.New("the lock's connection has no current database: name one in the URL")
@@ -60,7 +62,7 @@ func (m *mysqlLock) setup(ctx context.Context, conn *sql.Conn) error {
 	// that would free the lock mid-migration. 31536000 s (a year) is the
 	// largest value MySQL and MariaDB accept on Linux; others clamp it.
 	if _, err := conn.ExecContext(ctx, "SET SESSION wait_timeout = 31536000"); err != nil {
-		return fmt.Errorf("raising wait_timeout on the lock's connection: %s", oneLineMsg(err))
+		return fmt.Errorf("raising wait_timeout on the lock's connection: %s", errtext.OneLine(err))
 	}
 	return nil
 }
@@ -68,7 +70,7 @@ func (m *mysqlLock) setup(ctx context.Context, conn *sql.Conn) error {
 func (m *mysqlLock) try(ctx context.Context, conn *sql.Conn) (bool, error) {
 	var v sql.NullInt64
 	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 0)", m.name).Scan(&v); err != nil {
-		return false, fmt.Errorf("GET_LOCK(%q): %s", m.name, oneLineMsg(err))
+		return false, fmt.Errorf("GET_LOCK(%q): %s", m.name, errtext.OneLine(err))
 	}
 	ok, err := getLockResult(v)
 	if err != nil {
@@ -102,7 +104,7 @@ func (m *mysqlLock) unlock(ctx context.Context, conn *sql.Conn) error {
 	var v sql.NullInt64
 	if err := conn.QueryRowContext(ctx, "SELECT RELEASE_LOCK(?)", m.name).Scan(&v); err != nil {
 		return fmt.Errorf("RELEASE_LOCK(%q): %s: the lock's session may have been lost, which freed the lock early; "+
-			"check that no other schema change ran meanwhile", m.name, oneLineMsg(err))
+			"check that no other schema change ran meanwhile", m.name, errtext.OneLine(err))
 	}
 	if !v.Valid || v.Int64 != 1 {
 		return fmt.Errorf("RELEASE_LOCK(%q): the lock was no longer held by its session; "+

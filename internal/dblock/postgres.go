@@ -7,6 +7,8 @@ import (
 	"hash/fnv"
 	"strings"
 	"time"
+
+	"github.com/weber-framework/weber/internal/errtext"
 )
 
 // pgNamespace prefixes the database name in the advisory lock's key, so that
@@ -47,7 +49,7 @@ func (p *postgresLock) setup(ctx context.Context, conn *sql.Conn) error {
 func (p *postgresLock) try(ctx context.Context, conn *sql.Conn) (bool, error) {
 	var ok bool
 	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", p.key).Scan(&ok); err != nil {
-		return false, fmt.Errorf("pg_try_advisory_lock: %s", oneLineMsg(err))
+		return false, fmt.Errorf("pg_try_advisory_lock: %s", errtext.OneLine(err))
 	}
 	return ok, nil
 }
@@ -96,16 +98,11 @@ func (p *postgresLock) unlock(ctx context.Context, conn *sql.Conn) error {
 	var ok bool
 	if err := conn.QueryRowContext(ctx, "SELECT pg_advisory_unlock($1)", p.key).Scan(&ok); err != nil {
 		return fmt.Errorf("pg_advisory_unlock: %s: the lock's session may have been lost, which freed the lock early; "+
-			"check that no other schema change ran meanwhile", oneLineMsg(err))
+			"check that no other schema change ran meanwhile", errtext.OneLine(err))
 	}
 	if !ok {
 		return fmt.Errorf("pg_advisory_unlock: the lock was no longer held by its session; " +
 			"check that no other schema change ran meanwhile")
 	}
 	return nil
-}
-
-// oneLineMsg flattens a driver error's message onto one line.
-func oneLineMsg(err error) string {
-	return strings.Join(strings.Fields(err.Error()), " ")
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/dblock"
 	"github.com/weber-framework/weber/internal/envmark"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/lockwait"
 	"github.com/weber-framework/weber/internal/revstore"
 	"github.com/weber-framework/weber/internal/upgrade"
@@ -346,7 +347,7 @@ func createMissing(ctx context.Context, db *sql.DB, u *dbconn.URL, tables []*ent
 		return m.Create(ctx, tables...)
 	}
 	if err := lockwait.Retry(ctx, lockwait.Policy{}, create, nil, nil); err != nil {
-		return fmt.Errorf("ensuring %s: creating what the models add: %s", u.Redacted(), oneLine(err))
+		return fmt.Errorf("ensuring %s: creating what the models add: %s", u.Redacted(), errtext.OneLine(err))
 	}
 	return nil
 }
@@ -495,9 +496,4 @@ func describe(c atlas.Change) string {
 		return "a check constraint differs from the model"
 	}
 	return fmt.Sprintf("%T differs from the model", c)
-}
-
-// oneLine flattens a multi-line error message.
-func oneLine(err error) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/drift"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/plan"
@@ -45,10 +46,10 @@ type PendingError struct {
 func (e *PendingError) Error() string {
 	if e.DevVariable != "" {
 		return fmt.Sprintf("ensuring %s: applying the pending %s, statement %d (line %d): %s: the database probably has this file's changes already (added by `weberctl db ensure` from the models before the file existed), which ensure can only tell with a dev server: set %s (or pass --dev-url) to a server where scratch databases may be created and run `weberctl db ensure` again, and it records the file as applied without running it, losing nothing; if that does not help, undo by hand what statement %d adds that the database already has, or in development rebuild it with `weberctl db drop --yes && weberctl db ensure` (its data is lost)",
-			e.Database, e.File, e.Stmt, e.Line, oneLine(e.Err), e.DevVariable, e.Stmt)
+			e.Database, e.File, e.Stmt, e.Line, errtext.OneLine(e.Err), e.DevVariable, e.Stmt)
 	}
 	return fmt.Sprintf("ensuring %s: applying the pending %s, statement %d (line %d): %s: if the database already has part of this file's changes (added by `weberctl db ensure` before the file existed), then in development rebuild it from the history with `weberctl db drop --yes && weberctl db ensure` (its data is lost), or undo by hand what statement %d adds that the database already has and run `weberctl db ensure` again",
-		e.Database, e.File, e.Stmt, e.Line, oneLine(e.Err), e.Stmt)
+		e.Database, e.File, e.Stmt, e.Line, errtext.OneLine(e.Err), e.Stmt)
 }
 
 // Unwrap returns the database's error.

@@ -21,7 +21,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"sort"
@@ -35,6 +34,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/flavor"
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
@@ -153,7 +153,7 @@ func LiveWith(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath, devURL st
 	}
 	log := opts.Logger
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		log = slog.New(slog.DiscardHandler)
 	}
 	dir, err := migdir.OpenDialect(dirPath, u.Dialect)
 	if err != nil {
@@ -260,7 +260,7 @@ func replayApplied(ctx context.Context, dev *sql.DB, dia string, todo []applied,
 		for i, st := range a.file.Stmts[:a.n] {
 			if _, err := dev.ExecContext(ctx, st.Text); err != nil {
 				return fmt.Errorf("drift: replaying %s, statement %d (line %d) on the dev database: %s: fix the file or the dev database",
-					a.file.Name, i+1, st.Line, oneLine(err))
+					a.file.Name, i+1, st.Line, errtext.OneLine(err))
 			}
 		}
 		rep.Partial, rep.PartialApplied = a.file.Name, a.n
@@ -602,5 +602,3 @@ func attrString(a schema.Attr) string {
 	}
 	return strings.TrimPrefix(fmt.Sprintf("%T %+v", a, a), "*")
 }
-
-func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }

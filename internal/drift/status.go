@@ -9,6 +9,7 @@ import (
 	entschema "entgo.io/ent/dialect/sql/schema"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/plan"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
@@ -82,7 +83,7 @@ func Status(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opts
 	if opts.Tables == nil {
 		rep.ModelsError = "no models given"
 	} else if p, err := plan.ModelsAhead(ctx, u.Dialect, dirPath, opts.DevURL, opts.Tables); err != nil {
-		rep.ModelsError = oneLine(err)
+		rep.ModelsError = errtext.OneLine(err)
 	} else {
 		rep.Models, rep.ModelsAhead = p, p.Ahead()
 		for _, st := range p.Statements {
@@ -93,7 +94,7 @@ func Status(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opts
 		}
 	}
 	if live, err := LiveWith(ctx, db, u, dirPath, opts.DevURL, Options{Logger: opts.Logger}); err != nil {
-		rep.LiveError = oneLine(err)
+		rep.LiveError = errtext.OneLine(err)
 	} else {
 		rep.Live = live
 	}

@@ -213,9 +213,8 @@ func (s *Snapshot) takeTable(ctx context.Context, db *sql.DB, t *schema.Table, s
 	for i := range raw {
 		ptrs[i] = &raw[i]
 	}
-	vals := make([]string, len(names))
-	parts := make([]string, len(pkIdx))
-	h := sha256.New()
+	row := &rowFolder{tb: tb, t: t, classes: classes, pkIdx: pkIdx, w: w,
+		vals: make([]string, len(names)), parts: make([]string, len(pkIdx)), h: sha256.New()}
 	for rs.Next() {
 		if err := rs.Scan(ptrs...); err != nil {
 			return nil, err
@@ -224,30 +223,8 @@ func (s *Snapshot) takeTable(ctx context.Context, db *sql.DB, t *schema.Table, s
 		if progress != nil && tb.Rows%ProgressEvery == 0 {
 			progress(t.Name, tb.Rows)
 		}
-		for i, v := range raw {
-			var null bool
-			vals[i], null = Normalize(classes[i], v)
-			if !null {
-				tb.Columns[t.Columns[i].Name].NonNull++
-			}
-		}
-		key := ""
-		if w != nil {
-			for j, i := range pkIdx {
-				parts[j] = vals[i]
-			}
-			key = strings.Join(parts, ", ")
-			if err := w.add(ctx, key, vals); err != nil {
-				return nil, fmt.Errorf("writing the snapshot: %w", err)
-			}
-		}
-		for i, c := range t.Columns {
-			col := tb.Columns[c.Name]
-			if w != nil {
-				col.sum.add(h, key, vals[i])
-			} else {
-				col.sum.add(h, vals[i])
-			}
+		if err := row.fold(ctx, raw); err != nil {
+			return nil, err
 		}
 	}
 	if err := rs.Err(); err != nil {
@@ -262,6 +239,49 @@ func (s *Snapshot) takeTable(ctx context.Context, db *sql.DB, t *schema.Table, s
 		}
 	}
 	return tb, nil
+}
+
+// rowFolder folds the rows takeTable reads into the table's column
+// digests and, for a table with a primary key, its stored file.
+type rowFolder struct {
+	tb      *Table
+	t       *schema.Table
+	classes []string
+	pkIdx   []int
+	w       *tableWriter
+	vals    []string // the row's normalized values, reused
+	parts   []string // the row's key parts, reused
+	h       hash.Hash
+}
+
+// fold adds one scanned row.
+func (r *rowFolder) fold(ctx context.Context, raw []any) error {
+	for i, v := range raw {
+		var null bool
+		r.vals[i], null = Normalize(r.classes[i], v)
+		if !null {
+			r.tb.Columns[r.t.Columns[i].Name].NonNull++
+		}
+	}
+	key := ""
+	if r.w != nil {
+		for j, i := range r.pkIdx {
+			r.parts[j] = r.vals[i]
+		}
+		key = strings.Join(r.parts, ", ")
+		if err := r.w.add(ctx, key, r.vals); err != nil {
+			return fmt.Errorf("writing the snapshot: %w", err)
+		}
+	}
+	for i, c := range r.t.Columns {
+		col := r.tb.Columns[c.Name]
+		if r.w != nil {
+			col.sum.add(r.h, key, r.vals[i])
+		} else {
+			col.sum.add(r.h, r.vals[i])
+		}
+	}
+	return nil
 }
 
 // keyLess orders keys numerically when both are integers.

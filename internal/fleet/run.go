@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/weber-framework/weber/internal/errtext"
 )
 
 // DefaultParallel is how many targets run at once unless Options say.
@@ -197,7 +199,7 @@ func (r *runner) runOne(i int, t Target) bool {
 	o := &r.rep.Outcomes[i]
 	o.Result, o.Duration, o.Status = res, time.Since(began), OK
 	if err != nil {
-		o.Status, o.Err = Failed, strings.Join(strings.Fields(err.Error()), " ")
+		o.Status, o.Err = Failed, errtext.OneLine(err)
 	}
 	if r.opts.Progress != nil {
 		snap := r.rep

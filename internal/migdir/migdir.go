@@ -217,7 +217,7 @@ func OpenDialect(path, dia string) (*Dir, error) {
 // read reads and parses the files without checking atlas.sum.
 func read(path, dia string) (*Dir, error) {
 	fail := func(kind, file, format string, args ...any) error {
-		return &Error{Kind: kind, Path: path, File: file, Msg: fmt.Sprintf(format, args...)}
+		return dirError(kind, path, file, format, args...)
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -235,58 +235,87 @@ func read(path, dia string) (*Dir, error) {
 	}
 	d := &Dir{Path: path, Dialect: dia, byVersion: map[string]*File{}}
 	for _, e := range entries {
-		name := e.Name()
-		if !e.IsDir() && !e.Type().IsRegular() {
-			if err := checkSpecial(path, e); err != nil {
-				return nil, fail(KindStray, name, "%s", err)
-			}
-		}
-		switch {
-		case name == SumFile:
-			if !e.Type().IsRegular() {
-				return nil, fail(KindSum, name, "is not a regular file: replace it with the file `weberctl db hash` writes")
-			}
-			continue
-		case e.IsDir():
-			return nil, fail(KindStray, name, "a subdirectory does not belong in a migration directory: move it out (files must sit directly in %s)", path)
-		case strings.HasSuffix(name, ".sql"):
-		case isAllowedExtra(name):
-			continue
-		default:
-			return nil, fail(KindStray, name, "stray file: only <version>_<name>.sql files, atlas.sum, README* and .gitkeep/.gitignore may sit here; rename it to <version>_<name>.sql or move it out")
-		}
-		if msg := unsupportedName(name); msg != "" {
-			return nil, fail(KindName, name, "%s", msg)
-		}
-		m := reName.FindStringSubmatch(name)
-		if m == nil {
-			return nil, fail(KindName, name, "malformed migration file name: it must be <version>_<name>.sql with a numeric version, e.g. 20261127093000_add_tags.sql; rename it")
-		}
-		b, err := os.ReadFile(filepath.Join(path, name))
+		f, err := readEntry(path, e)
 		if err != nil {
-			return nil, fail(KindDir, name, "cannot read it: %v", unwrapPath(err))
+			return nil, err
 		}
-		f := &File{Name: name, Version: m[1], Description: m[2], Bytes: b}
-		d.Files = append(d.Files, f)
+		if f != nil {
+			d.Files = append(d.Files, f)
+		}
 	}
+	if err := d.index(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// dirError is an *Error about the folder path, or its file when file is
+// not "".
+func dirError(kind, path, file, format string, args ...any) error {
+	return &Error{Kind: kind, Path: path, File: file, Msg: fmt.Sprintf(format, args...)}
+}
+
+// readEntry reads the migration file e of the folder path; it returns nil
+// for a file that may sit in the folder but is not a migration file.
+func readEntry(path string, e fs.DirEntry) (*File, error) {
+	name := e.Name()
+	fail := func(kind, format string, args ...any) error {
+		return dirError(kind, path, name, format, args...)
+	}
+	if !e.IsDir() && !e.Type().IsRegular() {
+		if err := checkSpecial(path, e); err != nil {
+			return nil, fail(KindStray, "%s", err)
+		}
+	}
+	switch {
+	case name == SumFile:
+		if !e.Type().IsRegular() {
+			return nil, fail(KindSum, "is not a regular file: replace it with the file `weberctl db hash` writes")
+		}
+		return nil, nil
+	case e.IsDir():
+		return nil, fail(KindStray, "a subdirectory does not belong in a migration directory: move it out (files must sit directly in %s)", path)
+	case strings.HasSuffix(name, ".sql"):
+	case isAllowedExtra(name):
+		return nil, nil
+	default:
+		return nil, fail(KindStray, "stray file: only <version>_<name>.sql files, atlas.sum, README* and .gitkeep/.gitignore may sit here; rename it to <version>_<name>.sql or move it out")
+	}
+	if msg := unsupportedName(name); msg != "" {
+		return nil, fail(KindName, "%s", msg)
+	}
+	m := reName.FindStringSubmatch(name)
+	if m == nil {
+		return nil, fail(KindName, "malformed migration file name: it must be <version>_<name>.sql with a numeric version, e.g. 20261127093000_add_tags.sql; rename it")
+	}
+	b, err := os.ReadFile(filepath.Join(path, name))
+	if err != nil {
+		return nil, fail(KindDir, "cannot read it: %v", unwrapPath(err))
+	}
+	return &File{Name: name, Version: m[1], Description: m[2], Bytes: b}, nil
+}
+
+// index checks that the files' versions are unique and ascend, indexes
+// them by version and parses each file.
+func (d *Dir) index() error {
 	// os.ReadDir sorts by name, which is Atlas's (and atlas.sum's) order.
 	// Versions must also ascend numerically in that order, or Weber and
 	// Atlas would disagree on what runs first.
 	for _, f := range d.Files {
 		if prev, ok := d.byVersion[canonVersion(f.Version)]; ok {
-			return nil, fail(KindDuplicate, f.Name, "duplicate version %s (also used by %s): give one of them a new version (rename it) and run `weberctl db hash`", f.Version, prev.Name)
+			return dirError(KindDuplicate, d.Path, f.Name, "duplicate version %s (also used by %s): give one of them a new version (rename it) and run `weberctl db hash`", f.Version, prev.Name)
 		}
 		d.byVersion[canonVersion(f.Version)] = f
 	}
 	for i, f := range d.Files {
 		if i > 0 && compareVersions(d.Files[i-1].Version, f.Version) > 0 {
-			return nil, fail(KindName, f.Name, "version %s sorts before %s as text but after it as a number: pad versions to the same number of digits (e.g. 0002) and run `weberctl db hash`", f.Version, d.Files[i-1].Version)
+			return dirError(KindName, d.Path, f.Name, "version %s sorts before %s as text but after it as a number: pad versions to the same number of digits (e.g. 0002) and run `weberctl db hash`", f.Version, d.Files[i-1].Version)
 		}
-		if kind, err := f.parse(dia); err != nil {
-			return nil, &Error{Kind: kind, Path: path, File: f.Name, Msg: err.Error()}
+		if kind, err := f.parse(d.Dialect); err != nil {
+			return &Error{Kind: kind, Path: d.Path, File: f.Name, Msg: err.Error()}
 		}
 	}
-	return d, nil
+	return nil
 }
 
 // unsupportedName explains a .sql file name in another tool's convention
@@ -418,6 +447,18 @@ func (f *File) parse(dia string) (string, error) {
 	if f.AsWritten && slices.Contains(fd.txmode, TxModeFile) {
 		return KindSyntax, fmt.Errorf("`-- %s` and `-- atlas:txmode file` contradict each other: a file run as written has no transaction of Weber's; remove one of them and run `weberctl db hash`", DirectiveAsWritten)
 	}
+	if err := f.readStmts(dia, stmts); err != nil {
+		return KindSyntax, err
+	}
+	if err := f.checkTxControl(); err != nil {
+		return KindTxControl, err
+	}
+	return "", nil
+}
+
+// readStmts sets f.Stmts from the scanned statements: their lines, nolint
+// directives, batches and transaction control.
+func (f *File) readStmts(dia string, stmts []*migrate.Stmt) error {
 	// Statement positions ascend, so counting newlines as we go is linear.
 	line, at := 1, 0
 	f.Stmts = make([]Stmt, 0, len(stmts))
@@ -434,11 +475,11 @@ func (f *File) parse(dia string) (string, error) {
 		}
 		b, err := parseBatch(s.Comments, s.Text)
 		if err != nil {
-			return KindSyntax, fmt.Errorf("statement %d (line %d): %v; then run `weberctl db hash`", len(f.Stmts)+1, line, err)
+			return fmt.Errorf("statement %d (line %d): %v; then run `weberctl db hash`", len(f.Stmts)+1, line, err)
 		}
 		if b != nil {
 			if f.TxMode != TxModeNone && dia != dialect.MySQL {
-				return KindSyntax, fmt.Errorf("statement %d (line %d) is batched (`-- weber:batch`), so each batch must be its own transaction: add `-- atlas:txmode none` at the top of the file, followed by a blank line, and run `weberctl db hash`", len(f.Stmts)+1, line)
+				return fmt.Errorf("statement %d (line %d) is batched (`-- weber:batch`), so each batch must be its own transaction: add `-- atlas:txmode none` at the top of the file, followed by a blank line, and run `weberctl db hash`", len(f.Stmts)+1, line)
 			}
 			st.Batch = b
 			st.Text = b.Range(math.MinInt64, math.MaxInt64)
@@ -446,10 +487,7 @@ func (f *File) parse(dia string) (string, error) {
 		st.TxControl = txControl(s.Text)
 		f.Stmts = append(f.Stmts, st)
 	}
-	if err := f.checkTxControl(); err != nil {
-		return KindTxControl, err
-	}
-	return "", nil
+	return nil
 }
 
 // Statements splits text into statements exactly as Open splits a file of

@@ -12,6 +12,7 @@ import (
 	"ariga.io/atlas/sql/schema"
 	entschema "entgo.io/ent/dialect/sql/schema"
 
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/flavor"
 	"github.com/weber-framework/weber/internal/migdir"
 )
@@ -149,13 +150,13 @@ func checkDialect(ctx context.Context, folder, dir, devURL string, tables []*ent
 	ed, _ := entDialect(folder)
 	md, err := migdir.OpenDialect(dir, ed)
 	if err != nil {
-		dc.Integrity = oneLine(err.Error())
+		dc.Integrity = errtext.OneLine(err)
 		dc.Problems = append(dc.Problems, folder+": "+dc.Integrity)
 		return dc
 	}
 	dc.Files = len(md.Files)
 	notChecked := func(err error) DialectCheck {
-		dc.NotChecked = oneLine(err.Error())
+		dc.NotChecked = errtext.OneLine(err)
 		dc.Problems = append(dc.Problems, folder+": models and lint not checked: "+dc.NotChecked)
 		return dc
 	}
@@ -174,7 +175,7 @@ func checkDialect(ctx context.Context, folder, dir, devURL string, tables []*ent
 	dc.Warnings = append(dc.Warnings, dev.Notes...)
 	defer func() {
 		if err := cleanup(); err != nil {
-			dc.Warnings = append(dc.Warnings, oneLine(err.Error()))
+			dc.Warnings = append(dc.Warnings, errtext.OneLine(err))
 		}
 	}()
 	if err := checkDevFlavor(ctx, db, folder, dir, flavor.FromDir(md.Files)); err != nil {
@@ -191,6 +192,20 @@ func checkDialect(ctx context.Context, folder, dir, devURL string, tables []*ent
 	if dc.Lint, err = lintHistory(ctx, db, folder, md, selected, "", log); err != nil {
 		return notChecked(err)
 	}
+	dc.countLintErrors(folder, dir)
+	p, err := planTo(ctx, db, folder, desired, Options{Logger: log})
+	if err != nil {
+		return notChecked(err)
+	}
+	if p.Ahead() {
+		dc.modelsAhead(folder, dir, p)
+	}
+	log.Debug("checked", "dialect", folder, "files", dc.Files, "ahead", dc.ModelsAhead, "lint_errors", dc.LintErrors)
+	return dc
+}
+
+// countLintErrors counts the error findings of dc.Lint, each a problem.
+func (dc *DialectCheck) countLintErrors(folder, dir string) {
 	for _, lf := range dc.Lint {
 		for _, f := range lf.Findings {
 			if f.IsError() {
@@ -199,30 +214,27 @@ func checkDialect(ctx context.Context, folder, dir, devURL string, tables []*ent
 			}
 		}
 	}
-	p, err := planTo(ctx, db, folder, desired, Options{Logger: log})
-	if err != nil {
-		return notChecked(err)
+}
+
+// modelsAhead records that the models are ahead of the files by p's
+// changes, with the fix as a problem.
+func (dc *DialectCheck) modelsAhead(folder, dir string, p *Plan) {
+	dc.ModelsAhead = true
+	dc.ModelChanges = describeChanges(p.Changes)
+	for _, l := range p.LeftOut {
+		dc.ModelChanges = append(dc.ModelChanges, l.String()+" (destructive: needs --allow-destructive)")
 	}
-	if p.Ahead() {
-		dc.ModelsAhead = true
-		dc.ModelChanges = describeChanges(p.Changes)
-		for _, l := range p.LeftOut {
-			dc.ModelChanges = append(dc.ModelChanges, l.String()+" (destructive: needs --allow-destructive)")
-		}
-		fix := "run `weberctl db revision` and commit the files"
-		if len(p.Statements) == 0 {
-			fix = "run `weberctl db revision --allow-destructive` if the removals are intended, or put the fields back in the models"
-		}
-		dc.Problems = append(dc.Problems, fmt.Sprintf("%s: the models are ahead of %s (%s): %s",
-			folder, dir, strings.Join(dc.ModelChanges, "; "), fix))
+	fix := "run `weberctl db revision` and commit the files"
+	if len(p.Statements) == 0 {
+		fix = "run `weberctl db revision --allow-destructive` if the removals are intended, or put the fields back in the models"
 	}
-	log.Debug("checked", "dialect", folder, "files", dc.Files, "ahead", dc.ModelsAhead, "lint_errors", dc.LintErrors)
-	return dc
+	dc.Problems = append(dc.Problems, fmt.Sprintf("%s: the models are ahead of %s (%s): %s",
+		folder, dir, strings.Join(dc.ModelChanges, "; "), fix))
 }
 
 // lintProblem is the one-line problem of a lint error.
 func lintProblem(folder, dir string, f Finding) string {
-	s := fmt.Sprintf("%s: %s line %d: %s %s (%s)", folder, filepath.Join(dir, f.File), f.Line, f.Code, f.Message, oneLine(f.Statement))
+	s := fmt.Sprintf("%s: %s line %d: %s %s (%s)", folder, filepath.Join(dir, f.File), f.Line, f.Code, f.Message, errtext.Flatten(f.Statement))
 	if f.Alternative != "" {
 		s += ": " + strings.TrimSuffix(f.Alternative, ".") + "; if it is intended"
 	} else {

@@ -2,20 +2,18 @@ package plan
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/scratchdb"
 )
 
@@ -88,15 +86,6 @@ func folderName(d string) (string, error) {
 		return Postgres, nil
 	}
 	return MySQL, nil
-}
-
-// randomSuffix returns 12 random hex digits.
-func randomSuffix() string {
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		return fmt.Sprintf("%012x", time.Now().UnixNano()&0xffffffffffff)
-	}
-	return hex.EncodeToString(b)
 }
 
 // DevSetupFile returns the path of the dialect's dev setup file under the
@@ -179,7 +168,7 @@ func OpenDev(ctx context.Context, o DevOptions) (*Dev, error) {
 }
 
 func openSQLiteDev(ctx context.Context) (*Dev, error) {
-	u, err := dbconn.Parse("sqlite://:memory:?_name=weber_dev_" + randomSuffix())
+	u, err := dbconn.Parse("sqlite://:memory:?_name=" + dbconn.RandomName("weber_dev_"))
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +229,7 @@ type DevSetupError struct {
 // Error names the file, the statement and what to do.
 func (e *DevSetupError) Error() string {
 	return fmt.Sprintf("preparing the dev database with %s, statement %d (line %d): %s: fix the file, or the dev server (e.g. install the extension it needs)",
-		e.File, e.Statement, e.Line, oneLine(e.Err.Error()))
+		e.File, e.Statement, e.Line, errtext.OneLine(e.Err))
 }
 
 // Unwrap returns the database's error.

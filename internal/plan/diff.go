@@ -199,16 +199,8 @@ func planTo(ctx context.Context, db *sql.DB, folder string, desired *schema.Sche
 	}
 	p := &Plan{Dialect: folder}
 	if !opts.AllowDestructive {
-		left := destructive(folder, changes)
-		if len(left) > 0 {
-			p.LeftOut = left
-			keep(desired, changes)
-			if changes, err = TableChanges(drv, current, desired); err != nil {
-				return nil, wrapf("planning "+folder+": comparing the history with the models", err)
-			}
-			if still := destructive(folder, changes); len(still) > 0 {
-				return nil, fmt.Errorf("planning %s: could not leave out %s: pass --allow-destructive to plan it", folder, still[0])
-			}
+		if changes, err = p.leaveOutDestructive(drv, current, desired, changes); err != nil {
+			return nil, err
 		}
 	}
 	p.Changes = changes
@@ -245,6 +237,26 @@ func planTo(ctx context.Context, db *sql.DB, folder string, desired *schema.Sche
 	}
 	log.Debug("planned", "dialect", folder, "statements", len(p.Statements), "left_out", len(p.LeftOut), "findings", len(p.Findings))
 	return p, nil
+}
+
+// leaveOutDestructive records the destructive changes among changes in
+// p.LeftOut and returns the changes planned again without them.
+func (p *Plan) leaveOutDestructive(drv migrate.Driver, current, desired *schema.Schema, changes []schema.Change) ([]schema.Change, error) {
+	folder := p.Dialect
+	left := destructive(folder, changes)
+	if len(left) == 0 {
+		return changes, nil
+	}
+	p.LeftOut = left
+	keep(desired, changes)
+	changes, err := TableChanges(drv, current, desired)
+	if err != nil {
+		return nil, wrapf("planning "+folder+": comparing the history with the models", err)
+	}
+	if still := destructive(folder, changes); len(still) > 0 {
+		return nil, fmt.Errorf("planning %s: could not leave out %s: pass --allow-destructive to plan it", folder, still[0])
+	}
+	return changes, nil
 }
 
 // InspectTables reads the tables of the database drv is open on (its

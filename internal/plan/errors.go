@@ -1,6 +1,10 @@
 package plan
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/weber-framework/weber/internal/errtext"
+)
 
 // multiError joins errors on one line, unlike errors.Join, and unwraps to
 // each of them.
@@ -9,7 +13,7 @@ type multiError []error
 func (m multiError) Error() string {
 	parts := make([]string, len(m))
 	for i, e := range m {
-		parts[i] = oneLine(e.Error())
+		parts[i] = errtext.OneLine(e)
 	}
 	return strings.Join(parts, "; ")
 }
@@ -34,11 +38,6 @@ func join(errs ...error) error {
 	return m
 }
 
-// oneLine folds a message that spans lines into one line.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\r", " ")), " ")
-}
-
 // lineError keeps the cause for errors.Is/As while printing one line.
 type lineError struct {
 	msg string
@@ -54,5 +53,5 @@ func wrapf(prefix string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &lineError{msg: prefix + ": " + oneLine(err.Error()), err: err}
+	return &lineError{msg: prefix + ": " + errtext.OneLine(err), err: err}
 }

@@ -272,19 +272,17 @@ func lint(ctx context.Context, folder string, drv migrate.Driver, name, content 
 	}
 	file := migrate.NewLocalFile(fileName, []byte(content))
 	changes := make([]*sqlcheck.Change, len(stmts))
-	byPos := map[int]*migrate.Stmt{}
-	perPos := map[int]schema.Changes{}
+	lf := &lintedFile{name: name, content: content, byPos: map[int]*migrate.Stmt{}, perPos: map[int]schema.Changes{},
+		declared: migdir.ParseDataLoss([]byte(content)), nolint: file.Directive("nolint")}
 	for i, s := range stmts {
 		changes[i] = &sqlcheck.Change{Stmt: s, Changes: per[i]}
-		byPos[s.Pos] = s
-		perPos[s.Pos] = per[i]
+		lf.byPos[s.Pos] = s
+		lf.perPos[s.Pos] = per[i]
 	}
-	declared := migdir.ParseDataLoss([]byte(content))
 	pass := &sqlcheck.Pass{
 		File: &sqlcheck.File{File: file, Changes: changes},
 		Dev:  &sqlclient.Client{Name: atlasDriverName(folder), Driver: drv},
 	}
-	fileNolint := file.Directive("nolint")
 	var out []Finding
 	seen := map[string]bool{}
 	for _, az := range azs {
@@ -303,20 +301,7 @@ func lint(ctx context.Context, folder string, drv migrate.Driver, name, content 
 					continue
 				}
 				seen[key] = true
-				f := Finding{File: name, Code: d.Code, Analyzer: azName, Message: d.Text, Line: lineAt(content, d.Pos)}
-				if f.Analyzer == "" {
-					f.Analyzer = analyzerOf(d.Code)
-				}
-				f.Explanation, f.Alternative = Explain(d.Code)
-				var stmtNolint []string
-				if s, ok := byPos[d.Pos]; ok {
-					f.Statement = strings.TrimSpace(s.Text)
-					stmtNolint = s.Directive("nolint")
-				}
-				f.Intended = silenced(stmtNolint, f) || silenced(fileNolint, f) ||
-					f.Analyzer == "destructive" && declaresLoss(declared, perPos[d.Pos])
-				f.Severity = f.severity()
-				out = append(out, f)
+				out = append(out, lf.finding(azName, d))
 			}
 		})
 		if err := az.Analyze(ctx, pass); err != nil && !reported {
@@ -326,6 +311,34 @@ func lint(ctx context.Context, folder string, drv migrate.Driver, name, content 
 	out = append(out, liveFindings(folder, name, content, file, stmts)...)
 	slices.SortStableFunc(out, func(a, b Finding) int { return a.Line - b.Line })
 	return out, nil
+}
+
+// lintedFile is what lint knows of the file it lints, to turn an
+// analyzer's diagnostics into findings.
+type lintedFile struct {
+	name, content string
+	byPos         map[int]*migrate.Stmt  // statements by position
+	perPos        map[int]schema.Changes // each statement's changes by position
+	declared      migdir.DeclaredLoss    // the file's data-loss declarations
+	nolint        []string               // the file header's nolint directives
+}
+
+// finding is the Finding of one diagnostic of the analyzer named azName.
+func (lf *lintedFile) finding(azName string, d sqlcheck.Diagnostic) Finding {
+	f := Finding{File: lf.name, Code: d.Code, Analyzer: azName, Message: d.Text, Line: lineAt(lf.content, d.Pos)}
+	if f.Analyzer == "" {
+		f.Analyzer = analyzerOf(d.Code)
+	}
+	f.Explanation, f.Alternative = Explain(d.Code)
+	var stmtNolint []string
+	if s, ok := lf.byPos[d.Pos]; ok {
+		f.Statement = strings.TrimSpace(s.Text)
+		stmtNolint = s.Directive("nolint")
+	}
+	f.Intended = silenced(stmtNolint, f) || silenced(lf.nolint, f) ||
+		f.Analyzer == "destructive" && declaresLoss(lf.declared, lf.perPos[d.Pos])
+	f.Severity = f.severity()
+	return f
 }
 
 // liveFindings are Weber's own rules for statements that would stall a live

@@ -13,6 +13,7 @@ import (
 	"ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/schema"
 
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
 )
@@ -127,7 +128,7 @@ func LintFiles(ctx context.Context, opts LintOptions) (*LintReport, error) {
 	rep.Warnings = append(rep.Warnings, dev.Notes...)
 	defer func() {
 		if err := cleanup(); err != nil {
-			rep.Warnings = append(rep.Warnings, oneLine(err.Error()))
+			rep.Warnings = append(rep.Warnings, errtext.OneLine(err))
 		}
 	}()
 	upTo := ""
@@ -475,7 +476,7 @@ func (l *fileLinter) stepIn(ctx context.Context, stmt string, scope []string, ok
 				return changes, nil
 			}
 		}
-		l.log.Debug("lint: scoped inspection did not fit, inspecting everything", "statement", oneLine(stmt), "tables", len(scope))
+		l.log.Debug("lint: scoped inspection did not fit, inspecting everything", "statement", errtext.Flatten(stmt), "tables", len(scope))
 	}
 	after, err := InspectTables(ctx, l.drv)
 	if err != nil {
@@ -547,15 +548,7 @@ func (l *fileLinter) scope(stmt string) ([]string, bool) {
 	case reDropIndexOn.MatchString(stmt):
 		raw = append(raw, reDropIndexOn.FindStringSubmatch(stmt)[1])
 	case reDropIndex.MatchString(stmt):
-		idx := l.resolve(reDropIndex.FindStringSubmatch(stmt)[1])
-		for _, t := range l.snap.Tables {
-			for _, i := range t.Indexes {
-				if i.Name == idx {
-					return []string{t.Name}, true
-				}
-			}
-		}
-		return nil, false
+		return l.indexTable(reDropIndex.FindStringSubmatch(stmt)[1])
 	case reRenameTables.MatchString(stmt):
 		loc := reRenameTables.FindStringIndex(stmt)
 		for _, m := range reTablePair.FindAllStringSubmatch(stmt[loc[1]:], -1) {
@@ -576,19 +569,40 @@ func (l *fileLinter) scope(stmt string) ([]string, bool) {
 	// Other tables' foreign keys follow a renamed table or column: they
 	// are in the scope too.
 	if reRenameColumn.MatchString(stmt) || reChangeColumn.MatchString(stmt) || reRenameTable.MatchString(stmt) || reRenameTables.MatchString(stmt) {
-		named := len(scope)
-		for _, t := range l.snap.Tables {
-			if slices.Contains(scope, t.Name) {
-				continue
-			}
-			if slices.ContainsFunc(t.ForeignKeys, func(fk *schema.ForeignKey) bool {
-				return fk.RefTable != nil && slices.Contains(scope[:named], fk.RefTable.Name)
-			}) {
-				scope = append(scope, t.Name)
+		scope = l.withReferrers(scope)
+	}
+	return scope, true
+}
+
+// indexTable returns the table of the index named raw, when the snapshot
+// has it.
+func (l *fileLinter) indexTable(raw string) ([]string, bool) {
+	idx := l.resolve(raw)
+	for _, t := range l.snap.Tables {
+		for _, i := range t.Indexes {
+			if i.Name == idx {
+				return []string{t.Name}, true
 			}
 		}
 	}
-	return scope, true
+	return nil, false
+}
+
+// withReferrers adds to scope the tables whose foreign keys reference a
+// table of scope.
+func (l *fileLinter) withReferrers(scope []string) []string {
+	named := len(scope)
+	for _, t := range l.snap.Tables {
+		if slices.Contains(scope, t.Name) {
+			continue
+		}
+		if slices.ContainsFunc(t.ForeignKeys, func(fk *schema.ForeignKey) bool {
+			return fk.RefTable != nil && slices.Contains(scope[:named], fk.RefTable.Name)
+		}) {
+			scope = append(scope, t.Name)
+		}
+	}
+	return scope
 }
 
 // resolve maps an identifier as written to the name the dev database

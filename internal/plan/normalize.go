@@ -11,6 +11,7 @@ import (
 	"ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/schema"
 
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/liveschema"
 )
 
@@ -26,7 +27,7 @@ type ModelsError struct {
 func (e *ModelsError) Error() string {
 	return fmt.Sprintf("planning %s: the models do not apply on the %s dev database: %s: "+
 		"fix the model (a check, default or index expression written for another dialect is the usual cause; "+
-		"use entsql.DefaultExprs or a per-dialect annotation)", e.Dialect, e.Dialect, oneLine(e.Err.Error()))
+		"use entsql.DefaultExprs or a per-dialect annotation)", e.Dialect, e.Dialect, errtext.OneLine(e.Err))
 }
 
 // Unwrap returns the server's error.
@@ -48,7 +49,7 @@ func (e *PlannedFileError) Error() string {
 	if e.Err != nil {
 		return fmt.Sprintf("planning %s: the planned file fails on the %s dev database at statement %d (%s): %s: nothing was written; "+
 			"fix the model that produces it (an expression written for another dialect is the usual cause)",
-			e.Dialect, e.Dialect, e.Statement, oneLine(e.SQL), oneLine(e.Err.Error()))
+			e.Dialect, e.Dialect, e.Statement, errtext.Flatten(e.SQL), errtext.OneLine(e.Err))
 	}
 	return fmt.Sprintf("planning %s: the planned file applies on the dev database but does not reach the models (still different: %s): "+
 		"nothing was written; the server stores this model differently from how ent writes it: change the model",

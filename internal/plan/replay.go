@@ -12,6 +12,7 @@ import (
 	"ariga.io/atlas/sql/postgres"
 	"ariga.io/atlas/sql/sqlite"
 
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/migdir"
 )
 
@@ -28,7 +29,7 @@ type ReplayError struct {
 // Error names the file, the statement and its line.
 func (e *ReplayError) Error() string {
 	return fmt.Sprintf("replaying %s, statement %d (line %d) on the dev database: %s: fix the file (and its atlas.sum) or the dev database",
-		e.File, e.Statement, e.Line, oneLine(e.Err.Error()))
+		e.File, e.Statement, e.Line, errtext.OneLine(e.Err))
 }
 
 // Unwrap returns the database's error.
@@ -123,51 +124,8 @@ func replay(ctx context.Context, db *sql.DB, dia string, files []migrate.File, u
 	defer r.rollback(ctx)
 	n := 0
 	for _, f := range files {
-		if err := ctx.Err(); err != nil {
-			return n, wrapf("replaying "+f.Name(), err)
-		}
-		var stmts []*migrate.Stmt
-		lf, local := f.(*migrate.LocalFile)
-		if local {
-			stmts, err = scan(string(f.Bytes()))
-		} else {
-			stmts, err = f.StmtDecls()
-		}
-		if err != nil {
-			return n, wrapf("replaying "+f.Name()+": splitting it into statements", err)
-		}
-		// A file run as written controls its own transactions: it runs
-		// outside the replay's, statement by statement, as upgrade runs it.
-		outside := local && (slices.Contains(lf.Directive("txmode"), "none") || migdir.RunsAsWritten(lf.Bytes()))
-		if err := r.want(ctx, !outside); err != nil {
-			return n, wrapf("replaying "+f.Name(), err)
-		}
-		watch := false
-		if obs != nil {
-			if watch, err = obs.fileStart(ctx, conn, f, stmts); err != nil {
-				return n, err
-			}
-		}
-		body := string(f.Bytes())
-		for i, s := range stmts {
-			if watch {
-				if err := obs.beforeStmt(ctx, conn, i); err != nil {
-					return n, err
-				}
-			}
-			if _, err := conn.ExecContext(ctx, s.Text); err != nil {
-				return n, &ReplayError{File: f.Name(), Statement: i + 1, Line: lineAt(body, s.Pos), SQL: s.Text, Err: err}
-			}
-			if watch {
-				if err := obs.afterStmt(ctx, conn, i); err != nil {
-					return n, err
-				}
-			}
-		}
-		if watch {
-			if err := obs.fileEnd(ctx, conn); err != nil {
-				return n, err
-			}
+		if err := r.file(ctx, f, scan, obs); err != nil {
+			return n, err
 		}
 		n++
 		if upTo != "" && f.Version() == upTo {
@@ -178,6 +136,58 @@ func replay(ctx context.Context, db *sql.DB, dia string, files []migrate.File, u
 		return n, wrapf("replaying: committing on the dev database", err)
 	}
 	return n, nil
+}
+
+// file runs the statements of f on r's connection, inside the replay's
+// transaction or, for a file run as written, outside it; obs, when it
+// watches the file, hears of each statement.
+func (r *replayer) file(ctx context.Context, f migrate.File, scan func(string) ([]*migrate.Stmt, error), obs replayObserver) error {
+	if err := ctx.Err(); err != nil {
+		return wrapf("replaying "+f.Name(), err)
+	}
+	var stmts []*migrate.Stmt
+	var err error
+	lf, local := f.(*migrate.LocalFile)
+	if local {
+		stmts, err = scan(string(f.Bytes()))
+	} else {
+		stmts, err = f.StmtDecls()
+	}
+	if err != nil {
+		return wrapf("replaying "+f.Name()+": splitting it into statements", err)
+	}
+	// A file run as written controls its own transactions: it runs
+	// outside the replay's, statement by statement, as upgrade runs it.
+	outside := local && (slices.Contains(lf.Directive("txmode"), "none") || migdir.RunsAsWritten(lf.Bytes()))
+	if err := r.want(ctx, !outside); err != nil {
+		return wrapf("replaying "+f.Name(), err)
+	}
+	watch := false
+	if obs != nil {
+		if watch, err = obs.fileStart(ctx, r.conn, f, stmts); err != nil {
+			return err
+		}
+	}
+	body := string(f.Bytes())
+	for i, s := range stmts {
+		if watch {
+			if err := obs.beforeStmt(ctx, r.conn, i); err != nil {
+				return err
+			}
+		}
+		if _, err := r.conn.ExecContext(ctx, s.Text); err != nil {
+			return &ReplayError{File: f.Name(), Statement: i + 1, Line: lineAt(body, s.Pos), SQL: s.Text, Err: err}
+		}
+		if watch {
+			if err := obs.afterStmt(ctx, r.conn, i); err != nil {
+				return err
+			}
+		}
+	}
+	if watch {
+		return obs.fileEnd(ctx, r.conn)
+	}
+	return nil
 }
 
 // replayer opens and commits the replay's transaction on a pinned

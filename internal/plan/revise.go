@@ -17,6 +17,7 @@ import (
 	"ariga.io/atlas/sql/migrate"
 	entschema "entgo.io/ent/dialect/sql/schema"
 
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/flavor"
 	"github.com/weber-framework/weber/internal/migdir"
 )
@@ -104,37 +105,12 @@ func Revise(ctx context.Context, opts ReviseOptions) (*ReviseResult, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	name := SanitizeName(opts.Name)
-	var folders []string
-	for _, d := range opts.Dialects {
-		f, err := folderName(d)
-		if err != nil {
-			return nil, fmt.Errorf("revising: %w", err)
-		}
-		if contains(folders, f) {
-			return nil, fmt.Errorf("revising: dialect %s is listed twice: list each once", f)
-		}
-		folders = append(folders, f)
+	folders, err := reviseFolders(opts)
+	if err != nil {
+		return nil, err
 	}
-	// Fail fast, before any work, on a missing dev server.
-	for _, f := range folders {
-		if f != SQLite && strings.TrimSpace(opts.DevURLs[f]) == "" {
-			return nil, &MissingDevURLError{Dialect: f, Variable: DevURLVariable(f)}
-		}
-	}
-
-	plans := make([]*dirPlan, len(folders))
-	errs := make([]error, len(folders))
-	var wg sync.WaitGroup
-	for i, f := range folders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			plans[i], errs[i] = planDir(ctx, f, filepath.Join(opts.Root, f), opts.DevURLs[f], opts.Tables,
-				Options{AllowDestructive: opts.AllowDestructive, Logger: log, rehearse: true})
-		}()
-	}
-	wg.Wait()
-	if err := join(errs...); err != nil {
+	plans, err := planDirs(ctx, opts, folders, log)
+	if err != nil {
 		return nil, err
 	}
 
@@ -164,6 +140,49 @@ func Revise(ctx context.Context, opts ReviseOptions) (*ReviseResult, error) {
 	}
 	log.Debug("revision written", "version", version, "name", name)
 	return res, nil
+}
+
+// reviseFolders returns the folders of opts.Dialects, each once, and
+// fails fast, before any work, on a missing dev server.
+func reviseFolders(opts ReviseOptions) ([]string, error) {
+	var folders []string
+	for _, d := range opts.Dialects {
+		f, err := folderName(d)
+		if err != nil {
+			return nil, fmt.Errorf("revising: %w", err)
+		}
+		if contains(folders, f) {
+			return nil, fmt.Errorf("revising: dialect %s is listed twice: list each once", f)
+		}
+		folders = append(folders, f)
+	}
+	for _, f := range folders {
+		if f != SQLite && strings.TrimSpace(opts.DevURLs[f]) == "" {
+			return nil, &MissingDevURLError{Dialect: f, Variable: DevURLVariable(f)}
+		}
+	}
+	return folders, nil
+}
+
+// planDirs plans every folder against the models at the same time; any
+// failure fails them all.
+func planDirs(ctx context.Context, opts ReviseOptions, folders []string, log *slog.Logger) ([]*dirPlan, error) {
+	plans := make([]*dirPlan, len(folders))
+	errs := make([]error, len(folders))
+	var wg sync.WaitGroup
+	for i, f := range folders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			plans[i], errs[i] = planDir(ctx, f, filepath.Join(opts.Root, f), opts.DevURLs[f], opts.Tables,
+				Options{AllowDestructive: opts.AllowDestructive, Logger: log, rehearse: true})
+		}()
+	}
+	wg.Wait()
+	if err := join(errs...); err != nil {
+		return nil, err
+	}
+	return plans, nil
 }
 
 // ModelsAhead plans one dialect's folder against the models without
@@ -215,7 +234,7 @@ func planDir(ctx context.Context, folder, dir, devURL string, tables []*entschem
 	}
 	defer func() {
 		if err := cleanup(); err != nil {
-			dp.result.Warnings = append(dp.result.Warnings, oneLine(err.Error()))
+			dp.result.Warnings = append(dp.result.Warnings, errtext.OneLine(err))
 			if opts.Logger != nil {
 				opts.Logger.Warn("dev database cleanup failed", "dialect", folder, "err", err)
 			}
@@ -265,7 +284,7 @@ func ReadHistory(dir string) ([]migrate.File, error) {
 	}
 	ld, err := migrate.NewLocalDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %s: the migrations path must be a folder", dir, oneLine(err.Error()))
+		return nil, fmt.Errorf("reading %s: %s: the migrations path must be a folder", dir, errtext.OneLine(err))
 	}
 	files, err := ld.Files()
 	if err != nil {
@@ -291,7 +310,7 @@ func ReadHistory(dir string) ([]migrate.File, error) {
 	}
 	var stored migrate.HashFile
 	if err := stored.UnmarshalText(raw); err != nil {
-		return nil, fmt.Errorf("reading %s: it is corrupt (%s): restore it from version control", sumPath, oneLine(err.Error()))
+		return nil, fmt.Errorf("reading %s: it is corrupt (%s): restore it from version control", sumPath, errtext.OneLine(err))
 	}
 	actual, err := migrate.NewHashFile(files)
 	if err != nil {

@@ -16,7 +16,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"regexp"
 	"strconv"
@@ -27,6 +26,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/plan"
@@ -197,7 +197,7 @@ func Check(ctx context.Context, target *sql.DB, stmts []Statement, opts Options)
 	}
 	log := opts.Logger
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		log = slog.New(slog.DiscardHandler)
 	}
 	if len(stmts) == 0 {
 		return nil, nil
@@ -231,29 +231,11 @@ func Check(ctx context.Context, target *sql.DB, stmts []Statement, opts Options)
 			end++
 		}
 		fileStart := prev
-		var steps []step
-		for _, st := range stmts[start:end] {
-			if _, err := dev.ExecContext(ctx, st.Text); err != nil {
-				if isDML(st.Text) {
-					// Data statements may need rows the empty copy lacks;
-					// they do not change the schema.
-					log.Debug("pre-flight: data statement skipped on the dev copy", "file", st.File, "statement", st.Index, "err", err)
-					steps = append(steps, step{st: st})
-					continue
-				}
-				return nil, fmt.Errorf("pre-flight check: statement %d of %s (line %d) fails on a copy of the target's schema: %s: fix the statement before upgrading", st.Index, st.File, st.Line, oneLine(err))
-			}
-			cur, err := liveschema.InspectWith(ctx, devDrv)
-			if err != nil {
-				return nil, fmt.Errorf("pre-flight check: %w", err)
-			}
-			changes, err := devDrv.SchemaDiff(prev, cur)
-			if err != nil {
-				return nil, fmt.Errorf("pre-flight check: diffing after statement %d of %s: %w", st.Index, st.File, err)
-			}
-			steps = append(steps, step{st: st, changes: changes})
-			prev = cur
+		steps, after, err := c.steps(ctx, dev, prev, stmts[start:end])
+		if err != nil {
+			return nil, err
 		}
+		prev = after
 		net, err := devDrv.SchemaDiff(fileStart, prev)
 		if err != nil {
 			return nil, fmt.Errorf("pre-flight check: diffing %s: %w", stmts[start].File, err)
@@ -267,6 +249,35 @@ func Check(ctx context.Context, target *sql.DB, stmts []Statement, opts Options)
 		start = end
 	}
 	return risks, nil
+}
+
+// steps runs one file's statements on the dev copy, whose schema is prev,
+// and returns the schema changes of each and the schema after them.
+func (c *checker) steps(ctx context.Context, dev *sql.DB, prev *schema.Schema, stmts []Statement) ([]step, *schema.Schema, error) {
+	var steps []step
+	for _, st := range stmts {
+		if _, err := dev.ExecContext(ctx, st.Text); err != nil {
+			if isDML(st.Text) {
+				// Data statements may need rows the empty copy lacks;
+				// they do not change the schema.
+				c.log.Debug("pre-flight: data statement skipped on the dev copy", "file", st.File, "statement", st.Index, "err", err)
+				steps = append(steps, step{st: st})
+				continue
+			}
+			return nil, nil, fmt.Errorf("pre-flight check: statement %d of %s (line %d) fails on a copy of the target's schema: %s: fix the statement before upgrading", st.Index, st.File, st.Line, errtext.OneLine(err))
+		}
+		cur, err := liveschema.InspectWith(ctx, c.drv)
+		if err != nil {
+			return nil, nil, fmt.Errorf("pre-flight check: %w", err)
+		}
+		changes, err := c.drv.SchemaDiff(prev, cur)
+		if err != nil {
+			return nil, nil, fmt.Errorf("pre-flight check: diffing after statement %d of %s: %w", st.Index, st.File, err)
+		}
+		steps = append(steps, step{st: st, changes: changes})
+		prev = cur
+	}
+	return steps, prev, nil
 }
 
 type step struct {
@@ -338,8 +349,6 @@ func rebuildCopy(s, table string) bool {
 	m := insertIntoRe.FindStringSubmatch(s)
 	return m != nil && strings.EqualFold(m[1], "new_"+table)
 }
-
-func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
 
 type checker struct {
 	d      string
@@ -439,79 +448,76 @@ func (c *checker) modifyTable(ctx context.Context, m *schema.ModifyTable, steps 
 		return nil, nil // created by an earlier pending statement: empty on the target
 	}
 	var out []Risk
+	// add keeps the risk of a check that found one.
+	add := func(r Risk, ok bool, err error) error {
+		if ok && err == nil {
+			out = append(out, r)
+		}
+		return err
+	}
 	for _, ch := range m.Changes {
+		var err error
 		switch ch := ch.(type) {
 		case *schema.DropColumn:
 			if c.liveColumn(t, ch.C.Name) == nil || renamedColumn(t, ch.C.Name, m, steps) {
 				continue
 			}
-			n, err := c.count(ctx, fmt.Sprintf("SELECT COUNT(*) FROM %s WHERE %s IS NOT NULL", c.q(t), c.q(ch.C.Name)))
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, Risk{Table: t, Column: ch.C.Name, Kind: DropColumn, Rows: n,
-				Message: dataMsg(fmt.Sprintf("drops column %s.%s, which holds data in %s", t, ch.C.Name, nRows(n)), t+"."+ch.C.Name, n)})
+			err = add(c.dropColumn(ctx, t, ch.C.Name))
 		case *schema.AddColumn:
 			col := ch.C
 			if col.Type == nil || col.Type.Null || col.Default != nil || liveschema.AutoIncrement(m.T, col) || liveschema.Generated(col) {
 				continue
 			}
-			n, err := c.count(ctx, "SELECT COUNT(*) FROM "+c.q(t))
-			if err != nil {
-				return nil, err
-			}
-			msg := fmt.Sprintf("adds NOT NULL column %s.%s without a default to a table of %s", t, col.Name, nRows(n))
-			if n > 0 {
-				msg += ": the statement fails, or fills them with an implicit value; give the column a default, or add it nullable, backfill, then set NOT NULL"
-			} else {
-				msg += "; the table is empty on the target"
-			}
-			out = append(out, Risk{Table: t, Column: col.Name, Kind: AddNotNullColumn, Rows: n, Message: msg})
+			err = add(c.addNotNull(ctx, t, col.Name))
 		case *schema.ModifyColumn:
-			rs, err := c.modifyColumn(ctx, t, ch)
-			if err != nil {
-				return nil, err
-			}
+			var rs []Risk
+			rs, err = c.modifyColumn(ctx, t, ch)
 			out = append(out, rs...)
 		case *schema.AddIndex:
 			if ch.I.Unique {
-				r, ok, err := c.unique(ctx, t, ch.I)
-				if err != nil {
-					return nil, err
-				}
-				if ok {
-					out = append(out, r)
-				}
+				err = add(c.unique(ctx, t, ch.I))
 			}
 		case *schema.ModifyIndex:
 			if ch.Change.Is(schema.ChangeUnique) && ch.To.Unique {
-				r, ok, err := c.unique(ctx, t, ch.To)
-				if err != nil {
-					return nil, err
-				}
-				if ok {
-					out = append(out, r)
-				}
+				err = add(c.unique(ctx, t, ch.To))
 			}
 		case *schema.AddPrimaryKey:
-			r, ok, err := c.unique(ctx, t, ch.P)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				out = append(out, r)
-			}
+			err = add(c.unique(ctx, t, ch.P))
 		case *schema.AddForeignKey:
-			r, ok, err := c.foreignKey(ctx, t, ch.F)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				out = append(out, r)
-			}
+			err = add(c.foreignKey(ctx, t, ch.F))
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// dropColumn is the risk of dropping column col of table t: the rows
+// where it holds data.
+func (c *checker) dropColumn(ctx context.Context, t, col string) (Risk, bool, error) {
+	n, err := c.count(ctx, fmt.Sprintf("SELECT COUNT(*) FROM %s WHERE %s IS NOT NULL", c.q(t), c.q(col)))
+	if err != nil {
+		return Risk{}, false, err
+	}
+	return Risk{Table: t, Column: col, Kind: DropColumn, Rows: n,
+		Message: dataMsg(fmt.Sprintf("drops column %s.%s, which holds data in %s", t, col, nRows(n)), t+"."+col, n)}, true, nil
+}
+
+// addNotNull is the risk of adding NOT NULL column col without a default
+// to table t: its rows.
+func (c *checker) addNotNull(ctx context.Context, t, col string) (Risk, bool, error) {
+	n, err := c.count(ctx, "SELECT COUNT(*) FROM "+c.q(t))
+	if err != nil {
+		return Risk{}, false, err
+	}
+	msg := fmt.Sprintf("adds NOT NULL column %s.%s without a default to a table of %s", t, col, nRows(n))
+	if n > 0 {
+		msg += ": the statement fails, or fills them with an implicit value; give the column a default, or add it nullable, backfill, then set NOT NULL"
+	} else {
+		msg += "; the table is empty on the target"
+	}
+	return Risk{Table: t, Column: col, Kind: AddNotNullColumn, Rows: n, Message: msg}, true, nil
 }
 
 func (c *checker) modifyColumn(ctx context.Context, t string, ch *schema.ModifyColumn) ([]Risk, error) {
@@ -591,49 +597,11 @@ func typeString(c *schema.Column) string {
 func (c *checker) narrowing(col string, from, to schema.Type) (string, bool) {
 	switch f := from.(type) {
 	case *schema.StringType:
-		switch t := to.(type) {
-		case *schema.StringType:
-			if t.Size > 0 && (f.Size == 0 || t.Size < f.Size) {
-				return fmt.Sprintf("%s > %d", c.length(col), t.Size), true
-			}
-			return "", false
-		case *schema.EnumType:
-			quoted := make([]string, len(t.Values))
-			for i, v := range t.Values {
-				quoted[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
-			}
-			return fmt.Sprintf("%s NOT IN (%s)", col, strings.Join(quoted, ", ")), true
-		}
-		return "1 = 1", false
+		return c.narrowingString(col, f, to)
 	case *schema.IntegerType:
-		switch t := to.(type) {
-		case *schema.IntegerType:
-			fw, tw := intWidth(c.d, f), intWidth(c.d, t)
-			if tw > fw || tw == fw && f.Unsigned == t.Unsigned {
-				return "", false
-			}
-			lo, hi := intRange(c.d, t)
-			return fmt.Sprintf("%s < %s OR %s > %s", col, lo, col, hi), true
-		case *schema.DecimalType, *schema.FloatType, *schema.StringType:
-			return "", false
-		}
-		return "1 = 1", false
+		return c.narrowingInteger(col, f, to)
 	case *schema.DecimalType:
-		switch t := to.(type) {
-		case *schema.DecimalType:
-			if t.Precision-t.Scale >= f.Precision-f.Scale && t.Scale >= f.Scale {
-				return "", false
-			}
-			limit := "1" + strings.Repeat("0", max(t.Precision-t.Scale, 0))
-			cond := fmt.Sprintf("ABS(%s) >= %s", col, limit)
-			if t.Scale < f.Scale {
-				cond += fmt.Sprintf(" OR %s <> ROUND(%s, %d)", col, col, t.Scale)
-			}
-			return cond, true
-		case *schema.FloatType, *schema.StringType:
-			return "", false
-		}
-		return "1 = 1", false
+		return narrowingDecimal(col, f, to)
 	case *schema.FloatType:
 		switch to.(type) {
 		case *schema.FloatType, *schema.StringType:
@@ -641,20 +609,7 @@ func (c *checker) narrowing(col string, from, to schema.Type) (string, bool) {
 		}
 		return "1 = 1", false
 	case *schema.EnumType:
-		switch t := to.(type) {
-		case *schema.EnumType:
-			quoted := make([]string, len(t.Values))
-			for i, v := range t.Values {
-				quoted[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
-			}
-			return fmt.Sprintf("%s NOT IN (%s)", col, strings.Join(quoted, ", ")), true
-		case *schema.StringType:
-			if t.Size == 0 {
-				return "", false
-			}
-			return fmt.Sprintf("%s > %d", c.length(col), t.Size), true
-		}
-		return "1 = 1", false
+		return c.narrowingEnum(col, to)
 	case *schema.TimeType, *schema.BoolType:
 		if _, ok := to.(*schema.StringType); ok {
 			return "", false
@@ -668,6 +623,78 @@ func (c *checker) narrowing(col string, from, to schema.Type) (string, bool) {
 		return "", false
 	}
 	return "1 = 1", false
+}
+
+// narrowingString is narrowing from a string type.
+func (c *checker) narrowingString(col string, f *schema.StringType, to schema.Type) (string, bool) {
+	switch t := to.(type) {
+	case *schema.StringType:
+		if t.Size > 0 && (f.Size == 0 || t.Size < f.Size) {
+			return fmt.Sprintf("%s > %d", c.length(col), t.Size), true
+		}
+		return "", false
+	case *schema.EnumType:
+		return notIn(col, t.Values), true
+	}
+	return "1 = 1", false
+}
+
+// narrowingInteger is narrowing from an integer type.
+func (c *checker) narrowingInteger(col string, f *schema.IntegerType, to schema.Type) (string, bool) {
+	switch t := to.(type) {
+	case *schema.IntegerType:
+		fw, tw := intWidth(c.d, f), intWidth(c.d, t)
+		if tw > fw || tw == fw && f.Unsigned == t.Unsigned {
+			return "", false
+		}
+		lo, hi := intRange(c.d, t)
+		return fmt.Sprintf("%s < %s OR %s > %s", col, lo, col, hi), true
+	case *schema.DecimalType, *schema.FloatType, *schema.StringType:
+		return "", false
+	}
+	return "1 = 1", false
+}
+
+// narrowingDecimal is narrowing from a decimal type.
+func narrowingDecimal(col string, f *schema.DecimalType, to schema.Type) (string, bool) {
+	switch t := to.(type) {
+	case *schema.DecimalType:
+		if t.Precision-t.Scale >= f.Precision-f.Scale && t.Scale >= f.Scale {
+			return "", false
+		}
+		limit := "1" + strings.Repeat("0", max(t.Precision-t.Scale, 0))
+		cond := fmt.Sprintf("ABS(%s) >= %s", col, limit)
+		if t.Scale < f.Scale {
+			cond += fmt.Sprintf(" OR %s <> ROUND(%s, %d)", col, col, t.Scale)
+		}
+		return cond, true
+	case *schema.FloatType, *schema.StringType:
+		return "", false
+	}
+	return "1 = 1", false
+}
+
+// narrowingEnum is narrowing from an enum type.
+func (c *checker) narrowingEnum(col string, to schema.Type) (string, bool) {
+	switch t := to.(type) {
+	case *schema.EnumType:
+		return notIn(col, t.Values), true
+	case *schema.StringType:
+		if t.Size == 0 {
+			return "", false
+		}
+		return fmt.Sprintf("%s > %d", c.length(col), t.Size), true
+	}
+	return "1 = 1", false
+}
+
+// notIn is the condition selecting the values of col outside values.
+func notIn(col string, values []string) string {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+	}
+	return fmt.Sprintf("%s NOT IN (%s)", col, strings.Join(quoted, ", "))
 }
 
 func (c *checker) length(col string) string {

@@ -33,6 +33,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/errtext"
 )
 
 // Prefixes of the scratch databases Weber creates.
@@ -222,7 +223,7 @@ func DropUnused(ctx context.Context, q Querier, dia string, names []string, forc
 		if dia == dialect.Postgres {
 			var sessions int
 			if err := q.QueryRowContext(ctx, "SELECT count(*) FROM pg_stat_activity WHERE datname = $1", n).Scan(&sessions); err != nil {
-				kept = append(kept, n+": "+oneLine(err))
+				kept = append(kept, n+": "+errtext.OneLine(err))
 				continue
 			}
 			if sessions > 0 && !force {
@@ -234,7 +235,7 @@ func DropUnused(ctx context.Context, q Querier, dia string, names []string, forc
 			}
 		}
 		if _, err := q.ExecContext(ctx, stmt); err != nil {
-			kept = append(kept, n+": "+oneLine(err))
+			kept = append(kept, n+": "+errtext.OneLine(err))
 			continue
 		}
 		dropped = append(dropped, n)
@@ -270,5 +271,3 @@ func unlock(ctx context.Context, q Querier, dia, name string) {
 	}
 	q.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(?)", name)
 }
-
-func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }

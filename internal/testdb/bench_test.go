@@ -11,6 +11,7 @@ import (
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/revstore"
 	"github.com/weber-framework/weber/internal/testdb/histgen"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
@@ -130,7 +131,7 @@ func benchNew(b *testing.B, be Backend, root string, files int) {
 // upgrade.Upgrade, the first query. Dropping is outside the time.
 func replayOnce(b *testing.B, be Backend, dir string, files int) time.Duration {
 	ctx := context.Background()
-	name := Prefix + randomSuffix()
+	name := testserver.NewName()
 	start := time.Now()
 	var u *dbconn.URL
 	var err error

@@ -221,18 +221,12 @@ func New(t testing.TB, opts ...Option) *DB {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), newTimeout)
 	defer cancel()
-	db := &DB{Backend: o.backend.Name}
-	var base *dbconn.URL
-	if o.backend.URL == "" {
-		db.Dialect = dialect.SQLite
-	} else {
-		var err error
-		if base, err = dbconn.Parse(o.backend.URL); err != nil {
-			t.Fatalf("testdb: the test server URL: %v", err)
-		}
-		if base.Dialect == dialect.SQLite {
-			t.Fatalf("testdb: %s is an SQLite URL: OnServer takes a postgres:// or mysql:// URL", base.Redacted())
-		}
+	db := &DB{Backend: o.backend.Name, Dialect: dialect.SQLite}
+	base, err := o.serverURL()
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	if base != nil {
 		db.Dialect = base.Dialect
 	}
 	r, err := planSchema(&o, db.Dialect)
@@ -252,25 +246,12 @@ func New(t testing.TB, opts ...Option) *DB {
 		t.Fatalf("testdb: %v", err)
 	}
 	if o.tx {
-		// The transaction must outlive New's context: it ends at clean-up.
-		drv, err := rollbacktx.Begin(context.Background(), db.SQL, db.Dialect)
+		inTx, err := db.inTx(t, release)
 		if err != nil {
 			_ = release(ctx, false)
 			t.Fatalf("testdb: %v", err)
 		}
-		db.Tx = drv.SQLTx()
-		db.Client = ent.NewClient(ent.Driver(drv))
-		closeDB := release
-		release = func(ctx context.Context, failed bool) error {
-			rerr := drv.Rollback()
-			if err := closeDB(ctx, false); rerr == nil {
-				rerr = err
-			}
-			if failed {
-				t.Logf("testdb: the test failed; it ran in a transaction on %s that was rolled back (InTx keeps nothing: run it without InTx to inspect its database)", db.Name)
-			}
-			return rerr
-		}
+		release = inTx
 	} else {
 		db.Client = ent.NewClient(ent.Driver(entsql.OpenDB(db.Dialect, db.SQL)))
 	}
@@ -283,6 +264,43 @@ func New(t testing.TB, opts ...Option) *DB {
 		}
 	})
 	return db
+}
+
+// serverURL parses the test server's URL, nil for SQLite.
+func (o *options) serverURL() (*dbconn.URL, error) {
+	if o.backend.URL == "" {
+		return nil, nil
+	}
+	base, err := dbconn.Parse(o.backend.URL)
+	if err != nil {
+		return nil, fmt.Errorf("the test server URL: %v", err)
+	}
+	if base.Dialect == dialect.SQLite {
+		return nil, fmt.Errorf("%s is an SQLite URL: OnServer takes a postgres:// or mysql:// URL", base.Redacted())
+	}
+	return base, nil
+}
+
+// inTx opens the transaction of InTx on db, with db.Client on it, and
+// returns release extended to roll it back first. The transaction must
+// outlive New's context: it ends at clean-up.
+func (db *DB) inTx(t testing.TB, release func(context.Context, bool) error) (func(context.Context, bool) error, error) {
+	drv, err := rollbacktx.Begin(context.Background(), db.SQL, db.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	db.Tx = drv.SQLTx()
+	db.Client = ent.NewClient(ent.Driver(drv))
+	return func(ctx context.Context, failed bool) error {
+		rerr := drv.Rollback()
+		if err := release(ctx, false); rerr == nil {
+			rerr = err
+		}
+		if failed {
+			t.Logf("testdb: the test failed; it ran in a transaction on %s that was rolled back (InTx keeps nothing: run it without InTx to inspect its database)", db.Name)
+		}
+		return rerr
+	}, nil
 }
 
 // openSQLite gives db a private copy of r's template: in memory, or in a
@@ -306,7 +324,7 @@ func (db *DB) openSQLite(ctx context.Context, t testing.TB, o *options, r recipe
 			return closePool(db.SQL)
 		}, nil
 	}
-	db.Name = Prefix + randomSuffix()
+	db.Name = testserver.NewName()
 	u, err := dbconn.Parse("sqlite://:memory:?_name=" + db.Name)
 	if err != nil {
 		return nil, err
@@ -393,7 +411,7 @@ func (db *DB) openServer(ctx context.Context, t testing.TB, o *options, r recipe
 
 // openEmpty creates a new, empty database on the server (Empty).
 func (db *DB) openEmpty(ctx context.Context, t testing.TB, o *options, base *dbconn.URL) (func(context.Context, bool) error, error) {
-	u := base.WithDatabase(Prefix + randomSuffix())
+	u := base.WithDatabase(testserver.NewName())
 	if _, err := dbconn.EnsureDatabase(ctx, u); err != nil {
 		return nil, fmt.Errorf("creating the test database: %w (is the server in %s running?)", err, envFor(o.backend.Name))
 	}
@@ -436,10 +454,6 @@ func envFor(backend string) string {
 	}
 	return EnvPostgres
 }
-
-// randomSuffix is 12 random hex digits: lower case, safe unquoted in every
-// dialect, and unique across concurrent test processes.
-func randomSuffix() string { return strings.TrimPrefix(testserver.NewName(), Prefix) }
 
 // Each runs body once per configured backend (see Backends), as parallel
 // subtests named after the backend, each with a fresh database from New

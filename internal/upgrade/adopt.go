@@ -10,6 +10,7 @@ import (
 
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/envmark"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/revstore"
 )
@@ -47,7 +48,7 @@ func adopt(ctx context.Context, db *sql.DB, conn *sql.Conn, u *dbconn.URL, dir *
 	conn.Close()
 	if err := opts.AdoptCheck(ctx, dir.Files); err != nil {
 		r := refuse(KindAdopt, names[0], "upgrade: recording %s as applied without running refused: %s",
-			strings.Join(names, ", "), oneLine(err))
+			strings.Join(names, ", "), errtext.OneLine(err))
 		r.Files, r.Err = names, err
 		return nil, r
 	}

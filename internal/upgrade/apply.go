@@ -9,6 +9,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/lockwait"
 	"github.com/weber-framework/weber/internal/revstore"
 )
@@ -258,7 +259,7 @@ func (a *applier) applyEach(ctx context.Context, s *step, r *revstore.Revision) 
 				f.Name, i+1, stmt.Line, r.Applied, r.Total, ctx.Err())
 		}
 		if err != nil {
-			r.Error = fmt.Sprintf("statement %d (line %d): %s", i+1, stmt.Line, oneLine(err))
+			r.Error = fmt.Sprintf("statement %d (line %d): %s", i+1, stmt.Line, errtext.OneLine(err))
 			r.ErrorStmt = stmt.Text
 			serr := &StatementError{File: f.Name, Version: f.Version, Stmt: i + 1, Line: stmt.Line, Total: len(f.Stmts),
 				SQL: stmt.Text, Applied: r.Applied, Leftover: a.leftover(stmt.Text), Err: err}

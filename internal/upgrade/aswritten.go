@@ -8,6 +8,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/revstore"
 )
@@ -151,7 +152,7 @@ func (w *asWritten) failed(ctx context.Context, i int, err error) error {
 			f.Name, i+1, stmt.Line, r.Applied, r.Total, ctx.Err())
 	}
 	r.PartialHashes = w.ph[:r.Applied]
-	r.Error = fmt.Sprintf("statement %d (line %d): %s", i+1, stmt.Line, oneLine(err))
+	r.Error = fmt.Sprintf("statement %d (line %d): %s", i+1, stmt.Line, errtext.OneLine(err))
 	r.ErrorStmt = stmt.Text
 	var lt *lockTimedOut
 	if errors.As(err, &lt) {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/lockwait"
 	"github.com/weber-framework/weber/internal/migdir"
@@ -93,7 +93,7 @@ func Downgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, o
 	}
 	log := opts.Logger
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		log = slog.New(slog.DiscardHandler)
 	}
 	store, err := revstore.New(u.Dialect)
 	if err != nil {
@@ -381,7 +381,7 @@ func applyBack(ctx context.Context, conn *sql.Conn, store *revstore.Store, dia s
 		for i, s := range stmts {
 			err := lockwait.Retry(ctx, ddl, func() error { _, err := conn.ExecContext(ctx, s); return err }, nil, onRetry)
 			if err != nil {
-				return fmt.Errorf("downgrade: statement %d of %d (%s): %s: statements 1-%d were applied and the revisions are unchanged; fix the schema by hand, then rerun", i+1, len(stmts), short(s), oneLine(err), i)
+				return fmt.Errorf("downgrade: statement %d of %d (%s): %s: statements 1-%d were applied and the revisions are unchanged; fix the schema by hand, then rerun", i+1, len(stmts), short(s), errtext.OneLine(err), i)
 			}
 		}
 		for _, r := range reverted {
@@ -435,7 +435,7 @@ func applyBackTx(ctx context.Context, conn *sql.Conn, store *revstore.Store, dia
 			if lockwait.IsTimeout(err) {
 				return err // retried by the caller
 			}
-			return fmt.Errorf("downgrade: statement %d of %d (%s): %s: rolled back, nothing changed", i+1, len(stmts), short(s), oneLine(err))
+			return fmt.Errorf("downgrade: statement %d of %d (%s): %s: rolled back, nothing changed", i+1, len(stmts), short(s), errtext.OneLine(err))
 		}
 	}
 	if fk {

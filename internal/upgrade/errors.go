@@ -3,6 +3,8 @@ package upgrade
 import (
 	"fmt"
 	"strings"
+
+	"github.com/weber-framework/weber/internal/errtext"
 )
 
 // Kinds of Refusal.
@@ -141,28 +143,15 @@ func (e *StatementError) Error() string {
 	if e.Leftover != "" {
 		next = e.Leftover + "; " + strings.Replace(next, "no statement of it persists", "no other statement of it persists", 1)
 	}
-	return fmt.Sprintf("applying %s, statement %d (line %d): %s: %s", e.File, e.Stmt, e.Line, oneLine(e.Err), next)
+	return fmt.Sprintf("applying %s, statement %d (line %d): %s: %s", e.File, e.Stmt, e.Line, errtext.OneLine(e.Err), next)
 }
 
 // Unwrap returns the database's error.
 func (e *StatementError) Unwrap() error { return e.Err }
 
-// oneLine flattens a (driver) error message onto one line.
-func oneLine(err error) string {
-	if err == nil {
-		return ""
-	}
-	return flatten(err.Error())
-}
-
-func flatten(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	return s
-}
-
 // short abbreviates a statement for a message.
 func short(sql string) string {
-	s := flatten(sql)
+	s := errtext.Flatten(sql)
 	if len(s) > 80 {
 		s = s[:77] + "..."
 	}

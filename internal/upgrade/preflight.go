@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/plural"
 	"github.com/weber-framework/weber/internal/preflight"
@@ -153,7 +154,7 @@ func runPreflight(ctx context.Context, db *sql.DB, u *dbconn.URL, root string, s
 		if ctx.Err() != nil {
 			return nil, "", fmt.Errorf("upgrade: %w", err)
 		}
-		msg := oneLine(err) + "; nothing was changed: fix the cause, or pass --allow-data-loss to upgrade without the check"
+		msg := errtext.OneLine(err) + "; nothing was changed: fix the cause, or pass --allow-data-loss to upgrade without the check"
 		if opts.DryRun {
 			return nil, msg, nil
 		}
@@ -173,7 +174,7 @@ func runPreflight(ctx context.Context, db *sql.DB, u *dbconn.URL, root string, s
 func dataLossRefusal(err error) *Refusal {
 	var dl *preflight.DataLossError
 	if !errors.As(err, &dl) || len(dl.Risks) == 0 {
-		return &Refusal{Kind: KindDataLoss, Msg: "upgrade refused: " + oneLine(err), Err: err}
+		return &Refusal{Kind: KindDataLoss, Msg: "upgrade refused: " + errtext.OneLine(err), Err: err}
 	}
 	r := &Refusal{Kind: KindDataLoss, File: dl.Risks[0].File, Err: err}
 	seen := map[string]bool{}
@@ -183,7 +184,7 @@ func dataLossRefusal(err error) *Refusal {
 			r.Files = append(r.Files, risk.File)
 		}
 	}
-	msg := flatten(dl.Risks[0].Message)
+	msg := errtext.Flatten(dl.Risks[0].Message)
 	if !strings.Contains(msg, "--allow-data-loss") {
 		msg += "; or pass --allow-data-loss to proceed anyway"
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"time"
@@ -46,7 +45,7 @@ func newRun(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opts
 		return nil, err
 	}
 	if r.log == nil {
-		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		r.log = slog.New(slog.DiscardHandler)
 	}
 	if r.opts.Operator == "" {
 		r.opts.Operator = DefaultOperator

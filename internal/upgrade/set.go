@@ -12,6 +12,7 @@ import (
 	"ariga.io/atlas/sql/migrate"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/revstore"
 )
@@ -189,7 +190,7 @@ func compareAtTarget(ctx context.Context, db *sql.DB, conn *sql.Conn, u *dbconn.
 	if len(stmts) > 0 && !opts.Force {
 		return refuse(KindMismatch, "", "set: the live schema is not the history's at %s: %d statements would be needed to make it so (first: %s); "+
 			"set the version the database does match, fix the database, or pass --force to record %s anyway",
-			orEmpty(target), len(stmts), oneLine(errors.New(stmts[0])), orEmpty(target))
+			orEmpty(target), len(stmts), errtext.Flatten(stmts[0]), orEmpty(target))
 	}
 	res.Differences = stmts
 	return nil

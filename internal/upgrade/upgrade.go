@@ -13,6 +13,7 @@ import (
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/dblock"
 	"github.com/weber-framework/weber/internal/envmark"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/flavor"
 	"github.com/weber-framework/weber/internal/lockwait"
 	"github.com/weber-framework/weber/internal/migdir"
@@ -380,7 +381,7 @@ func lock(ctx context.Context, db *sql.DB, u *dbconn.URL, timeout time.Duration,
 	l, err := dblock.Acquire(ctx, db, u, timeout)
 	if err != nil {
 		if errors.Is(err, dblock.ErrTimeout) {
-			return nil, &Refusal{Kind: KindLocked, Msg: op + ": " + oneLine(err), Err: err}
+			return nil, &Refusal{Kind: KindLocked, Msg: op + ": " + errtext.OneLine(err), Err: err}
 		}
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}

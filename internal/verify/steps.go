@@ -10,9 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"ariga.io/atlas/sql/schema"
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/fingerprint"
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
@@ -91,12 +93,12 @@ func (r *rehearsal) apply(ctx context.Context, db *sql.DB, d string, f *migdir.F
 	r.progress(name, "", 0, 0)
 	beforeSchema, err := liveschema.Inspect(ctx, db, d)
 	if err != nil {
-		r.step(name, start, Fail, oneLine(err))
+		r.step(name, start, Fail, errtext.OneLine(err))
 		return false
 	}
 	res, err := upgrade.Upgrade(ctx, db, r.u, r.dir, upgrade.Options{To: f.Version, Logger: r.log, AllowDataLoss: true})
 	if err != nil {
-		r.step(name, start, Fail, oneLine(err))
+		r.step(name, start, Fail, errtext.OneLine(err))
 		return false
 	}
 	if len(res.Files) != 1 {
@@ -105,19 +107,31 @@ func (r *rehearsal) apply(ctx context.Context, db *sql.DB, d string, f *migdir.F
 	}
 	afterSchema, err := liveschema.Inspect(ctx, db, d)
 	if err != nil {
-		r.step(name, start, Fail, oneLine(err))
+		r.step(name, start, Fail, errtext.OneLine(err))
 		return false
 	}
 	drv, err := liveschema.Driver(db, d)
 	if err != nil {
-		r.step(name, start, Fail, oneLine(err))
+		r.step(name, start, Fail, errtext.OneLine(err))
 		return false
 	}
 	changes, err := drv.SchemaDiff(beforeSchema, afterSchema)
 	if err != nil {
-		r.step(name, start, Fail, "comparing the schema before and after: "+oneLine(err))
+		r.step(name, start, Fail, "comparing the schema before and after: "+errtext.OneLine(err))
 		return false
 	}
+	names := r.noteTouched(f, changes)
+	detail := plural(len(f.Stmts), "statement")
+	if len(names) > 0 {
+		detail += "; touches " + strings.Join(dedupe(names), ", ")
+	}
+	r.step(name, start, Pass, detail)
+	return true
+}
+
+// noteTouched records what file f touched, by its schema changes and its
+// declarations, and returns those names for the step's detail.
+func (r *rehearsal) noteTouched(f *migdir.File, changes []schema.Change) []string {
 	var names []string
 	intended := intendedDrop(f)
 	for _, tc := range changedNames(changes) {
@@ -139,12 +153,7 @@ func (r *rehearsal) apply(ctx context.Context, db *sql.DB, d string, f *migdir.F
 		r.touched.Add(tc[0], tc[1])
 		names = append(names, tc[0]+"."+tc[1]+" (declared)")
 	}
-	detail := plural(len(f.Stmts), "statement")
-	if len(names) > 0 {
-		detail += "; touches " + strings.Join(dedupe(names), ", ")
-	}
-	r.step(name, start, Pass, detail)
-	return true
+	return names
 }
 
 func dedupe(in []string) []string {
@@ -166,13 +175,13 @@ func (r *rehearsal) check(ctx context.Context, db *sql.DB, d string, before *fin
 	start := time.Now()
 	after, err := r.fingerprint(ctx, db, d, "fingerprint the data "+when)
 	if err != nil {
-		r.step("fingerprint the data "+when, start, Fail, oneLine(err))
+		r.step("fingerprint the data "+when, start, Fail, errtext.OneLine(err))
 		return nil, false
 	}
 	fs, err := fingerprint.Compare(ctx, before, after, r.touched)
 	if err != nil {
 		after.Close()
-		r.step("fingerprint the data "+when, start, Fail, oneLine(err))
+		r.step("fingerprint the data "+when, start, Fail, errtext.OneLine(err))
 		return nil, false
 	}
 	findings := r.accept(fs)
@@ -191,7 +200,7 @@ func (r *rehearsal) check(ctx context.Context, db *sql.DB, d string, before *fin
 	start = time.Now()
 	fks, err := fingerprint.CheckForeignKeys(ctx, db, d)
 	if err != nil {
-		r.step("foreign keys hold "+when, start, Fail, oneLine(err))
+		r.step("foreign keys hold "+when, start, Fail, errtext.OneLine(err))
 		return after, true
 	}
 	r.verdict("foreign keys hold "+when, start, fks, "every reference has its row")
@@ -282,7 +291,7 @@ func (r *rehearsal) models(ctx context.Context, db *sql.DB, d string) {
 	}
 	p, err := plan.Models(ctx, db, r.folder, r.opts.Models, plan.Options{AllowDestructive: true, Logger: r.log, DevURL: r.opts.DevURLs[r.folder]})
 	if err != nil {
-		r.step(name, start, Fail, oneLine(err))
+		r.step(name, start, Fail, errtext.OneLine(err))
 		return
 	}
 	if p.Empty() {
@@ -314,7 +323,7 @@ func (r *rehearsal) reverse(ctx context.Context, db *sql.DB, d, from string, bef
 	r.progress(name, "", 0, 0)
 	res, err := upgrade.Downgrade(ctx, db, r.u, r.dir, upgrade.DowngradeOptions{To: to, AllowDataLoss: true, DevURL: r.opts.DevURLs[r.folder], Logger: r.log})
 	if err != nil {
-		r.step(name, start, Skip, "the files cannot be reversed automatically: "+oneLine(err))
+		r.step(name, start, Skip, "the files cannot be reversed automatically: "+errtext.OneLine(err))
 		return
 	}
 	detail := plural(len(res.Reverted), "file") + " reverted"
@@ -332,7 +341,7 @@ func (r *rehearsal) reverse(ctx context.Context, db *sql.DB, d, from string, bef
 	down.Close()
 	start = time.Now()
 	if _, err := upgrade.Upgrade(ctx, db, r.u, r.dir, upgrade.Options{Logger: r.log, AllowDataLoss: true}); err != nil {
-		r.step("upgrade again", start, Fail, oneLine(err))
+		r.step("upgrade again", start, Fail, errtext.OneLine(err))
 		return
 	}
 	r.step("upgrade again", start, Pass, plural(len(tested), "file")+" applied")

@@ -19,7 +19,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -33,6 +32,7 @@ import (
 
 	"github.com/weber-framework/weber/internal/datagen"
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/fingerprint"
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
@@ -198,7 +198,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		opts.Seed = 1
 	}
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	rep := &Report{}
 	for _, folder := range opts.Dialects {
@@ -279,50 +279,76 @@ func runDialect(ctx context.Context, folder string, opts Options) (*DialectRepor
 	}
 	defer cleanup()
 	r.rep.Database = r.u.Redacted()
-	start = time.Now()
-	if path, err := plan.RunDevSetup(ctx, db, folder, opts.Dir); err != nil || path != "" {
-		if err != nil {
-			r.step("prepare the scratch database", start, Fail, oneLine(err))
-			return r.rep, nil
-		}
-		r.step("prepare the scratch database", start, Pass, "ran "+path)
+	if !r.prepare(ctx, db) {
+		return r.rep, nil
 	}
 
 	// The deployed version.
-	start = time.Now()
-	if from != "" {
-		if _, err := upgrade.Upgrade(ctx, db, r.u, r.dir, upgrade.Options{To: from, Logger: r.log, AllowDataLoss: true}); err != nil {
-			r.step("build the database at "+from, start, Fail, oneLine(err))
-			return r.rep, nil
-		}
-		r.step("build the database at "+from, start, Pass, plural(len(dir.Files)-len(tested), "file")+" applied")
-	} else {
-		r.step("start from an empty database", start, Pass, "")
+	if !r.buildFrom(ctx, db, from, len(dir.Files)-len(tested)) {
+		return r.rep, nil
 	}
 
+	r.rehearse(ctx, db, d, from, tested)
+	return r.rep, nil
+}
+
+// rehearse fills the database at from, applies the files under test one by
+// one, checks the data and the models, and reverses the files.
+func (r *rehearsal) rehearse(ctx context.Context, db *sql.DB, d, from string, tested []*migdir.File) {
 	// Data.
 	before, ok := r.populate(ctx, db, d)
 	if !ok {
-		return r.rep, nil
+		return
 	}
 	defer before.Close()
 
 	// The files under test, one by one.
 	for _, f := range tested {
 		if !r.apply(ctx, db, d, f) {
-			return r.rep, nil
+			return
 		}
 	}
 	after, ok := r.check(ctx, db, d, before, "after the upgrade")
 	if !ok {
-		return r.rep, nil
+		return
 	}
 	defer after.Close()
 	r.models(ctx, db, d)
-	if !opts.NoReverse {
+	if !r.opts.NoReverse {
 		r.reverse(ctx, db, d, from, before, after, tested)
 	}
-	return r.rep, nil
+}
+
+// prepare runs the dev setup file on the scratch database, if there is
+// one. It reports whether the rehearsal can go on.
+func (r *rehearsal) prepare(ctx context.Context, db *sql.DB) bool {
+	start := time.Now()
+	path, err := plan.RunDevSetup(ctx, db, r.folder, r.opts.Dir)
+	switch {
+	case err != nil:
+		r.step("prepare the scratch database", start, Fail, errtext.OneLine(err))
+		return false
+	case path != "":
+		r.step("prepare the scratch database", start, Pass, "ran "+path)
+	}
+	return true
+}
+
+// buildFrom brings the scratch database to the deployed version from,
+// applying its first n files, or starts from an empty database when from
+// is "". It reports whether the rehearsal can go on.
+func (r *rehearsal) buildFrom(ctx context.Context, db *sql.DB, from string, n int) bool {
+	start := time.Now()
+	if from == "" {
+		r.step("start from an empty database", start, Pass, "")
+		return true
+	}
+	if _, err := upgrade.Upgrade(ctx, db, r.u, r.dir, upgrade.Options{To: from, Logger: r.log, AllowDataLoss: true}); err != nil {
+		r.step("build the database at "+from, start, Fail, errtext.OneLine(err))
+		return false
+	}
+	r.step("build the database at "+from, start, Pass, plural(n, "file")+" applied")
+	return true
 }
 
 // populate fills the tables (or runs the seed file) and takes the first
@@ -340,7 +366,7 @@ func (r *rehearsal) populate(ctx context.Context, db *sql.DB, d string) (*finger
 			r.progress("fill the tables", table, done, want)
 		}})
 	if err != nil {
-		r.step("fill the tables", start, Fail, oneLine(err))
+		r.step("fill the tables", start, Fail, errtext.OneLine(err))
 		return nil, false
 	}
 	r.step("fill the tables", start, Pass, describeFill(fill, opts.SeedFile))
@@ -348,7 +374,7 @@ func (r *rehearsal) populate(ctx context.Context, db *sql.DB, d string) (*finger
 	start = time.Now()
 	before, err := r.fingerprint(ctx, db, d, "fingerprint the data")
 	if err != nil {
-		r.step("fingerprint the data", start, Fail, oneLine(err))
+		r.step("fingerprint the data", start, Fail, errtext.OneLine(err))
 		return nil, false
 	}
 	r.step("fingerprint the data", start, Pass, describeSnapshot(before))
@@ -382,7 +408,7 @@ func (r *rehearsal) diskFits(ctx context.Context, db *sql.DB, d string) bool {
 	}
 	s, err := liveschema.Inspect(ctx, db, d)
 	if err != nil {
-		r.step("check the free disk", start, Fail, oneLine(err))
+		r.step("check the free disk", start, Fail, errtext.OneLine(err))
 		return false
 	}
 	need := uint64(len(s.Tables)) * uint64(r.opts.Rows) * minBytesPerRow
@@ -476,8 +502,6 @@ func enumsOf(tables []*entschema.Table) map[string][]string {
 	}
 	return out
 }
-
-func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
 
 // touchesRe matches the `-- weber:touches users.name, posts.*` directive,
 // by which a file declares the columns whose values it rewrites on purpose.

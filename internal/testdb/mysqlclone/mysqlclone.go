@@ -28,10 +28,8 @@ package mysqlclone
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,6 +39,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/testdb/schemakey"
 	"github.com/weber-framework/weber/internal/testdb/templates"
 )
@@ -405,17 +404,14 @@ func (s *Server) Drop(ctx context.Context, name string) error {
 	return nil
 }
 
-// NewCloneName returns "weber_test_" and 16 random hex digits.
+// NewCloneName returns "weber_test_" and 26 random lower-case letters and
+// digits (dbconn.RandomName). The error is always nil.
 func NewCloneName() (string, error) {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("mysqlclone: naming a test database: %w", err)
-	}
-	return ClonePrefix + hex.EncodeToString(b[:]), nil
+	return dbconn.RandomName(ClonePrefix), nil
 }
 
 func (s *Server) fail(op string, err error) error {
-	return fmt.Errorf("%s %s: %s", op, s.u.Redacted(), strings.ReplaceAll(err.Error(), "\n", " "))
+	return fmt.Errorf("%s %s: %s", op, s.u.Redacted(), errtext.OneLine(err))
 }
 
 func firstLine(s string) string {

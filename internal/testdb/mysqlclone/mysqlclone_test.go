@@ -2,9 +2,7 @@ package mysqlclone_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -37,16 +35,10 @@ func serverURL(tb testing.TB) *dbconn.URL {
 	return u
 }
 
-func randomHex() string {
-	var b [8]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 func server(tb testing.TB) *mysqlclone.Server {
 	tb.Helper()
 	ctx := context.Background()
-	s, err := mysqlclone.Open(ctx, serverURL(tb), mysqlclone.Options{Namespace: "test-" + randomHex()})
+	s, err := mysqlclone.Open(ctx, serverURL(tb), mysqlclone.Options{Namespace: dbconn.RandomName("test-")})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -144,7 +136,7 @@ func TestEnsureBuildsOnceAcrossPools(t *testing.T) {
 	u := serverURL(t)
 	ctx := context.Background()
 	dir, key := history(t, 3)
-	ns := "test-" + randomHex()
+	ns := dbconn.RandomName("test-")
 	var servers []*mysqlclone.Server
 	for range 2 {
 		s, err := mysqlclone.Open(ctx, u, mysqlclone.Options{Namespace: ns})
@@ -327,7 +319,7 @@ func BenchmarkClone(b *testing.B) {
 	u := serverURL(b)
 	for _, n := range []int{1, 50} {
 		b.Run(fmt.Sprintf("history=%d", n), func(b *testing.B) {
-			s, err := mysqlclone.Open(ctx, u, mysqlclone.Options{Namespace: "bench-" + randomHex()})
+			s, err := mysqlclone.Open(ctx, u, mysqlclone.Options{Namespace: dbconn.RandomName("bench-")})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -420,7 +412,7 @@ func TestEnsureFailsWhenTheLockIsHeld(t *testing.T) {
 		t.Fatalf("taking the lock: %d %v", got, err)
 	}
 	defer conn.ExecContext(ctx, "DO RELEASE_LOCK('weber_mysqlclone_templates')")
-	s, err := mysqlclone.Open(ctx, u, mysqlclone.Options{Namespace: "test-" + randomHex(), LockTimeout: time.Second})
+	s, err := mysqlclone.Open(ctx, u, mysqlclone.Options{Namespace: dbconn.RandomName("test-"), LockTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

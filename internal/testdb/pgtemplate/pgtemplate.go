@@ -42,10 +42,8 @@ package pgtemplate
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -347,13 +345,10 @@ func (s *Server) Drop(ctx context.Context, name string) error {
 	return nil
 }
 
-// NewCloneName returns "weber_test_" and 16 random hex digits.
+// NewCloneName returns "weber_test_" and 26 random lower-case letters and
+// digits (dbconn.RandomName). The error is always nil.
 func NewCloneName() (string, error) {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("pgtemplate: naming a test database: %w", err)
-	}
-	return ClonePrefix + hex.EncodeToString(b[:]), nil
+	return dbconn.RandomName(ClonePrefix), nil
 }
 
 // retry runs f until it succeeds, fails with another error than "being

@@ -2,9 +2,7 @@ package pgtemplate_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -37,19 +35,13 @@ func serverURL(tb testing.TB) *dbconn.URL {
 	return u
 }
 
-func randomHex(tb testing.TB) string {
-	var b [8]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 // server opens a Server in a namespace of its own, so that tests running
 // at the same time never clean up each other's templates, and drops the
 // namespace's templates at the end.
 func server(tb testing.TB) *pgtemplate.Server {
 	tb.Helper()
 	ctx := context.Background()
-	s, err := pgtemplate.Open(ctx, serverURL(tb), pgtemplate.Options{Namespace: "test-" + randomHex(tb)})
+	s, err := pgtemplate.Open(ctx, serverURL(tb), pgtemplate.Options{Namespace: dbconn.RandomName("test-")})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -139,7 +131,7 @@ func TestEnsureBuildsOnceAcrossPools(t *testing.T) {
 	u := serverURL(t)
 	ctx := context.Background()
 	dir, key := history(t, 3)
-	ns := "test-" + randomHex(t)
+	ns := dbconn.RandomName("test-")
 	// Two Servers with separate pools stand for two test processes.
 	var servers []*pgtemplate.Server
 	for range 2 {
@@ -341,7 +333,7 @@ func BenchmarkClone(b *testing.B) {
 	for _, n := range []int{1, 50} {
 		b.Run(fmt.Sprintf("history=%d", n), func(b *testing.B) {
 			dir, key := history(b, n)
-			ns := "bench-" + randomHex(b)
+			ns := dbconn.RandomName("bench-")
 			var servers []*pgtemplate.Server
 			for _, strat := range []pgtemplate.Strategy{pgtemplate.FileCopy, pgtemplate.WALLog} {
 				s, err := pgtemplate.Open(ctx, u, pgtemplate.Options{Namespace: ns, Strategy: strat})
@@ -457,7 +449,7 @@ func BenchmarkClone(b *testing.B) {
 // two CREATE DATABASEs in flight, rather than the latency a test sees.
 func BenchmarkPoolBackToBack(b *testing.B) {
 	ctx := context.Background()
-	s, err := pgtemplate.Open(ctx, serverURL(b), pgtemplate.Options{Namespace: "bench-" + randomHex(b)})
+	s, err := pgtemplate.Open(ctx, serverURL(b), pgtemplate.Options{Namespace: dbconn.RandomName("bench-")})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -38,10 +38,8 @@ package sqlitesnap
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -296,11 +294,7 @@ func sqliteDriver() (driver.Driver, error) {
 // pool frees the database. Hand it to ent with
 // entsql.OpenDB(dialect.SQLite, db).
 func (t *Template) Clone(ctx context.Context) (*sql.DB, error) {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return nil, err
-	}
-	dsn := "file:/weber-clone-" + hex.EncodeToString(b[:]) + "?vfs=memdb" + pragmas
+	dsn := "file:" + dbconn.RandomName("/weber-clone-") + "?vfs=memdb" + pragmas
 	keeper, err := t.backupTo(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("cloning the SQLite template %s: %w", short(t.key), err)

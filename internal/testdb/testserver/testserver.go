@@ -24,9 +24,7 @@ package testserver
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"net/url"
 	"os"
@@ -131,14 +129,10 @@ type Options struct {
 	Name string
 }
 
-// NewName returns Prefix followed by 12 random hex digits: lower case,
-// safe unquoted in every dialect, and unique across concurrent test
-// processes.
-func NewName() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	return Prefix + hex.EncodeToString(b[:])
-}
+// NewName returns Prefix followed by 26 random lower-case letters and
+// digits (dbconn.RandomName): safe unquoted in every dialect, and unique
+// across concurrent test processes.
+func NewName() string { return dbconn.RandomName(Prefix) }
 
 // SafeToDrop reports whether u names a database a test may drop on the
 // server that base names: its name starts with Prefix, has more after it,
