@@ -262,3 +262,33 @@ func TestPgBouncerOneConnectionPool(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The lock's open transaction holds back no snapshot: CREATE INDEX
+// CONCURRENTLY, which waits for every transaction older than its own
+// snapshot, completes on another connection while the lock is held (the
+// migration it protects runs such files). Directly and through the pooler.
+func TestLockLetsConcurrentIndexBuildsFinish(t *testing.T) {
+	t.Parallel()
+	check := func(t *testing.T, d testDB) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		db := openPool(t, d.u)
+		l := mustAcquire(t, ctx, db, d.u, 0)
+		for _, stmt := range []string{"CREATE TABLE probe (id integer)", "CREATE INDEX CONCURRENTLY probe_id ON probe (id)"} {
+			if _, err := db.ExecContext(ctx, stmt); err != nil {
+				t.Fatalf("%s while the lock is held: %v", stmt, err)
+			}
+		}
+		if err := l.Release(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("direct", func(t *testing.T) {
+		t.Parallel()
+		check(t, newDB(t, testserver.Lookup(t, "postgres")))
+	})
+	t.Run("pgbouncer", func(t *testing.T) {
+		t.Parallel()
+		check(t, newPooledDB(t).pooled)
+	})
+}

@@ -8,6 +8,8 @@ import (
 	"hash/fnv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // pgNamespace prefixes the database name in the advisory lock's key, so that
@@ -73,7 +75,12 @@ func (p *postgresLock) try(ctx context.Context, conn *sql.Conn) (bool, error) {
 		ok        bool
 		app, idle string
 	)
-	if err := tx.QueryRowContext(ctx, tryLockSQL, p.key, owner()).Scan(&ok, &app, &idle); err != nil {
+	// The simple protocol: the extended one would leave its unnamed portal,
+	// and with it a snapshot, open in the transaction; the transaction's
+	// xmin would then hold back VACUUM and make every CREATE INDEX
+	// CONCURRENTLY (which waits for older snapshots) wait for the lock's
+	// own transaction, that is forever.
+	if err := tx.QueryRowContext(ctx, tryLockSQL, pgx.QueryExecModeSimpleProtocol, p.key, owner()).Scan(&ok, &app, &idle); err != nil {
 		tx.Rollback()
 		cancel()
 		return false, fmt.Errorf("pg_try_advisory_xact_lock: %s", oneLineMsg(err))
