@@ -98,10 +98,13 @@ func (p *postgresLock) try(ctx context.Context, conn *sql.Conn) (bool, error) {
 }
 
 // holder names the backend holding the lock from pg_locks, where a bigint
-// advisory key appears split in classid (high 32 bits) and objid (low).
+// advisory key appears split in classid (high 32 bits) and objid (low), and
+// says since when it holds it: since its transaction began, or, for an older
+// weberctl's session lock, since it connected. (Behind a pooler the backend
+// is the server connection the holder's transaction is pinned to.)
 func (p *postgresLock) holder(ctx context.Context, conn *sql.Conn) string {
 	const q = `SELECT a.pid, COALESCE(a.application_name, ''), COALESCE(a.usename::text, ''),
-		COALESCE(host(a.client_addr), ''), a.backend_start
+		COALESCE(host(a.client_addr), ''), COALESCE(a.xact_start, a.backend_start)
 	FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
 	WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
 	  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
@@ -128,7 +131,7 @@ func (p *postgresLock) holder(ctx context.Context, conn *sql.Conn) string {
 		details = append(details, "from "+client)
 	}
 	if since.Valid {
-		details = append(details, "connected "+since.Time.UTC().Format(time.RFC3339))
+		details = append(details, "since "+since.Time.UTC().Format(time.RFC3339))
 	}
 	s := fmt.Sprintf("PostgreSQL backend pid %d", pid)
 	if len(details) > 0 {
