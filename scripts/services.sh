@@ -2,26 +2,29 @@
 # Throwaway database servers for Weber's tests and for `weberctl db revision`'s dev databases.
 #
 #   scripts/services.sh up      install if missing, start, wait until ready (idempotent)
-#   scripts/services.sh down    stop both servers (data stays in memory until `clean` or reboot)
-#   scripts/services.sh clean   stop both servers and delete their data directories
-#   scripts/services.sh status  exit 0 if both servers answer, 1 otherwise
+#   scripts/services.sh down    stop the servers (data stays in memory until `clean` or reboot)
+#   scripts/services.sh clean   stop the servers and delete their data directories
+#   scripts/services.sh status  exit 0 if both servers answer, 1 otherwise (PgBouncer: reported only)
 #   scripts/services.sh env     print the export lines, for: eval "$(scripts/services.sh env)"
 #
 # PostgreSQL 15 on 127.0.0.1:55432 and MariaDB on 127.0.0.1:53306, each with its data directory
 # in memory (/dev/shm) and durability switched off: fast, and lost on reboot. Both have a
 # superuser `weber` with password `weber` (password auth over TCP) and a database `weber`.
-# They never touch a system server's port, socket or data directory.
+# They never touch a system server's port, socket or data directory. In front of that PostgreSQL,
+# PgBouncer on 127.0.0.1:56432 in transaction pooling mode (the same weber/weber login; every
+# database of the server under its own name), for the tests that go through a pooler.
 #
-# As root (CI) the servers run as the `postgres` and `mysql` OS users, and missing Debian
+# As root (CI) the servers run as the `postgres` and `mysql` OS users (PgBouncer as `postgres`), and missing Debian
 # packages are installed with apt-get. As any other user they run as that user.
 #
 # Overridable: WEBER_SERVICES_DIR (default /dev/shm), WEBER_PG_PORT, WEBER_MYSQL_PORT,
-# WEBER_SERVICES_TIMEOUT (seconds to wait for each server, default 60).
+# WEBER_PGBOUNCER_PORT, WEBER_SERVICES_TIMEOUT (seconds to wait for each server, default 60).
 set -euo pipefail
 
 BASE_DIR=${WEBER_SERVICES_DIR:-/dev/shm}
 PG_PORT=${WEBER_PG_PORT:-55432}
 MY_PORT=${WEBER_MYSQL_PORT:-53306}
+PGB_PORT=${WEBER_PGBOUNCER_PORT:-56432}
 TIMEOUT=${WEBER_SERVICES_TIMEOUT:-60}
 PG_MAJOR=15
 
@@ -34,6 +37,10 @@ MY_DATA=$MY_DIR/data
 MY_SOCK=$MY_DIR/mysqld.sock
 MY_PID=$MY_DIR/mysqld.pid
 MY_LOG=$MY_DIR/mysqld.log
+PGB_DIR=$BASE_DIR/weber-pgbouncer
+PGB_INI=$PGB_DIR/pgbouncer.ini
+PGB_PID=$PGB_DIR/pgbouncer.pid
+PGB_LOG=$PGB_DIR/pgbouncer.log
 
 DB_USER=weber
 DB_PASS=weber
@@ -41,6 +48,7 @@ DB_NAME=weber
 
 PG_URL="postgres://$DB_USER:$DB_PASS@127.0.0.1:$PG_PORT/$DB_NAME?sslmode=disable"
 MY_URL="mysql://$DB_USER:$DB_PASS@127.0.0.1:$MY_PORT/$DB_NAME"
+PGB_URL="postgres://$DB_USER:$DB_PASS@127.0.0.1:$PGB_PORT/$DB_NAME?sslmode=disable"
 
 log() { printf '[services %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[services %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
@@ -92,6 +100,12 @@ find_mariadb() {
 	[[ -n $MY_SERVER && -n $MY_INSTALL_DB && -n $MY_CLIENT && -n $MY_ADMIN ]]
 }
 
+find_pgbouncer() {
+	PGB_BIN=$(command -v pgbouncer || true)
+	[[ -z $PGB_BIN && -x /usr/sbin/pgbouncer ]] && PGB_BIN=/usr/sbin/pgbouncer
+	[[ -n $PGB_BIN ]]
+}
+
 ensure_packages() {
 	local missing=()
 	find_pg_bin || missing+=("postgresql-$PG_MAJOR")
@@ -99,10 +113,12 @@ ensure_packages() {
 	# The databases' own clients: tests compare Weber's upgrade with them.
 	command -v sqlite3 >/dev/null || missing+=(sqlite3)
 	command -v psql >/dev/null || missing+=("postgresql-client-$PG_MAJOR")
+	find_pgbouncer || missing+=(pgbouncer)
 	if ((${#missing[@]})); then
 		apt_install "${missing[@]}"
 		find_pg_bin || die "PostgreSQL $PG_MAJOR binaries not found in $PG_BIN after install"
 		find_mariadb || die "MariaDB binaries not found after installing mariadb-server"
+		find_pgbouncer || die "pgbouncer not found after installing it"
 	fi
 }
 
@@ -343,12 +359,95 @@ my_down() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# PgBouncer: transaction pooling in front of this script's PostgreSQL
+
+# PgBouncer refuses to run as root: as root it runs as the postgres OS user.
+PGB_OS_USER=$PG_OS_USER
+
+pgb_running() {
+	[[ -f $PGB_PID ]] && pid_alive "$(<"$PGB_PID")"
+}
+
+# pgb_tcp_ok: weber/weber reaches the server's weber database through the pooler.
+pgb_tcp_ok() {
+	PGPASSWORD=$DB_PASS PGCONNECT_TIMEOUT=3 "$PG_BIN/psql" -X -q -w -h 127.0.0.1 -p "$PGB_PORT" \
+		-U "$DB_USER" -d "$DB_NAME" -tAc 'select 1' >/dev/null 2>&1
+}
+
+pgb_up() {
+	if pgb_running; then
+		log "pgbouncer: already running ($PGB_DIR)"
+	elif port_in_use "$PGB_PORT"; then
+		pgb_tcp_ok || die "port $PGB_PORT is taken by something that is not this script's PgBouncer (or weber/weber cannot log in through it); stop it or set WEBER_PGBOUNCER_PORT"
+		log "pgbouncer: a pooler on 127.0.0.1:$PGB_PORT already accepts weber/weber; using it"
+		return 0
+	else
+		pgb_init
+		log "pgbouncer: starting on 127.0.0.1:$PGB_PORT (pool_mode=transaction)"
+		rm -f "$PGB_PID"
+		as_user "$PGB_OS_USER" "$PGB_BIN" -d -q "$PGB_INI" ||
+			{ tail -n 30 "$PGB_LOG" >&2 || true; die "pgbouncer failed to start (log: $PGB_LOG)"; }
+	fi
+	wait_for pgbouncer "$PGB_LOG" pgb_tcp_ok
+	log "pgbouncer: ready ($PGB_URL)"
+}
+
+# pgb_init writes the configuration (every time: it holds no data).
+pgb_init() {
+	mkdir -p "$PGB_DIR"
+	# Any database name maps to the same name on the PostgreSQL above. Transaction pooling,
+	# as most production PgBouncers run; 1.18 (Debian 12) keeps no prepared statements.
+	cat >"$PGB_INI" <<EOF
+[databases]
+* = host=127.0.0.1 port=$PG_PORT
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $PGB_PORT
+unix_socket_dir =
+pidfile = $PGB_PID
+logfile = $PGB_LOG
+auth_type = scram-sha-256
+auth_file = $PGB_DIR/userlist.txt
+admin_users = $DB_USER
+pool_mode = transaction
+max_client_conn = 1000
+default_pool_size = 20
+ignore_startup_parameters = extra_float_digits
+log_connections = 0
+log_disconnections = 0
+EOF
+	printf '"%s" "%s"\n' "$DB_USER" "$DB_PASS" >"$PGB_DIR/userlist.txt"
+	: >>"$PGB_LOG"
+	$IS_ROOT && chown -R "$PGB_OS_USER:" "$PGB_DIR"
+	chmod 700 "$PGB_DIR"
+	chmod 600 "$PGB_DIR/userlist.txt"
+}
+
+pgb_down() {
+	if pgb_running; then
+		log "pgbouncer: stopping"
+		local pid
+		pid=$(<"$PGB_PID")
+		kill -INT "$pid" 2>/dev/null || true
+		local deadline=$((SECONDS + TIMEOUT))
+		while pid_alive "$pid"; do
+			((SECONDS < deadline)) || die "pgbouncer (pid $pid) did not stop within ${TIMEOUT}s"
+			sleep 0.2
+		done
+	else
+		log "pgbouncer: not running"
+	fi
+}
+
+# ---------------------------------------------------------------------------------------------
 
 print_env() {
 	printf "export WEBER_TEST_POSTGRES_URL='%s'\n" "$PG_URL"
 	printf "export WEBER_DEV_POSTGRES_URL='%s'\n" "$PG_URL"
 	printf "export WEBER_TEST_MYSQL_URL='%s'\n" "$MY_URL"
 	printf "export WEBER_DEV_MYSQL_URL='%s'\n" "$MY_URL"
+	printf "export WEBER_TEST_PGBOUNCER_URL='%s'\n" "$PGB_URL"
 }
 
 usage() {
@@ -363,27 +462,35 @@ up)
 	mkdir -p "$BASE_DIR"
 	ensure_packages
 	pg_up
+	pgb_up
 	my_up
 	log "up in $((SECONDS - start))s"
 	;;
 down)
 	find_pg_bin || true
 	find_mariadb || true
+	find_pgbouncer || true
+	pgb_down
 	pg_down
 	my_down
 	;;
 clean)
 	find_pg_bin || true
 	find_mariadb || true
+	find_pgbouncer || true
+	pgb_down
 	pg_down
 	my_down
-	log "removing $PG_DIR $MY_DIR"
-	rm -rf "$PG_DIR" "$MY_DIR"
+	log "removing $PG_DIR $MY_DIR $PGB_DIR"
+	rm -rf "$PG_DIR" "$MY_DIR" "$PGB_DIR"
 	;;
 status)
 	ok=0
 	if find_pg_bin && pg_tcp_ok; then log "postgres: up ($PG_URL)"; else log "postgres: down"; ok=1; fi
 	if find_mariadb && my_tcp_ok; then log "mariadb: up ($MY_URL)"; else log "mariadb: down"; ok=1; fi
+	# PgBouncer is reported but does not count: .ci/run reads this status to decide whether the
+	# servers were already running (and must be left running), and `up` starts PgBouncer anyway.
+	if find_pg_bin && pgb_tcp_ok; then log "pgbouncer: up ($PGB_URL)"; else log "pgbouncer: down"; fi
 	exit $ok
 	;;
 env)

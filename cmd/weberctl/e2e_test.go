@@ -85,6 +85,9 @@ type project struct {
 	// url is the database the project uses (WEBER_DATABASE_URL).
 	url string
 	u   *dbconn.URL
+	// direct, when not nil, is the database on the server itself while
+	// url reaches it through a pooler: the test's own connections use it.
+	direct *dbconn.URL
 	// env is added to every process's environment.
 	env []string
 }
@@ -243,7 +246,11 @@ func (p *project) must(args ...string) result {
 // open opens the project's database from the test.
 func (p *project) open() *sql.DB {
 	p.t.Helper()
-	db, err := dbconn.Open(p.t.Context(), p.u)
+	u := p.u
+	if p.direct != nil {
+		u = p.direct
+	}
+	db, err := dbconn.Open(p.t.Context(), u)
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -317,7 +324,7 @@ func (p *project) historyLen() int {
 
 func TestE2EEnsureTwice(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	forEachE2EPooled(t, func(t *testing.T, p *project) {
 		first := p.must("db", "ensure")
 		if !strings.Contains(first.stdout, "Created database") {
 			t.Errorf("first ensure did not create the database:\n%s", first.stdout)
@@ -339,7 +346,7 @@ func TestE2EEnsureTwice(t *testing.T) {
 
 func TestE2EEnsureConcurrent(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	forEachE2EPooled(t, func(t *testing.T, p *project) {
 		var wg sync.WaitGroup
 		results := make([]result, 2)
 		for i := range results {
@@ -618,7 +625,7 @@ func httpDo(t *testing.T, method, url, body string) (int, string) {
 
 func TestE2EServe(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	forEachE2EPooled(t, func(t *testing.T, p *project) {
 		if p.u.Dialect != dialect.SQLite {
 			// Off the embedded default serve does not create anything.
 			p.must("db", "ensure")
@@ -666,7 +673,7 @@ func TestE2EServe(t *testing.T) {
 // with --migrate it applies them and serves.
 func TestE2EServeRefusesPendingFiles(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	forEachE2EPooled(t, func(t *testing.T, p *project) {
 		if p.u.Dialect == dialect.SQLite {
 			t.Skip("on SQLite, the embedded default, serve brings the schema up to date itself")
 		}
@@ -700,7 +707,7 @@ func TestE2EServeRefusesPendingFiles(t *testing.T) {
 
 func TestE2EUpgradeStatusHistory(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	forEachE2EPooled(t, func(t *testing.T, p *project) {
 		p.must("db", "ensure")
 		db := p.open()
 		p.insertUsers(db, 3)
@@ -771,7 +778,7 @@ func slowSQL(dia string, seconds int) string {
 // TMPDIR (Atlas's SQLite lock lives there and would not exclude).
 func TestE2EConcurrentUpgrades(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	forEachE2EPooled(t, func(t *testing.T, p *project) {
 		p.must("db", "ensure")
 		p.addMigration("20991231000000_slow.sql", "CREATE TABLE before_slow (id integer NOT NULL PRIMARY KEY);\n"+slowSQL(p.u.Dialect, 3))
 		p.addMigration("20991231000001_after.sql", "CREATE TABLE after_slow (id integer NOT NULL PRIMARY KEY);\n")
@@ -820,7 +827,7 @@ func TestE2EConcurrentUpgrades(t *testing.T) {
 // unlock.
 func TestE2EKilledLockHolder(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	forEachE2EPooled(t, func(t *testing.T, p *project) {
 		p.must("db", "ensure")
 		p.addMigration("20991231000000_slow.sql", slowSQL(p.u.Dialect, 20))
 
@@ -932,7 +939,7 @@ func TestE2ERevisionUpgradeLoop(t *testing.T) {
 
 func TestE2EDowngrade(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	forEachE2EPooled(t, func(t *testing.T, p *project) {
 		p.env = devEnv()
 		p.must("db", "ensure")
 		p.addMigration("20991231000000_notes.sql", "CREATE TABLE notes (id integer NOT NULL PRIMARY KEY);\n")
@@ -1000,7 +1007,7 @@ func TestE2EUpgradeRefusesDataLoss(t *testing.T) {
 // is recorded as started) and the lock is free for the next upgrade.
 func TestE2EInterruptedUpgrade(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	forEachE2EPooled(t, func(t *testing.T, p *project) {
 		p.must("db", "ensure")
 		p.addMigration("20991231000000_slow.sql", "CREATE TABLE half_done (id integer NOT NULL PRIMARY KEY);\n"+slowSQL(p.u.Dialect, 20))
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/weber-framework/weber/app"
 	"github.com/weber-framework/weber/internal/datagen"
+	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/devdb"
 	"github.com/weber-framework/weber/internal/fleet"
 	"github.com/weber-framework/weber/internal/importhist"
@@ -76,33 +77,37 @@ func TestGoldenHelp(t *testing.T) {
 // entry here.
 func realDefaults() map[string]string {
 	return map[string]string{
-		"--database-url":          "env WEBER_DATABASE_URL, then DATABASE_URL, then " + app.DefaultDatabaseURL,
-		"--dir":                   app.ConfigFromEnv(func(string) string { return "" }).MigrationsDir,
-		"--env":                   "env WEBER_ENV",
-		"--lock-timeout":          upgrade.DefaultLockTimeout.String(),
-		"--dev-postgres-url":      "env " + plan.DevURLVariable(plan.Postgres),
-		"--dev-mysql-url":         "env " + plan.DevURLVariable(plan.MySQL),
-		"--dev-url":               "--dev-postgres-url / --dev-mysql-url, then env " + plan.DevURLVariable(plan.Postgres) + " / " + plan.DevURLVariable(plan.MySQL),
-		"--dialect":               "every kept dialect",
-		"serve --addr":            "env WEBER_ADDR, then " + app.DefaultAddr,
-		"db revision --name":      plan.DefaultName,
-		"db upgrade --to":         "the latest",
-		"db downgrade --to":       "one file back",
-		"db check --lint-latest":  "every file",
-		"db lint --latest":        "every file",
-		"db verify --from":        "all files but the newest",
-		"db verify --rows":        fmt.Sprint(datagen.DefaultRows),
-		"db verify --seed":        "1",
-		"--ddl-lock-timeout":      lockwait.DefaultTimeout.String(),
-		"--ddl-retry-for":         lockwait.DefaultBudget.String(),
-		"--statement-timeout":     "0s",
-		"--blocking-ddl-max-rows": fmt.Sprint(upgrade.DefaultBlockingMaxRows),
-		"db import --dialect":     "the database URL's",
-		"db schema --dialect":     "sqlite, or the database's with --live",
-		"db schema --format":      "sql",
-		"db import --table":       importhist.GolangMigrate.VersionTable(),
-		"--parallel":              fmt.Sprint(fleet.DefaultParallel),
-		"--canary":                "0",
+		"--database-url":             "env WEBER_DATABASE_URL, then DATABASE_URL, then " + app.DefaultDatabaseURL,
+		"--dir":                      app.ConfigFromEnv(func(string) string { return "" }).MigrationsDir,
+		"--env":                      "env WEBER_ENV",
+		"--lock-timeout":             upgrade.DefaultLockTimeout.String(),
+		"--dev-postgres-url":         "env " + plan.DevURLVariable(plan.Postgres),
+		"--dev-mysql-url":            "env " + plan.DevURLVariable(plan.MySQL),
+		"--dev-url":                  "--dev-postgres-url / --dev-mysql-url, then env " + plan.DevURLVariable(plan.Postgres) + " / " + plan.DevURLVariable(plan.MySQL),
+		"--dialect":                  "every kept dialect",
+		"serve --addr":               "env WEBER_ADDR, then " + app.DefaultAddr,
+		"serve --max-open-conns":     fmt.Sprint(dbconn.DefaultPool.MaxOpen),
+		"serve --max-idle-conns":     fmt.Sprint(dbconn.DefaultPool.MaxIdle),
+		"serve --conn-max-lifetime":  dbconn.DefaultPool.MaxLifetime.String(),
+		"serve --conn-max-idle-time": dbconn.DefaultPool.MaxIdleTime.String(),
+		"db revision --name":         plan.DefaultName,
+		"db upgrade --to":            "the latest",
+		"db downgrade --to":          "one file back",
+		"db check --lint-latest":     "every file",
+		"db lint --latest":           "every file",
+		"db verify --from":           "all files but the newest",
+		"db verify --rows":           fmt.Sprint(datagen.DefaultRows),
+		"db verify --seed":           "1",
+		"--ddl-lock-timeout":         lockwait.DefaultTimeout.String(),
+		"--ddl-retry-for":            lockwait.DefaultBudget.String(),
+		"--statement-timeout":        "0s",
+		"--blocking-ddl-max-rows":    fmt.Sprint(upgrade.DefaultBlockingMaxRows),
+		"db import --dialect":        "the database URL's",
+		"db schema --dialect":        "sqlite, or the database's with --live",
+		"db schema --format":         "sql",
+		"db import --table":          importhist.GolangMigrate.VersionTable(),
+		"--parallel":                 fmt.Sprint(fleet.DefaultParallel),
+		"--canary":                   "0",
 	}
 }
 

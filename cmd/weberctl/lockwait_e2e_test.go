@@ -20,7 +20,7 @@ import (
 // the session, retries, and completes by itself once that transaction ends.
 func TestE2EUpgradeWaitsOutALongTransaction(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	forEachE2EPooled(t, func(t *testing.T, p *project) {
 		if p.u.Dialect == dialect.SQLite {
 			t.Skip("sqlite: readers never block a schema change (no table lock queue)")
 		}

@@ -39,11 +39,16 @@ migration files pulled since the last run are applied first (in production,
 --env production or WEBER_ENV=production, it never creates the file). On any other
 database it refuses to start while migration files are pending, unless
 --migrate applies them first; /readyz answers 503 while files are pending.
+Several copies may start at once: one applies the pending files under the
+migration lock, the others wait for it and find nothing left to apply. Each
+copy keeps its own connection pool (--max-open-conns and the flags below);
+through a transaction-pooling PgBouncer see docs/scaling.md.
 SIGINT or SIGTERM stop it gracefully: requests in flight finish first.
 
 Example:
    weberctl serve
-   weberctl serve --addr :9000 --database-url postgres://app@db.internal/app --migrate`,
+   weberctl serve --addr :9000 --database-url postgres://app@db.internal/app --migrate
+   weberctl serve --migrate --max-open-conns 5`,
 		Flags: append(withGlobal(
 			&cli.StringFlag{Name: "addr", Usage: "the `HOST:PORT` to listen on (default: env WEBER_ADDR, then " + app.DefaultAddr + ")"},
 			&cli.BoolFlag{Name: "migrate", Usage: "apply pending migration files before serving (PostgreSQL, MySQL)"},
@@ -51,7 +56,7 @@ Example:
 			devURLFlag(),
 			devURLFlags()[0],
 			devURLFlags()[1],
-		), ddlFlags()...),
+		), append(ddlFlags(), poolFlags()...)...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
@@ -74,6 +79,10 @@ func serve(c *cli.Context, e *env) error {
 		// The request log and the errors, on stderr.
 		cfg.Logger = slog.New(slog.NewTextHandler(e.stderr, nil))
 	}
+	pool, err := poolLimits(c)
+	if err != nil {
+		return err
+	}
 	if u.Memory {
 		return fmt.Errorf("serve: %s is an in-memory database, which would vanish with the server: use a file, e.g. %s", u.Redacted(), app.DefaultDatabaseURL)
 	}
@@ -89,6 +98,7 @@ func serve(c *cli.Context, e *env) error {
 		return err
 	}
 	defer db.Close()
+	pool.Apply(db, u)
 
 	var opts []app.Option
 	if !cfg.IsEmbeddedDefault() {

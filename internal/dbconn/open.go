@@ -56,6 +56,10 @@ func (u *URL) open(ctx context.Context, maintenance bool) (*sql.DB, error) {
 			return nil, u.wrap("opening", cerr)
 		}
 		db = sql.OpenDB(connector)
+	} else if u.Dialect == dialect.Postgres {
+		if db, err = openPostgres(dsn); err != nil {
+			return nil, u.wrap("opening", err)
+		}
 	} else if db, err = sql.Open(driver, dsn); err != nil {
 		return nil, u.wrap("opening", err)
 	}

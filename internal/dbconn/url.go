@@ -252,6 +252,15 @@ func (u *URL) driverDSN(maintenance bool) (string, string, error) {
 			// Local servers rarely have TLS; pgx would otherwise try it first.
 			q.Set("sslmode", "disable")
 		}
+		if !q.Has("default_query_exec_mode") {
+			// No named prepared statements, which pgx caches per
+			// connection by default: a transaction-pooling PgBouncer
+			// (before 1.21, or without max_prepared_statements) hands the
+			// next transaction another server connection, where the name
+			// is unknown or already taken. "exec" sends each query with
+			// its parameters in one round trip and the unnamed statement.
+			q.Set("default_query_exec_mode", "exec")
+		}
 		if !q.Has("application_name") {
 			// Names Weber's sessions in pg_stat_activity, for the DBA who
 			// wonders who holds a lock.

@@ -4,10 +4,12 @@
 //
 // How each backend locks:
 //
-//   - PostgreSQL: a session-level advisory lock (pg_try_advisory_lock) whose
-//     64-bit key is the FNV-1a hash of "weber:migrate:" + current_database().
-//     PostgreSQL scopes advisory locks to the database as well, so two
-//     databases on one server never block each other.
+//   - PostgreSQL: a transaction-level advisory lock
+//     (pg_try_advisory_xact_lock) whose 64-bit key is the FNV-1a hash of
+//     "weber:migrate:" + current_database(), held by a transaction that stays
+//     open on the lock's own connection until Release. PostgreSQL scopes
+//     advisory locks to the database as well, so two databases on one server
+//     never block each other.
 //   - MySQL and MariaDB: GET_LOCK("weber_migrate:" + DATABASE()), hashed when
 //     the name would pass MySQL's 64-character limit. User-level lock names
 //     are server-wide, hence the database name in it. GET_LOCK returning 0
@@ -29,9 +31,15 @@
 // connection left for the very migration the lock protects; Atlas's own lock
 // deadlocks in exactly that case. The caller's pool is left untouched.
 //
-// Server locks belong to the session, so a pooler in transaction mode
-// (PgBouncer pool_mode=transaction, for instance) cannot carry them: point
-// the URL at the server itself or at a session-mode pooler.
+// The PostgreSQL lock needs no session state: a pooler in transaction mode
+// (PgBouncer pool_mode=transaction) gives a client one server connection for
+// as long as its transaction is open, so the lock's open transaction keeps
+// it, and every setting the lock makes is local to that transaction. When
+// the holder dies, its connection closes, the pooler drops the server
+// connection it was in a transaction on, and the server frees the lock.
+// Through a pooler the lock takes one server connection of the pool for the
+// whole run (the migration itself needs another). MySQL's GET_LOCK belongs to
+// the session: point a MySQL URL at the server or at a session-mode proxy.
 //
 // Read the migration state only once Acquire has returned: a process that
 // waited must recompute what is pending, since the holder may have applied

@@ -12,9 +12,9 @@ type Wait struct {
 	Database string
 	// Holder names who holds the lock, where the backend can tell: the
 	// PostgreSQL backend (pid, application_name, user, client address,
-	// when it connected), the MySQL connection (id, user, host, how long
-	// in its state), or the process holding an SQLite file (pid, command
-	// line without passwords). "" when it cannot tell.
+	// since when it holds the lock), the MySQL connection (id, user, host,
+	// how long in its state), or the process holding an SQLite file (pid,
+	// command line without passwords). "" when it cannot tell.
 	Holder string
 	// Timeout is how long Acquire waits at most.
 	Timeout time.Duration

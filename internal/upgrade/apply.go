@@ -93,6 +93,14 @@ func (a *applier) runTx(ctx context.Context, s *step, r *revstore.Revision, star
 		rollback()
 		return fmt.Errorf("applying %s: setting the lock wait: %w", f.Name, err)
 	}
+	if a.dia == dialect.Postgres {
+		// Through a transaction-pooling PgBouncer the transaction may run on
+		// another server session than the one a.session was read on: name
+		// the blockers of the session that runs the file.
+		if id, err := lockwait.SessionID(ctx, tx, a.dia); err == nil {
+			a.session = id
+		}
+	}
 	var before map[string]bool
 	if fkCheck {
 		if before, err = violations(ctx, tx); err != nil {

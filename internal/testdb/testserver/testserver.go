@@ -45,6 +45,10 @@ const Prefix = "weber_test_"
 const (
 	EnvPostgres = "WEBER_TEST_POSTGRES_URL"
 	EnvMySQL    = "WEBER_TEST_MYSQL_URL"
+	// EnvPgBouncer names a PgBouncer in transaction pooling mode in front
+	// of the PostgreSQL server, which serves every database of that server
+	// under its own name (scripts/services.sh starts one).
+	EnvPgBouncer = "WEBER_TEST_PGBOUNCER_URL"
 )
 
 // cleanupTimeout bounds closing and dropping a test database.
@@ -104,6 +108,22 @@ func Each(t *testing.T, fn func(t *testing.T, b Backend)) {
 			fn(t, b)
 		})
 	}
+}
+
+// PgBouncer returns the PostgreSQL backend reached through the pooler that
+// EnvPgBouncer names (Name "postgres", URL the pooler's). It skips the test
+// when the variable is not set, and fails it instead under CI=true, where
+// the CI script promises the pooler.
+func PgBouncer(t testing.TB) Backend {
+	t.Helper()
+	u := strings.TrimSpace(os.Getenv(EnvPgBouncer))
+	if u == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("pgbouncer: CI promised %s but it is not set (scripts/services.sh up starts one)", EnvPgBouncer)
+		}
+		t.Skipf("%s not set: skipping the PgBouncer test", EnvPgBouncer)
+	}
+	return Backend{Name: "postgres", URL: u}
 }
 
 // EnvFor returns the environment variable that names the server of a
