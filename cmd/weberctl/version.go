@@ -12,13 +12,49 @@ import (
 // the module version instead (see weberVersion).
 const version = "0.1.0-dev"
 
-// weberVersion returns the module version weberctl was built from, or
-// version for a development build.
+// modulePath is Weber's module: a project's own weberctl finds Weber's
+// version among its dependencies under this path.
+const modulePath = "github.com/weber-framework/weber"
+
+// weberVersion returns the version of Weber this weberctl was built from
+// (moduleVersion of the binary's build information).
 func weberVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	bi, _ := debug.ReadBuildInfo()
+	return moduleVersion(bi)
+}
+
+// moduleVersion is Weber's module version in bi: the main module's when
+// the binary is Weber's own, else the dependency's (a project's weberctl,
+// built on the library), with the local directory that replaces it when
+// there is one. A development build, or no build information, reports
+// version.
+func moduleVersion(bi *debug.BuildInfo) string {
+	if bi == nil {
+		return version
 	}
-	return version
+	m := &bi.Main
+	if m.Path != modulePath {
+		m = nil
+		for _, d := range bi.Deps {
+			if d.Path == modulePath {
+				m = d
+				break
+			}
+		}
+	}
+	if m == nil {
+		return version
+	}
+	if m.Replace != nil && m.Replace.Version == "" {
+		return version + " (replaced by " + m.Replace.Path + ")"
+	}
+	if m.Replace != nil {
+		return m.Replace.Version
+	}
+	if m.Version == "" || m.Version == "(devel)" {
+		return version
+	}
+	return m.Version
 }
 
 func versionCommand(e *env) *cli.Command {
