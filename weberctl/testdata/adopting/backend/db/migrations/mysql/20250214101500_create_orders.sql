@@ -1,0 +1,2 @@
+-- Create "orders" table
+CREATE TABLE `orders` (`id` bigint NOT NULL AUTO_INCREMENT, `created_at` timestamp NULL, `updated_at` timestamp NULL, `total_cents` bigint NOT NULL, `status` enum('open','paid','shipped') NOT NULL DEFAULT 'open', `customer_orders` bigint NOT NULL, PRIMARY KEY (`id`), INDEX `orders_customers_orders` (`customer_orders`), CONSTRAINT `orders_customers_orders` FOREIGN KEY (`customer_orders`) REFERENCES `customers` (`id`) ON UPDATE RESTRICT ON DELETE NO ACTION) CHARSET utf8mb4 COLLATE utf8mb4_bin;

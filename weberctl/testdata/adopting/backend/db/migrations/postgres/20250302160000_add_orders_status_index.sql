@@ -1,0 +1,4 @@
+-- atlas:txmode none
+
+-- Create index "order_status_created_at" to table: "orders"
+CREATE INDEX CONCURRENTLY "order_status_created_at" ON "orders" ("status", "created_at");

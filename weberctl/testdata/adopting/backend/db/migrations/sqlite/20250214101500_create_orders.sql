@@ -1,0 +1,2 @@
+-- Create "orders" table
+CREATE TABLE `orders` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `total_cents` integer NOT NULL, `status` text NOT NULL DEFAULT 'open', `customer_orders` integer NOT NULL, CONSTRAINT `orders_customers_orders` FOREIGN KEY (`customer_orders`) REFERENCES `customers` (`id`) ON UPDATE NO ACTION ON DELETE NO ACTION);
