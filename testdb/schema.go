@@ -14,8 +14,6 @@ import (
 	entsql "entgo.io/ent/dialect/sql"
 	entschema "entgo.io/ent/dialect/sql/schema"
 
-	"github.com/weber-framework/weber/ent"
-	entmigrate "github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/testdb/schemakey"
@@ -30,6 +28,8 @@ type recipe struct {
 	// dir is the migration history replayed, "" for the models (or empty).
 	dir   string
 	empty bool
+	// tables are the models (the Tables option), for a recipe without dir.
+	tables []*entschema.Table
 	// key is the hash of what builds the schema (the history's files, or
 	// the models), with the dialect: the template's name.
 	key string
@@ -74,7 +74,11 @@ func planSchema(o *options, dia string) (recipe, error) {
 			return r, nil
 		}
 	}
-	r.key = schemakey.Of("testdb-models", dia, modelsDescription())
+	if len(o.tables) == 0 {
+		return r, fmt.Errorf("no migration history for %s (%s) and no models: pass testdb.Tables(migrate.Tables), or testdb.Migrations(dir) naming the history", dia, historyHint(o.migrations))
+	}
+	r.tables = o.tables
+	r.key = schemakey.Of("testdb-models", dia, modelsDescription(o.tables))
 	r.scope = "models"
 	return r, nil
 }
@@ -141,25 +145,27 @@ func migrateSchema(ctx context.Context, db *sql.DB, u *dbconn.URL, r recipe) err
 		}
 		return nil
 	default:
-		// ent writes into the tables it creates, and entmigrate.Tables is
+		// ent writes into the tables it creates, and the models' tables are
 		// shared by every parallel test: work on a copy. Not closed: db
 		// belongs to the caller.
-		tables, err := entschema.CopyTables(entmigrate.Tables)
+		tables, err := entschema.CopyTables(r.tables)
 		if err != nil {
 			return fmt.Errorf("copying the models' tables: %w", err)
 		}
-		client := ent.NewClient(ent.Driver(entsql.OpenDB(u.Dialect, db)))
-		if err := entmigrate.Create(ctx, client.Schema, tables); err != nil {
+		m, err := entschema.NewMigrate(entsql.OpenDB(u.Dialect, db))
+		if err != nil {
+			return fmt.Errorf("creating the models' tables: %w", err)
+		}
+		if err := m.Create(ctx, tables...); err != nil {
 			return fmt.Errorf("creating the models' tables: %w", err)
 		}
 		return nil
 	}
 }
 
-// modelsDescription renders the models' tables (ent/migrate.Tables) as
-// text, so that a change to a model changes the key of the schema built
-// from them.
-func modelsDescription() string {
+// modelsDescription renders the models' tables as text, so that a change
+// to a model changes the key of the schema built from them.
+func modelsDescription(tables []*entschema.Table) string {
 	var b strings.Builder
 	names := func(cols []*entschema.Column) string {
 		out := make([]string, len(cols))
@@ -168,7 +174,7 @@ func modelsDescription() string {
 		}
 		return strings.Join(out, ",")
 	}
-	for _, t := range entmigrate.Tables {
+	for _, t := range tables {
 		fmt.Fprintf(&b, "table %q view=%v pk=%s\n", t.Name, t.View, names(t.PrimaryKey))
 		for _, c := range t.Columns {
 			types := make([]string, 0, len(c.SchemaType))
@@ -227,4 +233,12 @@ func moduleRoot() (string, error) {
 			return "", fmt.Errorf("finding the module root: no go.mod in %s or above: pass testdb.Migrations(dir) or testdb.FromModels()", wd)
 		}
 	}
+}
+
+// historyHint says where testdb looked for the history.
+func historyHint(root string) string {
+	if root == "" {
+		return "looked in the module's migrations folder"
+	}
+	return "looked in " + root
 }

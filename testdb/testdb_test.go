@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/ent"
+	"github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/revstore"
@@ -50,8 +51,8 @@ func TestParallelTestsAreIsolated(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
 					db := New(t, OnBackend(b))
-					createUser(t, db.Client, "same@example.com")
-					if n := db.Client.User.Query().CountX(t.Context()); n != 1 {
+					createUser(t, clientOf(db), "same@example.com")
+					if n := clientOf(db).User.Query().CountX(t.Context()); n != 1 {
 						t.Fatalf("users = %d, want 1: another test's rows are visible", n)
 					}
 				})
@@ -68,13 +69,13 @@ func TestEachNewIsAFreshDatabase(t *testing.T) {
 		if a.Name == b.Name {
 			t.Fatalf("two databases share the name %s", a.Name)
 		}
-		createUser(t, a.Client, "one@example.com")
-		if n := b.Client.User.Query().CountX(t.Context()); n != 0 {
+		createUser(t, clientOf(a), "one@example.com")
+		if n := clientOf(b).User.Query().CountX(t.Context()); n != 0 {
 			t.Fatalf("the second database sees %d users written to the first", n)
 		}
 		// The schema is in place in both: the unique index works.
-		createUser(t, b.Client, "one@example.com")
-		if _, err := a.Client.User.Create().SetName("B").SetEmail("one@example.com").Save(t.Context()); !ent.IsConstraintError(err) {
+		createUser(t, clientOf(b), "one@example.com")
+		if _, err := clientOf(a).User.Create().SetName("B").SetEmail("one@example.com").Save(t.Context()); !ent.IsConstraintError(err) {
 			t.Fatalf("duplicate email: err = %v, want a constraint error (unique index missing?)", err)
 		}
 		if a.Backend != "sqlite" && !strings.HasPrefix(a.URL.Database, Prefix) {
@@ -107,7 +108,7 @@ func TestCleanupDropsTheDatabaseButNeverTheURLs(t *testing.T) {
 			t.Run("inner", func(t *testing.T) {
 				db := New(t, OnBackend(b))
 				made = db.URL
-				createUser(t, db.Client, "x@example.com")
+				createUser(t, clientOf(db), "x@example.com")
 				if ok, err := dbconn.Exists(t.Context(), made); err != nil || !ok {
 					t.Fatalf("Exists(%s) = %v, %v during the test", made.Redacted(), ok, err)
 				}
@@ -153,7 +154,7 @@ func TestFailedTestKeepsItsDatabase(t *testing.T) {
 		t.Parallel()
 		f := &failedTB{TB: t}
 		db := New(f, sqliteMemory())
-		createUser(t, db.Client, "kept@example.com")
+		createUser(t, clientOf(db), "kept@example.com")
 		f.runCleanups()
 		path := os.TempDir() + string(os.PathSeparator) + db.Name + ".db"
 		t.Cleanup(func() { os.Remove(path) })
@@ -287,16 +288,27 @@ func TestSchemaFromMigrationFiles(t *testing.T) {
 
 	t.Run("no history for the dialect", func(t *testing.T) {
 		t.Parallel()
-		db := New(t, Migrations(t.TempDir()))
+		db := New(t, Migrations(t.TempDir()), Tables(migrate.Tables))
 		if db.MigrationsDir != "" || !tableExists(t, db, "users") {
 			t.Fatalf("MigrationsDir = %q; want the models' schema when there is no history", db.MigrationsDir)
 		}
 	})
 	t.Run("FromModels", func(t *testing.T) {
 		t.Parallel()
-		db := New(t, Migrations(root), FromModels())
+		db := New(t, Migrations(root), FromModels(), Tables(migrate.Tables))
 		if db.MigrationsDir != "" || !tableExists(t, db, "users") || tableExists(t, db, "widgets") {
 			t.Fatalf("FromModels: MigrationsDir = %q; want the models' schema", db.MigrationsDir)
+		}
+	})
+	t.Run("no history and no models fails", func(t *testing.T) {
+		t.Parallel()
+		f := &fatalTB{TB: t}
+		func() {
+			defer func() { _ = recover() }()
+			New(f, Migrations(t.TempDir()))
+		}()
+		if !strings.Contains(f.msg, "testdb.Tables(migrate.Tables)") {
+			t.Errorf("New without a history or Tables: %q, want a failure naming testdb.Tables", f.msg)
 		}
 	})
 	t.Run("broken history fails", func(t *testing.T) {
@@ -361,7 +373,7 @@ func TestRepositoryHistoryIsReplayed(t *testing.T) {
 			t.Fatalf("revision table holds %d rows (%v), want one per file: %d", n, err, len(files))
 		}
 		// The history builds the models' tables.
-		createUser(t, db.Client, "history@example.com")
+		createUser(t, clientOf(db), "history@example.com")
 	})
 }
 
@@ -489,8 +501,8 @@ func TestInTxRollsBack(t *testing.T) {
 				if inner.Tx == nil {
 					t.Fatal("InTx gave no transaction")
 				}
-				createUser(t, inner.Client, "tx@example.com")
-				if n := inner.Client.User.Query().CountX(t.Context()); n != 1 {
+				createUser(t, clientOf(inner), "tx@example.com")
+				if n := clientOf(inner).User.Query().CountX(t.Context()); n != 1 {
 					t.Fatalf("the test's own client sees %d users, want 1", n)
 				}
 				var n int
@@ -541,3 +553,6 @@ func (f *fatalTB) Fatalf(format string, args ...any) {
 	f.msg = fmt.Sprintf(format, args...)
 	panic(f)
 }
+
+// clientOf is Weber's example client on a test database.
+func clientOf(db *DB) *ent.Client { return ent.NewClient(ent.Driver(db.Driver)) }
