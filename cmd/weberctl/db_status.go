@@ -261,7 +261,7 @@ func verdict(v *statusView) (clean bool, line string) {
 func upgradeAdvice(h historyView) string {
 	var outOfOrder, untracked, other bool
 	for _, p := range h.Problems {
-		switch p.Kind {
+		switch upgrade.Kind(p.Kind) {
 		case upgrade.KindOutOfOrder:
 			outOfOrder = true
 		case upgrade.KindNotClean:
@@ -288,7 +288,7 @@ func upgradeAdvice(h historyView) string {
 func refusals(h historyView) int {
 	n := 0
 	for _, p := range h.Problems {
-		if p.Kind != upgrade.KindNotClean {
+		if upgrade.Kind(p.Kind) != upgrade.KindNotClean {
 			n++
 		}
 	}

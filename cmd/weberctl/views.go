@@ -366,7 +366,7 @@ func newHistoryView(s *upgrade.StatusResult) historyView {
 			Error: oneLine(p.Error), ErrorStatement: p.ErrorStmt, Unconfirmed: p.Unconfirmed, Progress: p.Progress}
 	}
 	for _, p := range s.Problems {
-		v.Problems = append(v.Problems, problemView{Kind: p.Kind, File: p.File, Message: oneLine(p.Message)})
+		v.Problems = append(v.Problems, problemView{Kind: string(p.Kind), File: p.File, Message: oneLine(p.Message)})
 	}
 	return v
 }

@@ -3,7 +3,6 @@ package drift
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"log/slog"
 
 	entschema "entgo.io/ent/dialect/sql/schema"
@@ -71,10 +70,18 @@ func (r *StatusReport) Clean() bool {
 // no longer replays) in ModelsError and LiveError. It changes nothing on
 // db and takes no lock.
 func Status(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opts StatusOptions) (*StatusReport, error) {
-	if db == nil || u == nil {
-		return nil, errors.New("status: no database given: open it with dbconn.Open first")
+	src, err := upgrade.NewSource(db, u, dirPath, opts.Logger, "status")
+	if err != nil {
+		return nil, err
 	}
-	hist, err := upgrade.Status(ctx, db, u, dirPath)
+	return StatusFrom(ctx, src, opts)
+}
+
+// StatusFrom is Status on a Source built once (the engine's); opts.Logger
+// is not used (the Source's logger is).
+func StatusFrom(ctx context.Context, src *upgrade.Source, opts StatusOptions) (*StatusReport, error) {
+	u, dirPath := src.URL(), src.Dir()
+	hist, err := src.Status(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +99,7 @@ func Status(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opts
 			rep.ModelsLeftOut = append(rep.ModelsLeftOut, l.String())
 		}
 	}
-	if live, err := LiveWith(ctx, db, u, dirPath, opts.DevURL, Options{Logger: opts.Logger}); err != nil {
+	if live, err := LiveFrom(ctx, src, opts.DevURL); err != nil {
 		rep.LiveError = oneLine(err)
 	} else {
 		rep.Live = live

@@ -142,7 +142,7 @@ func runPreflight(ctx context.Context, db *sql.DB, u *dbconn.URL, root string, s
 		if opts.DryRun {
 			return nil, msg, nil
 		}
-		return nil, "", &Refusal{Kind: KindPreflight, Msg: "upgrade refused: " + msg, Err: preflight.ErrNoDev}
+		return nil, "", &Refusal{Op: "upgrade", Kind: KindPreflight, Msg: msg, Err: preflight.ErrNoDev}
 	}
 	var stmts []preflight.Statement
 	for _, s := range steps {
@@ -157,7 +157,7 @@ func runPreflight(ctx context.Context, db *sql.DB, u *dbconn.URL, root string, s
 		if opts.DryRun {
 			return nil, msg, nil
 		}
-		return nil, "", &Refusal{Kind: KindPreflight, Msg: "upgrade refused: " + msg, Err: err}
+		return nil, "", &Refusal{Op: "upgrade", Kind: KindPreflight, Msg: msg, Err: err}
 	}
 	if opts.DryRun {
 		return risks, "", nil
@@ -173,9 +173,9 @@ func runPreflight(ctx context.Context, db *sql.DB, u *dbconn.URL, root string, s
 func dataLossRefusal(err error) *Refusal {
 	var dl *preflight.DataLossError
 	if !errors.As(err, &dl) || len(dl.Risks) == 0 {
-		return &Refusal{Kind: KindDataLoss, Msg: "upgrade refused: " + oneLine(err), Err: err}
+		return &Refusal{Op: "upgrade", Kind: KindDataLoss, Msg: oneLine(err), Err: err}
 	}
-	r := &Refusal{Kind: KindDataLoss, File: dl.Risks[0].File, Err: err}
+	r := &Refusal{Op: "upgrade", Kind: KindDataLoss, File: dl.Risks[0].File, Err: err}
 	seen := map[string]bool{}
 	for _, risk := range dl.Risks {
 		if !seen[risk.File] {
@@ -198,6 +198,6 @@ func dataLossRefusal(err error) *Refusal {
 		}
 		msg += fmt.Sprintf(" [and %d more: %s]", n, strings.Join(more, "; "))
 	}
-	r.Msg = "upgrade refused: " + msg + "; nothing was changed"
+	r.Msg = msg + "; nothing was changed"
 	return r
 }

@@ -267,28 +267,31 @@ func checkFlavor(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string,
 // nothing changed —, a *StatementError when a statement fails (what
 // persists is recorded), or an error wrapping dblock.ErrTimeout.
 func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opts Options) (*Result, error) {
-	r, err := newRun(ctx, db, u, dirPath, opts)
+	s, err := NewSource(db, u, dirPath, opts.Logger, "upgrade")
 	if err != nil {
 		return nil, err
 	}
-	if !r.opts.DryRun {
-		release, err := r.lock(ctx)
-		if err != nil {
-			return nil, err
-		}
-		defer release()
+	return s.Upgrade(ctx, opts)
+}
+
+// Upgrade applies the pending files of the Source's folder: see the
+// function Upgrade. opts.Logger, when set, replaces the Source's logger.
+func (s *Source) Upgrade(ctx context.Context, opts Options) (*Result, error) {
+	r, err := newRun(ctx, s.withLogger(opts.Logger), opts)
+	if err != nil {
+		return nil, err
 	}
-	// Everything below runs on one connection: SQLite's foreign_keys
-	// pragma is per connection, and it keeps the run off a busy pool.
-	if r.conn, err = db.Conn(ctx); err != nil {
-		return nil, fmt.Errorf("upgrade: connecting to %s: %w", u.Redacted(), err)
+	ss, err := r.begin(ctx, "upgrade", r.opts.LockTimeout, r.opts.DryRun)
+	if err != nil {
+		return nil, err
 	}
-	defer func() { r.conn.Close() }()
+	r.conn, r.res.LockWait = ss.conn, ss.lockWait
+	defer func() { r.conn.Close(); ss.unlock() }()
 	if err := r.readState(ctx); err != nil {
 		return nil, err
 	}
 	if r.opts.Adopt {
-		return adopt(ctx, db, r.conn, u, r.dir, r.store, r.st, r.res, &r.opts, r.start, r.log)
+		return adopt(ctx, r.db, r.conn, r.u, r.dir, r.store, r.st, r.res, &r.opts, r.start, r.log)
 	}
 	r.planSteps()
 	if err := r.settleUnconfirmed(ctx); err != nil {
@@ -310,7 +313,7 @@ func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opt
 		// envmark works through the pool: give the pinned connection back
 		// first, or a pool limited to one connection would wait forever.
 		r.conn.Close()
-		if _, err := envmark.Record(ctx, db, u.Dialect, r.opts.Env); err != nil {
+		if _, err := envmark.Record(ctx, r.db, r.u.Dialect, r.opts.Env); err != nil {
 			return r.res, fmt.Errorf("upgrade: %w", err)
 		}
 	}
@@ -380,7 +383,7 @@ func lock(ctx context.Context, db *sql.DB, u *dbconn.URL, timeout time.Duration,
 	l, err := dblock.Acquire(ctx, db, u, timeout)
 	if err != nil {
 		if errors.Is(err, dblock.ErrTimeout) {
-			return nil, &Refusal{Kind: KindLocked, Msg: op + ": " + oneLine(err), Err: err}
+			return nil, &Refusal{Op: op, Kind: KindLocked, Msg: oneLine(err), Err: err, sep: ": "}
 		}
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
