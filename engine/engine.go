@@ -1,0 +1,178 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	entschema "entgo.io/ent/dialect/sql/schema"
+
+	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/drift"
+	"github.com/weber-framework/weber/internal/upgrade"
+)
+
+// DefaultLockTimeout is how long Upgrade and Downgrade wait for the
+// migration lock when no LockTimeout is set.
+const DefaultLockTimeout = upgrade.DefaultLockTimeout
+
+// DefaultOperator is recorded as each revision's operator when no
+// Operator is set.
+const DefaultOperator = upgrade.DefaultOperator
+
+// Config is what an Engine works on and the defaults of its operations.
+// URL and Dir are required; every other field may be left zero.
+type Config struct {
+	// URL is the database URL the *sql.DB given to New was opened from
+	// (ParseURL): it gives the dialect, places SQLite's lock beside the
+	// file, and names the database in messages, password redacted.
+	URL *URL
+	// Dir is the dialect's migration folder, e.g. migrations/sqlite. It
+	// need not exist yet: Status reports a missing folder as a problem
+	// (a project before its first revision), and Upgrade, Downgrade and
+	// Drift refuse it.
+	Dir string
+	// DevURL names a PostgreSQL or MySQL server of the database's dialect
+	// where scratch databases are created and dropped: the pre-flight
+	// check of Upgrade, the replays of Downgrade, Drift and Overview.
+	// SQLite needs none (it uses an in-memory database).
+	DevURL string
+	// LockTimeout bounds the wait for the migration lock (0 =
+	// DefaultLockTimeout; negative = try once).
+	LockTimeout time.Duration
+	// DDL bounds each statement's wait for its table's lock on PostgreSQL
+	// and MySQL (the zero value is the defaults).
+	DDL DDLPolicy
+	// Operator is recorded in each revision's operator_version (default
+	// DefaultOperator).
+	Operator string
+	// Logger receives progress at debug level (nil discards).
+	Logger *slog.Logger
+}
+
+// Engine runs one database's migration history. Build it with New; it is
+// safe for concurrent use (Upgrade and Downgrade exclude each other, and
+// other processes, with the database's migration lock).
+type Engine struct {
+	cfg Config
+	src *upgrade.Source
+}
+
+// New checks the database, the URL, the folder and the options, and
+// returns the Engine. db must have been opened from cfg.URL (Open does
+// that); New does not connect.
+func New(db *sql.DB, cfg Config) (*Engine, error) {
+	switch {
+	case db == nil:
+		return nil, errors.New("engine: no database given: open it with engine.Open first")
+	case cfg.URL == nil:
+		return nil, errors.New("engine: no database URL in Config.URL: parse the URL the database was opened from with engine.ParseURL")
+	case strings.TrimSpace(cfg.Dir) == "":
+		return nil, errors.New("engine: no migration folder in Config.Dir: give the dialect's folder, e.g. migrations/sqlite")
+	}
+	if err := cfg.DDL.Validate(); err != nil {
+		return nil, fmt.Errorf("engine: Config.DDL: %w", err)
+	}
+	if err := checkDevURL(cfg.URL, cfg.DevURL); err != nil {
+		return nil, err
+	}
+	src, err := upgrade.NewSource(db, cfg.URL, cfg.Dir, cfg.Logger, "engine")
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	return &Engine{cfg: cfg, src: src}, nil
+}
+
+// checkDevURL refuses a dev server URL that does not parse or names
+// another dialect than the database's.
+func checkDevURL(u *URL, devURL string) error {
+	if strings.TrimSpace(devURL) == "" {
+		return nil
+	}
+	dev, err := dbconn.Parse(devURL)
+	if err != nil {
+		return fmt.Errorf("engine: Config.DevURL: %w", err)
+	}
+	if dev.Dialect != u.Dialect {
+		return fmt.Errorf("engine: Config.DevURL is a %s URL (%s) but the database is %s: give a dev server of the database's dialect", dev.Dialect, dev.Redacted(), u.Dialect)
+	}
+	return nil
+}
+
+// URL returns the database's URL.
+func (e *Engine) URL() *URL { return e.cfg.URL }
+
+// Dir returns the migration folder.
+func (e *Engine) Dir() string { return e.cfg.Dir }
+
+// Upgrade applies the pending files of the folder, each in its own
+// transaction with its revision (statement by statement, recorded, on
+// MySQL and for files marked `-- atlas:txmode none`), under the migration
+// lock, after checking the history against the folder and the rows at
+// risk. A database already up to date is a success with nothing done
+// (UpgradeResult.NothingToDo). Errors: a *Refusal (nothing changed), a
+// *StatementError (what persists is recorded), or a folder refused.
+func (e *Engine) Upgrade(ctx context.Context, opts UpgradeOptions) (*UpgradeResult, error) {
+	e.defaults(&opts.DevURL, &opts.LockTimeout, &opts.DDL)
+	if opts.Operator == "" {
+		opts.Operator = e.cfg.Operator
+	}
+	return e.src.Upgrade(ctx, opts)
+}
+
+// Downgrade brings the schema back to the history at opts.To (one file
+// back by default): it replays the files up to it on a scratch database,
+// plans the difference, refuses a plan that destroys data unless allowed,
+// then, under the lock, applies it and deletes the reverted revisions.
+func (e *Engine) Downgrade(ctx context.Context, opts DowngradeOptions) (*DowngradeResult, error) {
+	e.defaults(&opts.DevURL, &opts.LockTimeout, &opts.DDL)
+	return e.src.Downgrade(ctx, opts)
+}
+
+// defaults fills an operation's unset options from the Config.
+func (e *Engine) defaults(devURL *string, lockTimeout *time.Duration, ddl *DDLPolicy) {
+	if *devURL == "" {
+		*devURL = e.cfg.DevURL
+	}
+	if *lockTimeout == 0 {
+		*lockTimeout = e.cfg.LockTimeout
+	}
+	if *ddl == (DDLPolicy{}) {
+		*ddl = e.cfg.DDL
+	}
+}
+
+// Status reports where the database stands against the folder. Problems
+// (edited, deleted or out-of-order files, an invalid folder) are in the
+// result; it fails only when the database cannot be read. It takes no
+// lock and changes nothing.
+func (e *Engine) Status(ctx context.Context) (*StatusResult, error) {
+	return e.src.Status(ctx)
+}
+
+// History returns the revisions applied to the database, oldest first
+// (none when it has no revision table).
+func (e *Engine) History(ctx context.Context) ([]*Revision, error) {
+	return e.src.History(ctx)
+}
+
+// Drift compares the live schema with what its applied history builds,
+// replayed on a scratch database of the same dialect (Config.DevURL's
+// server, or an in-memory SQLite), and names each difference. It takes no
+// lock and changes nothing on the database.
+func (e *Engine) Drift(ctx context.Context) (*DriftReport, error) {
+	return drift.LiveFrom(ctx, e.src, e.cfg.DevURL)
+}
+
+// Overview is Status and Drift with the models against the history (does
+// the schema need a new revision?): `weberctl db status`. models are ent's
+// migrate.Tables (nil skips that comparison). Each comparison that cannot
+// run says why in the result; it fails only when the database cannot be
+// read.
+func (e *Engine) Overview(ctx context.Context, models []*entschema.Table) (*Overview, error) {
+	return drift.StatusFrom(ctx, e.src, drift.StatusOptions{DevURL: e.cfg.DevURL, Tables: models})
+}
