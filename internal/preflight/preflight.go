@@ -163,20 +163,20 @@ func Gate(risks []Risk, allowDataLoss bool) error {
 	return &DataLossError{Risks: blocking}
 }
 
-// Options configure Check.
+// Options configure CountRisks.
 type Options struct {
 	// Dialect of the target: "sqlite", "postgres" or "mysql".
 	Dialect string
-	// Dev is an empty scratch database of the same dialect that Check may
-	// change freely. When nil, Check uses DevURL; SQLite needs neither (an
+	// Dev is an empty scratch database of the same dialect that CountRisks may
+	// change freely. When nil, CountRisks uses DevURL; SQLite needs neither (an
 	// in-memory database is used).
 	Dev *sql.DB
-	// DevURL names a PostgreSQL or MySQL server where Check creates a
+	// DevURL names a PostgreSQL or MySQL server where CountRisks creates a
 	// scratch database ("weber_preflight_o" + random, see
 	// internal/scratchdb) and drops it after.
 	DevURL string
 	// Root is the migrations root: the dev setup file under it
-	// (plan.DevSetupFile) runs on the scratch database Check creates; ""
+	// (plan.DevSetupFile) runs on the scratch database CountRisks creates; ""
 	// runs none.
 	Root string
 	// Logger receives debug output; nil discards.
@@ -187,10 +187,10 @@ type Options struct {
 // rehearse the statements on.
 var ErrNoDev = errors.New("no dev database")
 
-// Check decides for each pending statement whether it destroys or
+// CountRisks decides for each pending statement whether it destroys or
 // constrains data, and counts the rows concerned on target. stmts are
 // the pending statements in the order they would run, grouped by file.
-func Check(ctx context.Context, target *sql.DB, stmts []Statement, opts Options) ([]Risk, error) {
+func CountRisks(ctx context.Context, target *sql.DB, stmts []Statement, opts Options) ([]Risk, error) {
 	d, err := liveschema.Dialect(opts.Dialect)
 	if err != nil {
 		return nil, fmt.Errorf("pre-flight check: %w", err)
@@ -585,6 +585,15 @@ func typeString(c *schema.Column) string {
 	return fmt.Sprint(c.Type.Type)
 }
 
+// notIn is the condition on col that rejects every value but the enum's.
+func notIn(col string, values []string) string {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+	}
+	return fmt.Sprintf("%s NOT IN (%s)", col, strings.Join(quoted, ", "))
+}
+
 // narrowing returns the SQL condition selecting the values that would not
 // survive the type change, and whether it is a narrowing of the same kind
 // of type. An empty condition means the change is safe (a widening).
@@ -598,11 +607,7 @@ func (c *checker) narrowing(col string, from, to schema.Type) (string, bool) {
 			}
 			return "", false
 		case *schema.EnumType:
-			quoted := make([]string, len(t.Values))
-			for i, v := range t.Values {
-				quoted[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
-			}
-			return fmt.Sprintf("%s NOT IN (%s)", col, strings.Join(quoted, ", ")), true
+			return notIn(col, t.Values), true
 		}
 		return "1 = 1", false
 	case *schema.IntegerType:
@@ -643,11 +648,7 @@ func (c *checker) narrowing(col string, from, to schema.Type) (string, bool) {
 	case *schema.EnumType:
 		switch t := to.(type) {
 		case *schema.EnumType:
-			quoted := make([]string, len(t.Values))
-			for i, v := range t.Values {
-				quoted[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
-			}
-			return fmt.Sprintf("%s NOT IN (%s)", col, strings.Join(quoted, ", ")), true
+			return notIn(col, t.Values), true
 		case *schema.StringType:
 			if t.Size == 0 {
 				return "", false

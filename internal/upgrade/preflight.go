@@ -148,7 +148,7 @@ func runPreflight(ctx context.Context, db *sql.DB, u *dbconn.URL, root string, s
 	for _, s := range steps {
 		stmts = append(stmts, preflight.FileStatements(s.file, s.from)...)
 	}
-	risks, err := preflight.Check(ctx, db, stmts, preflight.Options{Dialect: u.Dialect, DevURL: opts.DevURL, Root: root, Logger: log})
+	risks, err := preflight.CountRisks(ctx, db, stmts, preflight.Options{Dialect: u.Dialect, DevURL: opts.DevURL, Root: root, Logger: log})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, "", fmt.Errorf("upgrade: %w", err)
