@@ -168,11 +168,22 @@ func (e *Engine) Drift(ctx context.Context) (*DriftReport, error) {
 	return drift.LiveFrom(ctx, e.src, e.cfg.DevURL)
 }
 
+// OverviewOptions configure Overview.
+type OverviewOptions struct {
+	// Models are the desired tables (ent's migrate.Tables); nil skips the
+	// models against the history.
+	Models []*entschema.Table
+	// DevURL, when set, replaces Config.DevURL for this call.
+	DevURL string
+}
+
 // Overview is Status and Drift with the models against the history (does
-// the schema need a new revision?): `weberctl db status`. models are ent's
-// migrate.Tables (nil skips that comparison). Each comparison that cannot
-// run says why in the result; it fails only when the database cannot be
-// read.
-func (e *Engine) Overview(ctx context.Context, models []*entschema.Table) (*Overview, error) {
-	return drift.StatusFrom(ctx, e.src, drift.StatusOptions{DevURL: e.cfg.DevURL, Tables: models})
+// the schema need a new revision?): `weberctl db status`. Each comparison
+// that cannot run (no dev server, an invalid folder) says why in the
+// result; it fails only when the database cannot be read.
+func (e *Engine) Overview(ctx context.Context, opts OverviewOptions) (*Overview, error) {
+	if opts.DevURL == "" {
+		opts.DevURL = e.cfg.DevURL
+	}
+	return drift.OverviewFrom(ctx, e.src, drift.OverviewOptions{DevURL: opts.DevURL, Tables: opts.Models})
 }

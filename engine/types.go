@@ -76,7 +76,7 @@ const (
 	UnconfirmedRetry = upgrade.UnconfirmedRetry
 	// UnconfirmedMarkApplied records it as applied without running it
 	// (`--mark-applied`).
-	UnconfirmedMarkApplied = upgrade.UnconfirmedSkip
+	UnconfirmedMarkApplied = upgrade.UnconfirmedMarkApplied
 )
 
 // DowngradeOptions configure Downgrade; the zero value goes back one file.
@@ -109,7 +109,7 @@ type Difference = drift.Difference
 
 // Overview is `weberctl db status`: the models against the history, the
 // history against the database, and the database against its history.
-type Overview = drift.StatusReport
+type Overview = drift.OverviewReport
 
 // Refusal is an expected reason not to proceed: nothing was changed.
 type Refusal = upgrade.Refusal

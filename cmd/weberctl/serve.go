@@ -20,7 +20,6 @@ import (
 	"github.com/weber-framework/weber/internal/devdb"
 	"github.com/weber-framework/weber/internal/envmark"
 	"github.com/weber-framework/weber/internal/migdir"
-	"github.com/weber-framework/weber/internal/upgrade"
 )
 
 // shutdownTimeout bounds how long serve waits for requests in flight after
@@ -193,7 +192,11 @@ func migrateOrRefuse(c *cli.Context, e *env, cfg app.Config, u *dbconn.URL, db *
 			return nil, err
 		}
 		uopts.DevURL = devURLFor(c, cfg, folder)
-		res, err := upgrade.Upgrade(ctx, db, u, dir, uopts)
+		eng, err := newEngine(u, db, dir, nil)
+		if err != nil {
+			return nil, err
+		}
+		res, err := eng.Upgrade(ctx, uopts)
 		if err != nil {
 			return nil, err
 		}

@@ -8,7 +8,7 @@
 // both databases with Atlas (without Weber's own tables), diffs them and
 // names each difference down to the table and the column or index.
 //
-// Status combines the three ways for the CLI: the models against the
+// Overview combines the three ways for the CLI: the models against the
 // history (a revision is needed: plan.ModelsAhead), the history against the
 // live database (files pending or partial: upgrade.Status) and the live
 // database against its applied history (Live). Each way that cannot be

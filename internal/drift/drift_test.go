@@ -227,8 +227,8 @@ func TestStatusThreeWays(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		ctx := context.Background()
-		opts := drift.StatusOptions{DevURL: devURL(db), Tables: migrate.Tables}
-		st, err := drift.Status(ctx, db.SQL, db.URL, db.MigrationsDir, opts)
+		opts := drift.OverviewOptions{DevURL: devURL(db), Tables: migrate.Tables}
+		st, err := drift.Overview(ctx, db.SQL, db.URL, db.MigrationsDir, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -242,7 +242,7 @@ func TestStatusThreeWays(t *testing.T) {
 		}
 
 		exec(t, db, "ALTER TABLE users ADD COLUMN nickname varchar(20) NULL")
-		st, err = drift.Status(ctx, db.SQL, db.URL, db.MigrationsDir, opts)
+		st, err = drift.Overview(ctx, db.SQL, db.URL, db.MigrationsDir, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -251,7 +251,7 @@ func TestStatusThreeWays(t *testing.T) {
 		}
 
 		if db.Backend != "sqlite" {
-			st, err = drift.Status(ctx, db.SQL, db.URL, db.MigrationsDir, drift.StatusOptions{Tables: migrate.Tables})
+			st, err = drift.Overview(ctx, db.SQL, db.URL, db.MigrationsDir, drift.OverviewOptions{Tables: migrate.Tables})
 			if err != nil {
 				t.Fatal(err)
 			}

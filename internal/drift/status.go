@@ -12,8 +12,8 @@ import (
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
-// StatusOptions configure Status.
-type StatusOptions struct {
+// OverviewOptions configure Overview.
+type OverviewOptions struct {
 	// DevURL names the PostgreSQL or MySQL server where scratch databases
 	// are created to replay the history (SQLite needs none). Without it,
 	// on a server dialect, the two ways that replay (Models and Live) are
@@ -26,9 +26,9 @@ type StatusOptions struct {
 	Logger *slog.Logger
 }
 
-// StatusReport is `db status` three ways, for one database and its
+// OverviewReport is `db status` three ways, for one database and its
 // dialect's migration folder.
-type StatusReport struct {
+type OverviewReport struct {
 	// Dialect is ent's dialect name; Dir the migration directory.
 	Dialect string `json:"dialect"`
 	Dir     string `json:"dir"`
@@ -57,35 +57,35 @@ type StatusReport struct {
 // Clean reports that all three ways agree: the models need no revision,
 // nothing is pending, partial or wrong, and no one changed the database by
 // hand. A way that could not be computed is not clean.
-func (r *StatusReport) Clean() bool {
+func (r *OverviewReport) Clean() bool {
 	return r.Models != nil && !r.Models.Ahead() &&
 		r.History != nil && r.History.UpToDate() &&
 		r.Live != nil && r.Live.Clean
 }
 
-// Status computes the three ways for db (named by u) against the dialect
+// Overview computes the three ways for db (named by u) against the dialect
 // folder dirPath. It fails only when the database cannot be read (the
 // history against live way); the models and live ways record their own
 // failures (no dev server, an invalid or tampered directory, a file that
 // no longer replays) in ModelsError and LiveError. It changes nothing on
 // db and takes no lock.
-func Status(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opts StatusOptions) (*StatusReport, error) {
+func Overview(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opts OverviewOptions) (*OverviewReport, error) {
 	src, err := upgrade.NewSource(db, u, dirPath, opts.Logger, "status")
 	if err != nil {
 		return nil, err
 	}
-	return StatusFrom(ctx, src, opts)
+	return OverviewFrom(ctx, src, opts)
 }
 
-// StatusFrom is Status on a Source built once (the engine's); opts.Logger
+// OverviewFrom is Overview on a Source built once (the engine's); opts.Logger
 // is not used (the Source's logger is).
-func StatusFrom(ctx context.Context, src *upgrade.Source, opts StatusOptions) (*StatusReport, error) {
+func OverviewFrom(ctx context.Context, src *upgrade.Source, opts OverviewOptions) (*OverviewReport, error) {
 	u, dirPath := src.URL(), src.Dir()
 	hist, err := src.Status(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rep := &StatusReport{Dialect: u.Dialect, Dir: dirPath, History: hist}
+	rep := &OverviewReport{Dialect: u.Dialect, Dir: dirPath, History: hist}
 	if opts.Tables == nil {
 		rep.ModelsError = "no models given"
 	} else if p, err := plan.ModelsAhead(ctx, u.Dialect, dirPath, opts.DevURL, opts.Tables); err != nil {

@@ -173,7 +173,7 @@ func (r *run) settleUnconfirmed(ctx context.Context) error {
 	switch r.opts.Unconfirmed {
 	case UnconfirmedRetry:
 		s.unconfirmed = false
-	case UnconfirmedSkip:
+	case UnconfirmedMarkApplied:
 		s.unconfirmed = false
 		if s.from < len(s.file.Stmts) {
 			s.from++

@@ -40,9 +40,9 @@ const (
 	// UnconfirmedRetry runs the statement again: use it after checking that
 	// it did not take effect.
 	UnconfirmedRetry
-	// UnconfirmedSkip records the statement as applied without running it:
+	// UnconfirmedMarkApplied records the statement as applied without running it:
 	// use it after checking that it did take effect.
-	UnconfirmedSkip
+	UnconfirmedMarkApplied
 )
 
 // Options configure Upgrade. The zero value applies every pending file.
