@@ -69,16 +69,16 @@ const (
 // history.
 type Difference struct {
 	// Kind is one of the kinds above.
-	Kind string `json:"kind"`
+	Kind string
 	// Table is the table concerned ("" for schema-level objects).
-	Table string `json:"table,omitempty"`
+	Table string
 	// Column is the column concerned, for column kinds.
-	Column string `json:"column,omitempty"`
+	Column string
 	// Index names the index, foreign key, check or object concerned.
-	Index string `json:"index,omitempty"`
+	Index string
 	// Detail says what differs, history first, e.g. "type varchar(50) ->
 	// text; NULL -> NOT NULL" or "bigint NULL".
-	Detail string `json:"detail,omitempty"`
+	Detail string
 }
 
 // String renders the difference on one line, e.g.
@@ -104,23 +104,23 @@ func (d Difference) String() string {
 // Report is the live database against its applied history.
 type Report struct {
 	// Dialect is ent's dialect name; Dir the migration directory.
-	Dialect string `json:"dialect"`
-	Dir     string `json:"dir"`
+	Dialect string
+	Dir     string
 	// Version is the latest applied version the history was replayed to
 	// ("" when the database has no history: then every table is
 	// reported as added).
-	Version string `json:"version,omitempty"`
+	Version string
 	// Replayed counts the files replayed in full.
-	Replayed int `json:"replayed"`
+	Replayed int
 	// Partial names a partially applied file whose Applied statements
 	// were replayed.
-	Partial string `json:"partial,omitempty"`
+	Partial string
 	// PartialApplied is the number of statements of Partial replayed.
-	PartialApplied int `json:"partial_applied,omitempty"`
+	PartialApplied int
 	// Clean reports that there is no difference.
-	Clean bool `json:"clean"`
+	Clean bool
 	// Differences are sorted by table, then kind and name.
-	Differences []Difference `json:"differences,omitempty"`
+	Differences []Difference
 }
 
 // Options tune Live (all optional).

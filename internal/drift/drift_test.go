@@ -235,8 +235,8 @@ func TestStatusThreeWays(t *testing.T) {
 		if st.ModelsError != "" || st.Models == nil || st.LiveError != "" || st.Live == nil || !st.Live.Clean || !st.History.UpToDate() {
 			t.Fatalf("status of a freshly upgraded database: %+v (live %+v)", st, st.Live)
 		}
-		if st.ModelsAhead {
-			t.Logf("the models are ahead of the project's history: %v %v", st.ModelsPlanned, st.ModelsLeftOut)
+		if st.Models.Ahead() {
+			t.Logf("the models are ahead of the project's history: %v %v", st.Models.Statements, st.Models.LeftOut)
 		} else if !st.Clean() {
 			t.Errorf("Clean() is false with all three ways clean")
 		}

@@ -30,28 +30,21 @@ type OverviewOptions struct {
 // dialect's migration folder.
 type OverviewReport struct {
 	// Dialect is ent's dialect name; Dir the migration directory.
-	Dialect string `json:"dialect"`
-	Dir     string `json:"dir"`
+	Dialect string
+	Dir     string
 	// Models is the models against the history: a plan whose Ahead()
 	// means a revision is needed (nil when it could not be computed).
-	Models *plan.Plan `json:"-"`
-	// ModelsAhead is Models.Ahead(), for scripts.
-	ModelsAhead bool `json:"models_ahead"`
-	// ModelsPlanned are the statements a revision would write, and
-	// ModelsLeftOut the destructive changes it would leave out
-	// ("DROP COLUMN users.bio"), for scripts.
-	ModelsPlanned []string `json:"models_planned,omitempty"`
-	ModelsLeftOut []string `json:"models_left_out,omitempty"`
+	Models *plan.Plan
 	// ModelsError says why Models is nil ("" when it is not).
-	ModelsError string `json:"models_error,omitempty"`
+	ModelsError string
 	// History is the history against the live database: files pending or
 	// partial, and the problems an upgrade would refuse.
-	History *upgrade.StatusResult `json:"history"`
+	History *upgrade.StatusResult
 	// Live is the live database against its applied history (nil when it
 	// could not be computed).
-	Live *Report `json:"live,omitempty"`
+	Live *Report
 	// LiveError says why Live is nil ("" when it is not).
-	LiveError string `json:"live_error,omitempty"`
+	LiveError string
 }
 
 // Clean reports that all three ways agree: the models need no revision,
@@ -91,13 +84,7 @@ func OverviewFrom(ctx context.Context, src *upgrade.Source, opts OverviewOptions
 	} else if p, err := plan.ModelsAhead(ctx, u.Dialect, dirPath, opts.DevURL, opts.Tables); err != nil {
 		rep.ModelsError = oneLine(err)
 	} else {
-		rep.Models, rep.ModelsAhead = p, p.Ahead()
-		for _, st := range p.Statements {
-			rep.ModelsPlanned = append(rep.ModelsPlanned, st.SQL)
-		}
-		for _, l := range p.LeftOut {
-			rep.ModelsLeftOut = append(rep.ModelsLeftOut, l.String())
-		}
+		rep.Models = p
 	}
 	if live, err := LiveFrom(ctx, src, opts.DevURL); err != nil {
 		rep.LiveError = oneLine(err)

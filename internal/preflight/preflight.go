@@ -103,26 +103,26 @@ const (
 // Risk is one pending statement that destroys or constrains data, with the
 // number of target rows it would destroy or reject.
 type Risk struct {
-	File      string `json:"file"`
-	Index     int    `json:"statement"`
-	Line      int    `json:"line"`
-	Statement string `json:"sql"`
-	Table     string `json:"table"`
-	Column    string `json:"column,omitempty"`
-	Kind      Kind   `json:"kind"`
+	File      string
+	Index     int
+	Line      int
+	Statement string
+	Table     string
+	Column    string
+	Kind      Kind
 	// Rows is the number of rows on the target that the statement would
 	// destroy or reject (for AddUnique, the rows in duplicate groups).
-	Rows int64 `json:"rows"`
+	Rows int64
 	// Groups is, for AddUnique, the number of values appearing more than once.
-	Groups int64 `json:"groups,omitempty"`
+	Groups int64
 	// Approximate is set when an earlier pending statement writes rows of
 	// the same table, so that the count, taken before anything runs, may
 	// be too high.
-	Approximate bool `json:"approximate,omitempty"`
+	Approximate bool
 	// Declared is set when the file declares the loss on purpose with a
 	// weber:data-loss directive naming the table or column.
-	Declared bool   `json:"declared,omitempty"`
-	Message  string `json:"message"`
+	Declared bool
+	Message  string
 }
 
 // Blocks reports whether the statement would lose or reject data on the

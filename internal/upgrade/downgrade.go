@@ -63,11 +63,11 @@ type DowngradeResult struct {
 	Statements []string
 	// DataLoss describes the plan's drops with the rows holding data in
 	// them ("DROP TABLE posts (3 rows)", "DROP COLUMN users.bio (0 rows)").
-	DataLoss []string `json:",omitempty"`
+	DataLoss []string
 	// Lossy reports that a drop would destroy data (a table with rows, a
 	// column with a value, or a count that failed): applying the plan
 	// needs AllowDataLoss.
-	Lossy bool `json:",omitempty"`
+	Lossy bool
 	// DryRun reports that nothing was changed.
 	DryRun bool
 	// Duration is how long the whole call took.

@@ -28,14 +28,14 @@ type StatusResult struct {
 	// included.
 	Pending []PendingFile
 	// OutOfOrder lists the pending files older than Current.
-	OutOfOrder []string `json:",omitempty"`
+	OutOfOrder []string
 	// Partial is the partially applied file, if any.
-	Partial *PartialFile `json:",omitempty"`
+	Partial *PartialFile
 	// UntrackedTables lists the tables of a database without history (the
 	// case Upgrade refuses unless baselined).
-	UntrackedTables []string `json:",omitempty"`
+	UntrackedTables []string
 	// Problems are the refusals an upgrade would meet, one line each.
-	Problems []Problem `json:",omitempty"`
+	Problems []Problem
 	// InvalidIndexes lists the INVALID indexes that failed concurrent
 	// builds left (PostgreSQL): unused by queries, still written; the next
 	// upgrade of the file that builds one drops it and builds it again.

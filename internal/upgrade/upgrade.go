@@ -172,7 +172,7 @@ type FileRun struct {
 	// concurrent builds, that were dropped and built again.
 	RebuiltIndexes []string
 	// SQL holds the statements run (from From on); filled in a dry run.
-	SQL []string `json:",omitempty"`
+	SQL []string
 }
 
 // Result is what Upgrade did. A database already up to date gives a Result
@@ -186,10 +186,10 @@ type Result struct {
 	// DryRun reports that nothing was changed.
 	DryRun bool
 	// Baselined lists the versions recorded as applied without running.
-	Baselined []string `json:",omitempty"`
+	Baselined []string
 	// Adopted lists the pending files (names) recorded as applied without
 	// running because the database already had their effect (Options.Adopt).
-	Adopted []string `json:",omitempty"`
+	Adopted []string
 	// Files lists the files applied, in order.
 	Files []FileRun
 	// Remaining lists the files still pending after the run (those after
@@ -206,7 +206,7 @@ type Result struct {
 	// any Blocks() and AllowDataLoss is not set); otherwise the ones that
 	// did not block (no rows affected, or an approximate count), to show
 	// as warnings.
-	Risks []preflight.Risk `json:",omitempty"`
+	Risks []preflight.Risk
 	// Blocking lists the pending statements that block writes on, or
 	// rewrite, an existing table, with the table's size on the target;
 	// BlockingRefusal is, in a dry run, the refusal a real run would meet.
@@ -214,7 +214,7 @@ type Result struct {
 	BlockingRefusal string
 	// PreflightSkipped says, in a dry run, why the pre-flight check could
 	// not run (outside a dry run that is a KindPreflight Refusal).
-	PreflightSkipped string `json:",omitempty"`
+	PreflightSkipped string
 }
 
 // NothingToDo reports that the database was already up to date.

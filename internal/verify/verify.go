@@ -110,29 +110,29 @@ const (
 // Step is one check of the rehearsal.
 type Step struct {
 	// Name says what was done, e.g. "apply 20261127_add_bio.sql".
-	Name   string `json:"name"`
-	Status Status `json:"status"`
+	Name   string
+	Status Status
 	// Detail is one line: counts on success, the reason on failure or skip.
-	Detail string `json:"detail,omitempty"`
+	Detail string
 	// Findings name table, column and counts behind the outcome.
-	Findings []fingerprint.Finding `json:"findings,omitempty"`
-	Duration time.Duration         `json:"duration"`
+	Findings []fingerprint.Finding
+	Duration time.Duration
 }
 
 // DialectReport is the rehearsal on one dialect.
 type DialectReport struct {
 	// Dialect is the folder name: sqlite, postgres or mysql.
-	Dialect string `json:"dialect"`
+	Dialect string
 	// Database is the scratch database (password-free).
-	Database string `json:"database,omitempty"`
+	Database string
 	// From is the version the rehearsal started at ("" for empty).
-	From string `json:"from"`
+	From string
 	// Files are the files under test, in order.
-	Files []string `json:"files"`
+	Files []string
 	// Skipped is set when the dialect could not be rehearsed; Steps then
 	// holds one skipped step saying why.
-	Skipped bool   `json:"skipped,omitempty"`
-	Steps   []Step `json:"steps"`
+	Skipped bool
+	Steps   []Step
 }
 
 // Passed reports whether no step failed.
@@ -147,7 +147,7 @@ func (d *DialectReport) Passed() bool {
 
 // Report is the outcome of Run, one entry per dialect.
 type Report struct {
-	Dialects []*DialectReport `json:"dialects"`
+	Dialects []*DialectReport
 }
 
 // Passed reports whether every dialect passed (skipped dialects do not
