@@ -170,9 +170,9 @@ func (e *Engine) Drift(ctx context.Context) (*DriftReport, error) {
 
 // OverviewOptions configure Overview.
 type OverviewOptions struct {
-	// Models are the desired tables (ent's migrate.Tables); nil skips the
+	// Tables are the desired tables (ent's migrate.Tables); nil skips the
 	// models against the history.
-	Models []*entschema.Table
+	Tables []*entschema.Table
 	// DevURL, when set, replaces Config.DevURL for this call.
 	DevURL string
 }
@@ -185,5 +185,5 @@ func (e *Engine) Overview(ctx context.Context, opts OverviewOptions) (*Overview,
 	if opts.DevURL == "" {
 		opts.DevURL = e.cfg.DevURL
 	}
-	return drift.OverviewFrom(ctx, e.src, drift.OverviewOptions{DevURL: opts.DevURL, Tables: opts.Models})
+	return drift.OverviewFrom(ctx, e.src, drift.OverviewOptions{DevURL: opts.DevURL, Tables: opts.Tables})
 }

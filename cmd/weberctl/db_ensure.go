@@ -53,7 +53,7 @@ Example:
 				return err
 			}
 			res, err := devdb.Ensure(c.Context, u, devdb.EnsureOptions{
-				Dir:         cfg.MigrationsDir,
+				Root:        cfg.MigrationsDir,
 				DevURL:      devURLFor(c, cfg, folder),
 				Env:         cfg.Env,
 				LockTimeout: lockTimeout(c),

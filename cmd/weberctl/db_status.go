@@ -168,7 +168,7 @@ func statusOf(ctx context.Context, db *sql.DB, u *dbconn.URL, dir string, f stat
 	} else {
 		opts := engine.OverviewOptions{DevURL: f.devURL}
 		if !f.skipModels {
-			opts.Models = migrate.Tables
+			opts.Tables = migrate.Tables
 		}
 		if rep, err = eng.Overview(ctx, opts); err != nil {
 			return nil, err

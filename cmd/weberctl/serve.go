@@ -87,7 +87,7 @@ func serve(c *cli.Context, e *env) error {
 			return err
 		}
 		res, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{
-			Dir: cfg.MigrationsDir, DevURL: devURLFor(c, cfg, folder), Env: cfg.Env,
+			Root: cfg.MigrationsDir, DevURL: devURLFor(c, cfg, folder), Env: cfg.Env,
 			LockTimeout: lockTimeout(c), Operator: operator(), Logger: cfg.Logger,
 		})
 		if err != nil {

@@ -33,13 +33,13 @@ const DefaultLockTimeout = time.Minute
 // EnsureOptions configure Ensure. The zero value works: no history, the
 // compiled models, a discarded log.
 type EnsureOptions struct {
-	// Dir is the migrations directory holding one folder per dialect
+	// Root is the migrations root holding one folder per dialect
 	// ("migrations"). On an empty database the history in
-	// Dir/<dialect folder> is applied before the models are compared; on a
-	// database with a history, its pending files are (or recorded as
-	// applied, when the database already has their effect). An empty Dir,
+	// Root/<dialect folder> is applied before the models are compared; on
+	// a database with a history, its pending files are (or recorded as
+	// applied, when the database already has their effect). An empty Root,
 	// or a missing folder for the URL's dialect, skips that step.
-	Dir string
+	Root string
 	// DevURL names a PostgreSQL or MySQL server (of the target's dialect)
 	// where a scratch database may be created and dropped: there the
 	// history is replayed to tell whether pending files are already in

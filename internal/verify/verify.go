@@ -42,9 +42,9 @@ import (
 
 // Options configure Run.
 type Options struct {
-	// Dir is the migrations root: it holds one folder per dialect
+	// Root is the migrations root: it holds one folder per dialect
 	// (sqlite, postgres, mysql).
-	Dir string
+	Root string
 	// Dialects are the folder names to verify (default: sqlite).
 	Dialects []string
 	// DevURLs names, by folder name, the PostgreSQL and MySQL servers where
@@ -63,9 +63,9 @@ type Options struct {
 	// SeedFile is a .sql file of the project's own seed data, run instead
 	// of generation.
 	SeedFile string
-	// Models are the desired tables (ent's migrate.Tables). The final
+	// Tables are the desired tables (ent's migrate.Tables). The final
 	// schema is compared with them; nil skips that step.
-	Models []*entschema.Table
+	Tables []*entschema.Table
 	// AllowDataLoss accepts any loss of data: dropped tables and columns
 	// that held data, rows deleted, in every comparison, the down-and-up
 	// round's included. Without it a file accepts its own losses: drops
@@ -179,11 +179,11 @@ func (r *Report) Failures() []string {
 // unreadable directory, unreachable dev server); a rehearsal that finds a
 // problem returns a report that did not pass, and a nil error.
 func Run(ctx context.Context, opts Options) (*Report, error) {
-	if opts.Dir == "" {
+	if opts.Root == "" {
 		return nil, errors.New("verify: no migrations directory given: pass --dir")
 	}
-	if fi, err := os.Stat(opts.Dir); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("verify: the migrations directory %s does not exist: pass --dir", opts.Dir)
+	if fi, err := os.Stat(opts.Root); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("verify: the migrations directory %s does not exist: pass --dir", opts.Root)
 	}
 	if len(opts.Dialects) == 0 {
 		opts.Dialects = []string{"sqlite"}
@@ -246,7 +246,7 @@ func (r *rehearsal) step(name string, start time.Time, status Status, detail str
 
 func runDialect(ctx context.Context, folder string, opts Options) (*DialectReport, error) {
 	d, _ := liveschema.Dialect(folder)
-	r := &rehearsal{opts: opts, folder: folder, dir: filepath.Join(opts.Dir, folder), log: opts.Logger,
+	r := &rehearsal{opts: opts, folder: folder, dir: filepath.Join(opts.Root, folder), log: opts.Logger,
 		rep: &DialectReport{Dialect: folder}, touched: fingerprint.Touched{}, intended: map[string]string{}, declared: map[string]string{}}
 	dir, err := migdir.OpenDialect(r.dir, d)
 	if err != nil {
@@ -280,7 +280,7 @@ func runDialect(ctx context.Context, folder string, opts Options) (*DialectRepor
 	defer cleanup()
 	r.rep.Database = r.u.Redacted()
 	start = time.Now()
-	if path, err := plan.RunDevSetup(ctx, db, folder, opts.Dir); err != nil || path != "" {
+	if path, err := plan.RunDevSetup(ctx, db, folder, opts.Root); err != nil || path != "" {
 		if err != nil {
 			r.step("prepare the scratch database", start, Fail, oneLine(err))
 			return r.rep, nil
@@ -336,7 +336,7 @@ func (r *rehearsal) populate(ctx context.Context, db *sql.DB, d string) (*finger
 	start := time.Now()
 	r.progress("fill the tables", "", 0, 0)
 	fill, err := datagen.Fill(ctx, db, d, datagen.Options{Rows: opts.Rows, Seed: opts.Seed, SeedFile: opts.SeedFile, SeedOnly: opts.SeedFile != "",
-		Enums: enumsOf(opts.Models), Logger: r.log, Progress: func(table string, done, want int64) {
+		Enums: enumsOf(opts.Tables), Logger: r.log, Progress: func(table string, done, want int64) {
 			r.progress("fill the tables", table, done, want)
 		}})
 	if err != nil {
