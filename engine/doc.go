@@ -18,6 +18,8 @@
 //   - History lists the applied revisions.
 //   - Drift compares the live schema with what its applied history builds,
 //     and Overview adds the models to Status and Drift (`db status`).
+//   - Verify rehearses the files on a populated scratch database and proves
+//     that no row was lost (`db verify`), without touching the database.
 //
 // The methods return results and typed errors and never print: a
 // *Refusal (KindOf tells its Kind) when the history, the folder and the

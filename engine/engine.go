@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -13,7 +14,9 @@ import (
 
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/drift"
+	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/upgrade"
+	"github.com/weber-framework/weber/internal/verify"
 )
 
 // DefaultLockTimeout is how long Upgrade and Downgrade wait for the
@@ -186,4 +189,49 @@ func (e *Engine) Overview(ctx context.Context, opts OverviewOptions) (*Overview,
 		opts.DevURL = e.cfg.DevURL
 	}
 	return drift.OverviewFrom(ctx, e.src, drift.OverviewOptions{DevURL: opts.DevURL, Tables: opts.Tables})
+}
+
+// VerifyOptions configure Verify; the zero value rehearses the newest file
+// on generated rows.
+type VerifyOptions struct {
+	// From is the version the rehearsal starts at, the deployed one
+	// (default: every file but the newest; "0": an empty database).
+	From string
+	// Rows is the number of generated rows per table (0 = the default).
+	Rows int
+	// Seed makes the generated rows deterministic (0 = 1).
+	Seed int64
+	// SeedFile is a .sql file of the project's own rows, run instead of
+	// generating them.
+	SeedFile string
+	// Tables are the desired tables (ent's migrate.Tables): the final
+	// schema is compared with them; nil skips that step.
+	Tables []*entschema.Table
+	// AllowDataLoss accepts any loss of data.
+	AllowDataLoss bool
+	// NoReverse skips the downgrade-and-upgrade-again round.
+	NoReverse bool
+	// Progress, when set, is called as the rehearsal goes.
+	Progress func(VerifyProgress)
+}
+
+// Verify rehearses the folder's files on a populated scratch database of
+// the same dialect (in memory for SQLite, on Config.DevURL's server
+// otherwise) and proves that no row was lost: `weberctl db verify` for
+// this engine's dialect. It never touches the Engine's database. The
+// folder must be named after its dialect (sqlite, postgres or mysql).
+func (e *Engine) Verify(ctx context.Context, opts VerifyOptions) (*VerifyReport, error) {
+	folder, err := migdir.Folder(e.cfg.URL.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	if filepath.Base(filepath.Clean(e.cfg.Dir)) != folder {
+		return nil, fmt.Errorf("verify: the migration folder %s is not named %s: Verify rehearses ROOT/%s; rename the folder", e.cfg.Dir, folder, folder)
+	}
+	return verify.Run(ctx, verify.Options{
+		Root: filepath.Dir(filepath.Clean(e.cfg.Dir)), Dialects: []string{folder},
+		DevURLs: map[string]string{folder: e.cfg.DevURL},
+		From:    opts.From, Rows: opts.Rows, Seed: opts.Seed, SeedFile: opts.SeedFile, Tables: opts.Tables,
+		AllowDataLoss: opts.AllowDataLoss, NoReverse: opts.NoReverse, Logger: e.src.Logger(), Progress: opts.Progress,
+	})
 }

@@ -147,3 +147,53 @@ func devURL(b testserver.Backend) string {
 	}
 	return b.URL
 }
+
+// TestVerifyRehearsesTheFolder checks that Verify rehearses the engine's
+// folder on generated rows, catches a file that loses them, and refuses a
+// folder not named after its dialect.
+func TestVerifyRehearsesTheFolder(t *testing.T) {
+	ctx := context.Background()
+	u, err := engine.ParseURL("sqlite://" + filepath.Join(t.TempDir(), "app.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := engine.Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	create := "CREATE TABLE users (id integer PRIMARY KEY, name text NOT NULL);\n"
+	for _, c := range []struct {
+		name, second string
+		pass         bool
+	}{
+		{"a column added keeps every row", "ALTER TABLE users ADD COLUMN bio text NULL;\n", true},
+		{"a delete loses rows", "DELETE FROM users WHERE id % 2 = 0;\n", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := writeFolder(t, dialect.SQLite, "1_users.sql", create, "2_change.sql", c.second)
+			eng, err := engine.New(db, engine.Config{URL: u, Dir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := eng.Verify(ctx, engine.VerifyOptions{Rows: 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Passed() != c.pass {
+				t.Fatalf("Passed() = %v, want %v; failures %q", rep.Passed(), c.pass, rep.Failures())
+			}
+		})
+	}
+	odd := filepath.Join(t.TempDir(), "history")
+	if err := os.Mkdir(odd, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.New(db, engine.Config{URL: u, Dir: odd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Verify(ctx, engine.VerifyOptions{}); err == nil || !strings.Contains(err.Error(), "is not named sqlite") {
+		t.Fatalf("Verify of a folder named history = %v; want a refusal naming sqlite", err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/weber-framework/weber/internal/preflight"
 	"github.com/weber-framework/weber/internal/revstore"
 	"github.com/weber-framework/weber/internal/upgrade"
+	"github.com/weber-framework/weber/internal/verify"
 )
 
 // URL is a parsed database URL: sqlite://PATH, postgres://... or
@@ -110,6 +111,13 @@ type Difference = drift.Difference
 // Overview is `weberctl db status`: the models against the history, the
 // history against the database, and the database against its history.
 type Overview = drift.OverviewReport
+
+// VerifyReport is a rehearsal's outcome: Passed, Failures, and each
+// step with its findings.
+type VerifyReport = verify.Report
+
+// VerifyProgress is a rehearsal's work under way (VerifyOptions.Progress).
+type VerifyProgress = verify.Progress
 
 // Refusal is an expected reason not to proceed: nothing was changed.
 type Refusal = upgrade.Refusal
