@@ -6,8 +6,11 @@ import (
 
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/drift"
+	"github.com/weber-framework/weber/internal/fingerprint"
+	"github.com/weber-framework/weber/internal/livelint"
 	"github.com/weber-framework/weber/internal/lockwait"
 	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/internal/plan"
 	"github.com/weber-framework/weber/internal/preflight"
 	"github.com/weber-framework/weber/internal/revstore"
 	"github.com/weber-framework/weber/internal/upgrade"
@@ -118,6 +121,36 @@ type VerifyReport = verify.Report
 
 // VerifyProgress is a rehearsal's work under way (VerifyOptions.Progress).
 type VerifyProgress = verify.Progress
+
+// VerifyDialect is the rehearsal of one dialect folder.
+type VerifyDialect = verify.DialectReport
+
+// VerifyStep is one check of a rehearsal.
+type VerifyStep = verify.Step
+
+// VerifyStatus is a step's outcome: "pass", "fail" or "skip".
+type VerifyStatus = verify.Status
+
+// Finding is one difference a rehearsal found between the data before
+// and after (rows lost, values changed, a foreign key broken...).
+type Finding = fingerprint.Finding
+
+// BlockingFinding is why a statement blocks a table's writes or rewrites
+// it, with the gentler form to use instead.
+type BlockingFinding = livelint.Finding
+
+// ModelsPlan is the models against the history (Overview.Models): the
+// statements a new revision would write, and what it would leave out.
+type ModelsPlan = plan.Plan
+
+// PlannedStatement is one statement of a ModelsPlan.
+type PlannedStatement = plan.Statement
+
+// LeftOut is a destructive change a ModelsPlan leaves out unless allowed.
+type LeftOut = plan.LeftOut
+
+// LintFinding is what the linter says about a planned statement.
+type LintFinding = plan.Finding
 
 // Refusal is an expected reason not to proceed: nothing was changed.
 type Refusal = upgrade.Refusal
