@@ -77,8 +77,11 @@ func KindOf(err error) Kind {
 // by the call that returned it. Its message is one line naming the file and
 // the next step.
 type Refusal struct {
-	// Op is the operation refused: "upgrade" or "downgrade"; "" for a
-	// refusal found by Status, which refuses nothing itself.
+	// Op is the operation refused: "upgrade" or "downgrade". It is ""
+	// for a refusal found by Status, which refuses nothing itself, and for
+	// the two whose message starts with its own subject: a --to or
+	// --baseline that names no file ("--to 3: ..."), and a SQLite file
+	// that left foreign key violations ("applying 3_x.sql: ...").
 	Op string
 	// Kind classifies the refusal (KindEdited, ...).
 	Kind Kind
