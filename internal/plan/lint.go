@@ -344,7 +344,7 @@ func liveFindings(folder, name, content string, file *migrate.LocalFile, stmts [
 	tx := folder != MySQL && !slices.Contains(file.Directive("txmode"), migdir.TxModeNone)
 	fileNolint := file.Directive("nolint")
 	var out []Finding
-	for _, lf := range livelint.Check(livelint.File{Dialect: dia, Stmts: texts, Transactional: tx}) {
+	for _, lf := range livelint.Lint(livelint.File{Dialect: dia, Stmts: texts, Transactional: tx}) {
 		s := stmts[lf.Stmt]
 		f := Finding{File: name, Code: lf.Code, Analyzer: livelint.Analyzer, Message: lf.Message,
 			Statement: strings.TrimSpace(s.Text), Line: lineAt(content, s.Pos), Explanation: lf.Explanation, Alternative: lf.Alternative}

@@ -52,7 +52,7 @@ func blockingStatements(dia string, steps []*step) []BlockingStatement {
 		for i, st := range f.Stmts {
 			stmts[i] = st.Text
 		}
-		for _, fd := range livelint.Check(livelint.File{Dialect: dia, Stmts: stmts, Transactional: transactional(dia, f)}) {
+		for _, fd := range livelint.Lint(livelint.File{Dialect: dia, Stmts: stmts, Transactional: transactional(dia, f)}) {
 			if fd.Stmt < s.from || !slices.Contains(blockingCodes, fd.Code) || silenced(f, f.Stmts[fd.Stmt], fd.Code) {
 				continue
 			}
