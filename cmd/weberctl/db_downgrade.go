@@ -5,8 +5,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/weber-framework/weber/engine"
 	"github.com/weber-framework/weber/internal/migdir"
-	"github.com/weber-framework/weber/internal/upgrade"
 )
 
 func dbDowngradeCommand(e *env) *cli.Command {
@@ -14,7 +14,7 @@ func dbDowngradeCommand(e *env) *cli.Command {
 		Name:  "downgrade",
 		Usage: "bring the database back to an earlier version of the history",
 		Description: `Plans from the live database to the schema the history has at --to (default:
-one file back; ` + upgrade.Empty + ` for before the first file) and shows the plan with
+one file back; ` + engine.Empty + ` for before the first file) and shows the plan with
 the rows each drop would destroy. It refuses a plan that drops a table holding
 rows or a column holding values unless --allow-data-loss (dropping what is
 empty needs no flag), then applies it under the migration lock and removes
@@ -26,7 +26,7 @@ Example:
    weberctl db downgrade --dry-run
    weberctl db downgrade --to 20261127011300 --allow-data-loss`,
 		Flags: withGlobal(append([]cli.Flag{
-			&cli.StringFlag{Name: "to", Usage: "the `VERSION` to go back to (" + upgrade.Empty + ": before the first file; default: one file back)"},
+			&cli.StringFlag{Name: "to", Usage: "the `VERSION` to go back to (" + engine.Empty + ": before the first file; default: one file back)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan and change nothing"},
 			&cli.BoolFlag{Name: "allow-data-loss", Usage: "allow a plan that drops tables holding rows or columns holding values"},
 			lockTimeoutFlag(),
@@ -50,7 +50,11 @@ Example:
 			if err != nil {
 				return err
 			}
-			res, err := upgrade.Downgrade(c.Context, db, u, dir, upgrade.DowngradeOptions{
+			eng, err := newEngine(u, db, dir, cfg.Logger)
+			if err != nil {
+				return err
+			}
+			res, err := eng.Downgrade(c.Context, engine.DowngradeOptions{
 				To:     c.String("to"),
 				DryRun: dry,
 				// A dry run changes nothing: it shows the whole plan, data

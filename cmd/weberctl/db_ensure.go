@@ -58,7 +58,7 @@ func dbEnsure(c *cli.Context, e *env) error {
 		return err
 	}
 	res, err := devdb.Ensure(c.Context, u, devdb.EnsureOptions{
-		Dir:         cfg.MigrationsDir,
+		Root:        cfg.MigrationsDir,
 		DevURL:      devURLFor(c, cfg, folder),
 		Env:         cfg.Env,
 		LockTimeout: lockTimeout(c),

@@ -7,7 +7,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/weber-framework/weber/internal/errtext"
-	"github.com/weber-framework/weber/internal/upgrade"
 )
 
 func dbHistoryCommand(e *env) *cli.Command {
@@ -26,12 +25,16 @@ Example:
 			if err := noArgs(c); err != nil {
 				return err
 			}
-			_, u, db, _, err := e.openTarget(c, false)
+			_, u, db, dir, err := e.openTarget(c, false)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			revs, err := upgrade.History(c.Context, db, u)
+			eng, err := newEngine(u, db, dir, nil)
+			if err != nil {
+				return err
+			}
+			revs, err := eng.History(c.Context)
 			if err != nil {
 				return err
 			}

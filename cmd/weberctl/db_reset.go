@@ -5,11 +5,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/weber-framework/weber/engine"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/devdb"
 	"github.com/weber-framework/weber/internal/envmark"
 	"github.com/weber-framework/weber/internal/migdir"
-	"github.com/weber-framework/weber/internal/upgrade"
 )
 
 func dbResetCommand(e *env) *cli.Command {
@@ -75,7 +75,11 @@ func rebuildAndSeed(c *cli.Context, e *env, u *dbconn.URL, dir, env string) erro
 		return err
 	}
 	defer db.Close()
-	res, err := upgrade.Upgrade(c.Context, db, u, dir, upgrade.Options{
+	eng, err := newEngine(u, db, dir, nil)
+	if err != nil {
+		return err
+	}
+	res, err := eng.Upgrade(c.Context, engine.UpgradeOptions{
 		Env:      env,
 		Operator: operator(),
 		Logger:   e.logger(c),

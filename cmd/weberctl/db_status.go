@@ -10,13 +10,12 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/weber-framework/weber/engine"
 	"github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/internal/dbconn"
-	"github.com/weber-framework/weber/internal/drift"
 	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/plan"
-	"github.com/weber-framework/weber/internal/upgrade"
 )
 
 func dbStatusCommand(e *env) *cli.Command {
@@ -145,7 +144,7 @@ type statusView struct {
 	Live    liveWay     `json:"live"`
 }
 
-// statusOf computes the three ways with drift.Status (with --skip-live,
+// statusOf computes the three ways with the engine's Overview (with --skip-live,
 // the other two without it) and turns them into the view.
 func statusOf(ctx context.Context, db *sql.DB, u *dbconn.URL, dir string, f statusFlags) (*statusView, error) {
 	noDev := ""
@@ -153,15 +152,19 @@ func statusOf(ctx context.Context, db *sql.DB, u *dbconn.URL, dir string, f stat
 		noDev = fmt.Sprintf("no dev database for %s: set %s or --dev-url to a server where weberctl may create scratch databases",
 			f.folder, plan.DevURLVariable(f.folder))
 	}
-	var rep *drift.StatusReport
+	eng, err := newEngine(u, db, dir, f.logger)
+	if err != nil {
+		return nil, err
+	}
+	var rep *engine.Overview
 	if f.skipLive || noDev != "" {
-		// drift.Status always compares the live database; here it is
-		// skipped (or cannot run), so compute the other ways directly.
-		hist, err := upgrade.Status(ctx, db, u, dir)
+		// Overview always compares the live database; here it is skipped
+		// (or cannot run), so compute the other ways directly.
+		hist, err := eng.Status(ctx)
 		if err != nil {
 			return nil, err
 		}
-		rep = &drift.StatusReport{Dialect: u.Dialect, Dir: dir, History: hist}
+		rep = &engine.Overview{Dialect: u.Dialect, Dir: dir, History: hist}
 		if !f.skipModels && noDev == "" {
 			p, err := plan.ModelsAhead(ctx, f.folder, dir, f.devURL, migrate.Tables)
 			if err != nil {
@@ -171,12 +174,11 @@ func statusOf(ctx context.Context, db *sql.DB, u *dbconn.URL, dir string, f stat
 			}
 		}
 	} else {
-		opts := drift.StatusOptions{DevURL: f.devURL, Logger: f.logger}
+		opts := engine.OverviewOptions{DevURL: f.devURL}
 		if !f.skipModels {
 			opts.Tables = migrate.Tables
 		}
-		var err error
-		if rep, err = drift.Status(ctx, db, u, dir, opts); err != nil {
+		if rep, err = eng.Overview(ctx, opts); err != nil {
 			return nil, err
 		}
 	}
@@ -269,10 +271,10 @@ func verdict(v *statusView) (clean bool, line string) {
 func upgradeAdvice(h historyView) string {
 	var outOfOrder, untracked, other bool
 	for _, p := range h.Problems {
-		switch p.Kind {
-		case upgrade.KindOutOfOrder:
+		switch engine.Kind(p.Kind) {
+		case engine.KindOutOfOrder:
 			outOfOrder = true
-		case upgrade.KindNotClean:
+		case engine.KindNotClean:
 			untracked = true
 		default:
 			other = true
@@ -296,7 +298,7 @@ func upgradeAdvice(h historyView) string {
 func refusals(h historyView) int {
 	n := 0
 	for _, p := range h.Problems {
-		if p.Kind != upgrade.KindNotClean {
+		if engine.Kind(p.Kind) != engine.KindNotClean {
 			n++
 		}
 	}
@@ -314,7 +316,7 @@ func revisionHint(m modelsWay) string {
 
 // describeDifference says what was changed by hand, e.g.
 // "users.x: column added by hand (bigint NULL)".
-func describeDifference(d drift.Difference) string {
+func describeDifference(d engine.Difference) string {
 	subject := d.Table
 	switch {
 	case d.Column != "":

@@ -123,9 +123,13 @@ func dbUpgradeCommand(e *env) *cli.Command {
 			case c.Bool("retry"):
 				opts.Unconfirmed = upgrade.UnconfirmedRetry
 			case c.Bool("mark-applied"):
-				opts.Unconfirmed = upgrade.UnconfirmedSkip
+				opts.Unconfirmed = upgrade.UnconfirmedMarkApplied
 			}
-			res, err := upgrade.Upgrade(c.Context, db, u, dir, opts)
+			eng, err := newEngine(u, db, dir, nil)
+			if err != nil {
+				return err
+			}
+			res, err := eng.Upgrade(c.Context, opts)
 			if err != nil {
 				return devdb.WithDevAdvice(err, !inDevelopment(c, cfg.Env, u, db))
 			}

@@ -67,14 +67,14 @@ Example:
 				return err
 			}
 			rep, err := verify.Run(c.Context, verify.Options{
-				Dir:           cfg.MigrationsDir,
+				Root:          cfg.MigrationsDir,
 				Dialects:      dialects,
 				DevURLs:       devURLs(c, cfg),
 				From:          c.String("from"),
 				Rows:          c.Int("rows"),
 				Seed:          c.Int64("seed"),
 				SeedFile:      c.String("seed-file"),
-				Models:        migrate.Tables,
+				Tables:        migrate.Tables,
 				AllowDataLoss: c.Bool("allow-data-loss"),
 				NoReverse:     c.Bool("no-reverse"),
 				Logger:        cfg.Logger,

@@ -122,7 +122,11 @@ func openStandIn(c *cli.Context) (*sql.DB, error) {
 // pendingFiles returns how many migration files of dir are not yet
 // (completely) applied to the database.
 func pendingFiles(ctx context.Context, db *sql.DB, u *dbconn.URL, dir string) (int, error) {
-	st, err := upgrade.Status(ctx, db, u, dir)
+	eng, err := newEngine(u, db, dir, nil)
+	if err != nil {
+		return 0, err
+	}
+	st, err := eng.Status(ctx)
 	if err != nil {
 		return 0, err
 	}

@@ -20,7 +20,6 @@ import (
 	"github.com/weber-framework/weber/internal/devdb"
 	"github.com/weber-framework/weber/internal/envmark"
 	"github.com/weber-framework/weber/internal/migdir"
-	"github.com/weber-framework/weber/internal/upgrade"
 )
 
 // shutdownTimeout bounds how long serve waits for requests in flight after
@@ -131,7 +130,7 @@ func ensureEmbedded(c *cli.Context, e *env, cfg app.Config, u *dbconn.URL) error
 		return err
 	}
 	res, err := devdb.Ensure(c.Context, u, devdb.EnsureOptions{
-		Dir: cfg.MigrationsDir, DevURL: devURLFor(c, cfg, folder), Env: cfg.Env,
+		Root: cfg.MigrationsDir, DevURL: devURLFor(c, cfg, folder), Env: cfg.Env,
 		LockTimeout: lockTimeout(c), Operator: operator(), Logger: cfg.Logger,
 	})
 	if err != nil {
@@ -219,7 +218,11 @@ func migrateOrRefuse(c *cli.Context, e *env, cfg app.Config, u *dbconn.URL, db *
 			return nil, err
 		}
 		uopts.DevURL = devURLFor(c, cfg, folder)
-		res, err := upgrade.Upgrade(ctx, db, u, dir, uopts)
+		eng, err := newEngine(u, db, dir, nil)
+		if err != nil {
+			return nil, err
+		}
+		res, err := eng.Upgrade(ctx, uopts)
 		if err != nil {
 			return nil, err
 		}

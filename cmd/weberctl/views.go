@@ -369,18 +369,42 @@ func newHistoryView(s *upgrade.StatusResult) historyView {
 			Error: errtext.Flatten(p.Error), ErrorStatement: p.ErrorStmt, Unconfirmed: p.Unconfirmed, Progress: p.Progress}
 	}
 	for _, p := range s.Problems {
-		v.Problems = append(v.Problems, problemView{Kind: p.Kind, File: p.File, Message: errtext.Flatten(p.Message)})
+		v.Problems = append(v.Problems, problemView{Kind: string(p.Kind), File: p.File, Message: errtext.Flatten(p.Message)})
 	}
 	return v
 }
 
 // verifyStepView is one step of a rehearsal.
 type verifyStepView struct {
-	Name       string                `json:"name"`
-	Status     string                `json:"status"`
-	Detail     string                `json:"detail"`
-	Findings   []fingerprint.Finding `json:"findings"`
-	DurationMS float64               `json:"duration_ms"`
+	Name       string            `json:"name"`
+	Status     string            `json:"status"`
+	Detail     string            `json:"detail"`
+	Findings   []fingerprintView `json:"findings"`
+	DurationMS float64           `json:"duration_ms"`
+}
+
+// fingerprintView is one finding of a rehearsal's comparison of the data
+// before and after (package fingerprint).
+type fingerprintView struct {
+	Kind     string `json:"kind"`
+	Severity string `json:"severity"`
+	Table    string `json:"table"`
+	Column   string `json:"column,omitempty"`
+	Before   int64  `json:"before"`
+	After    int64  `json:"after"`
+	Count    int64  `json:"count"`
+	Example  string `json:"example,omitempty"`
+	NewName  string `json:"new_name,omitempty"`
+	Message  string `json:"message"`
+}
+
+func fingerprintViews(fs []fingerprint.Finding) []fingerprintView {
+	out := make([]fingerprintView, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, fingerprintView{Kind: string(f.Kind), Severity: string(f.Severity), Table: f.Table, Column: f.Column,
+			Before: f.Before, After: f.After, Count: f.Count, Example: f.Example, NewName: f.NewName, Message: f.Message})
+	}
+	return out
 }
 
 // verifyDialectView is the rehearsal on one dialect.
@@ -408,7 +432,7 @@ func newVerifyView(r *verify.Report) verifyView {
 			Passed: d.Passed(), Skipped: d.Skipped, Steps: []verifyStepView{}}
 		for _, s := range d.Steps {
 			dv.Steps = append(dv.Steps, verifyStepView{Name: s.Name, Status: string(s.Status), Detail: errtext.Flatten(s.Detail),
-				Findings: list(s.Findings), DurationMS: ms(s.Duration)})
+				Findings: fingerprintViews(s.Findings), DurationMS: ms(s.Duration)})
 		}
 		v.Dialects = append(v.Dialects, dv)
 	}

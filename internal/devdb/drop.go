@@ -58,15 +58,15 @@ type DropOptions struct {
 // DropResult says what Drop did.
 type DropResult struct {
 	// Database is the URL, password redacted.
-	Database string `json:"database"`
+	Database string
 	// Existed reports that there was a database to drop.
-	Existed bool `json:"existed"`
+	Existed bool
 	// Dropped reports that the database is gone.
-	Dropped bool `json:"dropped"`
+	Dropped bool
 	// Env is the environment the database recorded, if any.
-	Env string `json:"env,omitempty"`
+	Env string
 	// Files are the files removed (SQLite: the database, -wal, -shm).
-	Files []string `json:"files,omitempty"`
+	Files []string
 }
 
 // Name returns what a person types to confirm dropping u's database: the

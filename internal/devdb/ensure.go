@@ -34,13 +34,13 @@ const DefaultLockTimeout = time.Minute
 // EnsureOptions configure Ensure. The zero value works: no history, the
 // compiled models, a discarded log.
 type EnsureOptions struct {
-	// Dir is the migrations directory holding one folder per dialect
+	// Root is the migrations root holding one folder per dialect
 	// ("migrations"). On an empty database the history in
-	// Dir/<dialect folder> is applied before the models are compared; on a
-	// database with a history, its pending files are (or recorded as
-	// applied, when the database already has their effect). An empty Dir,
+	// Root/<dialect folder> is applied before the models are compared; on
+	// a database with a history, its pending files are (or recorded as
+	// applied, when the database already has their effect). An empty Root,
 	// or a missing folder for the URL's dialect, skips that step.
-	Dir string
+	Root string
 	// DevURL names a PostgreSQL or MySQL server (of the target's dialect)
 	// where a scratch database may be created and dropped: there the
 	// history is replayed to tell whether pending files are already in
@@ -68,45 +68,45 @@ type EnsureOptions struct {
 // Adopted.
 type EnsureResult struct {
 	// Database is the URL, password redacted.
-	Database string `json:"database"`
+	Database string
 	// Dialect is ent's dialect name: sqlite3, postgres or mysql.
-	Dialect string `json:"dialect"`
+	Dialect string
 	// DatabaseCreated reports that the database itself did not exist.
-	DatabaseCreated bool `json:"database_created"`
+	DatabaseCreated bool
 	// History lists the migration files applied (to the empty database, or
 	// pending on a database with a history), e.g.
 	// "20261127000000_init.sql".
-	History []string `json:"history"`
+	History []string
 	// Adopted lists the pending migration files recorded as applied without
 	// running them, because the database already had their changes (made
 	// by an earlier Ensure from the models).
-	Adopted []string `json:"adopted"`
+	Adopted []string
 	// Tables, Columns ("table.column"), Indexes ("table.index") and
 	// ForeignKeys ("table.symbol") were created from the models.
-	Tables      []string `json:"tables"`
-	Columns     []string `json:"columns"`
-	Indexes     []string `json:"indexes"`
-	ForeignKeys []string `json:"foreign_keys"`
+	Tables      []string
+	Columns     []string
+	Indexes     []string
+	ForeignKeys []string
 	// Skipped lists differences between the models and the database that
 	// Ensure leaves alone because resolving them would change or drop
 	// something: write a revision for them (`weberctl db revision`).
-	Skipped []string `json:"skipped"`
+	Skipped []string
 	// Statements are the SQL statements that ran to create the above.
-	Statements []string `json:"statements"`
+	Statements []string
 	// Env is the environment mark the database holds after the run, when
 	// EnsureOptions.Env was given ("" otherwise). It differs from the
 	// requested environment when EnvKept is set.
-	Env string `json:"env,omitempty"`
+	Env string
 	// EnvRequested is EnsureOptions.Env.
-	EnvRequested string `json:"env_requested,omitempty"`
+	EnvRequested string
 	// EnvPrevious is the mark the database had before the run ("" none).
-	EnvPrevious string `json:"env_previous,omitempty"`
+	EnvPrevious string
 	// EnvKept reports that the database kept its mark (Env) instead of the
 	// requested one, which would have protected it less: ensure never
 	// lowers a mark (see envmark.Record).
-	EnvKept bool `json:"env_kept,omitempty"`
+	EnvKept bool
 	// Duration is the wall time of the whole operation.
-	Duration time.Duration `json:"duration_ns"`
+	Duration time.Duration
 }
 
 // NothingToDo reports whether Ensure found the database complete.

@@ -237,7 +237,7 @@ func TestEnsureAppliesHistoryToAnEmptyDatabase(t *testing.T) {
 		results := make([]*devdb.EnsureResult, 2)
 		errs := make([]error, 2)
 		for i := range results {
-			wg.Go(func() { results[i], errs[i] = devdb.Ensure(ctx, u, devdb.EnsureOptions{Dir: dir}) })
+			wg.Go(func() { results[i], errs[i] = devdb.Ensure(ctx, u, devdb.EnsureOptions{Root: dir}) })
 		}
 		wg.Wait()
 		applied := 0
@@ -259,7 +259,7 @@ func TestEnsureAppliesHistoryToAnEmptyDatabase(t *testing.T) {
 			t.Errorf("status after ensure: applied %d of %d, up to date %v, problems %v", st.Applied, len(files), st.UpToDate(), st.Problems)
 		}
 		// A later ensure on the (no longer empty) database leaves the history alone.
-		again, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{Dir: dir})
+		again, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{Root: dir})
 		if err != nil || len(again.History) != 0 {
 			t.Errorf("second ensure: %v, history %v", err, again.History)
 		}
@@ -279,7 +279,7 @@ func TestEnsureRefusesAnUntrackedDatabase(t *testing.T) {
 		if _, err := db.ExecContext(t.Context(), "CREATE TABLE legacy_orders (id integer PRIMARY KEY)"); err != nil {
 			t.Fatal(err)
 		}
-		_, err := devdb.Ensure(t.Context(), u, devdb.EnsureOptions{Dir: dir})
+		_, err := devdb.Ensure(t.Context(), u, devdb.EnsureOptions{Root: dir})
 		var ue *devdb.UntrackedError
 		if !errors.As(err, &ue) || len(ue.Tables) != 1 || ue.Tables[0] != "legacy_orders" || !strings.Contains(err.Error(), "--baseline") {
 			t.Fatalf("Ensure on an untracked database = %v; want an *UntrackedError naming legacy_orders and the baseline", err)

@@ -90,13 +90,13 @@ func WithDevAdvice(err error, production bool) error {
 	return fmt.Errorf("%w; on a development database (after switching branches, say): switch back to the branch that has that file, or rebuild the database from this branch's history with `weberctl db drop --yes && weberctl db ensure` (its data is lost)", err)
 }
 
-// historyFolder returns the dialect folder of opts.Dir for u, or "" when
+// historyFolder returns the dialect folder of opts.Root for u, or "" when
 // there is no history to apply.
 func historyFolder(u *dbconn.URL, opts EnsureOptions, log *slog.Logger) (string, error) {
-	if opts.Dir == "" {
+	if opts.Root == "" {
 		return "", nil
 	}
-	folder, err := migdir.DialectDir(opts.Dir, u.Dialect)
+	folder, err := migdir.DialectDir(opts.Root, u.Dialect)
 	if err != nil {
 		return "", err
 	}

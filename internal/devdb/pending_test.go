@@ -98,7 +98,7 @@ func (l *loop) add(t *testing.T, name, body string) {
 // ensure runs Ensure on the target with the directory and the tables.
 func (l *loop) ensure(t *testing.T, tables []*entschema.Table) (*devdb.EnsureResult, error) {
 	t.Helper()
-	return devdb.Ensure(t.Context(), l.u, devdb.EnsureOptions{Dir: l.dir, DevURL: l.devURL, Tables: tables})
+	return devdb.Ensure(t.Context(), l.u, devdb.EnsureOptions{Root: l.dir, DevURL: l.devURL, Tables: tables})
 }
 
 // revisions returns the versions and types of the target's revisions.

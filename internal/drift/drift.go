@@ -8,7 +8,7 @@
 // both databases with Atlas (without Weber's own tables), diffs them and
 // names each difference down to the table and the column or index.
 //
-// Status combines the three ways for the CLI: the models against the
+// Overview combines the three ways for the CLI: the models against the
 // history (a revision is needed: plan.ModelsAhead), the history against the
 // live database (files pending or partial: upgrade.Status) and the live
 // database against its applied history (Live). Each way that cannot be
@@ -19,7 +19,6 @@ package drift
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -39,7 +38,7 @@ import (
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/plan"
-	"github.com/weber-framework/weber/internal/revstore"
+	"github.com/weber-framework/weber/internal/upgrade"
 )
 
 // Kinds of Difference. "Added" means present on the live database and not
@@ -71,16 +70,16 @@ const (
 // history.
 type Difference struct {
 	// Kind is one of the kinds above.
-	Kind string `json:"kind"`
+	Kind string
 	// Table is the table concerned ("" for schema-level objects).
-	Table string `json:"table,omitempty"`
+	Table string
 	// Column is the column concerned, for column kinds.
-	Column string `json:"column,omitempty"`
+	Column string
 	// Index names the index, foreign key, check or object concerned.
-	Index string `json:"index,omitempty"`
+	Index string
 	// Detail says what differs, history first, e.g. "type varchar(50) ->
 	// text; NULL -> NOT NULL" or "bigint NULL".
-	Detail string `json:"detail,omitempty"`
+	Detail string
 }
 
 // String renders the difference on one line, e.g.
@@ -106,23 +105,23 @@ func (d Difference) String() string {
 // Report is the live database against its applied history.
 type Report struct {
 	// Dialect is ent's dialect name; Dir the migration directory.
-	Dialect string `json:"dialect"`
-	Dir     string `json:"dir"`
+	Dialect string
+	Dir     string
 	// Version is the latest applied version the history was replayed to
 	// ("" when the database has no history: then every table is
 	// reported as added).
-	Version string `json:"version,omitempty"`
+	Version string
 	// Replayed counts the files replayed in full.
-	Replayed int `json:"replayed"`
+	Replayed int
 	// Partial names a partially applied file whose Applied statements
 	// were replayed.
-	Partial string `json:"partial,omitempty"`
+	Partial string
 	// PartialApplied is the number of statements of Partial replayed.
-	PartialApplied int `json:"partial_applied,omitempty"`
+	PartialApplied int
 	// Clean reports that there is no difference.
-	Clean bool `json:"clean"`
+	Clean bool
 	// Differences are sorted by table, then kind and name.
-	Differences []Difference `json:"differences,omitempty"`
+	Differences []Difference
 }
 
 // Options tune Live (all optional).
@@ -148,45 +147,60 @@ func Live(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath, devURL string
 
 // LiveWith is Live with options.
 func LiveWith(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath, devURL string, opts Options) (*Report, error) {
-	if db == nil || u == nil {
-		return nil, errors.New("drift: no database given: open it with dbconn.Open first")
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	dir, err := migdir.OpenDialect(dirPath, u.Dialect)
-	if err != nil {
-		return nil, fmt.Errorf("drift: %w", err)
-	}
-	rep := &Report{Dialect: u.Dialect, Dir: dirPath}
-	todo, err := appliedFiles(ctx, db, u, dir, dirPath, rep)
+	src, err := upgrade.NewSource(db, u, dirPath, opts.Logger, "drift")
 	if err != nil {
 		return nil, err
 	}
-	d, err := plan.OpenDev(ctx, plan.DevOptions{Dialect: u.Dialect, URL: devURL, Root: filepath.Dir(filepath.Clean(dirPath))})
+	return LiveFrom(ctx, src, devURL)
+}
+
+// LiveFrom is Live on a Source built once (the engine's): its database,
+// folder and logger.
+func LiveFrom(ctx context.Context, src *upgrade.Source, devURL string) (*Report, error) {
+	u, log := src.URL(), src.Logger()
+	dir, err := migdir.OpenDialect(src.Dir(), u.Dialect)
 	if err != nil {
-		return nil, fmt.Errorf("drift: comparing %s with its history: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("drift: %w", err)
+	}
+	rep := &Report{Dialect: u.Dialect, Dir: src.Dir()}
+	todo, err := appliedFiles(ctx, src, dir, rep)
+	if err != nil {
+		return nil, err
+	}
+	dev, closeDev, err := openDev(ctx, src, devURL)
+	if err != nil {
+		return nil, err
+	}
+	defer closeDev()
+	if err := readyDev(ctx, dev, src.DB(), u, src.Dir(), dir); err != nil {
+		return nil, err
+	}
+	if err := replayApplied(ctx, dev, u.Dialect, todo, rep); err != nil {
+		return nil, err
+	}
+	log.Debug("drift: history replayed", "files", rep.Replayed, "partial", rep.Partial)
+	if err := compareWithHistory(ctx, dev, src.DB(), u, rep); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// openDev opens the empty dev database the history is replayed on, and
+// returns the function that removes it.
+func openDev(ctx context.Context, src *upgrade.Source, devURL string) (*sql.DB, func(), error) {
+	u, log := src.URL(), src.Logger()
+	d, err := plan.OpenDev(ctx, plan.DevOptions{Dialect: u.Dialect, URL: devURL, Root: filepath.Dir(filepath.Clean(src.Dir()))})
+	if err != nil {
+		return nil, nil, fmt.Errorf("drift: comparing %s with its history: %w", u.Redacted(), err)
 	}
 	for _, n := range d.Notes {
 		log.Warn("drift: " + n)
 	}
-	defer func() {
+	return d.DB, func() {
 		if err := d.Close(); err != nil {
 			log.Warn("drift: removing the dev database", "err", err)
 		}
-	}()
-	if err := readyDev(ctx, d.DB, db, u, dirPath, dir); err != nil {
-		return nil, err
-	}
-	if err := replayApplied(ctx, d.DB, u.Dialect, todo, rep); err != nil {
-		return nil, err
-	}
-	log.Debug("drift: history replayed", "files", rep.Replayed, "partial", rep.Partial)
-	if err := compareWithHistory(ctx, d.DB, db, u, rep); err != nil {
-		return nil, err
-	}
-	return rep, nil
+	}, nil
 }
 
 // applied is a file of the history as far as it was applied.
@@ -197,21 +211,12 @@ type applied struct {
 
 // appliedFiles lists what the history applied, in version order, and sets
 // rep.Version to the newest applied version.
-func appliedFiles(ctx context.Context, db *sql.DB, u *dbconn.URL, dir *migdir.Dir, dirPath string, rep *Report) ([]applied, error) {
-	store, err := revstore.New(u.Dialect)
+func appliedFiles(ctx context.Context, src *upgrade.Source, dir *migdir.Dir, rep *Report) ([]applied, error) {
+	_, revs, err := src.Revisions(ctx, src.DB(), "drift")
 	if err != nil {
-		return nil, fmt.Errorf("drift: %w", err)
+		return nil, err
 	}
-	var revs []*revstore.Revision
-	exists, err := store.Exists(ctx, db)
-	if err != nil {
-		return nil, fmt.Errorf("drift: %w", err)
-	}
-	if exists {
-		if revs, err = store.ReadAll(ctx, db); err != nil {
-			return nil, fmt.Errorf("drift: %w", err)
-		}
-	}
+	dirPath := src.Dir()
 	var todo []applied
 	for _, r := range revs {
 		f := dir.Find(r.Version)

@@ -227,22 +227,22 @@ func TestStatusThreeWays(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		ctx := context.Background()
-		opts := drift.StatusOptions{DevURL: devURL(db), Tables: migrate.Tables}
-		st, err := drift.Status(ctx, db.SQL, db.URL, db.MigrationsDir, opts)
+		opts := drift.OverviewOptions{DevURL: devURL(db), Tables: migrate.Tables}
+		st, err := drift.Overview(ctx, db.SQL, db.URL, db.MigrationsDir, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if st.ModelsError != "" || st.Models == nil || st.LiveError != "" || st.Live == nil || !st.Live.Clean || !st.History.UpToDate() {
 			t.Fatalf("status of a freshly upgraded database: %+v (live %+v)", st, st.Live)
 		}
-		if st.ModelsAhead {
-			t.Logf("the models are ahead of the project's history: %v %v", st.ModelsPlanned, st.ModelsLeftOut)
+		if st.Models.Ahead() {
+			t.Logf("the models are ahead of the project's history: %v %v", st.Models.Statements, st.Models.LeftOut)
 		} else if !st.Clean() {
 			t.Errorf("Clean() is false with all three ways clean")
 		}
 
 		exec(t, db, "ALTER TABLE users ADD COLUMN nickname varchar(20) NULL")
-		st, err = drift.Status(ctx, db.SQL, db.URL, db.MigrationsDir, opts)
+		st, err = drift.Overview(ctx, db.SQL, db.URL, db.MigrationsDir, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -251,7 +251,7 @@ func TestStatusThreeWays(t *testing.T) {
 		}
 
 		if db.Backend != "sqlite" {
-			st, err = drift.Status(ctx, db.SQL, db.URL, db.MigrationsDir, drift.StatusOptions{Tables: migrate.Tables})
+			st, err = drift.Overview(ctx, db.SQL, db.URL, db.MigrationsDir, drift.OverviewOptions{Tables: migrate.Tables})
 			if err != nil {
 				t.Fatal(err)
 			}

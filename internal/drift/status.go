@@ -3,7 +3,6 @@ package drift
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"log/slog"
 
 	entschema "entgo.io/ent/dialect/sql/schema"
@@ -14,8 +13,8 @@ import (
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
-// StatusOptions configure Status.
-type StatusOptions struct {
+// OverviewOptions configure Overview.
+type OverviewOptions struct {
 	// DevURL names the PostgreSQL or MySQL server where scratch databases
 	// are created to replay the history (SQLite needs none). Without it,
 	// on a server dialect, the two ways that replay (Models and Live) are
@@ -28,72 +27,67 @@ type StatusOptions struct {
 	Logger *slog.Logger
 }
 
-// StatusReport is `db status` three ways, for one database and its
+// OverviewReport is `db status` three ways, for one database and its
 // dialect's migration folder.
-type StatusReport struct {
+type OverviewReport struct {
 	// Dialect is ent's dialect name; Dir the migration directory.
-	Dialect string `json:"dialect"`
-	Dir     string `json:"dir"`
+	Dialect string
+	Dir     string
 	// Models is the models against the history: a plan whose Ahead()
 	// means a revision is needed (nil when it could not be computed).
-	Models *plan.Plan `json:"-"`
-	// ModelsAhead is Models.Ahead(), for scripts.
-	ModelsAhead bool `json:"models_ahead"`
-	// ModelsPlanned are the statements a revision would write, and
-	// ModelsLeftOut the destructive changes it would leave out
-	// ("DROP COLUMN users.bio"), for scripts.
-	ModelsPlanned []string `json:"models_planned,omitempty"`
-	ModelsLeftOut []string `json:"models_left_out,omitempty"`
+	Models *plan.Plan
 	// ModelsError says why Models is nil ("" when it is not).
-	ModelsError string `json:"models_error,omitempty"`
+	ModelsError string
 	// History is the history against the live database: files pending or
 	// partial, and the problems an upgrade would refuse.
-	History *upgrade.StatusResult `json:"history"`
+	History *upgrade.StatusResult
 	// Live is the live database against its applied history (nil when it
 	// could not be computed).
-	Live *Report `json:"live,omitempty"`
+	Live *Report
 	// LiveError says why Live is nil ("" when it is not).
-	LiveError string `json:"live_error,omitempty"`
+	LiveError string
 }
 
 // Clean reports that all three ways agree: the models need no revision,
 // nothing is pending, partial or wrong, and no one changed the database by
 // hand. A way that could not be computed is not clean.
-func (r *StatusReport) Clean() bool {
+func (r *OverviewReport) Clean() bool {
 	return r.Models != nil && !r.Models.Ahead() &&
 		r.History != nil && r.History.UpToDate() &&
 		r.Live != nil && r.Live.Clean
 }
 
-// Status computes the three ways for db (named by u) against the dialect
+// Overview computes the three ways for db (named by u) against the dialect
 // folder dirPath. It fails only when the database cannot be read (the
 // history against live way); the models and live ways record their own
 // failures (no dev server, an invalid or tampered directory, a file that
 // no longer replays) in ModelsError and LiveError. It changes nothing on
 // db and takes no lock.
-func Status(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opts StatusOptions) (*StatusReport, error) {
-	if db == nil || u == nil {
-		return nil, errors.New("status: no database given: open it with dbconn.Open first")
-	}
-	hist, err := upgrade.Status(ctx, db, u, dirPath)
+func Overview(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opts OverviewOptions) (*OverviewReport, error) {
+	src, err := upgrade.NewSource(db, u, dirPath, opts.Logger, "status")
 	if err != nil {
 		return nil, err
 	}
-	rep := &StatusReport{Dialect: u.Dialect, Dir: dirPath, History: hist}
+	return OverviewFrom(ctx, src, opts)
+}
+
+// OverviewFrom is Overview on a Source built once (the engine's); opts.Logger
+// is not used (the Source's logger is).
+func OverviewFrom(ctx context.Context, src *upgrade.Source, opts OverviewOptions) (*OverviewReport, error) {
+	u, dirPath := src.URL(), src.Dir()
+	hist, err := src.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep := &OverviewReport{Dialect: u.Dialect, Dir: dirPath, History: hist}
 	if opts.Tables == nil {
 		rep.ModelsError = "no models given"
 	} else if p, err := plan.ModelsAhead(ctx, u.Dialect, dirPath, opts.DevURL, opts.Tables); err != nil {
 		rep.ModelsError = errtext.OneLine(err)
 	} else {
-		rep.Models, rep.ModelsAhead = p, p.Ahead()
-		for _, st := range p.Statements {
-			rep.ModelsPlanned = append(rep.ModelsPlanned, st.SQL)
-		}
-		for _, l := range p.LeftOut {
-			rep.ModelsLeftOut = append(rep.ModelsLeftOut, l.String())
-		}
+		rep.Models = p
 	}
-	if live, err := LiveWith(ctx, db, u, dirPath, opts.DevURL, Options{Logger: opts.Logger}); err != nil {
+	if live, err := LiveFrom(ctx, src, opts.DevURL); err != nil {
 		rep.LiveError = errtext.OneLine(err)
 	} else {
 		rep.Live = live

@@ -454,22 +454,22 @@ const (
 // Finding is one difference between two snapshots, or one broken foreign
 // key. Message is a full sentence naming table, column and counts.
 type Finding struct {
-	Kind     Kind     `json:"kind"`
-	Severity Severity `json:"severity"`
-	Table    string   `json:"table"`
-	Column   string   `json:"column,omitempty"`
+	Kind     Kind
+	Severity Severity
+	Table    string
+	Column   string
 	// Before and After are row counts (RowsLost, RowsAdded, TableDropped)
 	// or non-NULL counts (ColumnDropped).
-	Before int64 `json:"before"`
-	After  int64 `json:"after"`
+	Before int64
+	After  int64
 	// Count is the number of rows concerned: rows lost, values changed,
 	// rows breaking a foreign key.
-	Count int64 `json:"count"`
+	Count int64
 	// Example names the first affected row, e.g. `id=3: "Ada" -> "x"`.
-	Example string `json:"example,omitempty"`
+	Example string
 	// NewName is the new name of a renamed table or column.
-	NewName string `json:"new_name,omitempty"`
-	Message string `json:"message"`
+	NewName string
+	Message string
 }
 
 func (f Finding) String() string { return f.Message }

@@ -46,8 +46,8 @@ type File struct {
 	Transactional bool
 }
 
-// Check returns the findings of f, in statement order.
-func Check(f File) []Finding {
+// Lint returns the findings of f, in statement order.
+func Lint(f File) []Finding {
 	c := &checker{f: f, created: map[string]bool{}, notValid: map[string]int{}}
 	for i, s := range f.Stmts {
 		c.stmt(i, normalize(s))

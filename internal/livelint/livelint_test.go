@@ -45,7 +45,7 @@ func TestPostgresRules(t *testing.T) {
 			[]string{"WL104@0:t", "WL105@0:t"}},
 		{"words in comments and strings", true, []string{"-- CREATE INDEX x ON users (a)\nINSERT INTO t VALUES ('ALTER TABLE users ALTER COLUMN a SET NOT NULL')"}, nil},
 	} {
-		got := codes(Check(File{Dialect: "postgres", Stmts: c.stmts, Transactional: c.tx}))
+		got := codes(Lint(File{Dialect: "postgres", Stmts: c.stmts, Transactional: c.tx}))
 		if !slices.Equal(got, c.want) {
 			t.Errorf("%s: findings %v, want %v", c.name, got, c.want)
 		}
@@ -73,7 +73,7 @@ func TestMySQLRules(t *testing.T) {
 		{"index only", []string{"ALTER TABLE users ADD INDEX users_email (email)", "CREATE INDEX users_name ON users (name)"}, nil},
 		{"new table", []string{"CREATE TABLE `notes` (`id` int)", "ALTER TABLE `notes` ADD COLUMN `x` int"}, nil},
 	} {
-		got := codes(Check(File{Dialect: "mysql", Stmts: c.stmts}))
+		got := codes(Lint(File{Dialect: "mysql", Stmts: c.stmts}))
 		if !slices.Equal(got, c.want) {
 			t.Errorf("%s: findings %v, want %v", c.name, got, c.want)
 		}
@@ -87,7 +87,7 @@ func TestEveryRuleIsExplained(t *testing.T) {
 			t.Errorf("%s lacks an explanation or an alternative", code)
 		}
 	}
-	if f := Check(File{Dialect: "sqlite3", Stmts: []string{"CREATE INDEX a ON users (x)", "UPDATE users SET x = 1"}}); len(f) != 0 {
+	if f := Lint(File{Dialect: "sqlite3", Stmts: []string{"CREATE INDEX a ON users (x)", "UPDATE users SET x = 1"}}); len(f) != 0 {
 		t.Errorf("SQLite has no live-traffic findings here, got %v", codes(f))
 	}
 }

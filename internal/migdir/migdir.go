@@ -119,8 +119,8 @@ type Stmt struct {
 // Error is a refusal of the directory. Its message names the file and the fix.
 type Error struct {
 	// Kind classifies the refusal: KindSum, KindCRLF, KindDuplicate,
-	// KindName, KindStray, KindSyntax or KindDir.
-	Kind string
+	// KindName, KindStray, KindSyntax, KindTxControl or KindDir.
+	Kind Kind
 	// Path is the directory.
 	Path string
 	// File is the offending file name ("" for the directory itself).
@@ -143,16 +143,19 @@ func (e *Error) Is(target error) bool { return target == ErrSumMismatch && e.Kin
 // missing, empty, corrupt or not matching the files.
 var ErrSumMismatch = errors.New("atlas.sum does not match the migration files")
 
+// Kind classifies an Error: what is wrong with the directory.
+type Kind string
+
 // Kinds of Error.
 const (
-	KindSum       = "sum"       // atlas.sum missing, empty, corrupt or not matching
-	KindCRLF      = "crlf"      // CRLF line endings
-	KindDuplicate = "duplicate" // two files with the same version
-	KindName      = "name"      // malformed file name or version order
-	KindStray     = "stray"     // a file or directory that does not belong
-	KindSyntax    = "syntax"    // a file that cannot be split or has a bad directive
-	KindTxControl = "txcontrol" // a file with its own BEGIN/COMMIT and no weber:as-written
-	KindDir       = "dir"       // the directory is missing or unreadable
+	KindSum       Kind = "sum"       // atlas.sum missing, empty, corrupt or not matching
+	KindCRLF      Kind = "crlf"      // CRLF line endings
+	KindDuplicate Kind = "duplicate" // two files with the same version
+	KindName      Kind = "name"      // malformed file name or version order
+	KindStray     Kind = "stray"     // a file or directory that does not belong
+	KindSyntax    Kind = "syntax"    // a file that cannot be split or has a bad directive
+	KindTxControl Kind = "txcontrol" // a file with its own BEGIN/COMMIT and no weber:as-written
+	KindDir       Kind = "dir"       // the directory is missing or unreadable
 )
 
 // folders maps ent dialect names to folder names.
@@ -216,7 +219,7 @@ func OpenDialect(path, dia string) (*Dir, error) {
 
 // read reads and parses the files without checking atlas.sum.
 func read(path, dia string) (*Dir, error) {
-	fail := func(kind, file, format string, args ...any) error {
+	fail := func(kind Kind, file, format string, args ...any) error {
 		return dirError(kind, path, file, format, args...)
 	}
 	fi, err := os.Stat(path)
@@ -251,7 +254,7 @@ func read(path, dia string) (*Dir, error) {
 
 // dirError is an *Error about the folder path, or its file when file is
 // not "".
-func dirError(kind, path, file, format string, args ...any) error {
+func dirError(kind Kind, path, file, format string, args ...any) error {
 	return &Error{Kind: kind, Path: path, File: file, Msg: fmt.Sprintf(format, args...)}
 }
 
@@ -259,7 +262,7 @@ func dirError(kind, path, file, format string, args ...any) error {
 // for a file that may sit in the folder but is not a migration file.
 func readEntry(path string, e fs.DirEntry) (*File, error) {
 	name := e.Name()
-	fail := func(kind, format string, args ...any) error {
+	fail := func(kind Kind, format string, args ...any) error {
 		return dirError(kind, path, name, format, args...)
 	}
 	if !e.IsDir() && !e.Type().IsRegular() {
@@ -413,7 +416,7 @@ func compareVersions(a, b string) int {
 }
 
 // parse checks line endings, splits statements and reads directives.
-func (f *File) parse(dia string) (string, error) {
+func (f *File) parse(dia string) (Kind, error) {
 	if i := bytes.Index(f.Bytes, []byte("\r\n")); i >= 0 {
 		line := bytes.Count(f.Bytes[:i], []byte("\n")) + 1
 		return KindCRLF, fmt.Errorf("has CRLF (Windows) line endings (first on line %d): convert it to LF (e.g. `dos2unix %s`, or set `* text eol=lf` in .gitattributes) and run `weberctl db hash`", line, f.Name)

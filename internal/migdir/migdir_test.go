@@ -45,7 +45,7 @@ func rehashWithAtlas(t *testing.T, path string) {
 	}
 }
 
-func wantErr(t *testing.T, err error, kind string, contains ...string) {
+func wantErr(t *testing.T, err error, kind Kind, contains ...string) {
 	t.Helper()
 	var e *Error
 	if !errors.As(err, &e) {
@@ -130,7 +130,7 @@ func TestRefusals(t *testing.T) {
 		files    map[string]string
 		noSum    bool
 		mutate   func(path string)
-		kind     string
+		kind     Kind
 		contains []string
 	}{
 		{"sum missing", ok, true, nil, KindSum, []string{"atlas.sum", "missing", "db hash"}},

@@ -18,7 +18,7 @@ func TestReplayRunsAsWrittenFiles(t *testing.T) {
 		t.Run(dia, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			db, cleanup, err := DevDB(ctx, dia, urls[dia])
+			db, cleanup, err := OpenScratch(ctx, dia, urls[dia])
 			if err != nil {
 				t.Fatal(err)
 			}

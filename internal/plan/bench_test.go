@@ -50,7 +50,7 @@ func benchTables(tb testing.TB, n int) []*entschema.Table {
 func planSQL(tb testing.TB, setup []string, tables []*entschema.Table) string {
 	tb.Helper()
 	ctx := context.Background()
-	db, cleanup, err := DevDB(ctx, SQLite, "")
+	db, cleanup, err := OpenScratch(ctx, SQLite, "")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -240,7 +240,7 @@ func cpuTime() time.Duration {
 func atlasReplayPlan(tb testing.TB, dir string, tables []*entschema.Table) {
 	tb.Helper()
 	ctx := context.Background()
-	db, cleanup, err := DevDB(ctx, SQLite, "")
+	db, cleanup, err := OpenScratch(ctx, SQLite, "")
 	if err != nil {
 		tb.Fatal(err)
 	}

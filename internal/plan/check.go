@@ -45,40 +45,40 @@ type CheckOptions struct {
 // CheckReport is the verdict of Check, ready for `--json`.
 type CheckReport struct {
 	// OK is true when no dialect has a problem.
-	OK bool `json:"ok"`
+	OK bool
 	// Dialects has one entry per kept dialect, in the order given.
-	Dialects []DialectCheck `json:"dialects"`
+	Dialects []DialectCheck
 	// Versions are the problems of revisions whose version is not in every
 	// kept dialect's folder, or not under one name; one line each.
-	Versions []string `json:"versions,omitempty"`
+	Versions []string
 }
 
 // DialectCheck is Check's verdict on one dialect.
 type DialectCheck struct {
-	Dialect string `json:"dialect"` // folder name
-	Dir     string `json:"dir"`
+	Dialect string // folder name
+	Dir     string
 	// Files is the number of migration files in the folder.
-	Files int `json:"files"`
+	Files int
 	// Integrity is the folder's refusal by migdir.Open ("" when valid);
 	// nothing else is checked then.
-	Integrity string `json:"integrity,omitempty"`
+	Integrity string
 	// NotChecked says why the models and lint were not checked (no dev
 	// database, a file that fails to replay...); "" when they were.
-	NotChecked string `json:"not_checked,omitempty"`
+	NotChecked string
 	// ModelsAhead reports models that differ from the history.
-	ModelsAhead bool `json:"models_ahead"`
+	ModelsAhead bool
 	// ModelChanges lists what a revision would write, one change each,
 	// then the destructive changes it would leave out.
 	// Each names the table and column or index, e.g. "ADD COLUMN tags.slug".
-	ModelChanges []string `json:"model_changes,omitempty"`
+	ModelChanges []string
 	// Lint is the lint of the folder's files.
-	Lint []LintedFile `json:"lint,omitempty"`
+	Lint []LintedFile
 	// LintErrors counts the findings that fail lint.
-	LintErrors int `json:"lint_errors"`
+	LintErrors int
 	// Problems are this dialect's one-line problems, each naming what to do.
-	Problems []string `json:"problems,omitempty"`
+	Problems []string
 	// Warnings did not fail the check (e.g. a scratch database left behind).
-	Warnings []string `json:"warnings,omitempty"`
+	Warnings []string
 }
 
 // Problems returns every dialect's problems, one line each, naming the

@@ -131,7 +131,7 @@ func TestReviseRejectsModelsTheDialectRefuses(t *testing.T) {
 func TestRehearseRefusesWhatFailsOrFallsShort(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db, cleanup, err := DevDB(ctx, SQLite, "")
+	db, cleanup, err := OpenScratch(ctx, SQLite, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestReviseDeclaresAndKeepsTheFlavour(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, cleanup, err := DevDB(t.Context(), MySQL, urls[MySQL])
+	db, cleanup, err := OpenScratch(t.Context(), MySQL, urls[MySQL])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func modelsOffTheTarget(t *testing.T, d, url, root string, tables []*entschema.T
 	if err != nil {
 		t.Fatal(err)
 	}
-	target, cleanup, err := DevDB(t.Context(), d, url)
+	target, cleanup, err := OpenScratch(t.Context(), d, url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -126,10 +126,12 @@ type Dev struct {
 // Close closes the database and removes it, even after cancellation.
 func (d *Dev) Close() error { return d.cleanup() }
 
-// DevDB opens an empty dev database for the dialect, without a dev setup
+// OpenScratch opens an empty scratch database for the dialect (in memory
+// for SQLite, created on the dev server otherwise), without a dev setup
 // file, and returns it with a cleanup function that closes it and removes
-// it. See OpenDev.
-func DevDB(ctx context.Context, dia, devURL string) (*sql.DB, func() error, error) {
+// it. See OpenDev. (Package devdb is another thing: the development
+// database the application runs on.)
+func OpenScratch(ctx context.Context, dia, devURL string) (*sql.DB, func() error, error) {
 	d, err := OpenDev(ctx, DevOptions{Dialect: dia, URL: devURL})
 	if err != nil {
 		return nil, nil, err

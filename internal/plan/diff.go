@@ -144,7 +144,7 @@ func normalizedModels(ctx context.Context, db *sql.DB, folder string, tables []*
 	}
 	on := db
 	if folder != SQLite {
-		dev, cleanup, err := DevDB(ctx, folder, devURL)
+		dev, cleanup, err := OpenScratch(ctx, folder, devURL)
 		if err != nil {
 			return nil, fmt.Errorf("planning %s: %w", folder, err)
 		}

@@ -15,8 +15,8 @@
 //   - Replay executes a history on a database, reading and splitting each file
 //     once, so its cost grows linearly with the number of files (Atlas's own
 //     Executor re-reads and re-hashes the whole folder for every file).
-//   - DevDB opens a dev database: an in-memory SQLite database, or a scratch
-//     database created on a PostgreSQL or MySQL server and dropped afterwards.
+//   - OpenScratch opens a scratch database: an in-memory SQLite one, or one
+//     created on a PostgreSQL or MySQL server and dropped afterwards.
 //   - Models diffs a replayed dev database against the models.
 //   - LintFiles (`db lint`) lints existing files, hand-written ones included:
 //     it replays the history on a dev database, reads the schema change each

@@ -28,27 +28,27 @@ import (
 type Finding struct {
 	// File is the migration file's name ("" for a file Revise has not
 	// written yet).
-	File string `json:"file,omitempty"`
-	Code string `json:"code"` // Atlas's code, e.g. DS103
+	File string
+	Code string // Atlas's code, e.g. DS103
 	// Analyzer is destructive, data_depend, condrop, incompatible or mysql:
 	// the name an `-- atlas:nolint` directive uses.
-	Analyzer string `json:"analyzer"`
+	Analyzer string
 	// Message is Atlas's text, e.g. `Dropping non-virtual column "bio"`.
-	Message string `json:"message"`
+	Message string
 	// Statement is the SQL statement the finding is about.
-	Statement string `json:"statement"`
+	Statement string
 	// Line is the 1-based line of the statement in the file.
-	Line int `json:"line"`
+	Line int
 	// Explanation says the risk in plain words; Alternative the safer way.
-	Explanation string `json:"explanation"`
-	Alternative string `json:"alternative"`
+	Explanation string
+	Alternative string
 	// Intended reports a finding silenced by an `atlas:nolint` directive in
 	// the file: the change is meant.
-	Intended bool `json:"intended"`
+	Intended bool
 	// Severity is SeverityError for a destructive change not marked
 	// intended, SeverityIntended for any finding marked intended, and
 	// SeverityWarning otherwise.
-	Severity string `json:"severity"`
+	Severity string
 }
 
 // Severities of a Finding.
@@ -357,7 +357,7 @@ func liveFindings(folder, name, content string, file *migrate.LocalFile, stmts [
 	tx := folder != MySQL && !slices.Contains(file.Directive("txmode"), migdir.TxModeNone)
 	fileNolint := file.Directive("nolint")
 	var out []Finding
-	for _, lf := range livelint.Check(livelint.File{Dialect: dia, Stmts: texts, Transactional: tx}) {
+	for _, lf := range livelint.Lint(livelint.File{Dialect: dia, Stmts: texts, Transactional: tx}) {
 		s := stmts[lf.Stmt]
 		f := Finding{File: name, Code: lf.Code, Analyzer: livelint.Analyzer, Message: lf.Message,
 			Statement: strings.TrimSpace(s.Text), Line: lineAt(content, s.Pos), Explanation: lf.Explanation, Alternative: lf.Alternative}

@@ -86,7 +86,7 @@ func TestLintFilesBatchingKeepsFindings(t *testing.T) {
 			}
 			selected := map[string]bool{"20261201000000_span.sql": true, "20261201500000_quiet.sql": true, "20261202000000_more.sql": true}
 			run := func(full bool) []LintedFile {
-				db, cleanup, err := DevDB(context.Background(), d, urls[d])
+				db, cleanup, err := OpenScratch(context.Background(), d, urls[d])
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -41,24 +41,24 @@ type LintOptions struct {
 
 // LintReport is the outcome of LintFiles.
 type LintReport struct {
-	Dialect string `json:"dialect"` // folder name
-	Dir     string `json:"dir"`
+	Dialect string // folder name
+	Dir     string
 	// Replayed is the number of files replayed on the dev database (every
 	// file up to the newest one linted).
-	Replayed int `json:"replayed"`
+	Replayed int
 	// Files are the linted files, in version order.
-	Files []LintedFile `json:"files"`
+	Files []LintedFile
 	// Warnings are problems that did not stop the lint, e.g. a scratch
 	// database that could not be dropped.
-	Warnings []string `json:"warnings,omitempty"`
+	Warnings []string
 }
 
 // LintedFile is the lint of one migration file.
 type LintedFile struct {
-	Name       string    `json:"name"`
-	Version    string    `json:"version"`
-	Statements int       `json:"statements"`
-	Findings   []Finding `json:"findings"`
+	Name       string
+	Version    string
+	Statements int
+	Findings   []Finding
 }
 
 // Findings returns every finding of every file, in file order.

@@ -344,7 +344,7 @@ func TestLintFilesScopedInspectionMatchesFull(t *testing.T) {
 			}
 			files := historyFiles(md)
 			run := func(full, noBatch bool) ([]string, []Finding) {
-				db, cleanup, err := DevDB(context.Background(), d, urls[d])
+				db, cleanup, err := OpenScratch(context.Background(), d, urls[d])
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -72,7 +72,7 @@ func normalizeDesired(ctx context.Context, db *sql.DB, folder, root string, desi
 	if folder == SQLite {
 		// Atlas's SQLite driver has no Normalizer: a private in-memory
 		// database is the dev server, created and thrown away here.
-		mem, cleanup, err := DevDB(ctx, SQLite, "")
+		mem, cleanup, err := OpenScratch(ctx, SQLite, "")
 		if err != nil {
 			return nil, err
 		}

@@ -345,7 +345,7 @@ func TestLeftOutColumnSurvivesSQLiteRebuild(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	db, cleanup, err := DevDB(ctx, SQLite, "")
+	db, cleanup, err := OpenScratch(ctx, SQLite, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,8 +429,8 @@ func TestMissingDevURLSaysWhatToSet(t *testing.T) {
 		!strings.Contains(err.Error(), "--dialect sqlite") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("err = %v", err)
 	}
-	if _, _, err := DevDB(context.Background(), Postgres, ""); !strings.Contains(fmt.Sprint(err), "WEBER_DEV_POSTGRES_URL") {
-		t.Fatalf("DevDB: %v", err)
+	if _, _, err := OpenScratch(context.Background(), Postgres, ""); !strings.Contains(fmt.Sprint(err), "WEBER_DEV_POSTGRES_URL") {
+		t.Fatalf("OpenScratch: %v", err)
 	}
 }
 
@@ -462,7 +462,7 @@ func TestDevDBServersAreDropped(t *testing.T) {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithCancel(context.Background())
-			db, cleanup, err := DevDB(ctx, d, urls[d])
+			db, cleanup, err := OpenScratch(ctx, d, urls[d])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -497,7 +497,7 @@ func TestReplayIsLinearAndCorrect(t *testing.T) {
 	dir := t.TempDir()
 	files := writeBenchHistory(t, dir, n)
 	ctx := context.Background()
-	db, cleanup, err := DevDB(ctx, SQLite, "")
+	db, cleanup, err := OpenScratch(ctx, SQLite, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -514,7 +514,7 @@ func TestReplayIsLinearAndCorrect(t *testing.T) {
 		t.Fatalf("%d bench tables after replay, want %d", tables, (n-1+1)/2)
 	}
 	// upTo stops at that version.
-	db2, cleanup2, err := DevDB(ctx, SQLite, "")
+	db2, cleanup2, err := OpenScratch(ctx, SQLite, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -535,7 +535,7 @@ func TestReplayIsLinearAndCorrect(t *testing.T) {
 func TestReplayErrorNamesFileStatementAndLine(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, cleanup, err := DevDB(ctx, SQLite, "")
+	db, cleanup, err := OpenScratch(ctx, SQLite, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -565,7 +565,7 @@ func execAll(t *testing.T, db *sql.DB, stmts ...string) {
 func TestSQLiteQuerierInspectsTheSame(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, cleanup, err := DevDB(ctx, SQLite, "")
+	db, cleanup, err := OpenScratch(ctx, SQLite, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -658,7 +658,7 @@ func TestLintReportsNotNullWithoutDefault(t *testing.T) {
 	for _, d := range dialects {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
-			db, cleanup, err := DevDB(ctx, d, urls[d])
+			db, cleanup, err := OpenScratch(ctx, d, urls[d])
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -63,7 +63,7 @@ func TestReviseWritesOnlineFormsForExistingTables(t *testing.T) {
 		for _, s := range f.Stmts {
 			stmts = append(stmts, s.Text)
 		}
-		for _, fd := range livelint.Check(livelint.File{Dialect: dia, Stmts: stmts, Transactional: f.TxMode != migdir.TxModeNone && d.Dialect != MySQL}) {
+		for _, fd := range livelint.Lint(livelint.File{Dialect: dia, Stmts: stmts, Transactional: f.TxMode != migdir.TxModeNone && d.Dialect != MySQL}) {
 			if d.Dialect == Postgres {
 				t.Errorf("postgres: the written file fails its own rule %s: %s", fd.Code, fd.Message)
 			}

@@ -103,26 +103,26 @@ const (
 // Risk is one pending statement that destroys or constrains data, with the
 // number of target rows it would destroy or reject.
 type Risk struct {
-	File      string `json:"file"`
-	Index     int    `json:"statement"`
-	Line      int    `json:"line"`
-	Statement string `json:"sql"`
-	Table     string `json:"table"`
-	Column    string `json:"column,omitempty"`
-	Kind      Kind   `json:"kind"`
+	File      string
+	Index     int
+	Line      int
+	Statement string
+	Table     string
+	Column    string
+	Kind      Kind
 	// Rows is the number of rows on the target that the statement would
 	// destroy or reject (for AddUnique, the rows in duplicate groups).
-	Rows int64 `json:"rows"`
+	Rows int64
 	// Groups is, for AddUnique, the number of values appearing more than once.
-	Groups int64 `json:"groups,omitempty"`
+	Groups int64
 	// Approximate is set when an earlier pending statement writes rows of
 	// the same table, so that the count, taken before anything runs, may
 	// be too high.
-	Approximate bool `json:"approximate,omitempty"`
+	Approximate bool
 	// Declared is set when the file declares the loss on purpose with a
 	// weber:data-loss directive naming the table or column.
-	Declared bool   `json:"declared,omitempty"`
-	Message  string `json:"message"`
+	Declared bool
+	Message  string
 }
 
 // Blocks reports whether the statement would lose or reject data on the
@@ -163,20 +163,20 @@ func Gate(risks []Risk, allowDataLoss bool) error {
 	return &DataLossError{Risks: blocking}
 }
 
-// Options configure Check.
+// Options configure CountRisks.
 type Options struct {
 	// Dialect of the target: "sqlite", "postgres" or "mysql".
 	Dialect string
-	// Dev is an empty scratch database of the same dialect that Check may
-	// change freely. When nil, Check uses DevURL; SQLite needs neither (an
+	// Dev is an empty scratch database of the same dialect that CountRisks may
+	// change freely. When nil, CountRisks uses DevURL; SQLite needs neither (an
 	// in-memory database is used).
 	Dev *sql.DB
-	// DevURL names a PostgreSQL or MySQL server where Check creates a
+	// DevURL names a PostgreSQL or MySQL server where CountRisks creates a
 	// scratch database ("weber_preflight_o" + random, see
 	// internal/scratchdb) and drops it after.
 	DevURL string
 	// Root is the migrations root: the dev setup file under it
-	// (plan.DevSetupFile) runs on the scratch database Check creates; ""
+	// (plan.DevSetupFile) runs on the scratch database CountRisks creates; ""
 	// runs none.
 	Root string
 	// Logger receives debug output; nil discards.
@@ -187,10 +187,10 @@ type Options struct {
 // rehearse the statements on.
 var ErrNoDev = errors.New("no dev database")
 
-// Check decides for each pending statement whether it destroys or
+// CountRisks decides for each pending statement whether it destroys or
 // constrains data, and counts the rows concerned on target. stmts are
 // the pending statements in the order they would run, grouped by file.
-func Check(ctx context.Context, target *sql.DB, stmts []Statement, opts Options) ([]Risk, error) {
+func CountRisks(ctx context.Context, target *sql.DB, stmts []Statement, opts Options) ([]Risk, error) {
 	d, err := liveschema.Dialect(opts.Dialect)
 	if err != nil {
 		return nil, fmt.Errorf("pre-flight check: %w", err)
@@ -591,6 +591,15 @@ func typeString(c *schema.Column) string {
 	return fmt.Sprint(c.Type.Type)
 }
 
+// notIn is the condition on col that rejects every value but the enum's.
+func notIn(col string, values []string) string {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+	}
+	return fmt.Sprintf("%s NOT IN (%s)", col, strings.Join(quoted, ", "))
+}
+
 // narrowing returns the SQL condition selecting the values that would not
 // survive the type change, and whether it is a narrowing of the same kind
 // of type. An empty condition means the change is safe (a widening).
@@ -686,15 +695,6 @@ func (c *checker) narrowingEnum(col string, to schema.Type) (string, bool) {
 		return fmt.Sprintf("%s > %d", c.length(col), t.Size), true
 	}
 	return "1 = 1", false
-}
-
-// notIn is the condition selecting the values of col outside values.
-func notIn(col string, values []string) string {
-	quoted := make([]string, len(values))
-	for i, v := range values {
-		quoted[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
-	}
-	return fmt.Sprintf("%s NOT IN (%s)", col, strings.Join(quoted, ", "))
 }
 
 func (c *checker) length(col string) string {

@@ -136,7 +136,7 @@ func TestCheck(t *testing.T) {
 				t.Parallel()
 				target, opts := people(t, dia, c.dups)
 				stmts := file(t, "20261127000000_drop_bio.sql", c.sqlFor(dia))
-				risks, err := preflight.Check(context.Background(), target, stmts, opts)
+				risks, err := preflight.CountRisks(context.Background(), target, stmts, opts)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -192,7 +192,7 @@ func TestCheckPasses(t *testing.T) {
 			case "mysql":
 				content = "ALTER TABLE people ADD COLUMN nick varchar(20) NULL;\nCREATE UNIQUE INDEX people_name_key ON people (name);\nALTER TABLE people DROP COLUMN bio;\nALTER TABLE people ADD COLUMN score bigint NOT NULL DEFAULT 0;\nALTER TABLE people MODIFY name varchar(10) NOT NULL;\n"
 			}
-			risks, err := preflight.Check(context.Background(), db, file(t, "20261127000000_ok.sql", content), opts)
+			risks, err := preflight.CountRisks(context.Background(), db, file(t, "20261127000000_ok.sql", content), opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -219,7 +219,7 @@ func TestCheckPasses(t *testing.T) {
 func TestCheckReportsFailingStatement(t *testing.T) {
 	t.Parallel()
 	target, opts := people(t, "sqlite", false)
-	_, err := preflight.Check(context.Background(), target, file(t, "20261127000000_bad.sql", "ALTER TABLE people ADD COLUMN x integer NULL;\n\nALTER TABLE nope ADD COLUMN y integer NULL;\n"), opts)
+	_, err := preflight.CountRisks(context.Background(), target, file(t, "20261127000000_bad.sql", "ALTER TABLE people ADD COLUMN x integer NULL;\n\nALTER TABLE nope ADD COLUMN y integer NULL;\n"), opts)
 	if err == nil || !strings.Contains(err.Error(), "statement 2 of 20261127000000_bad.sql (line 3)") {
 		t.Errorf("err = %v, want it to name statement 2, line 3", err)
 	}
@@ -232,7 +232,7 @@ func TestCheckReportsFailingStatement(t *testing.T) {
 func TestCheckNeedsDevForServers(t *testing.T) {
 	t.Parallel()
 	target, _ := people(t, "sqlite", false)
-	_, err := preflight.Check(context.Background(), target, file(t, "1_x.sql", "DROP TABLE people;"), preflight.Options{Dialect: "postgres"})
+	_, err := preflight.CountRisks(context.Background(), target, file(t, "1_x.sql", "DROP TABLE people;"), preflight.Options{Dialect: "postgres"})
 	if !errors.Is(err, preflight.ErrNoDev) {
 		t.Errorf("err = %v, want ErrNoDev", err)
 	}
@@ -246,7 +246,7 @@ func TestCheckCopyFirstAndRename(t *testing.T) {
 		t.Run(dia, func(t *testing.T) {
 			t.Parallel()
 			target, opts := people(t, dia, false)
-			risks, err := preflight.Check(context.Background(), target, file(t, "1_copy.sql",
+			risks, err := preflight.CountRisks(context.Background(), target, file(t, "1_copy.sql",
 				"ALTER TABLE people ADD COLUMN about varchar(255) NULL;\nUPDATE people SET about = bio;\nALTER TABLE people DROP COLUMN bio;\n"), opts)
 			if err != nil {
 				t.Fatal(err)
@@ -257,7 +257,7 @@ func TestCheckCopyFirstAndRename(t *testing.T) {
 			if !strings.Contains(risks[0].Message, "counted before statement 2 of 1_copy.sql (line 2)") {
 				t.Errorf("message: %s", risks[0].Message)
 			}
-			risks, err = preflight.Check(context.Background(), target, file(t, "2_rename.sql", "ALTER TABLE people RENAME COLUMN bio TO about;\n"), opts)
+			risks, err = preflight.CountRisks(context.Background(), target, file(t, "2_rename.sql", "ALTER TABLE people RENAME COLUMN bio TO about;\n"), opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -284,7 +284,7 @@ func TestCheckProjectSchema(t *testing.T) {
 			if dia != "sqlite" {
 				opts.DevURL = liveschematest.ServerURL(t, dia)
 			}
-			risks, err := preflight.Check(context.Background(), db, file(t, "1_drop.sql", "DROP TABLE post_tags;\n"), opts)
+			risks, err := preflight.CountRisks(context.Background(), db, file(t, "1_drop.sql", "DROP TABLE post_tags;\n"), opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -362,7 +362,7 @@ func TestCheckNamesTheStatementThatMadeIt(t *testing.T) {
 			if last := stmts[len(stmts)-1]; len(stmts) != 8 || last.Line != 16 {
 				t.Fatalf("the file has %d statements, the last at line %d: the test's premise is gone\n%s", len(stmts), last.Line, content)
 			}
-			risks, err := preflight.Check(context.Background(), target, stmts, opts)
+			risks, err := preflight.CountRisks(context.Background(), target, stmts, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -392,7 +392,7 @@ func TestCheckDeclaredDataLoss(t *testing.T) {
 			target, opts := people(t, dia, false)
 			liveschematest.Exec(t, target, "CREATE TABLE notes (id integer NOT NULL PRIMARY KEY, body varchar(50) NULL)", "INSERT INTO notes (id, body) VALUES (1, 'x')")
 			content := "-- weber:data-loss people.bio\nALTER TABLE people DROP COLUMN bio;\nDROP TABLE notes;\n"
-			risks, err := preflight.Check(context.Background(), target, file(t, "1_drop.sql", content), opts)
+			risks, err := preflight.CountRisks(context.Background(), target, file(t, "1_drop.sql", content), opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -408,7 +408,7 @@ func TestCheckDeclaredDataLoss(t *testing.T) {
 			if strings.Join(blocking, ",") != "notes" {
 				t.Errorf("blocking risks on %v, want only the undeclared drop of notes", blocking)
 			}
-			risks, err = preflight.Check(context.Background(), target, file(t, "2_drop.sql", "-- weber:data-loss notes\n-- weber:data-loss people\nALTER TABLE people DROP COLUMN bio;\nDROP TABLE notes;\n"), opts)
+			risks, err = preflight.CountRisks(context.Background(), target, file(t, "2_drop.sql", "-- weber:data-loss notes\n-- weber:data-loss people\nALTER TABLE people DROP COLUMN bio;\nDROP TABLE notes;\n"), opts)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -54,31 +54,31 @@ const (
 // Revision is one row of the revision table.
 type Revision struct {
 	// Version of the migration file.
-	Version string `json:"version"`
+	Version string
 	// Description is the file name's part after the version.
-	Description string `json:"description"`
+	Description string
 	// Type is TypeExecute for a file that ran, TypeBaseline for one
 	// recorded by a baseline without running.
-	Type migrate.RevisionType `json:"type"`
+	Type migrate.RevisionType
 	// Applied counts the statements applied; equal to Total when done.
-	Applied int `json:"applied"`
+	Applied int
 	// Total counts the file's statements.
-	Total int `json:"total"`
+	Total int
 	// ExecutedAt is when the file started.
-	ExecutedAt time.Time `json:"executed_at"`
+	ExecutedAt time.Time
 	// ExecutionTime is how long it ran (stored in nanoseconds, like Atlas).
-	ExecutionTime time.Duration `json:"execution_time"`
+	ExecutionTime time.Duration
 	// Error is the last error, if the file did not complete.
-	Error string `json:"error,omitempty"`
+	Error string
 	// ErrorStmt is the statement that raised Error.
-	ErrorStmt string `json:"error_stmt,omitempty"`
+	ErrorStmt string
 	// Hash identifies the file's content when it was applied.
-	Hash string `json:"hash"`
+	Hash string
 	// PartialHashes are the running statement hashes of the applied
 	// statements of a partially applied file (nil once complete).
-	PartialHashes []string `json:"partial_hashes,omitempty"`
+	PartialHashes []string
 	// OperatorVersion names the tool that wrote the row ("weber v...").
-	OperatorVersion string `json:"operator_version"`
+	OperatorVersion string
 }
 
 // Done reports whether every statement of the file was applied without error.

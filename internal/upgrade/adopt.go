@@ -25,8 +25,8 @@ func adopt(ctx context.Context, db *sql.DB, conn *sql.Conn, u *dbconn.URL, dir *
 	pending := st.pending
 	if p := st.partial; p != nil {
 		if !nothingRan(p) {
-			return nil, refuse(KindAdopt, p.file.Name,
-				"upgrade: recording pending files as applied refused: %s is partially applied; finish it with `weberctl db upgrade` first",
+			return nil, failOp("upgrade", KindAdopt, p.file.Name,
+				"recording pending files as applied refused: %s is partially applied; finish it with `weberctl db upgrade` first",
 				p.file.Name)
 		}
 		// A file whose first statement failed, recorded, with nothing of
@@ -47,7 +47,7 @@ func adopt(ctx context.Context, db *sql.DB, conn *sql.Conn, u *dbconn.URL, dir *
 	// held on its own connection or file.
 	conn.Close()
 	if err := opts.AdoptCheck(ctx, dir.Files); err != nil {
-		r := refuse(KindAdopt, names[0], "upgrade: recording %s as applied without running refused: %s",
+		r := failOp("upgrade", KindAdopt, names[0], "recording %s as applied without running refused: %s",
 			strings.Join(names, ", "), errtext.OneLine(err))
 		r.Files, r.Err = names, err
 		return nil, r

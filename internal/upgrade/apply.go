@@ -209,6 +209,13 @@ func (a *applier) applyEach(ctx context.Context, s *step, r *revstore.Revision) 
 		}
 		return nil
 	}
+	// done records statement i as applied.
+	done := func(i int) error {
+		r.Applied = i + 1
+		r.PartialHashes = ph[:r.Applied]
+		r.Error, r.ErrorStmt = "", ""
+		return write(wctx)
+	}
 	r.Hash = f.Hash
 	r.PartialHashes = ph[:r.Applied]
 	for i := r.Applied; i < len(f.Stmts); i++ {
@@ -220,10 +227,7 @@ func (a *applier) applyEach(ctx context.Context, s *step, r *revstore.Revision) 
 			if err := a.runBatched(ctx, s, r, i); err != nil {
 				return err
 			}
-			r.Applied = i + 1
-			r.PartialHashes = ph[:r.Applied]
-			r.Error, r.ErrorStmt = "", ""
-			if err := write(wctx); err != nil {
+			if err := done(i); err != nil {
 				return err
 			}
 			continue
@@ -276,10 +280,7 @@ func (a *applier) applyEach(ctx context.Context, s *step, r *revstore.Revision) 
 			}
 			return serr
 		}
-		r.Applied = i + 1
-		r.PartialHashes = ph[:r.Applied]
-		r.Error, r.ErrorStmt = "", ""
-		if err := write(wctx); err != nil {
+		if err := done(i); err != nil {
 			return err
 		}
 	}

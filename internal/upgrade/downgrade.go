@@ -3,7 +3,6 @@ package upgrade
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -65,11 +64,11 @@ type DowngradeResult struct {
 	Statements []string
 	// DataLoss describes the plan's drops with the rows holding data in
 	// them ("DROP TABLE posts (3 rows)", "DROP COLUMN users.bio (0 rows)").
-	DataLoss []string `json:",omitempty"`
+	DataLoss []string
 	// Lossy reports that a drop would destroy data (a table with rows, a
 	// column with a value, or a count that failed): applying the plan
 	// needs AllowDataLoss.
-	Lossy bool `json:",omitempty"`
+	Lossy bool
 	// DryRun reports that nothing was changed.
 	DryRun bool
 	// Duration is how long the whole call took.
@@ -84,45 +83,32 @@ type DowngradeResult struct {
 // plan and deletes the revisions above the target (in one transaction on
 // SQLite and PostgreSQL).
 func Downgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opts DowngradeOptions) (*DowngradeResult, error) {
+	s, err := NewSource(db, u, dirPath, opts.Logger, "downgrade")
+	if err != nil {
+		return nil, err
+	}
+	return s.Downgrade(ctx, opts)
+}
+
+// Downgrade brings the database back to the history at opts.To: see the
+// function Downgrade. opts.Logger, when set, replaces the Source's logger.
+func (s *Source) Downgrade(ctx context.Context, opts DowngradeOptions) (*DowngradeResult, error) {
 	start := time.Now()
-	if db == nil || u == nil {
-		return nil, errors.New("downgrade: no database given: open it with dbconn.Open first")
-	}
-	if err := u.RefuseSystem("downgrade"); err != nil {
-		return nil, err
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	store, err := revstore.New(u.Dialect)
+	s = s.withLogger(opts.Logger)
+	dir, err := s.openForChange(ctx, "downgrade")
 	if err != nil {
 		return nil, err
 	}
-	dir, err := migdir.OpenDialect(dirPath, u.Dialect)
+	ss, err := s.begin(ctx, "downgrade", opts.LockTimeout, opts.DryRun)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFlavor(ctx, db, u, dirPath, dir, "downgrade"); err != nil {
-		return nil, err
-	}
-	if !opts.DryRun {
-		release, err := lock(ctx, db, u, opts.LockTimeout, "downgrade", log)
-		if err != nil {
-			return nil, err
-		}
-		defer release()
-	}
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("downgrade: connecting to %s: %w", u.Redacted(), err)
-	}
-	defer conn.Close()
-	revs, st, err := readApplied(ctx, conn, store, dir)
+	defer func() { ss.conn.Close(); ss.unlock() }()
+	revs, st, err := s.readApplied(ctx, ss.conn, dir)
 	if err != nil {
 		return nil, err
 	}
-	res := &DowngradeResult{Dialect: u.Dialect, Dir: dirPath, From: st.current, DryRun: opts.DryRun}
+	res := &DowngradeResult{Dialect: s.u.Dialect, Dir: s.dirPath, From: st.current, DryRun: opts.DryRun}
 	target, err := downgradeTarget(opts.To, revs, st.current)
 	if err != nil {
 		return nil, err
@@ -132,23 +118,16 @@ func Downgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, o
 	if target != Empty {
 		res.To = target
 	}
-	stmts, changes, err := planOnDev(ctx, db, conn, u, dirPath, opts.DevURL, keep, target, log)
+	var changes []schema.Change
+	res.Statements, changes, err = planOnDev(ctx, s.db, ss.conn, s.u, s.dirPath, opts.DevURL, keep, target, s.log)
 	if err != nil {
 		return nil, fmt.Errorf("downgrade: %w", err)
 	}
-	res.Statements = stmts
-	for _, c := range changes {
-		drops, l := dataLoss(ctx, conn, u.Dialect, c)
-		res.DataLoss = append(res.DataLoss, drops...)
-		res.Lossy = res.Lossy || l
-	}
-	if res.Lossy && !opts.AllowDataLoss {
-		return nil, &Refusal{Kind: KindDataLoss, Files: names(res.Reverted), Msg: fmt.Sprintf(
-			"downgrade to %s refused: the plan destroys data (%s): back up the database, then pass --allow-data-loss",
-			orEmpty(target), strings.Join(res.DataLoss, "; "))}
+	if err := s.checkDataLoss(ctx, ss.conn, changes, target, opts.AllowDataLoss, res); err != nil {
+		return nil, err
 	}
 	if !opts.DryRun {
-		if err := applyBack(ctx, conn, store, u.Dialect, stmts, res.Reverted, opts.DDL, log); err != nil {
+		if err := applyBack(ctx, ss.conn, s.store, s.u.Dialect, res.Statements, res.Reverted, opts.DDL, s.log); err != nil {
 			return nil, err
 		}
 	}
@@ -156,27 +135,37 @@ func Downgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, o
 	return res, nil
 }
 
+// checkDataLoss describes the plan's drops with the rows they hold and
+// refuses a plan that destroys data unless allowed.
+func (s *Source) checkDataLoss(ctx context.Context, conn *sql.Conn, changes []schema.Change, target string, allow bool, res *DowngradeResult) error {
+	for _, c := range changes {
+		drops, l := dataLoss(ctx, conn, s.u.Dialect, c)
+		res.DataLoss = append(res.DataLoss, drops...)
+		res.Lossy = res.Lossy || l
+	}
+	if res.Lossy && !allow {
+		return &Refusal{Op: "downgrade", sep: " ", Kind: KindDataLoss, Files: names(res.Reverted), Msg: fmt.Sprintf(
+			"to %s refused: the plan destroys data (%s): back up the database, then pass --allow-data-loss",
+			orEmpty(target), strings.Join(res.DataLoss, "; "))}
+	}
+	return nil
+}
+
 // readApplied reads the applied revisions, checks them against the
 // directory (a partially applied file may be what is undone) and leaves
 // out the stale records of failed files no longer in it.
-func readApplied(ctx context.Context, conn *sql.Conn, store *revstore.Store, dir *migdir.Dir) ([]*revstore.Revision, *state, error) {
-	exists, err := store.Exists(ctx, conn)
+func (s *Source) readApplied(ctx context.Context, conn *sql.Conn, dir *migdir.Dir) ([]*revstore.Revision, *state, error) {
+	_, revs, err := s.Revisions(ctx, conn, "downgrade")
 	if err != nil {
-		return nil, nil, fmt.Errorf("downgrade: %w", err)
-	}
-	var revs []*revstore.Revision
-	if exists {
-		if revs, err = store.ReadAll(ctx, conn); err != nil {
-			return nil, nil, fmt.Errorf("downgrade: %w", err)
-		}
+		return nil, nil, err
 	}
 	if len(revs) == 0 {
-		return nil, nil, refuse(KindTarget, "", "downgrade: the database has no applied migrations (no rows in %s): nothing to go back from", revstore.Table)
+		return nil, nil, failOp("downgrade", KindTarget, "", "the database has no applied migrations (no rows in %s): nothing to go back from", revstore.Table)
 	}
 	st := analyze(dir, revs)
 	for _, p := range st.problems {
 		if p.Kind != KindPartialChanged { // a partial file may be what we are undoing
-			p.Msg = "downgrade refused: " + p.Msg
+			p.Op = "downgrade"
 			return nil, nil, p
 		}
 	}
@@ -187,7 +176,7 @@ func readApplied(ctx context.Context, conn *sql.Conn, store *revstore.Store, dir
 		}
 		revs = slices.DeleteFunc(slices.Clone(revs), func(r *revstore.Revision) bool { return stale[r] })
 		if len(revs) == 0 {
-			return nil, nil, refuse(KindTarget, "", "downgrade: the database has no applied migrations: nothing to go back from")
+			return nil, nil, failOp("downgrade", KindTarget, "", "the database has no applied migrations: nothing to go back from")
 		}
 	}
 	return revs, st, nil
@@ -212,11 +201,11 @@ func downgradeTarget(to string, revs []*revstore.Revision, current string) (stri
 		}
 	}
 	if !known {
-		return "", refuse(KindTarget, "", "downgrade: --to %s is not an applied version of this database (applied: %s); pick one of those, or %s for an empty schema",
+		return "", failOp("downgrade", KindTarget, "", "--to %s is not an applied version of this database (applied: %s); pick one of those, or %s for an empty schema",
 			to, appliedList(revs), Empty)
 	}
 	if migdir.CompareVersions(to, current) >= 0 {
-		return "", refuse(KindTarget, "", "downgrade: the database is at %s, not above --to %s: nothing to go back; use `weberctl db upgrade` to go forward", current, to)
+		return "", failOp("downgrade", KindTarget, "", "the database is at %s, not above --to %s: nothing to go back; use `weberctl db upgrade` to go forward", current, to)
 	}
 	return to, nil
 }
@@ -447,7 +436,7 @@ func applyBackTx(ctx context.Context, conn *sql.Conn, store *revstore.Store, dia
 		for v := range after {
 			if !before[v] {
 				tx.Rollback()
-				return refuse(KindForeignKeys, "", "downgrade: the plan leaves rows violating foreign keys (%s): rolled back, nothing changed", v)
+				return failOp("downgrade", KindForeignKeys, "", "the plan leaves rows violating foreign keys (%s): rolled back, nothing changed", v)
 			}
 		}
 	}

@@ -117,14 +117,14 @@ func mustUpgrade(t *testing.T, d *tdb, dir string, opts Options) *Result {
 	return res
 }
 
-func wantRefusal(t *testing.T, err error, kind string, contains ...string) *Refusal {
+func wantRefusal(t *testing.T, err error, kind Kind, contains ...string) *Refusal {
 	t.Helper()
 	var r *Refusal
 	if !errors.As(err, &r) {
 		t.Fatalf("want a %s refusal, got %v", kind, err)
 	}
-	if r.Kind != kind {
-		t.Fatalf("want a %s refusal, got %s: %v", kind, r.Kind, err)
+	if got := KindOf(err); got != kind {
+		t.Fatalf("want a %s refusal, got %s: %v", kind, got, err)
 	}
 	checkMessage(t, err, contains...)
 	return r

@@ -20,7 +20,7 @@ const DefaultBlockingMaxRows = 100_000
 
 // KindBlocking: a pending statement would block writes on, or rewrite, a
 // table holding more rows than Options.BlockingMaxRows.
-const KindBlocking = "blocking-ddl"
+const KindBlocking Kind = "blocking-ddl"
 
 // BlockingStatement is a pending statement that would stall the
 // application on a populated table.
@@ -52,7 +52,7 @@ func blockingStatements(dia string, steps []*step) []BlockingStatement {
 		for i, st := range f.Stmts {
 			stmts[i] = st.Text
 		}
-		for _, fd := range livelint.Check(livelint.File{Dialect: dia, Stmts: stmts, Transactional: transactional(dia, f)}) {
+		for _, fd := range livelint.Lint(livelint.File{Dialect: dia, Stmts: stmts, Transactional: transactional(dia, f)}) {
 			if fd.Stmt < s.from || !slices.Contains(blockingCodes, fd.Code) || silenced(f, f.Stmts[fd.Stmt], fd.Code) {
 				continue
 			}
@@ -111,8 +111,8 @@ func checkBlocking(ctx context.Context, q querier, dia string, steps []*step, op
 	if len(over) > 1 {
 		more = fmt.Sprintf(" (and %d more such statements)", len(over)-1)
 	}
-	return bs, refuse(KindBlocking, b.File,
-		"upgrade refused: %s, statement %d (line %d): %s; %s holds more than %d rows (%s on disk), so the application would stall while it runs%s. %s Pass --allow-blocking-ddl to run it anyway, or mark the statement `-- atlas:nolint %s` if a maintenance window covers it",
+	return bs, refuseOp("upgrade", KindBlocking, b.File,
+		"%s, statement %d (line %d): %s; %s holds more than %d rows (%s on disk), so the application would stall while it runs%s. %s Pass --allow-blocking-ddl to run it anyway, or mark the statement `-- atlas:nolint %s` if a maintenance window covers it",
 		b.File, b.Stmt, b.Line, b.Finding.Message, b.Table, limit, bytesPhrase(b.Bytes), more, b.Finding.Alternative, b.Finding.Code)
 }
 

@@ -143,13 +143,13 @@ func runPreflight(ctx context.Context, db *sql.DB, u *dbconn.URL, root string, s
 		if opts.DryRun {
 			return nil, msg, nil
 		}
-		return nil, "", &Refusal{Kind: KindPreflight, Msg: "upgrade refused: " + msg, Err: preflight.ErrNoDev}
+		return nil, "", &Refusal{Op: "upgrade", Kind: KindPreflight, Msg: msg, Err: preflight.ErrNoDev}
 	}
 	var stmts []preflight.Statement
 	for _, s := range steps {
 		stmts = append(stmts, preflight.FileStatements(s.file, s.from)...)
 	}
-	risks, err := preflight.Check(ctx, db, stmts, preflight.Options{Dialect: u.Dialect, DevURL: opts.DevURL, Root: root, Logger: log})
+	risks, err := preflight.CountRisks(ctx, db, stmts, preflight.Options{Dialect: u.Dialect, DevURL: opts.DevURL, Root: root, Logger: log})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, "", fmt.Errorf("upgrade: %w", err)
@@ -158,7 +158,7 @@ func runPreflight(ctx context.Context, db *sql.DB, u *dbconn.URL, root string, s
 		if opts.DryRun {
 			return nil, msg, nil
 		}
-		return nil, "", &Refusal{Kind: KindPreflight, Msg: "upgrade refused: " + msg, Err: err}
+		return nil, "", &Refusal{Op: "upgrade", Kind: KindPreflight, Msg: msg, Err: err}
 	}
 	if opts.DryRun {
 		return risks, "", nil
@@ -174,9 +174,9 @@ func runPreflight(ctx context.Context, db *sql.DB, u *dbconn.URL, root string, s
 func dataLossRefusal(err error) *Refusal {
 	var dl *preflight.DataLossError
 	if !errors.As(err, &dl) || len(dl.Risks) == 0 {
-		return &Refusal{Kind: KindDataLoss, Msg: "upgrade refused: " + errtext.OneLine(err), Err: err}
+		return &Refusal{Op: "upgrade", Kind: KindDataLoss, Msg: errtext.OneLine(err), Err: err}
 	}
-	r := &Refusal{Kind: KindDataLoss, File: dl.Risks[0].File, Err: err}
+	r := &Refusal{Op: "upgrade", Kind: KindDataLoss, File: dl.Risks[0].File, Err: err}
 	seen := map[string]bool{}
 	for _, risk := range dl.Risks {
 		if !seen[risk.File] {
@@ -199,6 +199,6 @@ func dataLossRefusal(err error) *Refusal {
 		}
 		msg += fmt.Sprintf(" [and %d more: %s]", n, strings.Join(more, "; "))
 	}
-	r.Msg = "upgrade refused: " + msg + "; nothing was changed"
+	r.Msg = msg + "; nothing was changed"
 	return r
 }

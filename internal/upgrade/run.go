@@ -5,11 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"time"
 
-	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/lockwait"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/revstore"
@@ -18,15 +16,11 @@ import (
 // run is one Upgrade: what it was given, and what its steps learn, in the
 // order Upgrade calls them.
 type run struct {
-	db      *sql.DB
-	u       *dbconn.URL
-	dirPath string
-	opts    Options
-	log     *slog.Logger
-	start   time.Time
-	store   *revstore.Store
-	dir     *migdir.Dir
-	res     *Result
+	*Source
+	opts  Options
+	start time.Time
+	dir   *migdir.Dir
+	res   *Result
 
 	conn     *sql.Conn            // the pinned connection (replaced around the pre-flight)
 	exists   bool                 // the revision table exists
@@ -36,17 +30,8 @@ type run struct {
 }
 
 // newRun validates the arguments and the directory, before any lock.
-func newRun(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opts Options) (*run, error) {
-	r := &run{db: db, u: u, dirPath: dirPath, opts: opts, log: opts.Logger, start: time.Now()}
-	if db == nil || u == nil {
-		return nil, errors.New("upgrade: no database given: open it with dbconn.Open first")
-	}
-	if err := u.RefuseSystem("upgrade"); err != nil {
-		return nil, err
-	}
-	if r.log == nil {
-		r.log = slog.New(slog.DiscardHandler)
-	}
+func newRun(ctx context.Context, s *Source, opts Options) (*run, error) {
+	r := &run{Source: s, opts: opts, start: time.Now()}
 	if r.opts.Operator == "" {
 		r.opts.Operator = DefaultOperator
 	}
@@ -57,16 +42,10 @@ func newRun(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opts
 		r.opts.OnFile = nil
 	}
 	var err error
-	if r.store, err = revstore.New(u.Dialect); err != nil {
+	if r.dir, err = s.openForChange(ctx, "upgrade"); err != nil {
 		return nil, err
 	}
-	if r.dir, err = migdir.OpenDialect(dirPath, u.Dialect); err != nil {
-		return nil, err
-	}
-	if err := checkFlavor(ctx, db, u, dirPath, r.dir, "upgrade"); err != nil {
-		return nil, err
-	}
-	r.res = &Result{Dialect: u.Dialect, Dir: dirPath, DryRun: r.opts.DryRun}
+	r.res = &Result{Dialect: s.u.Dialect, Dir: s.dirPath, DryRun: r.opts.DryRun}
 	return r, r.checkOptions()
 }
 
@@ -91,31 +70,14 @@ func (r *run) checkOptions() error {
 	return nil
 }
 
-// lock takes the migration lock and records how long it took.
-func (r *run) lock(ctx context.Context) (release func(), err error) {
-	lstart := time.Now()
-	release, err = lock(ctx, r.db, r.u, r.opts.LockTimeout, "upgrade", r.log)
-	if err != nil {
-		return nil, err
-	}
-	r.res.LockWait = time.Since(lstart)
-	r.log.Debug("migration lock held", "waited", r.res.LockWait)
-	return release, nil
-}
-
 // readState reads the applied history under the lock and checks it
 // against the directory and the options: what a person must decide first
 // is a Refusal.
 func (r *run) readState(ctx context.Context) error {
-	var err error
-	if r.exists, err = r.store.Exists(ctx, r.conn); err != nil {
-		return fmt.Errorf("upgrade: %w", err)
-	}
 	var revs []*revstore.Revision
-	if r.exists {
-		if revs, err = r.store.ReadAll(ctx, r.conn); err != nil {
-			return fmt.Errorf("upgrade: %w", err)
-		}
+	var err error
+	if r.exists, revs, err = r.Revisions(ctx, r.conn, "upgrade"); err != nil {
+		return err
 	}
 	if err := r.checkHistory(ctx, revs); err != nil {
 		return err
@@ -135,9 +97,9 @@ func (r *run) readState(ctx context.Context) error {
 func (r *run) checkHistory(ctx context.Context, revs []*revstore.Revision) error {
 	switch {
 	case len(revs) == 0 && r.opts.Adopt:
-		return refuse(KindAdopt, "", "upgrade: recording pending files as applied refused: the database has no migration history in %s; apply the history instead", revstore.Table)
+		return failOp("upgrade", KindAdopt, "", "recording pending files as applied refused: the database has no migration history in %s; apply the history instead", revstore.Table)
 	case len(revs) > 0 && r.opts.Baseline != "":
-		return refuse(KindBaseline, "", "upgrade: --baseline %s refused: the database already has a migration history (at version %s); baseline only a database without one",
+		return failOp("upgrade", KindBaseline, "", "--baseline %s refused: the database already has a migration history (at version %s); baseline only a database without one",
 			r.opts.Baseline, revs[len(revs)-1].Version)
 	case len(revs) == 0 && r.opts.Baseline == "":
 		tables, err := userTables(ctx, r.conn, r.u.Dialect)
@@ -172,39 +134,24 @@ func (r *run) checkAnalysis() error {
 	st := r.st
 	if len(st.problems) > 0 {
 		p := st.problems[0]
-		p.Msg = "upgrade refused: " + p.Msg
+		p.Op = "upgrade"
 		return p
 	}
 	if len(st.outOfOrder) > 0 && !r.opts.AllowOutOfOrder {
 		ref := outOfOrderRefusal(st)
-		ref.Msg = "upgrade refused: " + ref.Msg
+		ref.Op = "upgrade"
 		return ref
 	}
 	if to := r.opts.To; to != "" && st.current != "" && migdir.CompareVersions(to, st.current) < 0 {
-		return refuse(KindTarget, "", "upgrade: --to %s is behind the database's version %s: use `weberctl db downgrade --to %s` to go back",
+		return failOp("upgrade", KindTarget, "", "--to %s is behind the database's version %s: use `weberctl db downgrade --to %s` to go back",
 			to, st.current, to)
 	}
 	return nil
 }
 
-// planSteps lists what runs: a resumed partial file first, then the
-// pending files, up to Options.To (the rest is Result.Remaining).
+// planSteps lists what runs (upTo): the rest is Result.Remaining.
 func (r *run) planSteps() {
-	if r.st.partial != nil {
-		r.steps = append(r.steps, r.st.partial)
-	}
-	for _, f := range r.st.pending {
-		r.steps = append(r.steps, &step{file: f})
-	}
-	for i, s := range r.steps {
-		if r.opts.To != "" && migdir.CompareVersions(s.file.Version, r.opts.To) > 0 {
-			for _, f := range r.steps[i:] {
-				r.res.Remaining = append(r.res.Remaining, PendingFile{Version: f.file.Version, Name: f.file.Name, Statements: len(f.file.Stmts)})
-			}
-			r.steps = r.steps[:i]
-			return
-		}
-	}
+	r.steps, r.res.Remaining = upTo(r.st, r.opts.To)
 }
 
 // settleUnconfirmed decides the statement that started without its
@@ -226,7 +173,7 @@ func (r *run) settleUnconfirmed(ctx context.Context) error {
 	switch r.opts.Unconfirmed {
 	case UnconfirmedRetry:
 		s.unconfirmed = false
-	case UnconfirmedSkip:
+	case UnconfirmedMarkApplied:
 		s.unconfirmed = false
 		if s.from < len(s.file.Stmts) {
 			s.from++
@@ -236,8 +183,8 @@ func (r *run) settleUnconfirmed(ctx context.Context) error {
 		if k < len(s.file.Stmts) {
 			line = s.file.Stmts[k].Line
 		}
-		return refuse(KindUnconfirmed, s.file.Name,
-			"upgrade refused: %s, statement %d (line %d: %s) was started outside a transaction but its completion was never recorded (the process stopped?): check in the database whether it took effect, then upgrade again with --mark-applied if it did, or --retry if it did not",
+		return refuseOp("upgrade", KindUnconfirmed, s.file.Name,
+			"%s, statement %d (line %d: %s) was started outside a transaction but its completion was never recorded (the process stopped?): check in the database whether it took effect, then upgrade again with --mark-applied if it did, or --retry if it did not",
 			s.file.Name, k+1, line, short(s.rev.ErrorStmt))
 	}
 	return nil

@@ -34,11 +34,11 @@ type ScriptOptions struct {
 // to ("": the latest), in order, for Script.
 func ScriptFiles(dir *migdir.Dir, from, to string) ([]*migdir.File, error) {
 	if from != "" && from != Empty && dir.Find(from) == nil {
-		return nil, refuse(KindTarget, "", "--from %s names no file in %s (nearest: %s); give the version the database is at, or %s for an empty one",
+		return nil, failOp("upgrade --sql", KindTarget, "", "--from %s names no file in %s (nearest: %s); give the version the database is at, or %s for an empty one",
 			from, dir.Path, dir.Nearest(from), Empty)
 	}
 	if to != "" && dir.Find(to) == nil {
-		return nil, refuse(KindTarget, "", "--to %s names no file in %s (nearest: %s; latest: %s)", to, dir.Path, dir.Nearest(to), dir.Latest())
+		return nil, failOp("upgrade --sql", KindTarget, "", "--to %s names no file in %s (nearest: %s; latest: %s)", to, dir.Path, dir.Nearest(to), dir.Latest())
 	}
 	var out []*migdir.File
 	for _, f := range dir.Files {
@@ -66,7 +66,7 @@ func Script(w io.Writer, files []*migdir.File, o ScriptOptions) error {
 	for _, f := range files {
 		for i, s := range f.Stmts {
 			if s.Batch != nil {
-				return refuse(KindTarget, f.Name, "%s, statement %d (line %d), runs in batches chosen from the data (-- weber:batch): a script cannot; apply the files up to it with `db upgrade --sql --to VERSION`, and this one with `weberctl db upgrade`",
+				return failOp("upgrade --sql", KindTarget, f.Name, "%s, statement %d (line %d), runs in batches chosen from the data (-- weber:batch): a script cannot; apply the files up to it with `db upgrade --sql --to VERSION`, and this one with `weberctl db upgrade`",
 					f.Name, i+1, s.Line)
 			}
 		}

@@ -17,10 +17,6 @@ import (
 	"github.com/weber-framework/weber/internal/revstore"
 )
 
-// KindMismatch: `db set` was asked to record a version whose schema the
-// live database does not have.
-const KindMismatch = "mismatch"
-
 // SetOptions configure Set.
 type SetOptions struct {
 	// Version is the file the history is set to: every file up to it is
@@ -139,12 +135,12 @@ func setTarget(dir *migdir.Dir, v string) (string, error) {
 		return Empty, nil
 	}
 	if v == "" {
-		return "", refuse(KindTarget, "", "set: give the VERSION to record as applied (a file's version in %s, or %s for none)", dir.Path, Empty)
+		return "", failOp("set", KindTarget, "", "give the VERSION to record as applied (a file's version in %s, or %s for none)", dir.Path, Empty)
 	}
 	if f := dir.Find(v); f != nil {
 		return f.Version, nil
 	}
-	return "", refuse(KindTarget, "", "set: no file in %s has version %s (nearest: %s; latest: %s); give a file's version, or %s for none",
+	return "", failOp("set", KindTarget, "", "no file in %s has version %s (nearest: %s; latest: %s); give a file's version, or %s for none",
 		dir.Path, v, dir.Nearest(v), dir.Latest(), Empty)
 }
 
@@ -188,7 +184,7 @@ func compareAtTarget(ctx context.Context, db *sql.DB, conn *sql.Conn, u *dbconn.
 	}
 	res.Compared = true
 	if len(stmts) > 0 && !opts.Force {
-		return refuse(KindMismatch, "", "set: the live schema is not the history's at %s: %d statements would be needed to make it so (first: %s); "+
+		return failOp("set", KindMismatch, "", "the live schema is not the history's at %s: %d statements would be needed to make it so (first: %s); "+
 			"set the version the database does match, fix the database, or pass --force to record %s anyway",
 			orEmpty(target), len(stmts), errtext.Flatten(stmts[0]), orEmpty(target))
 	}

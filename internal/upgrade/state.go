@@ -106,6 +106,30 @@ func analyze(dir *migdir.Dir, revs []*revstore.Revision) *state {
 	return st
 }
 
+// upTo is the choice of what an upgrade runs, in order: the partially
+// applied file first (resumed where it stopped), then the pending files in
+// version order (older out-of-order ones among them), stopping after the
+// version to ("" = every file). The files after to are left. It reads
+// nothing but st: refusals (edited files, out-of-order files not allowed)
+// were decided before.
+func upTo(st *state, to string) (steps []*step, left []PendingFile) {
+	if st.partial != nil {
+		steps = append(steps, st.partial)
+	}
+	for _, f := range st.pending {
+		steps = append(steps, &step{file: f})
+	}
+	for i, s := range steps {
+		if to != "" && migdir.CompareVersions(s.file.Version, to) > 0 {
+			for _, f := range steps[i:] {
+				left = append(left, PendingFile{Version: f.file.Version, Name: f.file.Name, Statements: len(f.file.Stmts)})
+			}
+			return steps[:i], left
+		}
+	}
+	return steps, nil
+}
+
 // revName names a revision's file as the directory would.
 func revName(r *revstore.Revision) string {
 	if r.Description == "" {

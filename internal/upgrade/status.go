@@ -28,14 +28,14 @@ type StatusResult struct {
 	// included.
 	Pending []PendingFile
 	// OutOfOrder lists the pending files older than Current.
-	OutOfOrder []string `json:",omitempty"`
+	OutOfOrder []string
 	// Partial is the partially applied file, if any.
-	Partial *PartialFile `json:",omitempty"`
+	Partial *PartialFile
 	// UntrackedTables lists the tables of a database without history (the
 	// case Upgrade refuses unless baselined).
-	UntrackedTables []string `json:",omitempty"`
+	UntrackedTables []string
 	// Problems are the refusals an upgrade would meet, one line each.
-	Problems []Problem `json:",omitempty"`
+	Problems []Problem
 	// InvalidIndexes lists the INVALID indexes that failed concurrent
 	// builds left (PostgreSQL): unused by queries, still written; the next
 	// upgrade of the file that builds one drops it and builds it again.
@@ -65,9 +65,9 @@ type PartialFile struct {
 
 // Problem is something an upgrade would refuse.
 type Problem struct {
-	// Kind is a Refusal kind, or "directory" for a directory refused by
-	// migdir.
-	Kind string
+	// Kind is a Refusal kind, or KindDirectory for a directory refused
+	// by migdir.
+	Kind Kind
 	// File is the file concerned, if any.
 	File string
 	// Message is the one-line explanation with the next step.
@@ -79,72 +79,82 @@ type Problem struct {
 // directory) in the result rather than failing; it fails only when the
 // database cannot be read. It takes no lock and changes nothing.
 func Status(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string) (*StatusResult, error) {
-	if db == nil || u == nil {
-		return nil, errors.New("status: no database given: open it with dbconn.Open first")
-	}
-	store, err := revstore.New(u.Dialect)
+	s, err := NewSource(db, u, dirPath, nil, "status")
 	if err != nil {
 		return nil, err
 	}
-	res := &StatusResult{Dialect: u.Dialect, Dir: dirPath}
-	exists, err := store.Exists(ctx, db)
+	return s.Status(ctx)
+}
+
+// Status reports where the database stands against the directory: see
+// the function Status.
+func (s *Source) Status(ctx context.Context) (*StatusResult, error) {
+	res := &StatusResult{Dialect: s.u.Dialect, Dir: s.dirPath}
+	exists, revs, err := s.Revisions(ctx, s.db, "status")
 	if err != nil {
-		return nil, fmt.Errorf("status: %w", err)
+		return nil, err
 	}
 	res.HasHistory = exists
-	if res.InvalidIndexes, err = invalidIndexes(ctx, db, u.Dialect); err != nil {
+	if res.InvalidIndexes, err = invalidIndexes(ctx, s.db, s.u.Dialect); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
-	var revs []*revstore.Revision
-	if exists {
-		if revs, err = store.ReadAll(ctx, db); err != nil {
-			return nil, fmt.Errorf("status: %w", err)
-		}
-	}
 	if len(revs) == 0 {
-		tables, err := userTables(ctx, db, u.Dialect)
-		if err != nil {
-			return nil, fmt.Errorf("status: %w", err)
-		}
-		res.UntrackedTables = tables
-		if len(tables) > 0 {
-			r := notClean(tables, dirPath)
-			res.Problems = append(res.Problems, Problem{Kind: r.Kind, Message: r.Msg})
+		if err := s.reportUntracked(ctx, res); err != nil {
+			return nil, err
 		}
 	}
-	dir, err := migdir.OpenDialect(dirPath, u.Dialect)
+	dir, err := migdir.OpenDialect(s.dirPath, s.u.Dialect)
 	if err != nil {
-		var de *migdir.Error
-		p := Problem{Kind: "directory", Message: err.Error()}
-		if errors.As(err, &de) {
-			p.File = de.File
-		}
-		res.Problems = append(res.Problems, p)
-		// Still report what the history says.
-		for _, r := range revs {
-			if r.Done() {
-				res.Applied++
-			} else {
-				res.Partial = partialOf(r, revName(r), r.Total)
-			}
-			res.Current, res.CurrentName = r.Version, revName(r)
-		}
+		res.reportInvalidDir(err, revs)
 		return res, nil
 	}
 	res.Files = len(dir.Files)
-	st := analyze(dir, revs)
+	res.compare(dir, revs, analyze(dir, revs))
+	return res, nil
+}
+
+// reportUntracked lists the tables of a database without history, a
+// problem an upgrade refuses unless baselined.
+func (s *Source) reportUntracked(ctx context.Context, res *StatusResult) error {
+	tables, err := userTables(ctx, s.db, s.u.Dialect)
+	if err != nil {
+		return fmt.Errorf("status: %w", err)
+	}
+	res.UntrackedTables = tables
+	if len(tables) > 0 {
+		r := notClean(tables, s.dirPath)
+		res.Problems = append(res.Problems, Problem{Kind: r.Kind, Message: r.Msg})
+	}
+	return nil
+}
+
+// reportInvalidDir records the directory's refusal and still reports what
+// the history says.
+func (res *StatusResult) reportInvalidDir(err error, revs []*revstore.Revision) {
+	var de *migdir.Error
+	p := Problem{Kind: KindDirectory, Message: err.Error()}
+	if errors.As(err, &de) {
+		p.File = de.File
+	}
+	res.Problems = append(res.Problems, p)
+	for _, r := range revs {
+		if r.Done() {
+			res.Applied++
+		} else {
+			res.Partial = partialOf(r, revName(r), r.Total)
+		}
+		res.Current, res.CurrentName = r.Version, revName(r)
+	}
+}
+
+// compare records the history against the directory: the current
+// version, the problems an upgrade would refuse, the partial file and
+// what is pending.
+func (res *StatusResult) compare(dir *migdir.Dir, revs []*revstore.Revision, st *state) {
 	res.Applied = st.done
 	res.Current = st.current
 	if st.current != "" {
-		if f := dir.Find(st.current); f != nil {
-			res.CurrentName = f.Name
-		} else {
-			for _, r := range revs {
-				if r.Version == st.current {
-					res.CurrentName = revName(r)
-				}
-			}
-		}
+		res.CurrentName = currentName(dir, revs, st.current)
 	}
 	for _, p := range st.problems {
 		res.Problems = append(res.Problems, Problem{Kind: p.Kind, File: p.File, Message: p.Msg})
@@ -154,24 +164,43 @@ func Status(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string) (*St
 		res.Problems = append(res.Problems, Problem{Kind: r.Kind, File: r.File, Message: r.Msg})
 		res.OutOfOrder = r.Files
 	}
-	if st.partial != nil {
-		res.Partial = partialOf(st.partial.rev, st.partial.file.Name, len(st.partial.file.Stmts))
-	} else {
-		// A partial file whose check failed is still partial.
-		stale := map[*revstore.Revision]bool{}
-		for _, r := range st.stale {
-			stale[r] = true
-		}
-		for _, r := range revs {
-			if !r.Done() && res.Partial == nil && !stale[r] {
-				res.Partial = partialOf(r, revName(r), r.Total)
-			}
-		}
-	}
+	res.Partial = partialFile(revs, st)
 	for _, f := range st.pending {
 		res.Pending = append(res.Pending, PendingFile{Version: f.Version, Name: f.Name, Statements: len(f.Stmts)})
 	}
-	return res, nil
+}
+
+// currentName is the file name of the current version: the file's, or
+// the revision's when the file is gone.
+func currentName(dir *migdir.Dir, revs []*revstore.Revision, current string) string {
+	if f := dir.Find(current); f != nil {
+		return f.Name
+	}
+	name := ""
+	for _, r := range revs {
+		if r.Version == current {
+			name = revName(r)
+		}
+	}
+	return name
+}
+
+// partialFile is the partially applied file, if any: the one the analysis
+// resumes, or else one whose check failed (still partial).
+func partialFile(revs []*revstore.Revision, st *state) *PartialFile {
+	if st.partial != nil {
+		return partialOf(st.partial.rev, st.partial.file.Name, len(st.partial.file.Stmts))
+	}
+	stale := map[*revstore.Revision]bool{}
+	for _, r := range st.stale {
+		stale[r] = true
+	}
+	for _, r := range revs {
+		if !r.Done() && !stale[r] {
+			return partialOf(r, revName(r), r.Total)
+		}
+	}
+	return nil
 }
 
 func partialOf(r *revstore.Revision, name string, total int) *PartialFile {
@@ -190,20 +219,20 @@ func partialOf(r *revstore.Revision, name string, total int) *PartialFile {
 // History returns the revisions applied to the database, oldest first (nil
 // when it has no revision table).
 func History(ctx context.Context, db *sql.DB, u *dbconn.URL) ([]*revstore.Revision, error) {
-	if db == nil || u == nil {
-		return nil, errors.New("history: no database given: open it with dbconn.Open first")
-	}
-	store, err := revstore.New(u.Dialect)
+	s, err := NewSource(db, u, "", nil, "history")
 	if err != nil {
 		return nil, err
 	}
-	exists, err := store.Exists(ctx, db)
-	if err != nil || !exists {
-		return nil, err
-	}
-	revs, err := store.ReadAll(ctx, db)
+	return s.History(ctx)
+}
+
+// History returns the revisions applied to the database, oldest first
+// (nil when it has no revision table). A statement whose completion was
+// never recorded reads as such in its Error.
+func (s *Source) History(ctx context.Context) ([]*revstore.Revision, error) {
+	_, revs, err := s.Revisions(ctx, s.db, "history")
 	if err != nil {
-		return nil, fmt.Errorf("history: %w", err)
+		return nil, err
 	}
 	for _, r := range revs {
 		if r.Error == startedMarker {

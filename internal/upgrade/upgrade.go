@@ -41,9 +41,9 @@ const (
 	// UnconfirmedRetry runs the statement again: use it after checking that
 	// it did not take effect.
 	UnconfirmedRetry
-	// UnconfirmedSkip records the statement as applied without running it:
+	// UnconfirmedMarkApplied records the statement as applied without running it:
 	// use it after checking that it did take effect.
-	UnconfirmedSkip
+	UnconfirmedMarkApplied
 )
 
 // Options configure Upgrade. The zero value applies every pending file.
@@ -173,7 +173,7 @@ type FileRun struct {
 	// concurrent builds, that were dropped and built again.
 	RebuiltIndexes []string
 	// SQL holds the statements run (from From on); filled in a dry run.
-	SQL []string `json:",omitempty"`
+	SQL []string
 }
 
 // Result is what Upgrade did. A database already up to date gives a Result
@@ -187,10 +187,10 @@ type Result struct {
 	// DryRun reports that nothing was changed.
 	DryRun bool
 	// Baselined lists the versions recorded as applied without running.
-	Baselined []string `json:",omitempty"`
+	Baselined []string
 	// Adopted lists the pending files (names) recorded as applied without
 	// running because the database already had their effect (Options.Adopt).
-	Adopted []string `json:",omitempty"`
+	Adopted []string
 	// Files lists the files applied, in order.
 	Files []FileRun
 	// Remaining lists the files still pending after the run (those after
@@ -207,7 +207,7 @@ type Result struct {
 	// any Blocks() and AllowDataLoss is not set); otherwise the ones that
 	// did not block (no rows affected, or an approximate count), to show
 	// as warnings.
-	Risks []preflight.Risk `json:",omitempty"`
+	Risks []preflight.Risk
 	// Blocking lists the pending statements that block writes on, or
 	// rewrite, an existing table, with the table's size on the target;
 	// BlockingRefusal is, in a dry run, the refusal a real run would meet.
@@ -215,7 +215,7 @@ type Result struct {
 	BlockingRefusal string
 	// PreflightSkipped says, in a dry run, why the pre-flight check could
 	// not run (outside a dry run that is a KindPreflight Refusal).
-	PreflightSkipped string `json:",omitempty"`
+	PreflightSkipped string
 }
 
 // NothingToDo reports that the database was already up to date.
@@ -268,28 +268,31 @@ func checkFlavor(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string,
 // nothing changed —, a *StatementError when a statement fails (what
 // persists is recorded), or an error wrapping dblock.ErrTimeout.
 func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opts Options) (*Result, error) {
-	r, err := newRun(ctx, db, u, dirPath, opts)
+	s, err := NewSource(db, u, dirPath, opts.Logger, "upgrade")
 	if err != nil {
 		return nil, err
 	}
-	if !r.opts.DryRun {
-		release, err := r.lock(ctx)
-		if err != nil {
-			return nil, err
-		}
-		defer release()
+	return s.Upgrade(ctx, opts)
+}
+
+// Upgrade applies the pending files of the Source's folder: see the
+// function Upgrade. opts.Logger, when set, replaces the Source's logger.
+func (s *Source) Upgrade(ctx context.Context, opts Options) (*Result, error) {
+	r, err := newRun(ctx, s.withLogger(opts.Logger), opts)
+	if err != nil {
+		return nil, err
 	}
-	// Everything below runs on one connection: SQLite's foreign_keys
-	// pragma is per connection, and it keeps the run off a busy pool.
-	if r.conn, err = db.Conn(ctx); err != nil {
-		return nil, fmt.Errorf("upgrade: connecting to %s: %w", u.Redacted(), err)
+	ss, err := r.begin(ctx, "upgrade", r.opts.LockTimeout, r.opts.DryRun)
+	if err != nil {
+		return nil, err
 	}
-	defer func() { r.conn.Close() }()
+	r.conn, r.res.LockWait = ss.conn, ss.lockWait
+	defer func() { r.conn.Close(); ss.unlock() }()
 	if err := r.readState(ctx); err != nil {
 		return nil, err
 	}
 	if r.opts.Adopt {
-		return adopt(ctx, db, r.conn, u, r.dir, r.store, r.st, r.res, &r.opts, r.start, r.log)
+		return adopt(ctx, r.db, r.conn, r.u, r.dir, r.store, r.st, r.res, &r.opts, r.start, r.log)
 	}
 	r.planSteps()
 	if err := r.settleUnconfirmed(ctx); err != nil {
@@ -311,7 +314,7 @@ func Upgrade(ctx context.Context, db *sql.DB, u *dbconn.URL, dirPath string, opt
 		// envmark works through the pool: give the pinned connection back
 		// first, or a pool limited to one connection would wait forever.
 		r.conn.Close()
-		if _, err := envmark.Record(ctx, db, u.Dialect, r.opts.Env); err != nil {
+		if _, err := envmark.Record(ctx, r.db, r.u.Dialect, r.opts.Env); err != nil {
 			return r.res, fmt.Errorf("upgrade: %w", err)
 		}
 	}
@@ -381,7 +384,7 @@ func lock(ctx context.Context, db *sql.DB, u *dbconn.URL, timeout time.Duration,
 	l, err := dblock.Acquire(ctx, db, u, timeout)
 	if err != nil {
 		if errors.Is(err, dblock.ErrTimeout) {
-			return nil, &Refusal{Kind: KindLocked, Msg: op + ": " + errtext.OneLine(err), Err: err}
+			return nil, &Refusal{Op: op, Kind: KindLocked, Msg: errtext.OneLine(err), Err: err, sep: ": "}
 		}
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}

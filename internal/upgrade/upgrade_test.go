@@ -287,7 +287,7 @@ func TestUnconfirmedStatement(t *testing.T) {
 			t.Errorf("status: %+v", st.Partial)
 		}
 		// Statement 2 did run: mark it applied; statement 3 runs once.
-		res := mustUpgrade(t, d, dir, Options{Unconfirmed: UnconfirmedSkip})
+		res := mustUpgrade(t, d, dir, Options{Unconfirmed: UnconfirmedMarkApplied})
 		if len(res.Files) != 1 || res.Files[0].From != 3 {
 			t.Fatalf("skip: %+v", res.Files)
 		}

@@ -28,7 +28,7 @@ func ExampleRun() {
 	sum, _ := ld.Checksum()
 	migrate.WriteSumFile(ld, sum)
 
-	rep, err := verify.Run(context.Background(), verify.Options{Dir: root, Rows: 10, NoReverse: true})
+	rep, err := verify.Run(context.Background(), verify.Options{Root: root, Rows: 10, NoReverse: true})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -285,11 +285,11 @@ func (r *rehearsal) verdict(name string, start time.Time, fs []fingerprint.Findi
 func (r *rehearsal) models(ctx context.Context, db *sql.DB, d string) {
 	start := time.Now()
 	const name = "final schema equals the models"
-	if len(r.opts.Models) == 0 {
+	if len(r.opts.Tables) == 0 {
 		r.step(name, start, Skip, "no models given")
 		return
 	}
-	p, err := plan.Models(ctx, db, r.folder, r.opts.Models, plan.Options{AllowDestructive: true, Logger: r.log, DevURL: r.opts.DevURLs[r.folder]})
+	p, err := plan.Models(ctx, db, r.folder, r.opts.Tables, plan.Options{AllowDestructive: true, Logger: r.log, DevURL: r.opts.DevURLs[r.folder]})
 	if err != nil {
 		r.step(name, start, Fail, errtext.OneLine(err))
 		return

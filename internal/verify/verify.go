@@ -42,9 +42,9 @@ import (
 
 // Options configure Run.
 type Options struct {
-	// Dir is the migrations root: it holds one folder per dialect
+	// Root is the migrations root: it holds one folder per dialect
 	// (sqlite, postgres, mysql).
-	Dir string
+	Root string
 	// Dialects are the folder names to verify (default: sqlite).
 	Dialects []string
 	// DevURLs names, by folder name, the PostgreSQL and MySQL servers where
@@ -63,9 +63,9 @@ type Options struct {
 	// SeedFile is a .sql file of the project's own seed data, run instead
 	// of generation.
 	SeedFile string
-	// Models are the desired tables (ent's migrate.Tables). The final
+	// Tables are the desired tables (ent's migrate.Tables). The final
 	// schema is compared with them; nil skips that step.
-	Models []*entschema.Table
+	Tables []*entschema.Table
 	// AllowDataLoss accepts any loss of data: dropped tables and columns
 	// that held data, rows deleted, in every comparison, the down-and-up
 	// round's included. Without it a file accepts its own losses: drops
@@ -110,29 +110,29 @@ const (
 // Step is one check of the rehearsal.
 type Step struct {
 	// Name says what was done, e.g. "apply 20261127_add_bio.sql".
-	Name   string `json:"name"`
-	Status Status `json:"status"`
+	Name   string
+	Status Status
 	// Detail is one line: counts on success, the reason on failure or skip.
-	Detail string `json:"detail,omitempty"`
+	Detail string
 	// Findings name table, column and counts behind the outcome.
-	Findings []fingerprint.Finding `json:"findings,omitempty"`
-	Duration time.Duration         `json:"duration"`
+	Findings []fingerprint.Finding
+	Duration time.Duration
 }
 
 // DialectReport is the rehearsal on one dialect.
 type DialectReport struct {
 	// Dialect is the folder name: sqlite, postgres or mysql.
-	Dialect string `json:"dialect"`
+	Dialect string
 	// Database is the scratch database (password-free).
-	Database string `json:"database,omitempty"`
+	Database string
 	// From is the version the rehearsal started at ("" for empty).
-	From string `json:"from"`
+	From string
 	// Files are the files under test, in order.
-	Files []string `json:"files"`
+	Files []string
 	// Skipped is set when the dialect could not be rehearsed; Steps then
 	// holds one skipped step saying why.
-	Skipped bool   `json:"skipped,omitempty"`
-	Steps   []Step `json:"steps"`
+	Skipped bool
+	Steps   []Step
 }
 
 // Passed reports whether no step failed.
@@ -147,7 +147,7 @@ func (d *DialectReport) Passed() bool {
 
 // Report is the outcome of Run, one entry per dialect.
 type Report struct {
-	Dialects []*DialectReport `json:"dialects"`
+	Dialects []*DialectReport
 }
 
 // Passed reports whether every dialect passed (skipped dialects do not
@@ -179,11 +179,11 @@ func (r *Report) Failures() []string {
 // unreadable directory, unreachable dev server); a rehearsal that finds a
 // problem returns a report that did not pass, and a nil error.
 func Run(ctx context.Context, opts Options) (*Report, error) {
-	if opts.Dir == "" {
+	if opts.Root == "" {
 		return nil, errors.New("verify: no migrations directory given: pass --dir")
 	}
-	if fi, err := os.Stat(opts.Dir); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("verify: the migrations directory %s does not exist: pass --dir", opts.Dir)
+	if fi, err := os.Stat(opts.Root); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("verify: the migrations directory %s does not exist: pass --dir", opts.Root)
 	}
 	if len(opts.Dialects) == 0 {
 		opts.Dialects = []string{"sqlite"}
@@ -246,7 +246,7 @@ func (r *rehearsal) step(name string, start time.Time, status Status, detail str
 
 func runDialect(ctx context.Context, folder string, opts Options) (*DialectReport, error) {
 	d, _ := liveschema.Dialect(folder)
-	r := &rehearsal{opts: opts, folder: folder, dir: filepath.Join(opts.Dir, folder), log: opts.Logger,
+	r := &rehearsal{opts: opts, folder: folder, dir: filepath.Join(opts.Root, folder), log: opts.Logger,
 		rep: &DialectReport{Dialect: folder}, touched: fingerprint.Touched{}, intended: map[string]string{}, declared: map[string]string{}}
 	dir, err := migdir.OpenDialect(r.dir, d)
 	if err != nil {
@@ -323,7 +323,7 @@ func (r *rehearsal) rehearse(ctx context.Context, db *sql.DB, d, from string, te
 // one. It reports whether the rehearsal can go on.
 func (r *rehearsal) prepare(ctx context.Context, db *sql.DB) bool {
 	start := time.Now()
-	path, err := plan.RunDevSetup(ctx, db, r.folder, r.opts.Dir)
+	path, err := plan.RunDevSetup(ctx, db, r.folder, r.opts.Root)
 	switch {
 	case err != nil:
 		r.step("prepare the scratch database", start, Fail, errtext.OneLine(err))
@@ -362,7 +362,7 @@ func (r *rehearsal) populate(ctx context.Context, db *sql.DB, d string) (*finger
 	start := time.Now()
 	r.progress("fill the tables", "", 0, 0)
 	fill, err := datagen.Fill(ctx, db, d, datagen.Options{Rows: opts.Rows, Seed: opts.Seed, SeedFile: opts.SeedFile, SeedOnly: opts.SeedFile != "",
-		Enums: enumsOf(opts.Models), Logger: r.log, Progress: func(table string, done, want int64) {
+		Enums: enumsOf(opts.Tables), Logger: r.log, Progress: func(table string, done, want int64) {
 			r.progress("fill the tables", table, done, want)
 		}})
 	if err != nil {

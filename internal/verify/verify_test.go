@@ -137,7 +137,7 @@ func TestProjectHistory(t *testing.T) {
 	for _, folder := range liveschematest.Dialects {
 		t.Run(folder, func(t *testing.T) {
 			t.Parallel()
-			d := run(t, verify.Options{Dir: history(t, folder, "20261127020000_add_nickname.sql", addColumn(folder)), Dialects: []string{folder},
+			d := run(t, verify.Options{Root: history(t, folder, "20261127020000_add_nickname.sql", addColumn(folder)), Dialects: []string{folder},
 				DevURLs: devURLs(t, folder), Rows: 20})
 			if !d.Passed() {
 				dump(t, d)
@@ -170,7 +170,7 @@ func TestProjectHistory(t *testing.T) {
 // history that adds a column the models lack fails that step.
 func TestProjectHistoryMatchesModels(t *testing.T) {
 	t.Parallel()
-	d := run(t, verify.Options{Dir: projectDir, Dialects: []string{"sqlite"}, Models: entmigrate.Tables, Rows: 10})
+	d := run(t, verify.Options{Root: projectDir, Dialects: []string{"sqlite"}, Tables: entmigrate.Tables, Rows: 10})
 	if s := step(t, d, "final schema equals the models"); s.Status != verify.Pass {
 		t.Errorf("project history vs models: %s %s", s.Status, s.Detail)
 	}
@@ -178,7 +178,7 @@ func TestProjectHistoryMatchesModels(t *testing.T) {
 		dump(t, d)
 		t.Error("the project's own history fails verify")
 	}
-	d = run(t, verify.Options{Dir: history(t, "sqlite", "20261127020000_add_nickname.sql", addColumn("sqlite")), Dialects: []string{"sqlite"}, Models: entmigrate.Tables, Rows: 10})
+	d = run(t, verify.Options{Root: history(t, "sqlite", "20261127020000_add_nickname.sql", addColumn("sqlite")), Dialects: []string{"sqlite"}, Tables: entmigrate.Tables, Rows: 10})
 	if s := step(t, d, "final schema equals the models"); s.Status != verify.Fail || !strings.Contains(s.Detail, "nickname") {
 		t.Errorf("models step = %s %s, want a failure naming nickname", s.Status, s.Detail)
 	}
@@ -192,7 +192,7 @@ func TestCatchesRewrittenValues(t *testing.T) {
 	for _, folder := range liveschematest.Dialects {
 		t.Run(folder, func(t *testing.T) {
 			t.Parallel()
-			d := run(t, verify.Options{Dir: history(t, folder, "20261127020000_add_nickname.sql", addColumn(folder)+"UPDATE users SET name = 'x';\n"),
+			d := run(t, verify.Options{Root: history(t, folder, "20261127020000_add_nickname.sql", addColumn(folder)+"UPDATE users SET name = 'x';\n"),
 				Dialects: []string{folder}, DevURLs: devURLs(t, folder), Rows: 20, NoReverse: true})
 			s := step(t, d, "untouched values unchanged after the upgrade")
 			if s.Status != verify.Fail || d.Passed() {
@@ -212,7 +212,7 @@ func TestCatchesRewrittenValues(t *testing.T) {
 // TestDeclaredTouchPasses: the same rewrite, declared in the file, passes.
 func TestDeclaredTouchPasses(t *testing.T) {
 	t.Parallel()
-	d := run(t, verify.Options{Dir: history(t, "sqlite", "20261127020000_names.sql", "-- weber:touches users.name\nUPDATE users SET name = 'x';\n"),
+	d := run(t, verify.Options{Root: history(t, "sqlite", "20261127020000_names.sql", "-- weber:touches users.name\nUPDATE users SET name = 'x';\n"),
 		Dialects: []string{"sqlite"}, Rows: 10, NoReverse: true})
 	if !d.Passed() {
 		dump(t, d)
@@ -226,7 +226,7 @@ func TestCatchesDeletedRows(t *testing.T) {
 	for _, folder := range liveschematest.Dialects {
 		t.Run(folder, func(t *testing.T) {
 			t.Parallel()
-			d := run(t, verify.Options{Dir: history(t, folder, "20261127020000_cleanup.sql", "DELETE FROM post_tags WHERE post_id <= 5;\nDELETE FROM posts WHERE id <= 5;\n"),
+			d := run(t, verify.Options{Root: history(t, folder, "20261127020000_cleanup.sql", "DELETE FROM post_tags WHERE post_id <= 5;\nDELETE FROM posts WHERE id <= 5;\n"),
 				Dialects: []string{folder}, DevURLs: devURLs(t, folder), Rows: 20, NoReverse: true})
 			s := step(t, d, "no row lost after the upgrade")
 			if s.Status != verify.Fail {
@@ -254,18 +254,18 @@ func TestCatchesDeletedRows(t *testing.T) {
 func TestDroppedColumn(t *testing.T) {
 	t.Parallel()
 	drop := "ALTER TABLE `users` DROP COLUMN `bio`;\n"
-	d := run(t, verify.Options{Dir: history(t, "sqlite", "20261127020000_drop_bio.sql", drop), Dialects: []string{"sqlite"}, Rows: 20, NoReverse: true})
+	d := run(t, verify.Options{Root: history(t, "sqlite", "20261127020000_drop_bio.sql", drop), Dialects: []string{"sqlite"}, Rows: 20, NoReverse: true})
 	s := step(t, d, "untouched values unchanged after the upgrade")
 	if s.Status != verify.Fail || !strings.Contains(s.Detail, "column users.bio was dropped with values in") {
 		dump(t, d)
 		t.Errorf("dropped column: %s %s", s.Status, s.Detail)
 	}
-	d = run(t, verify.Options{Dir: history(t, "sqlite", "20261127020000_drop_bio.sql", "-- atlas:nolint destructive\n"+drop), Dialects: []string{"sqlite"}, Rows: 20, NoReverse: true})
+	d = run(t, verify.Options{Root: history(t, "sqlite", "20261127020000_drop_bio.sql", "-- atlas:nolint destructive\n"+drop), Dialects: []string{"sqlite"}, Rows: 20, NoReverse: true})
 	if !d.Passed() {
 		dump(t, d)
 		t.Error("a drop marked intended failed verify")
 	}
-	d = run(t, verify.Options{Dir: history(t, "sqlite", "20261127020000_drop_bio.sql", drop), Dialects: []string{"sqlite"}, Rows: 20, NoReverse: true, AllowDataLoss: true})
+	d = run(t, verify.Options{Root: history(t, "sqlite", "20261127020000_drop_bio.sql", drop), Dialects: []string{"sqlite"}, Rows: 20, NoReverse: true, AllowDataLoss: true})
 	if !d.Passed() {
 		dump(t, d)
 		t.Error("a drop with AllowDataLoss failed verify")
@@ -275,7 +275,7 @@ func TestDroppedColumn(t *testing.T) {
 // TestFailingFile: a file that does not apply fails its step, naming it.
 func TestFailingFile(t *testing.T) {
 	t.Parallel()
-	d := run(t, verify.Options{Dir: history(t, "sqlite", "20261127020000_bad.sql", "ALTER TABLE nope ADD COLUMN x integer;\n"), Dialects: []string{"sqlite"}, Rows: 5})
+	d := run(t, verify.Options{Root: history(t, "sqlite", "20261127020000_bad.sql", "ALTER TABLE nope ADD COLUMN x integer;\n"), Dialects: []string{"sqlite"}, Rows: 5})
 	s := step(t, d, "apply 20261127020000_bad.sql")
 	if s.Status != verify.Fail || !strings.Contains(s.Detail, "nope") || d.Passed() {
 		t.Errorf("failing file: %s %s", s.Status, s.Detail)
@@ -285,18 +285,18 @@ func TestFailingFile(t *testing.T) {
 func TestOptions(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	if _, err := verify.Run(ctx, verify.Options{Dir: filepath.Join(t.TempDir(), "nope")}); err == nil || !strings.Contains(err.Error(), "--dir") {
+	if _, err := verify.Run(ctx, verify.Options{Root: filepath.Join(t.TempDir(), "nope")}); err == nil || !strings.Contains(err.Error(), "--dir") {
 		t.Errorf("missing dir: %v", err)
 	}
 	root := history(t, "sqlite")
-	if _, err := verify.Run(ctx, verify.Options{Dir: root, From: "123"}); err == nil || !strings.Contains(err.Error(), "20261127011300") {
+	if _, err := verify.Run(ctx, verify.Options{Root: root, From: "123"}); err == nil || !strings.Contains(err.Error(), "20261127011300") {
 		t.Errorf("unknown --from: %v", err)
 	}
 	// A server dialect without a dev URL is skipped, saying what to set.
 	if err := os.MkdirAll(filepath.Join(root, "postgres"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := verify.Run(ctx, verify.Options{Dir: history(t, "postgres"), Dialects: []string{"postgres"}})
+	rep, err := verify.Run(ctx, verify.Options{Root: history(t, "postgres"), Dialects: []string{"postgres"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +313,7 @@ func TestSeedFile(t *testing.T) {
 		"INSERT INTO users (created_at, updated_at, name, email, bio) VALUES ('2024-01-02 00:00:00', '2024-01-02 00:00:00', 'Grace', 'grace@example.com', 'COBOL');\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d := run(t, verify.Options{Dir: history(t, "sqlite", "20261127020000_drop_bio.sql", "ALTER TABLE `users` DROP COLUMN `bio`;\n"), SeedFile: seed, NoReverse: true})
+	d := run(t, verify.Options{Root: history(t, "sqlite", "20261127020000_drop_bio.sql", "ALTER TABLE `users` DROP COLUMN `bio`;\n"), SeedFile: seed, NoReverse: true})
 	if s := step(t, d, "fill the tables"); !strings.Contains(s.Detail, "2 statements of seed data") {
 		t.Errorf("fill: %s", s.Detail)
 	}
@@ -345,7 +345,7 @@ func TestDataLossIntent(t *testing.T) {
 		for _, c := range cases {
 			t.Run(folder+"/"+c.name, func(t *testing.T) {
 				t.Parallel()
-				d := run(t, verify.Options{Dir: history(t, folder, "20261127020000_loss.sql", c.sql), Dialects: []string{folder}, DevURLs: devURLs(t, folder),
+				d := run(t, verify.Options{Root: history(t, folder, "20261127020000_loss.sql", c.sql), Dialects: []string{folder}, DevURLs: devURLs(t, folder),
 					Rows: 20, AllowDataLoss: c.allow})
 				if d.Passed() != c.pass {
 					dump(t, d)
