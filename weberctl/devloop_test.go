@@ -1,0 +1,92 @@
+package weberctl
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"entgo.io/ent/dialect"
+)
+
+// The repository's history: the first file, and the one after it.
+const (
+	devloopFirst  = "20261127011300"
+	devloopSecond = "20261127014341_add_view_count_and_tag_description.sql"
+)
+
+// serveOnce starts `weberctl serve`, checks that it serves, stops it and
+// returns what it printed.
+func serveOnce(t *testing.T, p *project) string {
+	t.Helper()
+	s := p.serve()
+	if s.base == "" {
+		t.Fatalf("serve exited early\nstdout: %s\nstderr: %s", s.stdout, s.stderr)
+	}
+	if code, body := httpDo(t, "GET", s.base+"/readyz", ""); code != 200 {
+		t.Errorf("/readyz: %d %s", code, body)
+	}
+	if code := s.stop(t); code != 0 {
+		t.Errorf("serve exited %d after SIGTERM\nstdout: %s\nstderr: %s", code, s.stdout, s.stderr)
+	}
+	return s.stdout.String()
+}
+
+// On the embedded default, a database at an older revision (a teammate's
+// file was pulled since) gets the new file applied by `serve`, not its
+// columns added from the models; a later `db upgrade` has nothing to do.
+func TestE2EServeAppliesPulledFile(t *testing.T) {
+	t.Parallel()
+	forEachE2E(t, func(t *testing.T, p *project) {
+		if p.u.Dialect != dialect.SQLite {
+			t.Skip("serve brings only the embedded default (SQLite) up to date")
+		}
+		p.must("db", "upgrade", "--to", devloopFirst)
+		out := serveOnce(t, p)
+		if !strings.Contains(out, "Applied the migration history (1 file)") || !strings.Contains(out, devloopSecond) {
+			t.Errorf("serve did not say it applied %s:\n%s", devloopSecond, out)
+		}
+		if strings.Contains(out, "Added column") {
+			t.Errorf("serve added columns from the models instead of applying the file:\n%s", out)
+		}
+		if n := p.historyLen(); n != 2 {
+			t.Errorf("history after serve: %d revisions, want 2", n)
+		}
+		if r := p.must("db", "upgrade"); !strings.Contains(r.stdout, "Nothing to do") {
+			t.Errorf("db upgrade after serve:\n%s", r.stdout)
+		}
+	})
+}
+
+// The other half of the loop: the database already has the file's changes
+// (here made by running the file's SQL by hand, as `db ensure` makes them
+// from the models before the revision is written); `db ensure` records the
+// file as applied without running it, and says so.
+func TestE2EEnsureRecordsFileAlreadyInEffect(t *testing.T) {
+	t.Parallel()
+	forEachE2E(t, func(t *testing.T, p *project) {
+		if p.u.Dialect != dialect.SQLite {
+			t.Skip("the other backends are covered by internal/devdb")
+		}
+		p.must("db", "upgrade", "--to", devloopFirst)
+		sqlText, err := os.ReadFile(filepath.Join(p.folder(), devloopSecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		db := p.open()
+		if _, err := db.ExecContext(t.Context(), string(sqlText)); err != nil {
+			t.Fatalf("running %s by hand: %v", devloopSecond, err)
+		}
+		r := p.must("db", "ensure")
+		if !strings.Contains(r.stdout, "Recorded 1 file as applied: the database already had their changes (made by db ensure)") ||
+			!strings.Contains(r.stdout, devloopSecond) {
+			t.Errorf("db ensure on a database that has the file's changes:\n%s", r.stdout)
+		}
+		if n := p.historyLen(); n != 2 {
+			t.Errorf("history after ensure: %d revisions, want 2", n)
+		}
+		if r := p.must("db", "upgrade"); !strings.Contains(r.stdout, "Nothing to do") {
+			t.Errorf("db upgrade after ensure:\n%s", r.stdout)
+		}
+	})
+}
