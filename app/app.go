@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/weber-framework/weber/config"
 	"github.com/weber-framework/weber/ent"
 )
 
@@ -21,7 +22,7 @@ const readinessTimeout = 3 * time.Second
 type App struct {
 	client *ent.Client
 	db     *sql.DB
-	cfg    Config
+	cfg    config.Config
 	log    *slog.Logger
 	checks []namedCheck
 }
@@ -77,7 +78,7 @@ func WithReadiness(name string, check func(ctx context.Context) error) Option {
 }
 
 // WithLogger sets the logger for the request log and errors, overriding
-// Config.Logger. nil discards.
+// config.Config.Logger. nil discards.
 func WithLogger(l *slog.Logger) Option {
 	return func(a *App) error {
 		a.log = l
@@ -88,8 +89,8 @@ func WithLogger(l *slog.Logger) Option {
 // New builds the application on client. db is the *sql.DB the client was
 // opened on (entsql.OpenDB(dialect, db)); /readyz pings it. It may be nil,
 // in which case /readyz runs "SELECT 1" through the client instead.
-// Config.Logger receives the request log and errors (nil discards).
-func New(client *ent.Client, db *sql.DB, cfg Config, opts ...Option) (*App, error) {
+// config.Config.Logger receives the request log and errors (nil discards).
+func New(client *ent.Client, db *sql.DB, cfg config.Config, opts ...Option) (*App, error) {
 	if client == nil {
 		return nil, errors.New("app: New: the ent client is nil: open the database and pass ent.NewClient(ent.Driver(entsql.OpenDB(dialect, db)))")
 	}

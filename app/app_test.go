@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/weber-framework/weber/config"
 	"github.com/weber-framework/weber/ent/tag"
 	"github.com/weber-framework/weber/internal/testdb"
 )
@@ -50,7 +51,7 @@ func newAPI(t *testing.T, db *testdb.DB, opts ...Option) *api {
 	t.Helper()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(io.MultiWriter(logs, t.Output()), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg := ConfigFromEnv(func(string) string { return "" })
+	cfg := config.FromEnv(func(string) string { return "" })
 	cfg.Logger = logger
 	a, err := New(db.Client, db.SQL, cfg, opts...)
 	if err != nil {
@@ -594,7 +595,7 @@ func TestLivezAndReadyz(t *testing.T) {
 func TestReadyzWithoutSQLDB(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
-	app, err := New(db.Client, nil, Config{})
+	app, err := New(db.Client, nil, config.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -662,18 +663,18 @@ func TestRequestLogAndID(t *testing.T) {
 
 func TestNewValidates(t *testing.T) {
 	t.Parallel()
-	if _, err := New(nil, nil, Config{}); err == nil {
+	if _, err := New(nil, nil, config.Config{}); err == nil {
 		t.Fatal("New(nil client) succeeded")
 	}
 	db := testdb.New(t)
-	if _, err := New(db.Client, db.SQL, Config{}, WithReadiness("x", nil)); err == nil {
+	if _, err := New(db.Client, db.SQL, config.Config{}, WithReadiness("x", nil)); err == nil {
 		t.Fatal("a nil readiness check was accepted")
 	}
 	ok := func(context.Context) error { return nil }
-	if _, err := New(db.Client, db.SQL, Config{}, WithReadiness("x", ok), WithReadiness("x", ok)); err == nil {
+	if _, err := New(db.Client, db.SQL, config.Config{}, WithReadiness("x", ok), WithReadiness("x", ok)); err == nil {
 		t.Fatal("two readiness checks with one name were accepted")
 	}
-	if _, err := New(db.Client, db.SQL, Config{}, WithReadiness("", ok)); err == nil {
+	if _, err := New(db.Client, db.SQL, config.Config{}, WithReadiness("", ok)); err == nil {
 		t.Fatal("an unnamed readiness check was accepted")
 	}
 }

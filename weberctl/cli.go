@@ -13,7 +13,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/urfave/cli/v2"
 
-	"github.com/weber-framework/weber/app"
+	"github.com/weber-framework/weber/config"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/upgrade"
@@ -31,6 +31,8 @@ const (
 // env is everything a command sees of the world outside the process:
 // main passes the real ones, tests their own.
 type env struct {
+	// project is what the project handed to Run.
+	project    Project
 	stdin      io.Reader
 	stdout     io.Writer
 	stderr     io.Writer
@@ -43,24 +45,12 @@ type env struct {
 	args []string
 }
 
-// run parses args (args[0] is the program name), runs the command and
-// returns the exit status. It writes one line `weberctl: <message>` to
-// stderr on failure, never a password and never a panic trace.
-//
-// One process runs one command; urfave/cli v2 keeps its help and version
-// flags in package variables, so concurrent runs in one process (tests)
-// must take turns.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) (code int) {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, isTerminal: isTerminal(stdin), progress: isTerminalWriter(stderr)}
-	return e.run(ctx, args)
-}
-
 // run runs the command line args in e.
 func (e *env) run(ctx context.Context, args []string) (code int) {
 	secrets := findSecrets(args, e.getenv)
 	stdout := &scrubWriter{w: e.stdout, secrets: secrets}
 	stderr := &scrubWriter{w: e.stderr, secrets: secrets}
-	e = &env{stdin: e.stdin, stdout: stdout, stderr: stderr, getenv: e.getenv, isTerminal: e.isTerminal, progress: e.progress, args: args}
+	e = &env{project: e.project, stdin: e.stdin, stdout: stdout, stderr: stderr, getenv: e.getenv, isTerminal: e.isTerminal, progress: e.progress, args: args}
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(stderr, "weberctl: internal error (a bug in weberctl, please report it): %s\n", errtext.Flatten(fmt.Sprint(r)))
@@ -134,7 +124,7 @@ func exitCode(err error) int {
 // its help text.
 func newApp(e *env) *cli.App {
 	a := &cli.App{
-		Name:      "weberctl",
+		Name:      e.project.name(),
 		Usage:     "run a Weber application's database, and serve the app",
 		UsageText: "weberctl [global options] command [command options]",
 		Description: `weberctl creates, migrates and drops the database of a Weber application, and
@@ -154,6 +144,7 @@ Examples:
 		Commands: []*cli.Command{
 			dbCommand(e),
 			serveCommand(e),
+			newCommand(e),
 			versionCommand(e),
 			completionCommand(e),
 			helpCommand(e, nil),
@@ -281,7 +272,7 @@ func globalFlags() []cli.Flag {
 	const cat = "Global"
 	return []cli.Flag{
 		&cli.StringFlag{Name: "database-url", Category: cat, Usage: "the database `URL`: sqlite://PATH, postgres://USER:PASSWORD@HOST/DB or mysql://... " +
-			"(default: env WEBER_DATABASE_URL, then DATABASE_URL, then " + app.DefaultDatabaseURL + ")"},
+			"(default: env WEBER_DATABASE_URL, then DATABASE_URL, then " + config.DefaultDatabaseURL + ")"},
 		&cli.StringFlag{Name: "dir", Category: cat, Usage: "the migrations `DIR`, one folder per dialect (default: migrations)"},
 		&cli.StringFlag{Name: "env", Category: cat, Usage: "the environment `NAME` recorded in the database, e.g. production (default: env WEBER_ENV)"},
 		&cli.BoolFlag{Name: "verbose", Category: cat, Usage: "log what the engine does on stderr"},
@@ -304,10 +295,17 @@ func global(c *cli.Context, name string) (string, bool) {
 	return "", false
 }
 
-// config resolves the configuration: the environment (app.ConfigFromEnv),
+// config resolves the configuration: the environment (config.FromEnv) over
+// the project's defaults (Project.Migrations, Project.Dialects),
 // overridden by the global flags.
-func (e *env) config(c *cli.Context) app.Config {
-	cfg := app.ConfigFromEnv(e.getenv)
+func (e *env) config(c *cli.Context) config.Config {
+	cfg := config.FromEnv(e.getenv)
+	if e.project.Migrations != "" {
+		cfg.MigrationsDir = e.project.Migrations
+	}
+	if len(e.project.Dialects) > 0 && strings.TrimSpace(e.getenv("WEBER_DIALECTS")) == "" {
+		cfg.Dialects = append([]string(nil), e.project.Dialects...)
+	}
 	if v, ok := global(c, "database-url"); ok {
 		cfg.DatabaseURL = v
 	}
@@ -322,7 +320,7 @@ func (e *env) config(c *cli.Context) app.Config {
 }
 
 // target resolves the configuration and parses its database URL.
-func (e *env) target(c *cli.Context) (app.Config, *dbconn.URL, error) {
+func (e *env) target(c *cli.Context) (config.Config, *dbconn.URL, error) {
 	cfg := e.config(c)
 	u, err := dbconn.Parse(cfg.DatabaseURL)
 	return cfg, u, err

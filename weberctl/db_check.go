@@ -8,7 +8,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/plan"
 	"github.com/weber-framework/weber/internal/schemadoc"
@@ -67,7 +66,7 @@ Example:
 				Root:       cfg.MigrationsDir,
 				Dialects:   dialects,
 				DevURLs:    dev,
-				Tables:     migrate.Tables,
+				Tables:     e.project.Tables,
 				LintLatest: c.Int("lint-latest"),
 				Kept:       cfg.Dialects,
 				Logger:     cfg.Logger,
@@ -76,7 +75,7 @@ Example:
 				return err
 			}
 			v := newCheckView(rep, dev)
-			if err := checkSchemaDoc(c, cfg.MigrationsDir, &v); err != nil {
+			if err := checkSchemaDoc(c, e, cfg.MigrationsDir, &v); err != nil {
 				return err
 			}
 			if c.Bool("json") {
@@ -97,9 +96,9 @@ Example:
 // checkSchemaDoc compares the committed schema page (docs/schema.md next
 // to the migrations folder) with the models; a stale page is a problem, a
 // project without the page is not checked.
-func checkSchemaDoc(c *cli.Context, migrations string, v *checkView) error {
+func checkSchemaDoc(c *cli.Context, e *env, migrations string, v *checkView) error {
 	path := filepath.Join(filepath.Dir(filepath.Clean(migrations)), "docs", "schema.md")
-	present, err := schemadoc.CheckDoc(c.Context, path, migrate.Tables)
+	present, err := schemadoc.CheckDoc(c.Context, path, e.project.Tables)
 	var stale *schemadoc.StaleDocError
 	switch {
 	case errors.As(err, &stale):

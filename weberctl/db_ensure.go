@@ -57,7 +57,7 @@ func dbEnsure(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	res, err := devdb.Ensure(c.Context, u, devdb.EnsureOptions{
+	res, err := devdb.Ensure(c.Context, u, devdb.EnsureOptions{Tables: e.project.Tables,
 		Root:        cfg.MigrationsDir,
 		DevURL:      devURLFor(c, cfg, folder),
 		Env:         cfg.Env,

@@ -88,7 +88,10 @@ func rebuildAndSeed(c *cli.Context, e *env, u *dbconn.URL, dir, env string) erro
 		return fmt.Errorf("resetting %s: the database was dropped and created again, but applying the migration history failed: %w", u.Redacted(), err)
 	}
 	renderUpgrade(e, u, res)
-	seeded, err := seedDatabase(c.Context, u, db, env, c.Bool("force-production"))
+	if e.project.Seed == nil {
+		return nil
+	}
+	seeded, err := seedDatabase(c.Context, e.project, u, db, env, c.Bool("force-production"))
 	if err != nil {
 		return err
 	}

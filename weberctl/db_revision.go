@@ -8,8 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/weber-framework/weber/app"
-	"github.com/weber-framework/weber/ent/migrate"
+	"github.com/weber-framework/weber/config"
 	"github.com/weber-framework/weber/internal/plan"
 )
 
@@ -65,7 +64,7 @@ func dbRevision(c *cli.Context, e *env) error {
 		DevURLs:          devURLs(c, cfg),
 		Name:             c.String("name"),
 		AllowDestructive: c.Bool("allow-destructive"),
-		Tables:           migrate.Tables,
+		Tables:           e.project.Tables,
 		Logger:           cfg.Logger,
 	})
 	var destructive *plan.DestructiveError
@@ -89,9 +88,9 @@ func dbRevision(c *cli.Context, e *env) error {
 // noArgsDialects refuses arguments and returns the configuration and the
 // dialects --dialect chose (chosenDialects), for the commands that work on
 // every kept dialect.
-func noArgsDialects(c *cli.Context, e *env) (app.Config, []string, error) {
+func noArgsDialects(c *cli.Context, e *env) (config.Config, []string, error) {
 	if err := noArgs(c); err != nil {
-		return app.Config{}, nil, err
+		return config.Config{}, nil, err
 	}
 	cfg := e.config(c)
 	dialects, err := chosenDialects(c, cfg)
@@ -100,7 +99,7 @@ func noArgsDialects(c *cli.Context, e *env) (app.Config, []string, error) {
 
 // chosenDialects returns the --dialect values, which must be kept
 // dialects, or every kept dialect.
-func chosenDialects(c *cli.Context, cfg app.Config) ([]string, error) {
+func chosenDialects(c *cli.Context, cfg config.Config) ([]string, error) {
 	chosen := c.StringSlice("dialect")
 	if len(chosen) == 0 {
 		return cfg.Dialects, nil

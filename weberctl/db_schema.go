@@ -8,7 +8,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/internal/plan"
 	"github.com/weber-framework/weber/internal/schemadoc"
 )
@@ -91,7 +90,7 @@ func dbSchema(c *cli.Context, e *env) error {
 // loadSchema loads the schema the flags name.
 func loadSchema(c *cli.Context, e *env) (*schemadoc.Schema, error) {
 	cfg := e.config(c)
-	opts := schemadoc.Options{Dialect: c.String("dialect"), Tables: migrate.Tables}
+	opts := schemadoc.Options{Dialect: c.String("dialect"), Tables: e.project.Tables}
 	if c.Bool("live") {
 		_, u, db, _, err := e.openDatabase(c, false)
 		if err != nil {

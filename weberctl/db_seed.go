@@ -1,16 +1,16 @@
 package weberctl
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
-	entsql "entgo.io/ent/dialect/sql"
 	"github.com/urfave/cli/v2"
 
-	"github.com/weber-framework/weber/app"
-	"github.com/weber-framework/weber/ent"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/envmark"
 )
@@ -19,8 +19,8 @@ func dbSeedCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "seed",
 		Usage: "fill the database with the app's demo rows (development)",
-		Description: `Runs the application's seed function (app.Seed in app/seed.go, written with
-the typed client) on an existing database whose tables are in place. It runs
+		Description: `Runs the project's seed function (Seed in its weberctl.Project; Weber's
+example: app.Seed in app/seed.go, written with the typed client) on an existing database whose tables are in place. It runs
 for the environment --env or WEBER_ENV, or else the one recorded in the
 database, and the seed may do different things per environment (the example
 app adds a draft post in development only). Running it twice leaves the same
@@ -42,17 +42,20 @@ Example:
 			if err := noArgs(c); err != nil {
 				return err
 			}
+			if e.project.Seed == nil {
+				return errNoSeed(e.project)
+			}
 			cfg, u, db, _, err := e.openTarget(c, false)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			res, err := seedDatabase(c.Context, u, db, cfg.Env, c.Bool("force-production"))
+			res, err := seedDatabase(c.Context, e.project, u, db, cfg.Env, c.Bool("force-production"))
 			if err != nil {
 				return err
 			}
 			if c.Bool("json") {
-				return writeJSON(e.stdout, res)
+				return writeJSON(e.stdout, newSeedView(res))
 			}
 			fmt.Fprintln(e.stdout, seedSummary(u.Redacted(), res))
 			return nil
@@ -60,10 +63,10 @@ Example:
 	}
 }
 
-// seedDatabase runs app.Seed on db for env (or, without one, the
+// seedDatabase runs the project's Seed on db for env (or, without one, the
 // environment the database records), refusing a production database or
 // environment unless force.
-func seedDatabase(ctx context.Context, u *dbconn.URL, db *sql.DB, env string, force bool) (*app.SeedResult, error) {
+func seedDatabase(ctx context.Context, p Project, u *dbconn.URL, db *sql.DB, env string, force bool) (*SeedResult, error) {
 	mark, err := envmark.Read(ctx, db, u.Dialect)
 	if err != nil {
 		return nil, fmt.Errorf("seeding %s: %w", u.Redacted(), err)
@@ -79,8 +82,10 @@ func seedDatabase(ctx context.Context, u *dbconn.URL, db *sql.DB, env string, fo
 	if strings.TrimSpace(env) == "" {
 		env = mark
 	}
-	client := ent.NewClient(ent.Driver(entsql.OpenDB(u.Dialect, db)))
-	res, err := app.Seed(ctx, client, env)
+	res, err := p.Seed(ctx, db, u.Dialect, env)
+	if err == nil && res == nil {
+		err = errors.New("the project's Seed returned no result")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("seeding %s (nothing was kept): %w; if its tables are missing or behind the models, run `weberctl db upgrade` (or `weberctl db reset`) first", u.Redacted(), err)
 	}
@@ -88,16 +93,73 @@ func seedDatabase(ctx context.Context, u *dbconn.URL, db *sql.DB, env string, fo
 }
 
 // seedSummary is the line `db seed` prints.
-func seedSummary(database string, r *app.SeedResult) string {
-	counts := func(c app.SeedCounts) string {
-		return fmt.Sprintf("%s, %s, %s", plural(c.Users, "user", "users"), plural(c.Tags, "tag", "tags"), plural(c.Posts, "post", "posts"))
+func seedSummary(database string, r *SeedResult) string {
+	var created, existing []string
+	var nCreated, nExisting int
+	for _, t := range r.Tables {
+		one := t.One
+		if one == "" {
+			one = t.Table
+		}
+		created = append(created, plural(t.Created, one, t.Table))
+		existing = append(existing, plural(t.Existing, one, t.Table))
+		nCreated += t.Created
+		nExisting += t.Existing
 	}
-	if r.Created.Total() == 0 {
-		return fmt.Sprintf("Nothing to seed in %s: its %s were already there.", database, counts(r.Existing))
+	if nCreated == 0 {
+		return fmt.Sprintf("Nothing to seed in %s: its %s were already there.", database, strings.Join(existing, ", "))
 	}
-	s := fmt.Sprintf("Seeded %s: created %s", database, counts(r.Created))
-	if r.Existing.Total() > 0 {
-		s += fmt.Sprintf(" (%s already there)", plural(r.Existing.Total(), "row", "rows"))
+	s := fmt.Sprintf("Seeded %s: created %s", database, strings.Join(created, ", "))
+	if nExisting > 0 {
+		s += fmt.Sprintf(" (%s already there)", plural(nExisting, "row", "rows"))
 	}
 	return s + "."
+}
+
+// errNoSeed is db seed's refusal for a project without a Seed.
+func errNoSeed(p Project) error {
+	return fmt.Errorf("db seed: this project gives weberctl no seed function: set Seed in the weberctl.Project of its %s main.go", p.name())
+}
+
+// seedView is db seed's --json: the environment, and the rows created and
+// already there, by table in the seed's order.
+type seedView struct {
+	Env      string      `json:"env"`
+	Created  orderedInts `json:"created"`
+	Existing orderedInts `json:"existing"`
+}
+
+func newSeedView(r *SeedResult) seedView {
+	v := seedView{Env: r.Env}
+	for _, t := range r.Tables {
+		v.Created = append(v.Created, namedInt{t.Table, t.Created})
+		v.Existing = append(v.Existing, namedInt{t.Table, t.Existing})
+	}
+	return v
+}
+
+type namedInt struct {
+	name string
+	n    int
+}
+
+// orderedInts is a JSON object whose keys keep their order.
+type orderedInts []namedInt
+
+// MarshalJSON writes {"users":2,"tags":3,...} in the slice's order.
+func (o orderedInts) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, x := range o {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, err := json.Marshal(x.name)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&b, "%s:%d", k, x.n)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }

@@ -3,6 +3,7 @@ package weberctl
 import (
 	"context"
 	"database/sql"
+	entschema "entgo.io/ent/dialect/sql/schema"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,7 +12,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/weber-framework/weber/engine"
-	"github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/migdir"
@@ -73,7 +73,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			v, err := statusOf(c.Context, db, u, dir, statusFlags{
+			v, err := statusOf(c.Context, db, u, dir, statusFlags{tables: e.project.Tables,
 				folder:     folder,
 				devURL:     devURLFor(c, cfg, folder),
 				skipModels: c.Bool("skip-models"),
@@ -98,6 +98,7 @@ type statusFlags struct {
 	devURL               string
 	skipModels, skipLive bool
 	logger               *slog.Logger
+	tables               []*entschema.Table // the models
 }
 
 // modelsWay is the models against the history.
@@ -166,7 +167,7 @@ func statusOf(ctx context.Context, db *sql.DB, u *dbconn.URL, dir string, f stat
 		}
 		rep = &engine.Overview{Dialect: u.Dialect, Dir: dir, History: hist}
 		if !f.skipModels && noDev == "" {
-			p, err := plan.ModelsAhead(ctx, f.folder, dir, f.devURL, migrate.Tables)
+			p, err := plan.ModelsAhead(ctx, f.folder, dir, f.devURL, f.tables)
 			if err != nil {
 				rep.ModelsError = errtext.OneLine(err)
 			} else {
@@ -176,7 +177,7 @@ func statusOf(ctx context.Context, db *sql.DB, u *dbconn.URL, dir string, f stat
 	} else {
 		opts := engine.OverviewOptions{DevURL: f.devURL}
 		if !f.skipModels {
-			opts.Tables = migrate.Tables
+			opts.Tables = f.tables
 		}
 		if rep, err = eng.Overview(ctx, opts); err != nil {
 			return nil, err

@@ -7,7 +7,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/internal/datagen"
 	"github.com/weber-framework/weber/internal/errtext"
 	count "github.com/weber-framework/weber/internal/plural"
@@ -74,7 +73,7 @@ Example:
 				Rows:          c.Int("rows"),
 				Seed:          c.Int64("seed"),
 				SeedFile:      c.String("seed-file"),
-				Tables:        migrate.Tables,
+				Tables:        e.project.Tables,
 				AllowDataLoss: c.Bool("allow-data-loss"),
 				NoReverse:     c.Bool("no-reverse"),
 				Logger:        cfg.Logger,

@@ -7,7 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/weber-framework/weber/app"
+	"github.com/weber-framework/weber/config"
 	"github.com/weber-framework/weber/internal/plan"
 )
 
@@ -28,7 +28,7 @@ func devURLFlag() cli.Flag {
 
 // devURLFor returns the dev server for one dialect folder: --dev-url, then
 // the dialect's own flag or variable.
-func devURLFor(c *cli.Context, cfg app.Config, folder string) string {
+func devURLFor(c *cli.Context, cfg config.Config, folder string) string {
 	if v := c.String("dev-url"); v != "" {
 		return v
 	}
@@ -36,7 +36,7 @@ func devURLFor(c *cli.Context, cfg app.Config, folder string) string {
 }
 
 // devURLs returns the dev servers, the flags overriding the environment.
-func devURLs(c *cli.Context, cfg app.Config) map[string]string {
+func devURLs(c *cli.Context, cfg config.Config) map[string]string {
 	m := map[string]string{}
 	for k, v := range cfg.DevURLs {
 		m[k] = v

@@ -14,7 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/weber-framework/weber/app"
+	"github.com/weber-framework/weber/config"
 	"github.com/weber-framework/weber/internal/datagen"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/devdb"
@@ -77,15 +77,15 @@ func TestGoldenHelp(t *testing.T) {
 // entry here.
 func realDefaults() map[string]string {
 	return map[string]string{
-		"--database-url":             "env WEBER_DATABASE_URL, then DATABASE_URL, then " + app.DefaultDatabaseURL,
-		"--dir":                      app.ConfigFromEnv(func(string) string { return "" }).MigrationsDir,
+		"--database-url":             "env WEBER_DATABASE_URL, then DATABASE_URL, then " + config.DefaultDatabaseURL,
+		"--dir":                      config.FromEnv(func(string) string { return "" }).MigrationsDir,
 		"--env":                      "env WEBER_ENV",
 		"--lock-timeout":             upgrade.DefaultLockTimeout.String(),
 		"--dev-postgres-url":         "env " + plan.DevURLVariable(plan.Postgres),
 		"--dev-mysql-url":            "env " + plan.DevURLVariable(plan.MySQL),
 		"--dev-url":                  "--dev-postgres-url / --dev-mysql-url, then env " + plan.DevURLVariable(plan.Postgres) + " / " + plan.DevURLVariable(plan.MySQL),
 		"--dialect":                  "every kept dialect",
-		"serve --addr":               "env WEBER_ADDR, then " + app.DefaultAddr,
+		"serve --addr":               "env WEBER_ADDR, then " + config.DefaultAddr,
 		"serve --max-open-conns":     fmt.Sprint(dbconn.DefaultPool.MaxOpen),
 		"serve --max-idle-conns":     fmt.Sprint(dbconn.DefaultPool.MaxIdle),
 		"serve --conn-max-lifetime":  dbconn.DefaultPool.MaxLifetime.String(),

@@ -1,8 +1,11 @@
-// Package weberctl is the weberctl command line as a library. It runs a
-// Weber application's database life and serves the app: `db ensure` and `db drop` for development, `db revision`, `db
-// upgrade`, `db downgrade`, `db status`, `db history` and `db hash` for the
-// versioned history, `db check`, `db lint` and `db verify` to guard a
-// deploy, `serve` and `version`. Run `weberctl --help`.
+// Package weberctl is Weber's command line as a library: a project's own
+// cmd/weberctl/main.go hands Main its models (ent's migrate.Tables), its
+// migration folder and, optionally, its app and seed, and gets every
+// weberctl command on them: `db ensure` and `db drop` for development,
+// `db revision`, `db upgrade`, `db downgrade`, `db status`, `db history`
+// and `db hash` for the versioned history, `db check`, `db lint` and
+// `db verify` to guard a deploy, `serve`, `new` and `version`. See Project,
+// and docs/adopting.md for an existing ent project.
 package weberctl
 
 import (
@@ -13,15 +16,6 @@ import (
 	"os/signal"
 	"syscall"
 )
-
-// Main runs weberctl on the process's arguments and exits with its code.
-func Main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go exitOnSecondSignal(ctx, os.Stderr)
-	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr, os.Getenv)
-	stop()
-	os.Exit(code)
-}
 
 // exitOnSecondSignal exits at once when SIGINT or SIGTERM arrives again
 // after the first one cancelled ctx, so that an operation that does not

@@ -10,7 +10,7 @@ import (
 	"entgo.io/ent/dialect"
 	"github.com/urfave/cli/v2"
 
-	"github.com/weber-framework/weber/app"
+	"github.com/weber-framework/weber/config"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/envmark"
 	"github.com/weber-framework/weber/internal/errtext"
@@ -23,7 +23,7 @@ import (
 // that differs from the command's environment (noteMark). A database that
 // does not exist is an error, except an SQLite file when create is set
 // (`db upgrade`, which writes: see createSQLite).
-func (e *env) openTarget(c *cli.Context, create bool) (cfg app.Config, u *dbconn.URL, db *sql.DB, dir string, err error) {
+func (e *env) openTarget(c *cli.Context, create bool) (cfg config.Config, u *dbconn.URL, db *sql.DB, dir string, err error) {
 	cfg, u, db, dir, err = e.openDatabase(c, create)
 	if err != nil {
 		return cfg, nil, nil, "", err
@@ -33,7 +33,7 @@ func (e *env) openTarget(c *cli.Context, create bool) (cfg app.Config, u *dbconn
 }
 
 // openDatabase is openTarget without the note.
-func (e *env) openDatabase(c *cli.Context, create bool) (cfg app.Config, u *dbconn.URL, db *sql.DB, dir string, err error) {
+func (e *env) openDatabase(c *cli.Context, create bool) (cfg config.Config, u *dbconn.URL, db *sql.DB, dir string, err error) {
 	cfg, u, err = e.target(c)
 	if err != nil {
 		return cfg, nil, nil, "", err
@@ -78,7 +78,7 @@ func (e *env) openDatabase(c *cli.Context, create bool) (cfg app.Config, u *dbco
 // creates the file it says so first: on stdout, or on stderr with --json.
 // A dry run creates nothing: it reports standIn, and runs on an empty
 // in-memory database instead (openStandIn).
-func (e *env) createSQLite(c *cli.Context, cfg app.Config, u *dbconn.URL) (standIn bool, err error) {
+func (e *env) createSQLite(c *cli.Context, cfg config.Config, u *dbconn.URL) (standIn bool, err error) {
 	ok, err := dbconn.Exists(c.Context, u)
 	if err != nil || ok {
 		return false, err
@@ -143,7 +143,7 @@ func operator() string { return "weber " + weberVersion() }
 // upgradeOptions are the flags shared by `db upgrade` and `serve --migrate`.
 // With live set, each file is printed as it starts and ends, under a
 // heading naming the database and the folder.
-func upgradeOptions(c *cli.Context, e *env, cfg app.Config, u *dbconn.URL, dir string, live bool) (upgrade.Options, error) {
+func upgradeOptions(c *cli.Context, e *env, cfg config.Config, u *dbconn.URL, dir string, live bool) (upgrade.Options, error) {
 	ddl, err := ddlPolicy(c)
 	if err != nil {
 		return upgrade.Options{}, err

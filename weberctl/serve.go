@@ -11,11 +11,9 @@ import (
 	"syscall"
 	"time"
 
-	entsql "entgo.io/ent/dialect/sql"
 	"github.com/urfave/cli/v2"
 
-	"github.com/weber-framework/weber/app"
-	"github.com/weber-framework/weber/ent"
+	"github.com/weber-framework/weber/config"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/devdb"
 	"github.com/weber-framework/weber/internal/envmark"
@@ -30,7 +28,7 @@ func serveCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "run the application's HTTP server",
-		Description: `Serves the application on --addr (env WEBER_ADDR, default ` + app.DefaultAddr + `).
+		Description: `Serves the application on --addr (env WEBER_ADDR, default ` + config.DefaultAddr + `).
 
 On the embedded default, SQLite, it first brings the database up to date the
 way ` + "`db ensure`" + ` does: a fresh clone works with this one command, and
@@ -49,7 +47,7 @@ Example:
    weberctl serve --addr :9000 --database-url postgres://app@db.internal/app --migrate
    weberctl serve --migrate --max-open-conns 5`,
 		Flags: append(withGlobal(
-			&cli.StringFlag{Name: "addr", Usage: "the `HOST:PORT` to listen on (default: env WEBER_ADDR, then " + app.DefaultAddr + ")"},
+			&cli.StringFlag{Name: "addr", Usage: "the `HOST:PORT` to listen on (default: env WEBER_ADDR, then " + config.DefaultAddr + ")"},
 			&cli.BoolFlag{Name: "migrate", Usage: "apply pending migration files before serving (PostgreSQL, MySQL)"},
 			lockTimeoutFlag(),
 			devURLFlag(),
@@ -67,6 +65,9 @@ Example:
 
 func serve(c *cli.Context, e *env) error {
 	ctx := c.Context
+	if e.project.App == nil {
+		return errNoApp(e.project)
+	}
 	cfg, u, err := e.target(c)
 	if err != nil {
 		return err
@@ -83,7 +84,7 @@ func serve(c *cli.Context, e *env) error {
 		return err
 	}
 	if u.Memory {
-		return fmt.Errorf("serve: %s is an in-memory database, which would vanish with the server: use a file, e.g. %s", u.Redacted(), app.DefaultDatabaseURL)
+		return fmt.Errorf("serve: %s is an in-memory database, which would vanish with the server: use a file, e.g. %s", u.Redacted(), config.DefaultDatabaseURL)
 	}
 
 	if cfg.IsEmbeddedDefault() {
@@ -99,29 +100,31 @@ func serve(c *cli.Context, e *env) error {
 	defer db.Close()
 	pool.Apply(db, u)
 
-	var opts []app.Option
+	var ready func(context.Context) error
 	if !cfg.IsEmbeddedDefault() {
 		e.noteMark(ctx, u, db, cfg.Env, c.Bool("migrate"))
-		ready, err := migrateOrRefuse(c, e, cfg, u, db)
-		if err != nil {
+		if ready, err = migrateOrRefuse(c, e, cfg, u, db); err != nil {
 			return err
 		}
-		opts = append(opts, ready)
 	}
 
-	client := ent.NewClient(ent.Driver(entsql.OpenDB(u.Dialect, db)))
-	a, err := app.New(client, db, cfg, opts...)
+	h, err := e.project.App(ctx, db, u.Dialect, cfg)
 	if err != nil {
-		return err
+		return fmt.Errorf("serve: building the app: %w", err)
 	}
-
-	return listenAndServe(ctx, e, cfg.Addr, u, a.Handler())
+	if h == nil {
+		return fmt.Errorf("serve: the project's App returned no handler: return the app's http.Handler")
+	}
+	if ready != nil {
+		h = withReadiness(h, ready, cfg.Logger)
+	}
+	return listenAndServe(ctx, e, cfg.Addr, u, h)
 }
 
 // ensureEmbedded brings the database to the models for the embedded
 // default configuration (devdb.Ensure), saying what it did when it did
 // anything.
-func ensureEmbedded(c *cli.Context, e *env, cfg app.Config, u *dbconn.URL) error {
+func ensureEmbedded(c *cli.Context, e *env, cfg config.Config, u *dbconn.URL) error {
 	folder, err := migdir.Folder(u.Dialect)
 	if err != nil {
 		return err
@@ -129,7 +132,7 @@ func ensureEmbedded(c *cli.Context, e *env, cfg app.Config, u *dbconn.URL) error
 	if err := refuseMissingInProduction(c, cfg, u); err != nil {
 		return err
 	}
-	res, err := devdb.Ensure(c.Context, u, devdb.EnsureOptions{
+	res, err := devdb.Ensure(c.Context, u, devdb.EnsureOptions{Tables: e.project.Tables,
 		Root: cfg.MigrationsDir, DevURL: devURLFor(c, cfg, folder), Env: cfg.Env,
 		LockTimeout: lockTimeout(c), Operator: operator(), Logger: cfg.Logger,
 	})
@@ -202,7 +205,7 @@ func listenAdvice(err error) string {
 // migrateOrRefuse is serve's step on a server database: with --migrate it
 // applies the pending files; then it refuses to serve while files are
 // pending, and returns the readiness check that says so in /readyz.
-func migrateOrRefuse(c *cli.Context, e *env, cfg app.Config, u *dbconn.URL, db *sql.DB) (app.Option, error) {
+func migrateOrRefuse(c *cli.Context, e *env, cfg config.Config, u *dbconn.URL, db *sql.DB) (func(context.Context) error, error) {
 	ctx := c.Context
 	dir, err := migdir.DialectDir(cfg.MigrationsDir, u.Dialect)
 	if err != nil {
@@ -236,22 +239,22 @@ func migrateOrRefuse(c *cli.Context, e *env, cfg app.Config, u *dbconn.URL, db *
 		return nil, fmt.Errorf("serve: %s pending on %s: run `weberctl db upgrade` first, or pass --migrate",
 			pendingPhrase(n), u.Redacted())
 	}
-	return app.WithReadiness("migrations", func(ctx context.Context) error {
+	return func(ctx context.Context) error {
 		n, err := pendingFiles(ctx, db, u, dir)
 		if err != nil {
 			return fmt.Errorf("reading the migration status: %w", err)
 		}
 		if n > 0 {
-			return app.NotReady(pendingPhrase(n) + " pending: run `weberctl db upgrade`")
+			return notReady(pendingPhrase(n) + " pending: run `weberctl db upgrade`")
 		}
 		return nil
-	}), nil
+	}, nil
 }
 
 // refuseMissingInProduction refuses to serve, in production (--env or
 // WEBER_ENV), an SQLite database that does not exist: serve would create
 // it, and a mistyped path would become a fresh, empty database.
-func refuseMissingInProduction(c *cli.Context, cfg app.Config, u *dbconn.URL) error {
+func refuseMissingInProduction(c *cli.Context, cfg config.Config, u *dbconn.URL) error {
 	if !envmark.IsProduction(cfg.Env) {
 		return nil
 	}

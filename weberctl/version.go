@@ -45,7 +45,7 @@ func moduleVersion(bi *debug.BuildInfo) string {
 	if m == nil {
 		return version
 	}
-	if m.Replace != nil && m.Replace.Version == "" {
+	if m.Replace != nil && (m.Replace.Version == "" || m.Replace.Version == "(devel)") {
 		return version + " (replaced by " + m.Replace.Path + ")"
 	}
 	if m.Replace != nil {

@@ -24,7 +24,7 @@ func TestModuleVersion(t *testing.T) {
 		}, "v0.2.1"},
 		{"a project on a local checkout", &debug.BuildInfo{
 			Main: debug.Module{Path: "example.com/notes", Version: "(devel)"},
-			Deps: []*debug.Module{weber("v0.1.0", &debug.Module{Path: "../weber"})},
+			Deps: []*debug.Module{weber("v0.1.0", &debug.Module{Path: "../weber", Version: "(devel)"})},
 		}, version + " (replaced by ../weber)"},
 		{"a project on a fork", &debug.BuildInfo{
 			Main: debug.Module{Path: "example.com/notes"},

@@ -2,6 +2,7 @@ package devdb_test
 
 import (
 	"errors"
+	"github.com/weber-framework/weber/ent/migrate"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +17,7 @@ import (
 // ensured creates the database with its schema and returns whether it exists.
 func ensured(t *testing.T, u *dbconn.URL, env string) {
 	t.Helper()
-	if _, err := devdb.Ensure(t.Context(), u, devdb.EnsureOptions{Env: env}); err != nil {
+	if _, err := devdb.Ensure(t.Context(), u, devdb.EnsureOptions{Tables: migrate.Tables, Env: env}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -197,7 +198,7 @@ func TestEnsureKeepsAProductionMark(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, u *dbconn.URL) {
 		ensured(t, u, "production")
-		res, err := devdb.Ensure(t.Context(), u, devdb.EnsureOptions{Env: "staging"})
+		res, err := devdb.Ensure(t.Context(), u, devdb.EnsureOptions{Tables: migrate.Tables, Env: "staging"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,7 +17,6 @@ import (
 	entsql "entgo.io/ent/dialect/sql"
 	entschema "entgo.io/ent/dialect/sql/schema"
 
-	"github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/dblock"
 	"github.com/weber-framework/weber/internal/envmark"
@@ -54,7 +53,8 @@ type EnsureOptions struct {
 	// LockTimeout bounds the wait for the migration lock (0:
 	// DefaultLockTimeout; negative: try once, do not wait).
 	LockTimeout time.Duration
-	// Tables is the desired schema; nil means the models, migrate.Tables.
+	// Tables is the desired schema: the models, ent's migrate.Tables
+	// (required).
 	Tables []*entschema.Table
 	// Operator names the tool in the revisions the history writes
 	// ("weber v1.2.3"; default upgrade.DefaultOperator).
@@ -144,11 +144,10 @@ func ensure(ctx context.Context, u *dbconn.URL, opts EnsureOptions) (_ *EnsureRe
 	if err := u.RefuseSystem("ensure"); err != nil {
 		return nil, err
 	}
-	tables := opts.Tables
-	if tables == nil {
-		tables = migrate.Tables
+	if len(opts.Tables) == 0 {
+		return nil, errors.New("ensuring the database: no models (EnsureOptions.Tables): pass ent's migrate.Tables")
 	}
-	tables = cloneTables(tables)
+	tables := cloneTables(opts.Tables)
 	timeout := opts.LockTimeout
 	if timeout == 0 {
 		timeout = DefaultLockTimeout

@@ -3,6 +3,7 @@ package devdb_test
 import (
 	"context"
 	"errors"
+	"github.com/weber-framework/weber/ent/migrate"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -23,7 +24,7 @@ func TestEnsureCreatesThenNothingToDo(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, u *dbconn.URL) {
 		ctx := t.Context()
-		res, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{})
+		res, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{Tables: migrate.Tables})
 		if err != nil {
 			t.Fatalf("first ensure: %v", err)
 		}
@@ -42,7 +43,7 @@ func TestEnsureCreatesThenNothingToDo(t *testing.T) {
 			t.Errorf("first ensure reports nothing to do")
 		}
 
-		again, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{})
+		again, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{Tables: migrate.Tables})
 		if err != nil {
 			t.Fatalf("second ensure: %v", err)
 		}
@@ -56,7 +57,7 @@ func TestEnsureReaddsColumnAndKeepsRows(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, u *dbconn.URL) {
 		ctx := t.Context()
-		if _, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{}); err != nil {
+		if _, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{Tables: migrate.Tables}); err != nil {
 			t.Fatal(err)
 		}
 		db := open(t, u)
@@ -64,7 +65,7 @@ func TestEnsureReaddsColumnAndKeepsRows(t *testing.T) {
 		// Make the database "older" than the models: it lacks users.bio.
 		exec(t, db, "ALTER TABLE users DROP COLUMN bio")
 
-		res, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{})
+		res, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{Tables: migrate.Tables})
 		if err != nil {
 			t.Fatalf("ensure on the older database: %v", err)
 		}
@@ -85,7 +86,7 @@ func TestEnsureKeepsWhatTheModelsLack(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, u *dbconn.URL) {
 		ctx := t.Context()
-		if _, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{}); err != nil {
+		if _, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{Tables: migrate.Tables}); err != nil {
 			t.Fatal(err)
 		}
 		db := open(t, u)
@@ -95,7 +96,7 @@ func TestEnsureKeepsWhatTheModelsLack(t *testing.T) {
 		exec(t, db, "CREATE TABLE legacy_things (id integer PRIMARY KEY)")
 		exec(t, db, "ALTER TABLE users DROP COLUMN bio")
 
-		res, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{})
+		res, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{Tables: migrate.Tables})
 		if err != nil {
 			t.Fatalf("ensure: %v", err)
 		}
@@ -123,7 +124,7 @@ func TestEnsureConcurrent(t *testing.T) {
 		errs := make([]error, len(results))
 		for i := range results {
 			wg.Go(func() {
-				results[i], errs[i] = devdb.Ensure(t.Context(), u, devdb.EnsureOptions{})
+				results[i], errs[i] = devdb.Ensure(t.Context(), u, devdb.EnsureOptions{Tables: migrate.Tables})
 			})
 		}
 		wg.Wait()
@@ -146,11 +147,11 @@ func TestEnsureRecordsEnvironment(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, u *dbconn.URL) {
 		ctx := t.Context()
-		if _, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{Env: "production"}); err != nil {
+		if _, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{Tables: migrate.Tables, Env: "production"}); err != nil {
 			t.Fatal(err)
 		}
 		// A later ensure without an environment must not unmark it.
-		if _, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{}); err != nil {
+		if _, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{Tables: migrate.Tables}); err != nil {
 			t.Fatal(err)
 		}
 		env, err := envmark.Read(ctx, open(t, u), u.Dialect)
@@ -173,7 +174,7 @@ func TestEnsureRefusesNonSQLiteFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = devdb.Ensure(t.Context(), u, devdb.EnsureOptions{})
+	_, err = devdb.Ensure(t.Context(), u, devdb.EnsureOptions{Tables: migrate.Tables})
 	if err == nil || !strings.Contains(err.Error(), "not an SQLite database") {
 		t.Fatalf("ensure on a text file: %v, want a refusal", err)
 	}
@@ -185,7 +186,7 @@ func TestEnsureInMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := devdb.Ensure(t.Context(), u, devdb.EnsureOptions{})
+	res, err := devdb.Ensure(t.Context(), u, devdb.EnsureOptions{Tables: migrate.Tables})
 	if err != nil {
 		t.Fatalf("ensure in memory: %v", err)
 	}
@@ -237,7 +238,9 @@ func TestEnsureAppliesHistoryToAnEmptyDatabase(t *testing.T) {
 		results := make([]*devdb.EnsureResult, 2)
 		errs := make([]error, 2)
 		for i := range results {
-			wg.Go(func() { results[i], errs[i] = devdb.Ensure(ctx, u, devdb.EnsureOptions{Root: dir}) })
+			wg.Go(func() {
+				results[i], errs[i] = devdb.Ensure(ctx, u, devdb.EnsureOptions{Tables: migrate.Tables, Root: dir})
+			})
 		}
 		wg.Wait()
 		applied := 0
@@ -259,7 +262,7 @@ func TestEnsureAppliesHistoryToAnEmptyDatabase(t *testing.T) {
 			t.Errorf("status after ensure: applied %d of %d, up to date %v, problems %v", st.Applied, len(files), st.UpToDate(), st.Problems)
 		}
 		// A later ensure on the (no longer empty) database leaves the history alone.
-		again, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{Root: dir})
+		again, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{Tables: migrate.Tables, Root: dir})
 		if err != nil || len(again.History) != 0 {
 			t.Errorf("second ensure: %v, history %v", err, again.History)
 		}
@@ -279,7 +282,7 @@ func TestEnsureRefusesAnUntrackedDatabase(t *testing.T) {
 		if _, err := db.ExecContext(t.Context(), "CREATE TABLE legacy_orders (id integer PRIMARY KEY)"); err != nil {
 			t.Fatal(err)
 		}
-		_, err := devdb.Ensure(t.Context(), u, devdb.EnsureOptions{Root: dir})
+		_, err := devdb.Ensure(t.Context(), u, devdb.EnsureOptions{Tables: migrate.Tables, Root: dir})
 		var ue *devdb.UntrackedError
 		if !errors.As(err, &ue) || len(ue.Tables) != 1 || ue.Tables[0] != "legacy_orders" || !strings.Contains(err.Error(), "--baseline") {
 			t.Fatalf("Ensure on an untracked database = %v; want an *UntrackedError naming legacy_orders and the baseline", err)
@@ -301,7 +304,7 @@ func TestEnsureStepsAsideForTheApplication(t *testing.T) {
 			t.Skip("sqlite: readers never queue behind a schema change")
 		}
 		ctx := t.Context()
-		if _, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{}); err != nil {
+		if _, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{Tables: migrate.Tables}); err != nil {
 			t.Fatal(err)
 		}
 		db := open(t, u)
@@ -315,7 +318,7 @@ func TestEnsureStepsAsideForTheApplication(t *testing.T) {
 		}
 		done := make(chan error, 1)
 		go func() {
-			_, err := devdb.Ensure(context.Background(), u, devdb.EnsureOptions{})
+			_, err := devdb.Ensure(context.Background(), u, devdb.EnsureOptions{Tables: migrate.Tables})
 			done <- err
 		}()
 		time.Sleep(500 * time.Millisecond) // the ALTER is queued by now

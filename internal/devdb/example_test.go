@@ -3,6 +3,7 @@ package devdb_test
 import (
 	"context"
 	"fmt"
+	"github.com/weber-framework/weber/ent/migrate"
 	"os"
 	"path/filepath"
 
@@ -16,7 +17,7 @@ func ExampleEnsure() {
 	u, _ := dbconn.Parse("sqlite://" + filepath.Join(dir, "var", "app.db"))
 	ctx := context.Background()
 
-	res, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{})
+	res, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{Tables: migrate.Tables})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -24,7 +25,7 @@ func ExampleEnsure() {
 	fmt.Println("created database:", res.DatabaseCreated)
 	fmt.Println("created tables:", res.Tables)
 
-	again, _ := devdb.Ensure(ctx, u, devdb.EnsureOptions{})
+	again, _ := devdb.Ensure(ctx, u, devdb.EnsureOptions{Tables: migrate.Tables})
 	fmt.Println("second run, nothing to do:", again.NothingToDo())
 	// Output:
 	// created database: true
@@ -37,7 +38,7 @@ func ExampleDrop() {
 	defer os.RemoveAll(dir)
 	u, _ := dbconn.Parse("sqlite://" + filepath.Join(dir, "app.db"))
 	ctx := context.Background()
-	if _, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{}); err != nil {
+	if _, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{Tables: migrate.Tables}); err != nil {
 		fmt.Println(err)
 		return
 	}

@@ -1,7 +1,8 @@
-// Package app is the Weber application: its configuration, the HTTP handlers
-// that use the generated ent client, and the one place where errors become
-// HTTP responses.
-package app
+// Package config is the configuration a Weber project runs with: which
+// database, which migration folder and dialects, which dev servers, where
+// serve listens, which environment. weberctl builds it from the
+// environment (FromEnv) and its flags, and hands it to the project's app.
+package config
 
 import (
 	"log/slog"
@@ -15,15 +16,16 @@ const DefaultDatabaseURL = "sqlite://var/weber.db"
 // DefaultAddr is where `weberctl serve` listens unless told otherwise.
 const DefaultAddr = "127.0.0.1:8080"
 
-// DefaultDialects are the dialects whose migration history the project
-// keeps, one folder each under the migrations directory. This is the one
-// place to change it (or set WEBER_DIALECTS=sqlite,postgres).
-var DefaultDialects = []string{"sqlite", "postgres", "mysql"}
+// DefaultDialects returns the dialects whose migration history a project
+// keeps unless it says otherwise (weberctl.Project.Dialects, or
+// WEBER_DIALECTS=sqlite,postgres): one folder each under the migrations
+// directory.
+func DefaultDialects() []string { return []string{"sqlite", "postgres", "mysql"} }
 
 // Config is everything the application and weberctl need to know about
 // where they run. It is the one place to look to see which database the app
-// uses. The zero value is not useful: build it with ConfigFromEnv and
-// override fields from flags.
+// uses. The zero value is not useful: build it with FromEnv and override
+// fields from flags.
 type Config struct {
 	// DatabaseURL is the database the app and weberctl use:
 	// WEBER_DATABASE_URL, then DATABASE_URL, then DefaultDatabaseURL.
@@ -48,9 +50,9 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// ConfigFromEnv reads the configuration from the environment through getenv
+// FromEnv reads the configuration from the environment through getenv
 // (os.Getenv in production, a map in tests).
-func ConfigFromEnv(getenv func(string) string) Config {
+func FromEnv(getenv func(string) string) Config {
 	first := func(keys ...string) string {
 		for _, k := range keys {
 			if v := strings.TrimSpace(getenv(k)); v != "" {
@@ -62,7 +64,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 	c := Config{
 		DatabaseURL:   first("WEBER_DATABASE_URL", "DATABASE_URL"),
 		MigrationsDir: "migrations",
-		Dialects:      append([]string(nil), DefaultDialects...),
+		Dialects:      DefaultDialects(),
 		DevURLs:       map[string]string{},
 		Addr:          first("WEBER_ADDR"),
 		Env:           first("WEBER_ENV"),
