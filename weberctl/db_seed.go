@@ -19,9 +19,10 @@ func dbSeedCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "seed",
 		Usage: "fill the database with the app's demo rows (development)",
-		Description: `Runs the project's seed function (Seed in its weberctl.Project; Weber's
-example: app.Seed in app/seed.go, written with the typed client) on an existing database whose tables are in place. It runs
-for the environment --env or WEBER_ENV, or else the one recorded in the
+		Description: `Runs the project's seed function (Seed in its weberctl.Project; in
+Weber's example, app.Seed in app/seed.go, written with the typed client) on an
+existing database whose tables are in place. It runs for the environment
+--env or WEBER_ENV, or else the one recorded in the
 database, and the seed may do different things per environment (the example
 app adds a draft post in development only). Running it twice leaves the same
 rows: users are keyed by email, tags by name, posts by author and title, and
