@@ -36,18 +36,12 @@ import (
 	"time"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/dialect"
 )
 
 // Prefix starts the name of every database made for a test on a server.
 // Nothing else is ever dropped by a test's clean-up.
 const Prefix = "weber_test_"
-
-// Environment variables that name the servers to test on. Each names a
-// server URL; its own database is only used to reach the server.
-const (
-	EnvPostgres = "WEBER_TEST_POSTGRES_URL"
-	EnvMySQL    = "WEBER_TEST_MYSQL_URL"
-)
 
 // cleanupTimeout bounds closing and dropping a test database.
 const cleanupTimeout = 30 * time.Second
@@ -65,14 +59,18 @@ type Backend struct {
 }
 
 // Backends returns the backends configured for this test run: SQLite
-// always, then PostgreSQL and MySQL when their environment variable is set.
+// always, then PostgreSQL and MySQL when their environment variable
+// (dialect.Dialect.TestURLVar: WEBER_TEST_POSTGRES_URL,
+// WEBER_TEST_MYSQL_URL) names a server URL, whose own database is only used
+// to reach the server.
 func Backends() []Backend {
-	out := []Backend{{Name: "sqlite"}}
-	if u := strings.TrimSpace(os.Getenv(EnvPostgres)); u != "" {
-		out = append(out, Backend{Name: "postgres", URL: u})
-	}
-	if u := strings.TrimSpace(os.Getenv(EnvMySQL)); u != "" {
-		out = append(out, Backend{Name: "mysql", URL: u})
+	out := []Backend{{Name: dialect.SQLite.String()}}
+	for _, d := range dialect.All() {
+		if v := d.TestURLVar(); v != "" {
+			if u := strings.TrimSpace(os.Getenv(v)); u != "" {
+				out = append(out, Backend{Name: d.String(), URL: u})
+			}
+		}
 	}
 	return out
 }
@@ -111,13 +109,8 @@ func Each(t *testing.T, fn func(t *testing.T, b Backend)) {
 // EnvFor returns the environment variable that names the server of a
 // backend ("" for SQLite).
 func EnvFor(backend string) string {
-	switch backend {
-	case "postgres":
-		return EnvPostgres
-	case "mysql":
-		return EnvMySQL
-	}
-	return ""
+	d, _ := dialect.Parse(backend)
+	return d.TestURLVar()
 }
 
 // Options configures NewEmpty and NewURL. A nil *Options is the default.
