@@ -280,7 +280,7 @@ func serverURL(t testing.TB, b Backend, o *Options) (base, u *dbconn.URL) {
 	if err != nil {
 		t.Fatalf("testserver: the test server URL in %s: %v", EnvFor(b.Name), err)
 	}
-	if base.Memory || base.Dialect == "sqlite3" {
+	if base.Memory || base.Dialect == dialect.SQLite.Ent() {
 		t.Fatalf("testserver: %s is an SQLite URL: a test server URL is postgres:// or mysql://", base.Redacted())
 	}
 	name := o.Name
