@@ -6,6 +6,8 @@ package app
 import (
 	"log/slog"
 	"strings"
+
+	"github.com/weber-framework/weber/internal/dialect"
 )
 
 // DefaultDatabaseURL is the embedded default: an SQLite file inside the
@@ -18,7 +20,7 @@ const DefaultAddr = "127.0.0.1:8080"
 // DefaultDialects are the dialects whose migration history the project
 // keeps, one folder each under the migrations directory. This is the one
 // place to change it (or set WEBER_DIALECTS=sqlite,postgres).
-var DefaultDialects = []string{"sqlite", "postgres", "mysql"}
+var DefaultDialects = []string{dialect.SQLite.String(), dialect.Postgres.String(), dialect.MySQL.String()}
 
 // Config is everything the application and weberctl need to know about
 // where they run. It is the one place to look to see which database the app
@@ -81,11 +83,12 @@ func ConfigFromEnv(getenv func(string) string) Config {
 			}
 		}
 	}
-	if v := first("WEBER_DEV_POSTGRES_URL"); v != "" {
-		c.DevURLs["postgres"] = v
-	}
-	if v := first("WEBER_DEV_MYSQL_URL"); v != "" {
-		c.DevURLs["mysql"] = v
+	for _, d := range dialect.All() {
+		if k := d.DevURLVar(); k != "" {
+			if v := first(k); v != "" {
+				c.DevURLs[d.Folder()] = v
+			}
+		}
 	}
 	return c
 }

@@ -278,6 +278,22 @@ func TestScrub(t *testing.T) {
 	}
 }
 
+// TestScrubDevURLs: the passwords in the dev servers' variables are
+// scrubbed too, though no flag names them.
+func TestScrubDevURLs(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"WEBER_DEV_POSTGRES_URL": "postgres://u:pgdevsecret1@h/postgres",
+		"WEBER_DEV_MYSQL_URL":    "mysql://root:mydevsecret2@h:3306/dev",
+	}
+	secrets := findSecrets([]string{"weberctl", "db", "check"}, func(k string) string { return env[k] })
+	for _, pw := range []string{"pgdevsecret1", "mydevsecret2"} {
+		if got := scrub("the driver said: "+pw+" is wrong", secrets); strings.Contains(got, pw) {
+			t.Errorf("scrub left the dev password %s in %q", pw, got)
+		}
+	}
+}
+
 func TestRevisionThenCheck(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

@@ -221,7 +221,7 @@ func TestE2EURLAndConnectionMessages(t *testing.T) {
 		{"mysql URL at another server", "mysql://weber:s3cr3t@127.0.0.1:" + port + "/app", "did not answer as MySQL"},
 		{"not an SQLite file", "sqlite://" + notDB, "notes.db is not an SQLite database: check the path"},
 	}
-	if raw := os.Getenv(testserver.EnvMySQL); raw != "" {
+	if raw := os.Getenv(testserver.EnvFor("mysql")); raw != "" {
 		// The issue's own case: a postgres:// URL at the MySQL server's port.
 		if pu, err := url.Parse(raw); err == nil && pu.Port() != "" {
 			cases = append(cases, struct{ name, url, want string }{"postgres URL at the MySQL server",

@@ -51,13 +51,13 @@ func write(t *testing.T, dir, name, body string) {
 // devURL is the dev server for the backend: WEBER_DEV_<DIALECT>_URL, else
 // the test server ("" for SQLite).
 func devURL(db *testdb.DB) string {
-	if db.Backend == "sqlite" {
+	if db.Dialect.DevURLVar() == "" {
 		return ""
 	}
-	if v := os.Getenv("WEBER_DEV_" + strings.ToUpper(db.Backend) + "_URL"); v != "" {
+	if v := os.Getenv(db.Dialect.DevURLVar()); v != "" {
 		return v
 	}
-	return os.Getenv("WEBER_TEST_" + strings.ToUpper(db.Backend) + "_URL")
+	return os.Getenv(db.Dialect.TestURLVar())
 }
 
 // populated is a database upgraded through history with a few rows.
@@ -133,7 +133,7 @@ func TestLiveIndexDroppedByHand(t *testing.T) {
 	root := history(t)
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		populated(t, db)
-		if db.Backend == "mysql" {
+		if db.Dialect == "mysql" {
 			exec(t, db, "DROP INDEX users_name ON users")
 		} else {
 			exec(t, db, "DROP INDEX users_name")
@@ -150,7 +150,7 @@ func TestLiveColumnTypeChangedByHand(t *testing.T) {
 	root := history(t)
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		populated(t, db)
-		switch db.Backend {
+		switch db.Dialect {
 		case "postgres":
 			exec(t, db, "ALTER TABLE users ALTER COLUMN email TYPE varchar(200)")
 		case "mysql":
@@ -167,7 +167,7 @@ func TestLiveColumnTypeChangedByHand(t *testing.T) {
 				"PRAGMA foreign_keys = on")
 		}
 		d := only(t, live(t, db), drift.ColumnChanged, "users", "email", "")
-		if !strings.HasPrefix(d.Detail, "type ") || !strings.Contains(d.Detail, "(100) -> ") || !strings.Contains(d.Detail, map[string]string{"sqlite": "-> blob", "postgres": "(200)", "mysql": "(200)"}[db.Backend]) {
+		if !strings.HasPrefix(d.Detail, "type ") || !strings.Contains(d.Detail, "(100) -> ") || !strings.Contains(d.Detail, map[string]string{"sqlite": "-> blob", "postgres": "(200)", "mysql": "(200)"}[db.Dialect.String()]) {
 			t.Errorf("detail %q does not name the types", d.Detail)
 		}
 	}, testdb.Migrations(root))
@@ -177,7 +177,7 @@ func TestLiveNullabilityChangedByHand(t *testing.T) {
 	t.Parallel()
 	root := history(t)
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
-		switch db.Backend {
+		switch db.Dialect {
 		case "postgres":
 			exec(t, db, "ALTER TABLE users ALTER COLUMN email SET NOT NULL")
 		case "mysql":
@@ -250,12 +250,12 @@ func TestStatusThreeWays(t *testing.T) {
 			t.Fatalf("after a hand-made change: %+v", st.Live)
 		}
 
-		if db.Backend != "sqlite" {
+		if db.Dialect != "sqlite" {
 			st, err = drift.Overview(ctx, db.SQL, db.URL, db.MigrationsDir, drift.OverviewOptions{Tables: migrate.Tables})
 			if err != nil {
 				t.Fatal(err)
 			}
-			env := "WEBER_DEV_" + strings.ToUpper(db.Backend) + "_URL"
+			env := db.Dialect.DevURLVar()
 			if st.Live != nil || !strings.Contains(st.LiveError, env) || !strings.Contains(st.ModelsError, env) || !st.History.UpToDate() {
 				t.Errorf("without a dev server: live %q, models %q", st.LiveError, st.ModelsError)
 			}

@@ -122,7 +122,7 @@ func TestCardinality(t *testing.T) {
 // tables and relations.
 func TestLiveDatabase(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
-		s, err := schemadoc.Load(context.Background(), schemadoc.Options{Dialect: db.Dialect, Live: db.SQL})
+		s, err := schemadoc.Load(context.Background(), schemadoc.Options{Dialect: db.Dialect.String(), Live: db.SQL})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"entgo.io/ent/dialect"
+	"github.com/weber-framework/weber/internal/dialect"
 
 	"github.com/weber-framework/weber/ent"
 	"github.com/weber-framework/weber/internal/dbconn"
@@ -27,7 +27,7 @@ func serverBackends(t *testing.T) []Backend {
 		}
 	}
 	if len(out) == 0 {
-		t.Skipf("no test server: set %s and/or %s", EnvPostgres, EnvMySQL)
+		t.Skipf("no test server: set %s and/or %s", dialect.Postgres.TestURLVar(), dialect.MySQL.TestURLVar())
 	}
 	return out
 }
@@ -64,7 +64,7 @@ func TestParallelTestsAreIsolated(t *testing.T) {
 // ones opened from the same process (no shared :memory:).
 func TestEachNewIsAFreshDatabase(t *testing.T) {
 	Each(t, func(t *testing.T, a *DB) {
-		b := New(t, OnBackend(Backend{Name: a.Backend, URL: backendURL(a.Backend)}))
+		b := New(t, OnBackend(Backend{Name: a.Dialect.String(), URL: backendURL(a.Dialect.String())}))
 		if a.Name == b.Name {
 			t.Fatalf("two databases share the name %s", a.Name)
 		}
@@ -77,7 +77,7 @@ func TestEachNewIsAFreshDatabase(t *testing.T) {
 		if _, err := a.Client.User.Create().SetName("B").SetEmail("one@example.com").Save(t.Context()); !ent.IsConstraintError(err) {
 			t.Fatalf("duplicate email: err = %v, want a constraint error (unique index missing?)", err)
 		}
-		if a.Backend != "sqlite" && !strings.HasPrefix(a.URL.Database, Prefix) {
+		if a.Dialect != dialect.SQLite && !strings.HasPrefix(a.URL.Database, Prefix) {
 			t.Fatalf("database %q does not start with %q", a.URL.Database, Prefix)
 		}
 	})
@@ -260,7 +260,7 @@ func writeHistory(t *testing.T) string {
 
 func tableExists(t *testing.T, db *DB, table string) bool {
 	t.Helper()
-	ok, err := dbconn.TableExists(t.Context(), db.SQL, db.Dialect, table)
+	ok, err := dbconn.TableExists(t.Context(), db.SQL, db.Dialect.Ent(), table)
 	if err != nil {
 		t.Fatalf("looking up table %s: %v", table, err)
 	}
@@ -273,7 +273,7 @@ func TestSchemaFromMigrationFiles(t *testing.T) {
 	t.Parallel()
 	root := writeHistory(t)
 	Each(t, func(t *testing.T, db *DB) {
-		if want, _ := migdir.DialectDir(root, db.Dialect); db.MigrationsDir != want {
+		if want, _ := migdir.DialectDir(root, db.Dialect.Ent()); db.MigrationsDir != want {
 			t.Fatalf("MigrationsDir = %q, want %q", db.MigrationsDir, want)
 		}
 		if !tableExists(t, db, "widgets") || tableExists(t, db, "users") {
@@ -306,11 +306,11 @@ func TestSchemaFromMigrationFiles(t *testing.T) {
 		if err := os.WriteFile(f, []byte("CREATE TABLE edited (id integer);\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		dir, err := historyDir(broken, dialect.SQLite)
+		dir, err := historyDir(broken, dialect.SQLite.Ent())
 		if err != nil || dir == "" {
 			t.Fatalf("historyDir = %q, %v", dir, err)
 		}
-		r, err := planSchema(&options{migrations: broken}, dialect.SQLite)
+		r, err := planSchema(&options{migrations: broken}, dialect.SQLite.Ent())
 		if err != nil || r.dir != dir {
 			t.Fatalf("planSchema = %+v, %v; want the history in %s", r, err, dir)
 		}
@@ -339,7 +339,7 @@ func TestModuleRoot(t *testing.T) {
 func TestRepositoryHistoryIsReplayed(t *testing.T) {
 	t.Parallel()
 	Each(t, func(t *testing.T, db *DB) {
-		dir, err := historyDir("", db.Dialect)
+		dir, err := historyDir("", db.Dialect.Ent())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -347,7 +347,7 @@ func TestRepositoryHistoryIsReplayed(t *testing.T) {
 			if db.MigrationsDir != "" {
 				t.Fatalf("MigrationsDir = %q without a history", db.MigrationsDir)
 			}
-			t.Skipf("the repository has no %s history yet: the schema came from the models", db.Backend)
+			t.Skipf("the repository has no %s history yet: the schema came from the models", db.Dialect)
 		}
 		if db.MigrationsDir != dir {
 			t.Fatalf("MigrationsDir = %q, want %q", db.MigrationsDir, dir)
@@ -403,18 +403,18 @@ func TestTemplateIsReused(t *testing.T) {
 	t.Parallel()
 	root := writeHistoryWith(t, [2]string{"20260201000000_probe.sql", "CREATE TABLE reuse_probe (id integer NOT NULL PRIMARY KEY, label varchar(20) NOT NULL);\n"})
 	Each(t, func(t *testing.T, a *DB) {
-		r, err := planSchema(&options{migrations: root}, a.Dialect)
+		r, err := planSchema(&options{migrations: root}, a.Dialect.Ent())
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := New(t, OnBackend(Backend{Name: a.Backend, URL: backendURL(a.Backend)}), Migrations(root))
+		b := New(t, OnBackend(Backend{Name: a.Dialect.String(), URL: backendURL(a.Dialect.String())}), Migrations(root))
 		if a.Template == "" || a.Template != b.Template || a.Name == b.Name {
 			t.Fatalf("two databases of one history: templates %q and %q, names %q and %q; want one template, two databases", a.Template, b.Template, a.Name, b.Name)
 		}
 		// SQLite templates live in the process, so this process built it,
 		// once. A server's template may be left by an earlier run (0).
-		n := buildCount(a.Backend, r.key)
-		if n > 1 || (a.Backend == "sqlite" && n != 1) {
+		n := buildCount(a.Dialect.String(), r.key)
+		if n > 1 || (a.Dialect == dialect.SQLite && n != 1) {
 			t.Fatalf("the template for %s was built %d times in this process", r.key[:12], n)
 		}
 		if !tableExists(t, b, "reuse_probe") || revisions(t, b) != 1 {
@@ -432,7 +432,7 @@ func TestChangedHistoryGetsANewTemplate(t *testing.T) {
 	oldRoot := writeHistoryWith(t, first)
 	newRoot := writeHistoryWith(t, first, second)
 	Each(t, func(t *testing.T, old *DB) {
-		cur := New(t, OnBackend(Backend{Name: old.Backend, URL: backendURL(old.Backend)}), Migrations(newRoot))
+		cur := New(t, OnBackend(Backend{Name: old.Dialect.String(), URL: backendURL(old.Dialect.String())}), Migrations(newRoot))
 		if old.Template == cur.Template {
 			t.Fatalf("a history with an extra file got the same template %q", cur.Template)
 		}
