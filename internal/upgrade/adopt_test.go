@@ -9,13 +9,15 @@ import (
 
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/revstore"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // Options.Adopt: the check decides; refused, nothing is recorded; accepted,
 // the pending files get baseline rows that the tamper checks accept.
 func TestAdopt(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		ctx := context.Background()
 		dir := writeDir(t, d.dia(), file{"1_a.sql", "CREATE TABLE a (id integer PRIMARY KEY);\n"})
 

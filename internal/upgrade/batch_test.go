@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"entgo.io/ent/dialect"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // seedRows is a statement filling t(id, v, n) with ids 1..count, generated
@@ -31,7 +32,8 @@ func batchDir(t *testing.T, d *tdb, rows int) string {
 // batches, each its own transaction, with progress reported.
 func TestBatchedStatementRunsInBatches(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := batchDir(t, d, 1000)
 		var events []BatchEvent
 		res := mustUpgrade(t, d, dir, Options{OnBatch: func(ev BatchEvent) { events = append(events, ev) }})
@@ -53,7 +55,8 @@ func TestBatchedStatementRunsInBatches(t *testing.T) {
 // that is not idempotent (n = n + 1).
 func TestBatchedStatementResumesAfterTheLastCommittedBatch(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := batchDir(t, d, 1000)
 		mustUpgrade(t, d, dir, Options{To: "1"})
 		ctx, cancel := context.WithCancel(context.Background())

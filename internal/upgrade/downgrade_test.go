@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 func downgrade(t *testing.T, d *tdb, dir string, opts DowngradeOptions) (*DowngradeResult, error) {
@@ -20,7 +22,8 @@ func downgrade(t *testing.T, d *tdb, dir string, opts DowngradeOptions) (*Downgr
 
 func TestDowngrade(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := writeDir(t, d.dia(),
 			file{"1_users.sql", "CREATE TABLE users (id int NOT NULL, name varchar(50), PRIMARY KEY (id));\n"},
 			file{"2_bio.sql", "ALTER TABLE users ADD COLUMN bio varchar(100) NULL;\n"},

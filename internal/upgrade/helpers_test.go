@@ -39,22 +39,6 @@ func (d *tdb) open(t *testing.T) *sql.DB {
 	return db
 }
 
-// forBackends runs fn as a parallel subtest on each configured backend
-// (testserver.Backends) that which names: "S", "P", "M".
-func forBackends(t *testing.T, which string, fn func(t *testing.T, d *tdb)) {
-	t.Helper()
-	code := map[string]string{"sqlite": "S", "postgres": "P", "mysql": "M"}
-	for _, b := range testserver.Backends() {
-		if !strings.Contains(which, code[b.Name]) {
-			continue
-		}
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			fn(t, newDB(t, b.Name))
-		})
-	}
-}
-
 // newDB returns a fresh, empty database on the backend named name
 // (testserver.NewEmpty), skipping the test when its server is not set.
 func newDB(t *testing.T, name string) *tdb {

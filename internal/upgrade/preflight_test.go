@@ -13,6 +13,7 @@ import (
 
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/preflight"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // devURL is the dev server for the backend's pre-flight check ("" for
@@ -67,7 +68,8 @@ func unchanged(t *testing.T, d *tdb) {
 // Scenario 11: a dropped column that holds data.
 func TestPreflightDropColumnWithData(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		drop := file{"2_drop_bio.sql", "ALTER TABLE users DROP COLUMN bio;\n"}
 		dir := populated(t, d, drop)
 		_, err := upgrade(t, d, dir, Options{DevURL: devURL(d)})
@@ -101,7 +103,8 @@ func TestPreflightDropColumnWithData(t *testing.T) {
 
 func TestPreflightEmptyColumnDrops(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := populated(t, d, file{"2_drop_bio.sql", "ALTER TABLE users DROP COLUMN bio;\n"})
 		if _, err := d.db.Exec("UPDATE users SET bio = NULL"); err != nil {
 			t.Fatal(err)
@@ -119,7 +122,8 @@ func TestPreflightEmptyColumnDrops(t *testing.T) {
 
 func TestPreflightNotNullWithoutDefault(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		body := "ALTER TABLE users ADD COLUMN age int NOT NULL;\n"
 		if d.dia() == dialect.SQLite {
 			// SQLite cannot ADD a NOT NULL column without a default: Atlas
@@ -141,7 +145,8 @@ func TestPreflightNotNullWithoutDefault(t *testing.T) {
 
 func TestPreflightUniqueOverDuplicates(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := populated(t, d, file{"2_unique_name.sql", "CREATE TABLE other (id int NOT NULL, PRIMARY KEY (id));\nCREATE UNIQUE INDEX users_name ON users (name);\n"})
 		_, err := upgrade(t, d, dir, Options{DevURL: devURL(d)})
 		wantRefusal(t, err, KindDataLoss, "users(name)", "2 values", "4 rows", "statement 2", "--allow-data-loss")
@@ -170,7 +175,8 @@ func concatID(dia string) string {
 // database: there are no rows to lose.
 func TestPreflightSkippedOnEmptyTarget(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := writeDir(t, d.dia(), people,
 			file{"2_drop_bio.sql", "ALTER TABLE users DROP COLUMN bio;\nCREATE UNIQUE INDEX users_name ON users (name);\n"})
 		res := mustUpgrade(t, d, dir, Options{}) // no DevURL
@@ -184,7 +190,8 @@ func TestPreflightSkippedOnEmptyTarget(t *testing.T) {
 // risky and the database holds rows; the message says what to set.
 func TestPreflightNoDevServer(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "PM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := populated(t, d, file{"2_drop_bio.sql", "ALTER TABLE users DROP COLUMN bio;\n"})
 		_, err := upgrade(t, d, dir, Options{})
 		env := "WEBER_DEV_" + strings.ToUpper(d.dia()) + "_URL"
@@ -204,7 +211,7 @@ func TestPreflightNoDevServer(t *testing.T) {
 		if res := mustUpgrade(t, d2, dir2, Options{}); res.After != "2" {
 			t.Errorf("harmless file: %+v", res)
 		}
-	})
+	}, testserver.Except(testserver.SQLite, "the pre-flight needs no dev server on SQLite (it copies the database)"))
 }
 
 func TestRiskyStatement(t *testing.T) {
@@ -275,7 +282,8 @@ func TestPreflightInMemorySQLite(t *testing.T) {
 // check, which reads the target through the pool.
 func TestPreflightOneConnectionPool(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := populated(t, d, file{"2_unique_name.sql", "CREATE UNIQUE INDEX users_name ON users (name);\n"})
 		d.db.SetMaxOpenConns(1)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -87,7 +87,8 @@ func wildHistory(dia string) []histFile {
 // original files in order.
 func TestWildHistoryMatchesTheClient(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		hist := wildHistory(d.dia())
 		var wild, fixed []file
 		for _, f := range hist {

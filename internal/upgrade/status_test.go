@@ -5,11 +5,14 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 func TestStatusAndHistory(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		ctx := context.Background()
 		dir := writeDir(t, d.dia(), basic...)
 		st, err := Status(ctx, d.db, d.u, dir)

@@ -15,6 +15,7 @@ import (
 	"github.com/weber-framework/weber/internal/envmark"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/revstore"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 var basic = []file{
@@ -25,7 +26,8 @@ var basic = []file{
 
 func TestUpgradeAppliesOnceThenNothingPending(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := writeDir(t, d.dia(), basic...)
 		var events []string
 		res := mustUpgrade(t, d, dir, Options{OnFile: func(e FileEvent) { events = append(events, e.Phase+" "+e.Name) }})
@@ -70,7 +72,8 @@ func TestUpgradeAppliesOnceThenNothingPending(t *testing.T) {
 
 func TestDryRunChangesNothing(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SP", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := writeDir(t, d.dia(), basic...)
 		res := mustUpgrade(t, d, dir, Options{DryRun: true, To: "2"})
 		if !res.DryRun || len(res.Files) != 2 || len(res.Files[1].SQL) != 2 || !strings.HasPrefix(res.Files[1].SQL[0], "CREATE TABLE posts") {
@@ -82,12 +85,13 @@ func TestDryRunChangesNothing(t *testing.T) {
 		if tableExists(t, d, "users") || tableExists(t, d, revstore.Table) {
 			t.Error("dry run created tables")
 		}
-	})
+	}, testserver.Except(testserver.MySQL, "the logic does not depend on the backend: covered on the others"))
 }
 
 func TestUpgradeTo(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "S", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := writeDir(t, d.dia(), basic...)
 		res := mustUpgrade(t, d, dir, Options{To: "2"})
 		if len(res.Files) != 2 || res.After != "2" || len(res.Remaining) != 1 {
@@ -103,13 +107,14 @@ func TestUpgradeTo(t *testing.T) {
 		if res := mustUpgrade(t, d, dir, Options{}); len(res.Files) != 1 || res.Before != "2" {
 			t.Errorf("rest: %+v", res)
 		}
-	})
+	}, testserver.Except(testserver.Postgres, "the logic does not depend on the backend: covered on the others"), testserver.Except(testserver.MySQL, "the logic does not depend on the backend: covered on the others"))
 }
 
 // Scenario 4: a failing statement inside a transactional file.
 func TestFailureInTransactionalFile(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SP", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		bad := file{"2_bad.sql", "CREATE TABLE b (id int);\n\n-- this one fails\nINSERT INTO missing VALUES (1);\nCREATE TABLE c (id int);\n"}
 		dir := writeDir(t, d.dia(), basic[0], bad)
 		_, err := upgrade(t, d, dir, Options{})
@@ -143,14 +148,15 @@ func TestFailureInTransactionalFile(t *testing.T) {
 		if r := revision(t, d, "2"); r == nil || r.Applied != 3 || r.Total != 3 || r.Error != "" {
 			t.Errorf("revision after fix: %+v", r)
 		}
-	})
+	}, testserver.Except(testserver.MySQL, "DDL commits implicitly: no file is transactional"))
 }
 
 // Scenario 5: failure without a transaction, then resume at the failed
 // statement; editing the applied part is refused.
 func TestFailureWithoutTransactionResumes(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		body := noTx(d.dia()) + "CREATE TABLE a (id int);\nINSERT INTO missing VALUES (1);\nCREATE TABLE c (id int);\n"
 		dir := writeDir(t, d.dia(), file{"1_a.sql", body})
 		_, err := upgrade(t, d, dir, Options{})
@@ -217,7 +223,8 @@ func TestPartialFileEdited(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+			testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+				d := newDB(t, b.Name)
 				h := noTx(d.dia())
 				dir := writeDir(t, d.dia(), file{"1_a.sql", h + "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\nINSERT INTO missing VALUES (1);\n"})
 				if _, err := upgrade(t, d, dir, Options{}); err == nil {
@@ -260,7 +267,8 @@ func TestPartialFileEdited(t *testing.T) {
 // Scenario 7: a crash between a statement and its record.
 func TestUnconfirmedStatement(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		h := noTx(d.dia())
 		dir := writeDir(t, d.dia(), file{"1_a.sql", h + "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\nINSERT INTO a VALUES (1);\n"})
 		crash := errors.New("injected crash")
@@ -302,7 +310,8 @@ func TestUnconfirmedStatement(t *testing.T) {
 
 func TestUnconfirmedStatementRetry(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "S", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := writeDir(t, d.dia(), file{"1_a.sql", noTx(d.dia()) + "CREATE TABLE a (id int);\nINSERT INTO a VALUES (1);\nINSERT INTO a VALUES (2);\n"})
 		_, err := upgrade(t, d, dir, Options{fault: func(f *migdir.File, i int) error {
 			if i == 1 {
@@ -322,13 +331,14 @@ func TestUnconfirmedStatementRetry(t *testing.T) {
 		if n := count(t, d, "SELECT COUNT(*) FROM a"); n != 3 {
 			t.Errorf("rows: %d, want 3", n)
 		}
-	})
+	}, testserver.Except(testserver.Postgres, "the logic does not depend on the backend: covered on the others"), testserver.Except(testserver.MySQL, "the logic does not depend on the backend: covered on the others"))
 }
 
 // Scenario 8: applied files edited (even re-hashed) or deleted.
 func TestTamperingRefused(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := writeDir(t, d.dia(), basic...)
 		mustUpgrade(t, d, dir, Options{})
 
@@ -364,7 +374,8 @@ func TestTamperingRefused(t *testing.T) {
 // Scenario 9: a file merged behind the applied history.
 func TestOutOfOrder(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := writeDir(t, d.dia(), basic[0], basic[2])
 		mustUpgrade(t, d, dir, Options{})
 		addFiles(t, dir, basic[1])
@@ -392,7 +403,8 @@ func TestOutOfOrder(t *testing.T) {
 // Scenario 10: tables but no history; baseline.
 func TestNotCleanAndBaseline(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := writeDir(t, d.dia(), basic...)
 		for _, s := range []string{"CREATE TABLE users (id int NOT NULL, name varchar(50), PRIMARY KEY (id))",
 			"CREATE TABLE posts (id int NOT NULL, user_id int, PRIMARY KEY (id))"} {
@@ -423,7 +435,8 @@ func TestNotCleanAndBaseline(t *testing.T) {
 // Scenario 12: a SQLite table rebuild keeps the child rows of a cascade.
 func TestSQLiteRebuildKeepsChildRows(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "S", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := writeDir(t, d.dia(),
 			file{"1_init.sql", "CREATE TABLE parents (id integer PRIMARY KEY, name text);\n" +
 				"CREATE TABLE children (id integer PRIMARY KEY, parent_id integer NOT NULL REFERENCES parents (id) ON DELETE CASCADE);\n" +
@@ -459,14 +472,15 @@ func TestSQLiteRebuildKeepsChildRows(t *testing.T) {
 		if r := revision(t, d, "3"); r != nil {
 			t.Errorf("revision recorded for a rolled-back file: %+v", r)
 		}
-	})
+	}, testserver.Except(testserver.Postgres, "the table rebuild is SQLite's"), testserver.Except(testserver.MySQL, "the table rebuild is SQLite's"))
 }
 
 // Scenario 3 (in-process): upgrades racing on separate pools; each file
 // runs once, the others re-read the history under the lock.
 func TestConcurrentUpgrades(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		slow := map[string]string{
 			"sqlite":   "INSERT INTO runs (file) SELECT 'slow' FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 200000) SELECT x FROM c) WHERE x < 0;\nINSERT INTO runs (file) VALUES ('2');\n",
 			"postgres": "SELECT pg_sleep(0.3);\nINSERT INTO runs (file) VALUES ('2');\n",
@@ -520,7 +534,8 @@ func TestConcurrentUpgrades(t *testing.T) {
 // A lock held past the timeout is a clear refusal.
 func TestLockTimeout(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SP", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := writeDir(t, d.dia(), basic...)
 		release := make(chan struct{})
 		started := make(chan struct{})
@@ -541,14 +556,15 @@ func TestLockTimeout(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-	})
+	}, testserver.Except(testserver.MySQL, "the logic does not depend on the backend: covered on the others"))
 }
 
 // Scenario 15 and the in-memory default: a pool of one connection does not
 // deadlock the lock, the apply or the environment mark.
 func TestSingleConnectionPools(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		d.db.SetMaxOpenConns(1)
 		dir := writeDir(t, d.dia(), basic...)
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -593,7 +609,8 @@ func TestSingleConnectionPools(t *testing.T) {
 // a transaction leaves the statement named as unconfirmed, never skipped.
 func TestInterruptedStatementIsUnconfirmed(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		slow := map[string]string{
 			"sqlite":   "CREATE TABLE slow AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 1000000000) SELECT max(x) AS m FROM c;",
 			"postgres": "SELECT pg_sleep(3);",
@@ -630,7 +647,8 @@ func TestInterruptedStatementIsUnconfirmed(t *testing.T) {
 // file back; the next upgrade applies it in full.
 func TestInterruptedTransactionRollsBack(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SP", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		slow := map[string]string{
 			"sqlite":   "CREATE TABLE slow AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 1000000000) SELECT max(x) AS m FROM c;",
 			"postgres": "SELECT pg_sleep(3);",
@@ -655,14 +673,15 @@ func TestInterruptedTransactionRollsBack(t *testing.T) {
 		if res := mustUpgrade(t, d, dir, Options{}); len(res.Files) != 1 || !tableExists(t, d, "b") {
 			t.Errorf("after the interrupt: %+v", res)
 		}
-	})
+	}, testserver.Except(testserver.MySQL, "DDL commits implicitly: no file is transactional"))
 }
 
 // Scenario 4: the revision is written through the file's transaction: when
 // the revision write fails, the file's statements are rolled back too.
 func TestRevisionWrittenInFileTransaction(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SP", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := writeDir(t, d.dia(), basic[0],
 			file{"2_sabotage.sql", "CREATE TABLE x (id int);\nDROP TABLE " + revstore.Table + ";\n"})
 		_, err := upgrade(t, d, dir, Options{})
@@ -673,14 +692,15 @@ func TestRevisionWrittenInFileTransaction(t *testing.T) {
 		if r := revision(t, d, "1"); r == nil || !r.Done() {
 			t.Errorf("the revision table lost file 1: %+v", r)
 		}
-	})
+	}, testserver.Except(testserver.MySQL, "DDL commits implicitly: no file is transactional"))
 }
 
 // Revisions written by the Atlas CLI (hash = the atlas.sum entry, baseline
 // rows without a hash) are accepted, so a team can switch to Weber.
 func TestAtlasWrittenRevisionsAccepted(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "S", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := writeDir(t, d.dia(), basic...)
 		md, err := migdir.Open(dir)
 		if err != nil {
@@ -701,14 +721,15 @@ func TestAtlasWrittenRevisionsAccepted(t *testing.T) {
 		if len(res.Files) != 1 || res.Files[0].Name != "3_tags.sql" {
 			t.Errorf("after Atlas: %+v", res)
 		}
-	})
+	}, testserver.Except(testserver.Postgres, "the logic does not depend on the backend: covered on the others"), testserver.Except(testserver.MySQL, "the logic does not depend on the backend: covered on the others"))
 }
 
 // A non-transactional file that failed on its first statement may be
 // renamed or removed: nothing of it ran, so its record is dropped.
 func TestFailedFirstStatementFileMayBeRemoved(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := writeDir(t, d.dia(), basic[0], file{"2_bad.sql", noTx(d.dia()) + "INSERT INTO missing VALUES (1);\n"})
 		if _, err := upgrade(t, d, dir, Options{}); err == nil {
 			t.Fatal("want a failure")
@@ -719,7 +740,7 @@ func TestFailedFirstStatementFileMayBeRemoved(t *testing.T) {
 		if len(res.Files) != 1 || res.Files[0].Name != "3_good.sql" || revision(t, d, "2") != nil {
 			t.Errorf("after removing the failed file: %+v", res)
 		}
-	})
+	}, testserver.Except(testserver.Postgres, "the logic does not depend on the backend: covered on the others"))
 }
 
 // Scenario 6, broadly: whatever happens to a partially applied file, an
