@@ -16,6 +16,7 @@ import (
 	"github.com/weber-framework/weber/internal/liveschema/liveschematest"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/preflight"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // people is the target: 10 rows, names n1..n10 (n1..n3 duplicated when
@@ -177,43 +178,41 @@ func TestCheck(t *testing.T) {
 // and a plain add-column, let the upgrade through.
 func TestCheckPasses(t *testing.T) {
 	t.Parallel()
-	for _, dia := range liveschematest.Dialects {
-		t.Run(dia, func(t *testing.T) {
-			t.Parallel()
-			target, opts := people(t, dia, false)
-			db := target
-			liveschematest.Exec(t, db, "UPDATE people SET bio = NULL")
-			var content string
-			switch dia {
-			case "sqlite":
-				content = "ALTER TABLE people ADD COLUMN nick varchar(20) NULL;\nCREATE UNIQUE INDEX people_name_key ON people (name);\nALTER TABLE people DROP COLUMN bio;\nALTER TABLE people ADD COLUMN score integer NOT NULL DEFAULT 0;\n"
-			case "postgres":
-				content = "ALTER TABLE people ADD COLUMN nick varchar(20) NULL;\nCREATE UNIQUE INDEX people_name_key ON people (name);\nALTER TABLE people DROP COLUMN bio;\nALTER TABLE people ADD COLUMN score bigint NOT NULL DEFAULT 0;\nALTER TABLE people ALTER COLUMN name TYPE varchar(10);\nALTER TABLE people RENAME COLUMN nick TO nickname;\n"
-			case "mysql":
-				content = "ALTER TABLE people ADD COLUMN nick varchar(20) NULL;\nCREATE UNIQUE INDEX people_name_key ON people (name);\nALTER TABLE people DROP COLUMN bio;\nALTER TABLE people ADD COLUMN score bigint NOT NULL DEFAULT 0;\nALTER TABLE people MODIFY name varchar(10) NOT NULL;\n"
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		dia := be.Name
+		target, opts := people(t, dia, false)
+		db := target
+		liveschematest.Exec(t, db, "UPDATE people SET bio = NULL")
+		var content string
+		switch dia {
+		case "sqlite":
+			content = "ALTER TABLE people ADD COLUMN nick varchar(20) NULL;\nCREATE UNIQUE INDEX people_name_key ON people (name);\nALTER TABLE people DROP COLUMN bio;\nALTER TABLE people ADD COLUMN score integer NOT NULL DEFAULT 0;\n"
+		case "postgres":
+			content = "ALTER TABLE people ADD COLUMN nick varchar(20) NULL;\nCREATE UNIQUE INDEX people_name_key ON people (name);\nALTER TABLE people DROP COLUMN bio;\nALTER TABLE people ADD COLUMN score bigint NOT NULL DEFAULT 0;\nALTER TABLE people ALTER COLUMN name TYPE varchar(10);\nALTER TABLE people RENAME COLUMN nick TO nickname;\n"
+		case "mysql":
+			content = "ALTER TABLE people ADD COLUMN nick varchar(20) NULL;\nCREATE UNIQUE INDEX people_name_key ON people (name);\nALTER TABLE people DROP COLUMN bio;\nALTER TABLE people ADD COLUMN score bigint NOT NULL DEFAULT 0;\nALTER TABLE people MODIFY name varchar(10) NOT NULL;\n"
+		}
+		risks, err := preflight.Check(context.Background(), db, file(t, "20261127000000_ok.sql", content), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := preflight.Gate(risks, false); err != nil {
+			t.Errorf("Gate = %v, want nil", err)
+		}
+		kinds := map[preflight.Kind]bool{}
+		for _, r := range risks {
+			kinds[r.Kind] = true
+			if r.Rows != 0 {
+				t.Errorf("risk with rows: %s", r.Message)
 			}
-			risks, err := preflight.Check(context.Background(), db, file(t, "20261127000000_ok.sql", content), opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := preflight.Gate(risks, false); err != nil {
-				t.Errorf("Gate = %v, want nil", err)
-			}
-			kinds := map[preflight.Kind]bool{}
-			for _, r := range risks {
-				kinds[r.Kind] = true
-				if r.Rows != 0 {
-					t.Errorf("risk with rows: %s", r.Message)
-				}
-			}
-			if !kinds[preflight.DropColumn] || !kinds[preflight.AddUnique] {
-				t.Errorf("the harmless drop and unique index should still be listed with 0 rows: %+v", risks)
-			}
-			if n := liveschematest.Count(t, db, "SELECT COUNT(*) FROM people"); n != 10 {
-				t.Errorf("the target changed: %d rows", n)
-			}
-		})
-	}
+		}
+		if !kinds[preflight.DropColumn] || !kinds[preflight.AddUnique] {
+			t.Errorf("the harmless drop and unique index should still be listed with 0 rows: %+v", risks)
+		}
+		if n := liveschematest.Count(t, db, "SELECT COUNT(*) FROM people"); n != 10 {
+			t.Errorf("the target changed: %d rows", n)
+		}
+	})
 }
 
 func TestCheckReportsFailingStatement(t *testing.T) {
@@ -242,57 +241,53 @@ func TestCheckNeedsDevForServers(t *testing.T) {
 // reported as approximate and does not block; a renamed column is no drop.
 func TestCheckCopyFirstAndRename(t *testing.T) {
 	t.Parallel()
-	for _, dia := range liveschematest.Dialects {
-		t.Run(dia, func(t *testing.T) {
-			t.Parallel()
-			target, opts := people(t, dia, false)
-			risks, err := preflight.Check(context.Background(), target, file(t, "1_copy.sql",
-				"ALTER TABLE people ADD COLUMN about varchar(255) NULL;\nUPDATE people SET about = bio;\nALTER TABLE people DROP COLUMN bio;\n"), opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(risks) != 1 || risks[0].Kind != preflight.DropColumn || risks[0].Rows != 7 || !risks[0].Approximate || risks[0].Blocks() {
-				t.Fatalf("risks = %+v, want one approximate, non-blocking drop of 7 rows", risks)
-			}
-			if !strings.Contains(risks[0].Message, "counted before statement 2 of 1_copy.sql (line 2)") {
-				t.Errorf("message: %s", risks[0].Message)
-			}
-			risks, err = preflight.Check(context.Background(), target, file(t, "2_rename.sql", "ALTER TABLE people RENAME COLUMN bio TO about;\n"), opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(risks) != 0 {
-				t.Errorf("a rename reported as %+v", risks)
-			}
-		})
-	}
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		dia := be.Name
+		target, opts := people(t, dia, false)
+		risks, err := preflight.Check(context.Background(), target, file(t, "1_copy.sql",
+			"ALTER TABLE people ADD COLUMN about varchar(255) NULL;\nUPDATE people SET about = bio;\nALTER TABLE people DROP COLUMN bio;\n"), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(risks) != 1 || risks[0].Kind != preflight.DropColumn || risks[0].Rows != 7 || !risks[0].Approximate || risks[0].Blocks() {
+			t.Fatalf("risks = %+v, want one approximate, non-blocking drop of 7 rows", risks)
+		}
+		if !strings.Contains(risks[0].Message, "counted before statement 2 of 1_copy.sql (line 2)") {
+			t.Errorf("message: %s", risks[0].Message)
+		}
+		risks, err = preflight.Check(context.Background(), target, file(t, "2_rename.sql", "ALTER TABLE people RENAME COLUMN bio TO about;\n"), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(risks) != 0 {
+			t.Errorf("a rename reported as %+v", risks)
+		}
+	})
 }
 
 // TestCheckProjectSchema: the copy of a schema with foreign keys and enums
 // works on every dialect, and dropping a populated join table is counted.
 func TestCheckProjectSchema(t *testing.T) {
 	t.Parallel()
-	for _, dia := range liveschematest.Dialects {
-		t.Run(dia, func(t *testing.T) {
-			t.Parallel()
-			db, _ := liveschematest.Open(t, dia)
-			liveschematest.Exec(t, db, liveschematest.ProjectSchema(dia)...)
-			if _, err := datagen.Fill(context.Background(), db, dia, datagen.Options{Rows: 12}); err != nil {
-				t.Fatal(err)
-			}
-			opts := preflight.Options{Dialect: dia}
-			if dia != "sqlite" {
-				opts.DevURL = liveschematest.ServerURL(t, dia)
-			}
-			risks, err := preflight.Check(context.Background(), db, file(t, "1_drop.sql", "DROP TABLE post_tags;\n"), opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(risks) != 1 || risks[0].Kind != preflight.DropTable || risks[0].Table != "post_tags" || risks[0].Rows != 12 {
-				t.Errorf("risks = %+v", risks)
-			}
-		})
-	}
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		dia := be.Name
+		db, _ := liveschematest.Open(t, dia)
+		liveschematest.Exec(t, db, liveschematest.ProjectSchema(dia)...)
+		if _, err := datagen.Fill(context.Background(), db, dia, datagen.Options{Rows: 12}); err != nil {
+			t.Fatal(err)
+		}
+		opts := preflight.Options{Dialect: dia}
+		if dia != "sqlite" {
+			opts.DevURL = liveschematest.ServerURL(t, dia)
+		}
+		risks, err := preflight.Check(context.Background(), db, file(t, "1_drop.sql", "DROP TABLE post_tags;\n"), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(risks) != 1 || risks[0].Kind != preflight.DropTable || risks[0].Table != "post_tags" || risks[0].Rows != 12 {
+			t.Errorf("risks = %+v", risks)
+		}
+	})
 }
 
 func TestFileStatements(t *testing.T) {
@@ -352,71 +347,67 @@ func groupFile(dia string) string {
 
 func TestCheckNamesTheStatementThatMadeIt(t *testing.T) {
 	t.Parallel()
-	for _, dia := range liveschematest.Dialects {
-		t.Run(dia, func(t *testing.T) {
-			t.Parallel()
-			target, opts := people(t, dia, false)
-			first := map[string]string{"sqlite": "PRAGMA foreign_keys = off", "postgres": "SET lock_timeout = '5s'", "mysql": "SET SESSION lock_wait_timeout = 5"}[dia]
-			content := strings.Replace(groupFile(dia), "PRAGMA_OR_NOTHING", first, 1)
-			stmts := file(t, "20261127000000_group.sql", content)
-			if last := stmts[len(stmts)-1]; len(stmts) != 8 || last.Line != 16 {
-				t.Fatalf("the file has %d statements, the last at line %d: the test's premise is gone\n%s", len(stmts), last.Line, content)
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		dia := be.Name
+		target, opts := people(t, dia, false)
+		first := map[string]string{"sqlite": "PRAGMA foreign_keys = off", "postgres": "SET lock_timeout = '5s'", "mysql": "SET SESSION lock_wait_timeout = 5"}[dia]
+		content := strings.Replace(groupFile(dia), "PRAGMA_OR_NOTHING", first, 1)
+		stmts := file(t, "20261127000000_group.sql", content)
+		if last := stmts[len(stmts)-1]; len(stmts) != 8 || last.Line != 16 {
+			t.Fatalf("the file has %d statements, the last at line %d: the test's premise is gone\n%s", len(stmts), last.Line, content)
+		}
+		risks, err := preflight.Check(context.Background(), target, stmts, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found *preflight.Risk
+		for i := range risks {
+			if risks[i].Kind == preflight.AddNotNullColumn {
+				found = &risks[i]
 			}
-			risks, err := preflight.Check(context.Background(), target, stmts, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var found *preflight.Risk
-			for i := range risks {
-				if risks[i].Kind == preflight.AddNotNullColumn {
-					found = &risks[i]
-				}
-			}
-			if found == nil {
-				t.Fatalf("no add-not-null-column risk in %+v", risks)
-			}
-			if found.Index != 2 || found.Line != 4 || !strings.HasPrefix(found.Message, "statement 2 of 20261127000000_group.sql (line 4) adds NOT NULL column people.group_id") {
-				t.Errorf("the finding names statement %d (line %d), want statement 2 (line 4): %s", found.Index, found.Line, found.Message)
-			}
-		})
-	}
+		}
+		if found == nil {
+			t.Fatalf("no add-not-null-column risk in %+v", risks)
+		}
+		if found.Index != 2 || found.Line != 4 || !strings.HasPrefix(found.Message, "statement 2 of 20261127000000_group.sql (line 4) adds NOT NULL column people.group_id") {
+			t.Errorf("the finding names statement %d (line %d), want statement 2 (line 4): %s", found.Index, found.Line, found.Message)
+		}
+	})
 }
 
 // A drop the file declares with weber:data-loss is reported, counted and
 // let through without --allow-data-loss; an undeclared one still blocks.
 func TestCheckDeclaredDataLoss(t *testing.T) {
 	t.Parallel()
-	for _, dia := range liveschematest.Dialects {
-		t.Run(dia, func(t *testing.T) {
-			t.Parallel()
-			target, opts := people(t, dia, false)
-			liveschematest.Exec(t, target, "CREATE TABLE notes (id integer NOT NULL PRIMARY KEY, body varchar(50) NULL)", "INSERT INTO notes (id, body) VALUES (1, 'x')")
-			content := "-- weber:data-loss people.bio\nALTER TABLE people DROP COLUMN bio;\nDROP TABLE notes;\n"
-			risks, err := preflight.Check(context.Background(), target, file(t, "1_drop.sql", content), opts)
-			if err != nil {
-				t.Fatal(err)
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		dia := be.Name
+		target, opts := people(t, dia, false)
+		liveschematest.Exec(t, target, "CREATE TABLE notes (id integer NOT NULL PRIMARY KEY, body varchar(50) NULL)", "INSERT INTO notes (id, body) VALUES (1, 'x')")
+		content := "-- weber:data-loss people.bio\nALTER TABLE people DROP COLUMN bio;\nDROP TABLE notes;\n"
+		risks, err := preflight.Check(context.Background(), target, file(t, "1_drop.sql", content), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var blocking []string
+		for _, r := range risks {
+			if r.Blocks() {
+				blocking = append(blocking, r.Table)
 			}
-			var blocking []string
-			for _, r := range risks {
-				if r.Blocks() {
-					blocking = append(blocking, r.Table)
-				}
-				if r.Kind == preflight.DropColumn && (!r.Declared || r.Rows != 7 || !strings.Contains(r.Message, "the file declares the loss (weber:data-loss)")) {
-					t.Errorf("declared drop: %+v", r)
-				}
+			if r.Kind == preflight.DropColumn && (!r.Declared || r.Rows != 7 || !strings.Contains(r.Message, "the file declares the loss (weber:data-loss)")) {
+				t.Errorf("declared drop: %+v", r)
 			}
-			if strings.Join(blocking, ",") != "notes" {
-				t.Errorf("blocking risks on %v, want only the undeclared drop of notes", blocking)
-			}
-			risks, err = preflight.Check(context.Background(), target, file(t, "2_drop.sql", "-- weber:data-loss notes\n-- weber:data-loss people\nALTER TABLE people DROP COLUMN bio;\nDROP TABLE notes;\n"), opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := preflight.Gate(risks, false); err != nil {
-				t.Errorf("Gate refuses declared losses: %v", err)
-			}
-		})
-	}
+		}
+		if strings.Join(blocking, ",") != "notes" {
+			t.Errorf("blocking risks on %v, want only the undeclared drop of notes", blocking)
+		}
+		risks, err = preflight.Check(context.Background(), target, file(t, "2_drop.sql", "-- weber:data-loss notes\n-- weber:data-loss people\nALTER TABLE people DROP COLUMN bio;\nDROP TABLE notes;\n"), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := preflight.Gate(risks, false); err != nil {
+			t.Errorf("Gate refuses declared losses: %v", err)
+		}
+	})
 }
 
 func TestParseDataLoss(t *testing.T) {
