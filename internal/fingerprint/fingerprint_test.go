@@ -9,6 +9,7 @@ import (
 	"github.com/weber-framework/weber/internal/datagen"
 	"github.com/weber-framework/weber/internal/fingerprint"
 	"github.com/weber-framework/weber/internal/liveschema/liveschematest"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // populated returns a database of the dialect with the project's tables
@@ -52,19 +53,10 @@ func errorsOf(fs []fingerprint.Finding) []fingerprint.Finding {
 	return out
 }
 
-func forEachDialect(t *testing.T, f func(t *testing.T, dia string)) {
-	t.Helper()
-	for _, dia := range liveschematest.Dialects {
-		t.Run(dia, func(t *testing.T) {
-			t.Parallel()
-			f(t, dia)
-		})
-	}
-}
-
 func TestCompareUnchanged(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, dia string) {
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		dia := be.Name
 		db := populated(t, dia)
 		a, b := take(t, db, dia), take(t, db, dia)
 		if fs := compare(t, a, b, nil); len(fs) != 0 {
@@ -78,7 +70,8 @@ func TestCompareUnchanged(t *testing.T) {
 
 func TestCompareCatchesRewrittenValues(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, dia string) {
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		dia := be.Name
 		db := populated(t, dia)
 		before := take(t, db, dia)
 		liveschematest.Exec(t, db, "UPDATE users SET name = 'x' WHERE id <= 5")
@@ -102,7 +95,8 @@ func TestCompareCatchesRewrittenValues(t *testing.T) {
 
 func TestCompareCatchesLostRows(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, dia string) {
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		dia := be.Name
 		db := populated(t, dia)
 		before := take(t, db, dia)
 		lostTags := liveschematest.Count(t, db, "SELECT COUNT(*) FROM post_tags WHERE post_id <= 3")
@@ -132,7 +126,8 @@ func TestCompareCatchesLostRows(t *testing.T) {
 
 func TestCompareAcrossAlter(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, dia string) {
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		dia := be.Name
 		db, _ := liveschematest.Open(t, dia)
 		liveschematest.Exec(t, db, "CREATE TABLE items (id integer NOT NULL PRIMARY KEY, n integer NOT NULL, price decimal(8,2) NOT NULL, label varchar(50) NOT NULL, at timestamp NULL, old varchar(20) NULL, keep varchar(20) NULL)")
 		if _, err := datagen.Fill(context.Background(), db, dia, datagen.Options{Rows: 15, Seed: 5}); err != nil {
@@ -176,7 +171,8 @@ func TestCompareAcrossAlter(t *testing.T) {
 
 func TestCheckForeignKeys(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, dia string) {
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		dia := be.Name
 		db := populated(t, dia)
 		ctx := context.Background()
 		fs, err := fingerprint.CheckForeignKeys(ctx, db, dia)
