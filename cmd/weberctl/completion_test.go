@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // The completion of each level of the command tree lists its commands, and
@@ -104,7 +106,7 @@ func TestE2ECompletionBash(t *testing.T) {
 	if err != nil {
 		t.Skip("bash: not installed")
 	}
-	p := newProject(t, e2eBackends()[0])
+	p := newProject(t, e2eBackendOf(testserver.Lookup(t, testserver.SQLite)))
 	script := `source <("$WEBERCTL" completion bash)
 weberctl() { "$WEBERCTL" "$@"; }
 COMP_WORDS=(weberctl d); COMP_CWORD=1; _weberctl_complete; echo "${COMPREPLY[*]}"

@@ -16,6 +16,7 @@ import (
 
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/plan"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // repoMigrations is the project's own history.
@@ -30,33 +31,15 @@ type dialectCase struct {
 	backend e2eBackend
 }
 
-// dialectCases returns sqlite and each server dialect whose test URL is set.
-func dialectCases() []dialectCase {
-	var out []dialectCase
-	dev := map[string]string{}
+// dialectCaseOf returns the dialect case of backend b, with the dev
+// servers' variables (devEnv).
+func dialectCaseOf(b testserver.Backend) dialectCase {
+	vars := map[string]string{}
 	for _, kv := range devEnv() {
 		k, v, _ := strings.Cut(kv, "=")
-		dev[k] = v
+		vars[k] = v
 	}
-	for _, b := range e2eBackends() {
-		vars := map[string]string{}
-		for k, v := range dev {
-			vars[k] = v
-		}
-		out = append(out, dialectCase{folder: b.name, vars: vars, backend: b})
-	}
-	return out
-}
-
-// forEachDialect runs f as a parallel subtest per dialect.
-func forEachDialect(t *testing.T, f func(t *testing.T, dc dialectCase)) {
-	t.Helper()
-	for _, dc := range dialectCases() {
-		t.Run(dc.folder, func(t *testing.T) {
-			t.Parallel()
-			f(t, dc)
-		})
-	}
+	return dialectCase{folder: b.Name, vars: vars, backend: e2eBackendOf(b)}
 }
 
 // history copies the project's migrations into a temp dir and returns it.
@@ -122,7 +105,8 @@ func execSQL(t *testing.T, u *dbconn.URL, stmt string) {
 // everything agrees before that.
 func TestStatusReportsAHandAddedColumn(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, dc dialectCase) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		dc := dialectCaseOf(b)
 		dir := history(t)
 		url, u := upgraded(t, dc, dir)
 
@@ -162,23 +146,18 @@ func TestStatusReportsAHandAddedColumn(t *testing.T) {
 // the two ways that need it and still shows the pending files.
 func TestStatusWithoutDevServerShowsTheRest(t *testing.T) {
 	t.Parallel()
-	for _, dc := range dialectCases() {
-		if dc.folder == "sqlite" {
-			continue
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		dc := dialectCaseOf(b)
+		dir := history(t)
+		url, _ := upgraded(t, dc, dir)
+		writeMigration(t, dc.vars, dir, dc.folder, "20991231000000_notes.sql", "CREATE TABLE notes (id integer NOT NULL PRIMARY KEY);\n")
+		r := runCLI(t, nil, "db", "status", "--dir", dir, "--database-url", url)
+		v := "WEBER_DEV_" + strings.ToUpper(dc.folder) + "_URL"
+		if r.code != 0 || strings.Count(r.stdout, "not checked: no dev database for "+dc.folder+": set "+v) != 2 ||
+			!strings.Contains(r.stdout, "pending: 20991231000000_notes.sql") {
+			t.Errorf("status without a dev server: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
-		t.Run(dc.folder, func(t *testing.T) {
-			t.Parallel()
-			dir := history(t)
-			url, _ := upgraded(t, dc, dir)
-			writeMigration(t, dc.vars, dir, dc.folder, "20991231000000_notes.sql", "CREATE TABLE notes (id integer NOT NULL PRIMARY KEY);\n")
-			r := runCLI(t, nil, "db", "status", "--dir", dir, "--database-url", url)
-			v := "WEBER_DEV_" + strings.ToUpper(dc.folder) + "_URL"
-			if r.code != 0 || strings.Count(r.stdout, "not checked: no dev database for "+dc.folder+": set "+v) != 2 ||
-				!strings.Contains(r.stdout, "pending: 20991231000000_notes.sql") {
-				t.Errorf("status without a dev server: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-			}
-		})
-	}
+	}, testserver.Except(testserver.SQLite, "SQLite needs no dev server"))
 }
 
 // checkIn runs `db check` on one dialect of dir and returns the result.
@@ -204,7 +183,8 @@ func assertCheckFails(t *testing.T, r result, want string) {
 
 func TestCheckPassesOnTheProjectHistory(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, dc dialectCase) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		dc := dialectCaseOf(b)
 		r := checkIn(t, dc, repoMigrations)
 		if r.code != 0 || r.stderr != "" || !strings.Contains(r.stdout, "OK: every kept dialect") {
 			t.Fatalf("check of the project's history: exit %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -220,7 +200,8 @@ func TestCheckPassesOnTheProjectHistory(t *testing.T) {
 
 func TestCheckFailsWhenTheNewestFileIsMissing(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, dc dialectCase) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		dc := dialectCaseOf(b)
 		dir := history(t)
 		if err := os.Remove(newestFile(t, filepath.Join(dir, dc.folder))); err != nil {
 			t.Fatal(err)
@@ -238,7 +219,7 @@ func TestCheckFailsWhenTheNewestFileIsMissing(t *testing.T) {
 
 func TestCheckFailsOnACorruptSum(t *testing.T) {
 	t.Parallel()
-	dc := dialectCases()[0]
+	dc := dialectCaseOf(testserver.Lookup(t, testserver.SQLite))
 	dir := history(t)
 	sum := filepath.Join(dir, dc.folder, "atlas.sum")
 	b, err := os.ReadFile(sum)
@@ -257,7 +238,8 @@ func TestCheckFailsOnACorruptSum(t *testing.T) {
 
 func TestCheckFailsOnAnUnintendedDrop(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, dc dialectCase) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		dc := dialectCaseOf(b)
 		dir := history(t)
 		writeMigration(t, dc.vars, dir, dc.folder, "20991231000000_drop_bio.sql", "ALTER TABLE users DROP COLUMN bio;\n")
 		r := checkIn(t, dc, dir)
@@ -286,7 +268,8 @@ func TestCheckWithoutDevServersFails(t *testing.T) {
 
 func TestLintFindsAHandWrittenDropAndAcceptsTheDirective(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, dc dialectCase) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		dc := dialectCaseOf(b)
 		dir := history(t)
 		const name = "20991231000000_drop_bio.sql"
 		writeMigration(t, dc.vars, dir, dc.folder, name, "ALTER TABLE users DROP COLUMN bio;\n")
@@ -343,7 +326,8 @@ func TestLintOfAnUnknownVersion(t *testing.T) {
 
 func TestVerifyPassesOnTheHistoryAndCatchesARewrite(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, dc dialectCase) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		dc := dialectCaseOf(b)
 		dir := history(t)
 		r := runCLI(t, dc.vars, "db", "verify", "--dir", dir, "--dialect", dc.folder, "--rows", "5")
 		if r.code != 0 || !strings.Contains(r.stdout, dc.folder+": PASS") || !strings.Contains(r.stdout, "DURATION") {

@@ -97,45 +97,28 @@ type e2eBackend struct {
 	newURL func(t *testing.T, dir string) string
 }
 
-// e2eBackends lists SQLite (a file under the project's folder) and the
-// servers configured for the run (testserver.Backends), whose test
-// databases come from testserver.NewURL.
-func e2eBackends() []e2eBackend {
-	var bs []e2eBackend
-	for _, b := range testserver.Backends() {
-		if b.URL == "" {
-			bs = append(bs, e2eBackend{name: b.Name, newURL: func(t *testing.T, dir string) string {
-				// The project's var/ folder exists, as in a checkout:
-				// `db upgrade` never creates folders.
-				if err := os.MkdirAll(filepath.Join(dir, "var"), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				return "sqlite://" + filepath.Join(dir, "var", "app.db")
-			}})
-			continue
-		}
-		bs = append(bs, e2eBackend{name: b.Name, newURL: func(t *testing.T, dir string) string {
-			t.Helper()
-			raw, err := b.URLOf(testserver.NewURL(t, b, nil).Database)
-			if err != nil {
+// e2eBackendOf makes the target databases of backend b: on SQLite a file
+// under the project's folder, on a server a database from
+// testserver.NewURL.
+func e2eBackendOf(b testserver.Backend) e2eBackend {
+	if b.URL == "" {
+		return e2eBackend{name: b.Name, newURL: func(t *testing.T, dir string) string {
+			// The project's var/ folder exists, as in a checkout:
+			// `db upgrade` never creates folders.
+			if err := os.MkdirAll(filepath.Join(dir, "var"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			return raw
-		}})
+			return "sqlite://" + filepath.Join(dir, "var", "app.db")
+		}}
 	}
-	return bs
-}
-
-// forEachE2E runs f as a parallel subtest on each backend, in a new project.
-func forEachE2E(t *testing.T, f func(t *testing.T, p *project)) {
-	t.Helper()
-	skipShort(t)
-	for _, b := range e2eBackends() {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			f(t, newProject(t, b))
-		})
-	}
+	return e2eBackend{name: b.Name, newURL: func(t *testing.T, dir string) string {
+		t.Helper()
+		raw, err := b.URLOf(testserver.NewURL(t, b, nil).Database)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}}
 }
 
 // skipShort skips end-to-end tests under -short, where no binary is built.
@@ -317,7 +300,9 @@ func (p *project) historyLen() int {
 
 func TestE2EEnsureTwice(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		first := p.must("db", "ensure")
 		if !strings.Contains(first.stdout, "Created database") {
 			t.Errorf("first ensure did not create the database:\n%s", first.stdout)
@@ -339,7 +324,9 @@ func TestE2EEnsureTwice(t *testing.T) {
 
 func TestE2EEnsureConcurrent(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		var wg sync.WaitGroup
 		results := make([]result, 2)
 		for i := range results {
@@ -377,7 +364,9 @@ func TestE2EEnsureConcurrent(t *testing.T) {
 
 func TestE2EDropWithoutYesRefuses(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "ensure")
 		db := p.open()
 		p.insertUsers(db, 2)
@@ -394,7 +383,9 @@ func TestE2EDropWithoutYesRefuses(t *testing.T) {
 
 func TestE2EDropYesRemovesEverything(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "ensure")
 		var db *sql.DB
 		if p.u.Dialect == dialect.SQLite {
@@ -429,7 +420,9 @@ func TestE2EDropYesRemovesEverything(t *testing.T) {
 
 func TestE2EProductionRefusesDrop(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		if r := p.runEnv([]string{"WEBER_ENV=production"}, "db", "ensure"); r.code != 0 {
 			t.Fatalf("ensure: %s", r.stderr)
 		}
@@ -472,15 +465,12 @@ func TestE2EBadURLs(t *testing.T) {
 	}
 	// A wrong password, for a role of the test's own (skipped, saying so,
 	// on a server that does not check passwords).
-	for _, b := range testserver.Backends() {
-		if b.URL == "" {
-			continue
-		}
-		t.Run("wrong password "+b.Name, func(t *testing.T) {
-			t.Parallel()
+	t.Run("wrong password", func(t *testing.T) {
+		t.Parallel()
+		testserver.Each(t, func(t *testing.T, b testserver.Backend) {
 			checkBadURL(t, &project{t: t, dir: dir, url: testserver.WrongPasswordURL(t, b, secret)})
-		})
-	}
+		}, testserver.Except(testserver.SQLite, "an SQLite URL has no password"))
+	})
 }
 
 // checkBadURL runs the commands that open the database on p's bad URL:
@@ -516,7 +506,9 @@ func checkBadURL(t *testing.T, p *project) {
 // keeps every row.
 func TestE2EDevLoopAddsColumnKeepsRows(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "ensure")
 		db := p.open()
 		p.insertUsers(db, 5)
@@ -618,7 +610,9 @@ func httpDo(t *testing.T, method, url, body string) (int, string) {
 
 func TestE2EServe(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		if p.u.Dialect != dialect.SQLite {
 			// Off the embedded default serve does not create anything.
 			p.must("db", "ensure")
@@ -666,10 +660,9 @@ func TestE2EServe(t *testing.T) {
 // with --migrate it applies them and serves.
 func TestE2EServeRefusesPendingFiles(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
-		if p.u.Dialect == dialect.SQLite {
-			t.Skip("on SQLite, the embedded default, serve brings the schema up to date itself")
-		}
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "ensure")
 		p.addMigration("20991231000000_notes.sql", "CREATE TABLE notes (id integer NOT NULL PRIMARY KEY);\n")
 		r := p.run("serve", "--addr", "127.0.0.1:0")
@@ -695,12 +688,14 @@ func TestE2EServeRefusesPendingFiles(t *testing.T) {
 		if code := s.stop(t); code != 0 {
 			t.Errorf("serve exited %d after SIGTERM", code)
 		}
-	})
+	}, testserver.Except(testserver.SQLite, "on SQLite, the embedded default, serve brings the schema up to date itself"))
 }
 
 func TestE2EUpgradeStatusHistory(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "ensure")
 		db := p.open()
 		p.insertUsers(db, 3)
@@ -771,7 +766,9 @@ func slowSQL(dia string, seconds int) string {
 // TMPDIR (Atlas's SQLite lock lives there and would not exclude).
 func TestE2EConcurrentUpgrades(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "ensure")
 		p.addMigration("20991231000000_slow.sql", "CREATE TABLE before_slow (id integer NOT NULL PRIMARY KEY);\n"+slowSQL(p.u.Dialect, 3))
 		p.addMigration("20991231000001_after.sql", "CREATE TABLE after_slow (id integer NOT NULL PRIMARY KEY);\n")
@@ -820,7 +817,9 @@ func TestE2EConcurrentUpgrades(t *testing.T) {
 // unlock.
 func TestE2EKilledLockHolder(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "ensure")
 		p.addMigration("20991231000000_slow.sql", slowSQL(p.u.Dialect, 20))
 
@@ -889,7 +888,9 @@ func devEnv() []string {
 // writes nothing and `db check` passes.
 func TestE2ERevisionUpgradeLoop(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.env = devEnv()
 		dia := filepath.Base(p.folder())
 		if p.u.Dialect != dialect.SQLite {
@@ -932,7 +933,9 @@ func TestE2ERevisionUpgradeLoop(t *testing.T) {
 
 func TestE2EDowngrade(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.env = devEnv()
 		p.must("db", "ensure")
 		p.addMigration("20991231000000_notes.sql", "CREATE TABLE notes (id integer NOT NULL PRIMARY KEY);\n")
@@ -967,7 +970,9 @@ func TestE2EDowngrade(t *testing.T) {
 // applied with --allow-data-loss.
 func TestE2EUpgradeRefusesDataLoss(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.env = devEnv()
 		p.must("db", "ensure")
 		db := p.open()
@@ -1000,7 +1005,9 @@ func TestE2EUpgradeRefusesDataLoss(t *testing.T) {
 // is recorded as started) and the lock is free for the next upgrade.
 func TestE2EInterruptedUpgrade(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "ensure")
 		p.addMigration("20991231000000_slow.sql", "CREATE TABLE half_done (id integer NOT NULL PRIMARY KEY);\n"+slowSQL(p.u.Dialect, 20))
 
@@ -1066,7 +1073,9 @@ func TestE2EInterruptedUpgrade(t *testing.T) {
 // loses rows, which no other check sees.
 func TestE2EVerify(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.env = devEnv()
 		dia := filepath.Base(p.folder())
 		r := p.must("db", "verify", "--dialect", dia, "--json")
@@ -1093,43 +1102,37 @@ func TestE2EVerify(t *testing.T) {
 func TestE2EOddDatabaseName(t *testing.T) {
 	t.Parallel()
 	skipShort(t)
-	for _, b := range testserver.Backends() {
-		if b.URL == "" {
-			continue
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		base, err := dbconn.Parse(b.URL)
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Run(testserver.EnvFor(b.Name), func(t *testing.T) {
-			t.Parallel()
-			base, err := dbconn.Parse(b.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			name := testserver.Prefix + "Odd-Name_" + strings.TrimPrefix(testserver.NewName(), testserver.Prefix)
-			neighbour := testserver.NewURL(t, b, nil)
-			if _, err := dbconn.EnsureDatabase(t.Context(), neighbour); err != nil {
-				t.Fatal(err)
-			}
-			odd := testserver.NewURL(t, b, &testserver.Options{Name: name})
-			raw, err := b.URLOf(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := &project{t: t, dir: t.TempDir(), url: raw, u: odd}
-			p.must("db", "ensure", "--dir", t.TempDir())
-			if !p.exists() {
-				t.Fatalf("ensure did not create %s", name)
-			}
-			p.must("db", "drop", "--yes")
-			if p.exists() {
-				t.Errorf("%s still exists after drop", name)
-			}
-			if ok, err := dbconn.Exists(t.Context(), neighbour); err != nil || !ok {
-				t.Errorf("the neighbouring database is gone (%v)", err)
-			}
-			if ok, err := dbconn.Exists(t.Context(), base); err != nil || !ok {
-				t.Errorf("the server's own database is gone (%v)", err)
-			}
-		})
-	}
+		name := testserver.Prefix + "Odd-Name_" + strings.TrimPrefix(testserver.NewName(), testserver.Prefix)
+		neighbour := testserver.NewURL(t, b, nil)
+		if _, err := dbconn.EnsureDatabase(t.Context(), neighbour); err != nil {
+			t.Fatal(err)
+		}
+		odd := testserver.NewURL(t, b, &testserver.Options{Name: name})
+		raw, err := b.URLOf(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &project{t: t, dir: t.TempDir(), url: raw, u: odd}
+		p.must("db", "ensure", "--dir", t.TempDir())
+		if !p.exists() {
+			t.Fatalf("ensure did not create %s", name)
+		}
+		p.must("db", "drop", "--yes")
+		if p.exists() {
+			t.Errorf("%s still exists after drop", name)
+		}
+		if ok, err := dbconn.Exists(t.Context(), neighbour); err != nil || !ok {
+			t.Errorf("the neighbouring database is gone (%v)", err)
+		}
+		if ok, err := dbconn.Exists(t.Context(), base); err != nil || !ok {
+			t.Errorf("the server's own database is gone (%v)", err)
+		}
+	}, testserver.Except(testserver.SQLite, "an SQLite database is a file path, not a name to quote"))
 }
 
 // `db check` through the binary, as a CI job runs it: it passes on the
@@ -1137,7 +1140,9 @@ func TestE2EOddDatabaseName(t *testing.T) {
 // (the newest file removed from a copy of the history).
 func TestE2ECheck(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.env = devEnv()
 		dia := filepath.Base(p.folder())
 		p.must("db", "check", "--dialect", dia)

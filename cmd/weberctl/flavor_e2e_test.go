@@ -16,14 +16,7 @@ import (
 func mysqlProject(t *testing.T) *project {
 	t.Helper()
 	skipShort(t)
-	testserver.Lookup(t, "mysql")
-	for _, b := range e2eBackends() {
-		if b.name == "mysql" {
-			return newProject(t, b)
-		}
-	}
-	t.Fatal("no mysql backend")
-	return nil
+	return newProject(t, e2eBackendOf(testserver.Lookup(t, testserver.MySQL)))
 }
 
 // TestE2EDefaultCollationShowsNoDrift: a database created with the

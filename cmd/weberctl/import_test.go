@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // foreignHistory is a small history in one tool's layout for one backend,
@@ -74,7 +75,9 @@ func foreignHistoryFor(backend string) foreignHistory {
 // imported and taken over through the binary; `db upgrade` then applies
 // only the files the tool had not, and a second take-over records nothing.
 func TestE2EImportAndTakeOver(t *testing.T) {
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		h := foreignHistoryFor(filepath.Base(p.folder()))
 		src := filepath.Join(p.dir, "db", "migrations")
 		if err := os.MkdirAll(src, 0o755); err != nil {

@@ -43,6 +43,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // loopRevisionName is the name the test gives the user's revision.
@@ -64,10 +65,9 @@ func TestUserLoop(t *testing.T) {
 				lc.generated.Round(time.Millisecond), lc.built.Round(time.Millisecond))
 		}
 	})
-	backends := e2eBackends()
 	var dialects []string
-	for _, b := range backends {
-		dialects = append(dialects, b.name)
+	for _, b := range testserver.Backends() {
+		dialects = append(dialects, b.Name)
 	}
 	revise := sync.OnceValues(func() (*loopRevision, error) {
 		bin, err := lc.edited()
@@ -77,60 +77,58 @@ func TestUserLoop(t *testing.T) {
 		return lc.revise(t.Context(), bin, dialects)
 	})
 
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			// Before the edit: a development database made by `db ensure`
-			// and a production-like one made by `db upgrade`, both holding
-			// rows.
-			dev := lc.runner(t, lc.bin0, b.newURL(t, t.TempDir()), lc.original)
-			dev.must("db", "ensure")
-			devDB := dev.open()
-			loopSeed(t, devDB, dev.u.Dialect)
-			devRows := loopSnapshot(t, devDB)
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		b := e2eBackendOf(be)
+		// Before the edit: a development database made by `db ensure`
+		// and a production-like one made by `db upgrade`, both holding
+		// rows.
+		dev := lc.runner(t, lc.bin0, b.newURL(t, t.TempDir()), lc.original)
+		dev.must("db", "ensure")
+		devDB := dev.open()
+		loopSeed(t, devDB, dev.u.Dialect)
+		devRows := loopSnapshot(t, devDB)
 
-			prod := lc.runner(t, lc.bin0, b.newURL(t, t.TempDir()), lc.original)
-			if _, err := dbconn.EnsureDatabase(t.Context(), prod.u); err != nil {
-				t.Fatal(err)
-			}
-			prod.must("db", "upgrade")
-			prodDB := prod.open()
-			loopSeed(t, prodDB, prod.u.Dialect)
-			prodRows := loopSnapshot(t, prodDB)
-			if st := prod.status(); !st.Clean || st.Models.Ahead {
-				t.Fatalf("status before the edit is not clean: %+v", st)
-			}
+		prod := lc.runner(t, lc.bin0, b.newURL(t, t.TempDir()), lc.original)
+		if _, err := dbconn.EnsureDatabase(t.Context(), prod.u); err != nil {
+			t.Fatal(err)
+		}
+		prod.must("db", "upgrade")
+		prodDB := prod.open()
+		loopSeed(t, prodDB, prod.u.Dialect)
+		prodRows := loopSnapshot(t, prodDB)
+		if st := prod.status(); !st.Clean || st.Models.Ahead {
+			t.Fatalf("status before the edit is not clean: %+v", st)
+		}
 
-			bin1, err := lc.edited()
-			if err != nil {
-				t.Fatal(err)
-			}
-			dev.bin, prod.bin = bin1, bin1
+		bin1, err := lc.edited()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dev.bin, prod.bin = bin1, bin1
 
-			// The models are now ahead of the history, and status says so.
-			st := prod.status()
-			if !st.Models.Checked || !st.Models.Ahead || st.Clean || !st.History.UpToDate ||
-				!loopContainsAll(strings.Join(st.Models.Statements, "\n"), "nickname", "comments") {
-				t.Errorf("status after the edit does not say that the models are ahead: %+v", st)
-			}
+		// The models are now ahead of the history, and status says so.
+		st := prod.status()
+		if !st.Models.Checked || !st.Models.Ahead || st.Clean || !st.History.UpToDate ||
+			!loopContainsAll(strings.Join(st.Models.Statements, "\n"), "nickname", "comments") {
+			t.Errorf("status after the edit does not say that the models are ahead: %+v", st)
+		}
 
-			t.Run("dev", func(t *testing.T) {
-				r := *dev
-				r.t = t
-				loopDevelop(t, &r, devDB, devRows)
-			})
-
-			rev, err := revise()
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Run("deploy", func(t *testing.T) {
-				r := *prod
-				r.t = t
-				loopDeploy(t, lc, &r, prodDB, prodRows, rev)
-			})
+		t.Run("dev", func(t *testing.T) {
+			r := *dev
+			r.t = t
+			loopDevelop(t, &r, devDB, devRows)
 		})
-	}
+
+		rev, err := revise()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run("deploy", func(t *testing.T) {
+			r := *prod
+			r.t = t
+			loopDeploy(t, lc, &r, prodDB, prodRows, rev)
+		})
+	})
 }
 
 // loopDevelop is the development loop after the edit: ensure adds the
