@@ -12,6 +12,8 @@ import (
 
 	"ariga.io/atlas/sql/migrate"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/weber-framework/weber/internal/datagen"
 	"github.com/weber-framework/weber/internal/liveschema/liveschematest"
 	"github.com/weber-framework/weber/internal/migdir"
@@ -249,8 +251,8 @@ func TestCheckCopyFirstAndRename(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(risks) != 1 || risks[0].Kind != preflight.DropColumn || risks[0].Rows != 7 || !risks[0].Approximate || risks[0].Blocks() {
-			t.Fatalf("risks = %+v, want one approximate, non-blocking drop of 7 rows", risks)
+		if diff := cmp.Diff([]string{"drop-column people: 7 rows, approximate"}, riskList(risks)); diff != "" {
+			t.Fatalf("want one approximate, non-blocking drop of 7 rows (-want +got):\n%s", diff)
 		}
 		if !strings.Contains(risks[0].Message, "counted before statement 2 of 1_copy.sql (line 2)") {
 			t.Errorf("message: %s", risks[0].Message)
@@ -284,8 +286,8 @@ func TestCheckProjectSchema(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(risks) != 1 || risks[0].Kind != preflight.DropTable || risks[0].Table != "post_tags" || risks[0].Rows != 12 {
-			t.Errorf("risks = %+v", risks)
+		if diff := cmp.Diff([]string{"drop-table post_tags: 12 rows, blocks"}, riskList(risks)); diff != "" {
+			t.Errorf("risks (-want +got):\n%s", diff)
 		}
 	})
 }
@@ -310,12 +312,23 @@ func TestFileStatements(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := preflight.FileStatements(md.Files[0], 1)
-	if len(got) != 1 || got[0].Index != 2 || got[0].Line != 4 || got[0].File != "20260101000000_ab.sql" || !strings.HasPrefix(got[0].Text, "CREATE TABLE b") {
-		t.Errorf("FileStatements = %+v", got)
+	for i := range got {
+		got[i].Text, _, _ = strings.Cut(got[i].Text, " (")
+	}
+	if diff := cmp.Diff([]preflight.Statement{{File: "20260101000000_ab.sql", Index: 2, Line: 4, Text: "CREATE TABLE b"}}, got,
+		cmpopts.IgnoreFields(preflight.Statement{}, "DataLoss")); diff != "" {
+		t.Errorf("FileStatements (-want +got):\n%s", diff)
 	}
 	all, err := preflight.Statements(migrate.NewLocalFile("20260101000000_ab.sql", []byte(content)), 0)
-	if err != nil || len(all) != 2 || all[0].Line != 2 || all[1].Line != 4 {
-		t.Errorf("Statements = %+v, %v", all, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []int
+	for _, s := range all {
+		lines = append(lines, s.Line)
+	}
+	if diff := cmp.Diff([]int{2, 4}, lines); diff != "" {
+		t.Errorf("the lines of Statements (-want +got):\n%s", diff)
 	}
 }
 
@@ -413,7 +426,33 @@ func TestCheckDeclaredDataLoss(t *testing.T) {
 func TestParseDataLoss(t *testing.T) {
 	t.Parallel()
 	d := preflight.ParseDataLoss([]byte("-- weber:data-loss audit_logs, users.legacy_note\n  #weber:data-loss `posts`.`body`\nSELECT 1; -- weber:data-loss not_a_directive\n-- weber:data-loss\n"))
-	if !d.Table("audit_logs") || !d.Column("audit_logs", "x") || !d.Column("users", "legacy_note") || d.Table("users") || !d.Column("posts", "body") || d.Table("not_a_directive") || len(d) != 3 {
-		t.Errorf("ParseDataLoss = %v", d)
+	got := map[string]bool{
+		"table audit_logs": d.Table("audit_logs"), "column audit_logs.x": d.Column("audit_logs", "x"),
+		"column users.legacy_note": d.Column("users", "legacy_note"), "table users": d.Table("users"),
+		"column posts.body": d.Column("posts", "body"), "table not_a_directive": d.Table("not_a_directive"),
 	}
+	want := map[string]bool{
+		"table audit_logs": true, "column audit_logs.x": true, "column users.legacy_note": true, "table users": false,
+		"column posts.body": true, "table not_a_directive": false,
+	}
+	if diff := cmp.Diff(want, got); diff != "" || len(d) != 3 {
+		t.Errorf("ParseDataLoss = %v, %d entries, want 3 (-want +got declared):\n%s", d, len(d), diff)
+	}
+}
+
+// riskList lists risks as "kind table: N rows", with ", approximate" for an
+// estimate and ", blocks" for a risk that refuses the upgrade.
+func riskList(rs []preflight.Risk) []string {
+	var out []string
+	for _, r := range rs {
+		s := fmt.Sprintf("%s %s: %d rows", r.Kind, r.Table, r.Rows)
+		if r.Approximate {
+			s += ", approximate"
+		}
+		if r.Blocks() {
+			s += ", blocks"
+		}
+		out = append(out, s)
+	}
+	return out
 }
