@@ -7,6 +7,8 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
@@ -79,16 +81,18 @@ func TestAsWrittenRecordsTruthfully(t *testing.T) {
 		if !errors.As(err, &se) {
 			t.Fatalf("want a StatementError, got %v", err)
 		}
-		if se.Stmt != 8 || se.OwnTx != 6 || se.OwnTxLine != 8 || se.Applied != 5 {
-			t.Errorf("StatementError: statement %d, own transaction from %d (line %d), applied %d; want 8, 6 (line 8), 5", se.Stmt, se.OwnTx, se.OwnTxLine, se.Applied)
+		type ownTx struct{ Stmt, OwnTx, OwnTxLine, Applied int }
+		if diff := cmp.Diff(ownTx{8, 6, 8, 5}, ownTx{se.Stmt, se.OwnTx, se.OwnTxLine, se.Applied}); diff != "" {
+			t.Errorf("StatementError (-want +got):\n%s", diff)
 		}
 		checkMessage(t, err, "statement 8 (line 10)", "own transaction (statements 6-8, from line 8) was rolled back", "applied 5 of 10", "resume at statement 6")
 		if n := count(t, d, "SELECT COUNT(*) FROM t1"); n != 2 {
 			t.Errorf("t1 has %d rows after the failure, want the 2 of the committed transaction", n)
 		}
 		r := revision(t, d, "1")
-		if r == nil || r.Applied != 5 || r.Total != 10 || !strings.Contains(r.Error, "statement 8") {
-			t.Fatalf("revision after the failure: %+v; want applied 5 of 10 with the error of statement 8", r)
+		if diff := cmp.Diff(progress{Applied: 5, Total: 10, Error: "statement 8"}, progressOf(r, "statement 8", ""),
+			cmpopts.IgnoreFields(progress{}, "ErrorStmt", "PartialHashes")); diff != "" {
+			t.Fatalf("revision after the failure (-want +got):\n%s", diff)
 		}
 
 		addFiles(t, dir, file{"1_as_written.sql", body("INSERT INTO t1 VALUES (4);\n")})
@@ -142,8 +146,13 @@ func TestAsWrittenDDLInsideOwnTransaction(t *testing.T) {
 			}
 			return
 		}
-		if rows != 0 || t3 || r.Applied != 1 || se.OwnTx != 2 {
-			t.Errorf("%s: %d rows, t3 %v, applied %d, own transaction %d; want 0 rows, no t3, applied 1, own transaction 2", d.name, rows, t3, r.Applied, se.OwnTx)
+		type after struct {
+			Rows           int
+			T3             bool
+			Applied, OwnTx int
+		}
+		if diff := cmp.Diff(after{Rows: 0, T3: false, Applied: 1, OwnTx: 2}, after{rows, t3, r.Applied, se.OwnTx}); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", d.name, diff)
 		}
 	})
 }
@@ -190,8 +199,12 @@ func TestAsWrittenMySQLUnparsableDDL(t *testing.T) {
 			"COMMIT;\n"})
 		_, err := upgrade(t, d, dir, Options{})
 		var se *StatementError
-		if !errors.As(err, &se) || se.Stmt != 4 || se.Applied != 3 || se.OwnTx != 0 {
-			t.Fatalf("want statement 4 to fail with 3 applied and no transaction of the file rolled back, got %v", err)
+		if !errors.As(err, &se) {
+			t.Fatalf("want a StatementError, got %v", err)
+		}
+		type failed struct{ Stmt, Applied, OwnTx int }
+		if diff := cmp.Diff(failed{Stmt: 4, Applied: 3, OwnTx: 0}, failed{se.Stmt, se.Applied, se.OwnTx}); diff != "" {
+			t.Fatalf("want statement 4 to fail with 3 applied and no transaction of the file rolled back (-want +got):\n%s", diff)
 		}
 		checkMessage(t, err, "statements 1-3 persist and are recorded (applied 3 of 5)")
 		// Read through another pool, as another process would: a

@@ -2,11 +2,13 @@ package upgrade
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 
 	"entgo.io/ent/dialect"
+	"github.com/google/go-cmp/cmp"
 	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
@@ -40,8 +42,16 @@ func TestBatchedStatementRunsInBatches(t *testing.T) {
 		if res.After != "2" {
 			t.Fatalf("after = %q", res.After)
 		}
-		if len(events) != 10 || events[0].Through != 100 || events[9].Through != 1000 || events[9].Rows != 1000 {
-			t.Errorf("batches = %+v; want 10 of 100 keys, 1000 rows in all", events)
+		var got, want []string
+		for i, e := range events {
+			got = append(got, fmt.Sprintf("through %d, %d rows in all", e.Through, e.Rows))
+			want = append(want, fmt.Sprintf("through %d, %d rows in all", (i+1)*100, (i+1)*100))
+		}
+		if len(want) != 10 {
+			t.Errorf("%d batches, want 10 of 100 keys", len(events))
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("batches (-want +got):\n%s", diff)
 		}
 		var bad int
 		if err := d.db.QueryRow("SELECT COUNT(*) FROM t WHERE w IS NULL OR w <> v * 2 OR n <> 1").Scan(&bad); err != nil || bad != 0 {

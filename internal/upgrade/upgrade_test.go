@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/envmark"
 	"github.com/weber-framework/weber/internal/migdir"
@@ -55,9 +57,10 @@ func TestUpgradeAppliesOnceThenNothingPending(t *testing.T) {
 		}
 		for i, r := range revs {
 			f := dirv.Files[i]
-			if r.Version != f.Version || r.Hash != f.Hash || r.Applied != len(f.Stmts) || r.Total != len(f.Stmts) ||
-				r.Type != revstore.TypeExecute || r.Error != "" || r.PartialHashes != nil || r.ExecutedAt.IsZero() || r.OperatorVersion != DefaultOperator {
-				t.Errorf("revision %d: %+v (file %s hash %s)", i, r, f.Name, f.Hash)
+			want := revstore.Revision{Version: f.Version, Description: r.Description, Hash: f.Hash, Applied: len(f.Stmts), Total: len(f.Stmts),
+				Type: revstore.TypeExecute, OperatorVersion: DefaultOperator}
+			if diff := cmp.Diff(want, *r, cmpopts.IgnoreFields(revstore.Revision{}, "ExecutedAt", "ExecutionTime")); diff != "" || r.ExecutedAt.IsZero() {
+				t.Errorf("revision %d of %s (-want +got):\n%s(executed at %v)", i, f.Name, diff, r.ExecutedAt)
 			}
 		}
 		again := mustUpgrade(t, d, dir, Options{})
@@ -76,8 +79,20 @@ func TestDryRunChangesNothing(t *testing.T) {
 		d := newDB(t, b.Name)
 		dir := writeDir(t, d.dia(), basic...)
 		res := mustUpgrade(t, d, dir, Options{DryRun: true, To: "2"})
-		if !res.DryRun || len(res.Files) != 2 || len(res.Files[1].SQL) != 2 || !strings.HasPrefix(res.Files[1].SQL[0], "CREATE TABLE posts") {
-			t.Fatalf("dry run result: %+v", res)
+		type dry struct {
+			DryRun     bool
+			Statements []int  // per file
+			First      string // of file 2, up to its column list
+		}
+		got := dry{DryRun: res.DryRun}
+		for _, f := range res.Files {
+			got.Statements = append(got.Statements, len(f.SQL))
+		}
+		if len(res.Files) > 1 && len(res.Files[1].SQL) > 0 {
+			got.First, _, _ = strings.Cut(res.Files[1].SQL[0], " (")
+		}
+		if diff := cmp.Diff(dry{true, []int{1, 2}, "CREATE TABLE posts"}, got); diff != "" {
+			t.Fatalf("dry run result (-want +got):\n%s", diff)
 		}
 		if len(res.Remaining) != 1 || res.Remaining[0].Name != "3_tags.sql" {
 			t.Errorf("remaining: %+v", res.Remaining)
@@ -122,8 +137,8 @@ func TestFailureInTransactionalFile(t *testing.T) {
 		if !errors.As(err, &se) {
 			t.Fatalf("want a StatementError, got %v", err)
 		}
-		if se.File != "2_bad.sql" || se.Stmt != 2 || se.Line != 4 || !se.Transactional || se.Applied != 0 {
-			t.Errorf("statement error: %+v", se)
+		if diff := cmp.Diff(stmtErr{File: "2_bad.sql", Stmt: 2, Line: 4, Transactional: true}, stmtErrOf(se)); diff != "" {
+			t.Errorf("statement error (-want +got):\n%s", diff)
 		}
 		checkMessage(t, err, "2_bad.sql", "statement 2 (line 4)", "missing", "rolled back")
 		if tableExists(t, d, "b") {
@@ -145,8 +160,8 @@ func TestFailureInTransactionalFile(t *testing.T) {
 				t.Errorf("table %s missing after the fixed file", tb)
 			}
 		}
-		if r := revision(t, d, "2"); r == nil || r.Applied != 3 || r.Total != 3 || r.Error != "" {
-			t.Errorf("revision after fix: %+v", r)
+		if diff := cmp.Diff(progress{Applied: 3, Total: 3}, progressOf(revision(t, d, "2"), "", "")); diff != "" {
+			t.Errorf("revision after fix (-want +got):\n%s", diff)
 		}
 	}, testserver.Except(testserver.MySQL, "DDL commits implicitly: no file is transactional"))
 }
@@ -161,14 +176,16 @@ func TestFailureWithoutTransactionResumes(t *testing.T) {
 		dir := writeDir(t, d.dia(), file{"1_a.sql", body})
 		_, err := upgrade(t, d, dir, Options{})
 		var se *StatementError
-		if !errors.As(err, &se) || se.Stmt != 2 || se.Transactional || se.Applied != 1 {
-			t.Fatalf("want a non-transactional StatementError at statement 2, got %v", err)
+		if !errors.As(err, &se) {
+			t.Fatalf("want a StatementError, got %v", err)
+		}
+		if diff := cmp.Diff(stmtErr{File: "1_a.sql", Stmt: 2, Line: se.Line, Applied: 1}, stmtErrOf(se)); diff != "" {
+			t.Fatalf("want a non-transactional StatementError at statement 2 (-want +got):\n%s", diff)
 		}
 		checkMessage(t, err, "1_a.sql", "statement 2", "applied 1 of 3", "resume")
 		r := revision(t, d, "1")
-		if r == nil || r.Applied != 1 || r.Total != 3 || !strings.Contains(r.Error, "statement 2") ||
-			!strings.Contains(r.ErrorStmt, "missing") || len(r.PartialHashes) != 1 {
-			t.Fatalf("revision after the failure: %+v", r)
+		if diff := cmp.Diff(progress{Applied: 1, Total: 3, Error: "statement 2", ErrorStmt: "missing", PartialHashes: 1}, progressOf(r, "statement 2", "missing")); diff != "" {
+			t.Fatalf("revision after the failure (-want +got):\n%s", diff)
 		}
 		if !tableExists(t, d, "a") {
 			t.Fatal("statement 1 did not persist")
@@ -177,8 +194,12 @@ func TestFailureWithoutTransactionResumes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.Partial == nil || st.Partial.Applied != 1 || st.Partial.Total != 3 || !strings.Contains(st.Partial.ErrorStmt, "missing") || st.UpToDate() {
-			t.Errorf("status of the partial file: %+v", st.Partial)
+		if st.Partial == nil || st.UpToDate() {
+			t.Fatalf("status: no partial file, or up to date: %+v", st)
+		}
+		if diff := cmp.Diff(progress{Applied: 1, Total: 3, ErrorStmt: "missing"}, progress{Applied: st.Partial.Applied, Total: st.Partial.Total,
+			ErrorStmt: contains(st.Partial.ErrorStmt, "missing")}); diff != "" {
+			t.Errorf("status of the partial file (-want +got):\n%s", diff)
 		}
 
 		// Editing statement 1 (already applied) is refused.
@@ -198,8 +219,8 @@ func TestFailureWithoutTransactionResumes(t *testing.T) {
 			t.Error("resumed statements did not run")
 		}
 		r = revision(t, d, "1")
-		if r == nil || !r.Done() || r.Applied != 3 || r.PartialHashes != nil || r.ErrorStmt != "" {
-			t.Errorf("revision after resume: %+v", r)
+		if diff := cmp.Diff(progress{Applied: 3, Total: 3}, progressOf(r, "", "")); diff != "" {
+			t.Errorf("revision after resume (-want +got):\n%s", diff)
 		}
 		if res := mustUpgrade(t, d, dir, Options{}); !res.NothingToDo() {
 			t.Errorf("pending after resume: %+v", res)
@@ -418,8 +439,8 @@ func TestNotCleanAndBaseline(t *testing.T) {
 		wantRefusal(t, err, KindTarget, "--baseline 9")
 
 		res := mustUpgrade(t, d, dir, Options{Baseline: "2"})
-		if strings.Join(res.Baselined, ",") != "1,2" || len(res.Files) != 1 || res.Files[0].Name != "3_tags.sql" || res.After != "3" {
-			t.Fatalf("baseline: %+v", res)
+		if diff := cmp.Diff(applied{Baselined: []string{"1", "2"}, Files: []string{"3_tags.sql"}, After: "3"}, appliedOf(res)); diff != "" {
+			t.Fatalf("baseline (-want +got):\n%s", diff)
 		}
 		if n := count(t, d, "SELECT COUNT(*) FROM users"); n != 0 {
 			t.Errorf("baselined file 2 ran: %d users", n)
@@ -599,8 +620,11 @@ func TestSingleConnectionPools(t *testing.T) {
 			t.Error("tags missing")
 		}
 		st, err := Status(ctx, db, u, dir)
-		if err != nil || !st.UpToDate() || st.Applied != 3 || st.Current != "3" || st.CurrentName != "3_tags.sql" {
-			t.Errorf("status: %+v %v", st, err)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(status{HasHistory: true, Current: "3", CurrentName: "3_tags.sql", Applied: 3, Files: 3}, statusOf(st)); diff != "" || !st.UpToDate() {
+			t.Errorf("status (-want +got):\n%s(up to date: %v)", diff, st.UpToDate())
 		}
 	})
 }
