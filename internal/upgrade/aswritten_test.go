@@ -13,7 +13,7 @@ import (
 	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
-// RELIABILITY 23: a file with its own BEGIN/COMMIT followed by a statement
+// Scenario "Transaction control in a file": a file with its own BEGIN/COMMIT followed by a statement
 // that fails. Before, on PostgreSQL, the statements inside the file's
 // transaction persisted, no revision was written, and the message said
 // nothing persisted. Now the file is refused before anything runs, naming

@@ -66,7 +66,7 @@ func unchanged(t *testing.T, d *tdb) {
 	}
 }
 
-// Scenario 11: a dropped column that holds data.
+// Scenario "Destructive change": a dropped column that holds data.
 func TestPreflightDropColumnWithData(t *testing.T) {
 	t.Parallel()
 	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
@@ -285,7 +285,7 @@ func TestPreflightInMemorySQLite(t *testing.T) {
 	}
 }
 
-// Scenario 15: a pool limited to one connection does not deadlock the
+// Scenario "Pools and poolers": a pool limited to one connection does not deadlock the
 // check, which reads the target through the pool.
 func TestPreflightOneConnectionPool(t *testing.T) {
 	t.Parallel()

@@ -125,7 +125,7 @@ func TestUpgradeTo(t *testing.T) {
 	}, testserver.Except(testserver.Postgres, "the logic does not depend on the backend: covered on the others"), testserver.Except(testserver.MySQL, "the logic does not depend on the backend: covered on the others"))
 }
 
-// Scenario 4: a failing statement inside a transactional file.
+// Scenario "Failure inside a transactional file": a failing statement inside a transactional file.
 func TestFailureInTransactionalFile(t *testing.T) {
 	t.Parallel()
 	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
@@ -166,7 +166,7 @@ func TestFailureInTransactionalFile(t *testing.T) {
 	}, testserver.Except(testserver.MySQL, "DDL commits implicitly: no file is transactional"))
 }
 
-// Scenario 5: failure without a transaction, then resume at the failed
+// Scenario "Failure without transactions": failure without a transaction, then resume at the failed
 // statement; editing the applied part is refused.
 func TestFailureWithoutTransactionResumes(t *testing.T) {
 	t.Parallel()
@@ -228,7 +228,7 @@ func TestFailureWithoutTransactionResumes(t *testing.T) {
 	})
 }
 
-// Scenario 6: a partially applied file grown, shrunk or reordered.
+// Scenario "A partially applied file edited": a partially applied file grown, shrunk or reordered.
 func TestPartialFileEdited(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -285,7 +285,7 @@ func TestPartialFileEdited(t *testing.T) {
 	}
 }
 
-// Scenario 7: a crash between a statement and its record.
+// Scenario "A crash between a statement's commit and its revision write": a crash between a statement and its record.
 func TestUnconfirmedStatement(t *testing.T) {
 	t.Parallel()
 	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
@@ -355,7 +355,7 @@ func TestUnconfirmedStatementRetry(t *testing.T) {
 	}, testserver.Except(testserver.Postgres, "the logic does not depend on the backend: covered on the others"), testserver.Except(testserver.MySQL, "the logic does not depend on the backend: covered on the others"))
 }
 
-// Scenario 8: applied files edited (even re-hashed) or deleted.
+// Scenario "Tampering": applied files edited (even re-hashed) or deleted.
 func TestTamperingRefused(t *testing.T) {
 	t.Parallel()
 	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
@@ -392,7 +392,7 @@ func TestTamperingRefused(t *testing.T) {
 	})
 }
 
-// Scenario 9: a file merged behind the applied history.
+// Scenario "Non-linear history": a file merged behind the applied history.
 func TestOutOfOrder(t *testing.T) {
 	t.Parallel()
 	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
@@ -421,7 +421,7 @@ func TestOutOfOrder(t *testing.T) {
 	})
 }
 
-// Scenario 10: tables but no history; baseline.
+// Scenario "Database not clean": tables but no history; baseline.
 func TestNotCleanAndBaseline(t *testing.T) {
 	t.Parallel()
 	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
@@ -453,7 +453,7 @@ func TestNotCleanAndBaseline(t *testing.T) {
 	})
 }
 
-// Scenario 12: a SQLite table rebuild keeps the child rows of a cascade.
+// Scenario "SQLite rebuild with foreign keys": a SQLite table rebuild keeps the child rows of a cascade.
 func TestSQLiteRebuildKeepsChildRows(t *testing.T) {
 	t.Parallel()
 	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
@@ -496,7 +496,7 @@ func TestSQLiteRebuildKeepsChildRows(t *testing.T) {
 	}, testserver.Except(testserver.Postgres, "the table rebuild is SQLite's"), testserver.Except(testserver.MySQL, "the table rebuild is SQLite's"))
 }
 
-// Scenario 3 (in-process): upgrades racing on separate pools; each file
+// Scenario "State re-read under the lock" (in-process): upgrades racing on separate pools; each file
 // runs once, the others re-read the history under the lock.
 func TestConcurrentUpgrades(t *testing.T) {
 	t.Parallel()
@@ -580,7 +580,7 @@ func TestLockTimeout(t *testing.T) {
 	}, testserver.Except(testserver.MySQL, "the logic does not depend on the backend: covered on the others"))
 }
 
-// Scenario 15 and the in-memory default: a pool of one connection does not
+// Scenario "Pools and poolers" and the in-memory default: a pool of one connection does not
 // deadlock the lock, the apply or the environment mark.
 func TestSingleConnectionPools(t *testing.T) {
 	t.Parallel()
@@ -629,7 +629,7 @@ func TestSingleConnectionPools(t *testing.T) {
 	})
 }
 
-// Scenario 2/7: an upgrade interrupted (SIGINT) during a statement outside
+// Scenarios "Lock holder killed" and "A crash between a statement's commit and its revision write": an upgrade interrupted (SIGINT) during a statement outside
 // a transaction leaves the statement named as unconfirmed, never skipped.
 func TestInterruptedStatementIsUnconfirmed(t *testing.T) {
 	t.Parallel()
@@ -667,7 +667,7 @@ func TestInterruptedStatementIsUnconfirmed(t *testing.T) {
 	})
 }
 
-// Scenario 2: an upgrade interrupted inside a transactional file rolls the
+// Scenario "Lock holder killed": an upgrade interrupted inside a transactional file rolls the
 // file back; the next upgrade applies it in full.
 func TestInterruptedTransactionRollsBack(t *testing.T) {
 	t.Parallel()
@@ -700,7 +700,7 @@ func TestInterruptedTransactionRollsBack(t *testing.T) {
 	}, testserver.Except(testserver.MySQL, "DDL commits implicitly: no file is transactional"))
 }
 
-// Scenario 4: the revision is written through the file's transaction: when
+// Scenario "Failure inside a transactional file": the revision is written through the file's transaction: when
 // the revision write fails, the file's statements are rolled back too.
 func TestRevisionWrittenInFileTransaction(t *testing.T) {
 	t.Parallel()
@@ -767,7 +767,7 @@ func TestFailedFirstStatementFileMayBeRemoved(t *testing.T) {
 	}, testserver.Except(testserver.Postgres, "the logic does not depend on the backend: covered on the others"))
 }
 
-// Scenario 6, broadly: whatever happens to a partially applied file, an
+// Scenario "A partially applied file edited", broadly: whatever happens to a partially applied file, an
 // upgrade either resumes and finishes, or refuses; it never panics and
 // never leaves the file pending after a success.
 func TestPartialFileRandomEdits(t *testing.T) {
