@@ -3,9 +3,11 @@ package fingerprint_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/weber-framework/weber/internal/datagen"
 	"github.com/weber-framework/weber/internal/fingerprint"
 	"github.com/weber-framework/weber/internal/liveschema/liveschematest"
@@ -78,8 +80,8 @@ func TestCompareCatchesRewrittenValues(t *testing.T) {
 		after := take(t, db, dia)
 
 		fs := errorsOf(compare(t, before, after, nil))
-		if len(fs) != 1 || fs[0].Kind != fingerprint.ValueChanged || fs[0].Table != "users" || fs[0].Column != "name" || fs[0].Count != 5 {
-			t.Fatalf("findings = %+v, want users.name changed in 5 rows", fs)
+		if diff := cmp.Diff([]string{"value-changed users.name: 5"}, findingsOf(fs)); diff != "" {
+			t.Fatalf("want users.name changed in 5 rows (-want +got):\n%s", diff)
 		}
 		if !strings.Contains(fs[0].Message, "5 of 20 values of users.name changed") || !strings.Contains(fs[0].Example, `id=1: `) {
 			t.Errorf("message = %q, example = %q", fs[0].Message, fs[0].Example)
@@ -202,8 +204,12 @@ func TestCheckForeignKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(fs) != 1 || fs[0].Table != "posts" || fs[0].Column != "user_id" || fs[0].Count != 2 || fs[0].Message != "2 rows of posts.user_id point to no row of users" {
-			t.Errorf("findings = %+v", fs)
+		var got []string
+		for _, f := range fs {
+			got = append(got, fmt.Sprintf("%s.%s: %d: %s", f.Table, f.Column, f.Count, f.Message))
+		}
+		if diff := cmp.Diff([]string{"posts.user_id: 2: 2 rows of posts.user_id point to no row of users"}, got); diff != "" {
+			t.Errorf("findings (-want +got):\n%s", diff)
 		}
 	})
 }
@@ -231,4 +237,13 @@ func TestNormalize(t *testing.T) {
 			t.Errorf("Normalize(%s, %v) = %q, want %q", c.class, c.in, got, c.want)
 		}
 	}
+}
+
+// findingsOf lists findings as "kind table.column: count".
+func findingsOf(fs []fingerprint.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, fmt.Sprintf("%s %s.%s: %d", f.Kind, f.Table, f.Column, f.Count))
+	}
+	return out
 }
