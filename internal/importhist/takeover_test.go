@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/importhist"
 	"github.com/weber-framework/weber/internal/migdir"
@@ -97,8 +98,10 @@ func TestTakeOverRefusals(t *testing.T) {
 			exec(t, db, "INSERT INTO goose_db_version (version_id, is_applied) VALUES (2, false)")
 			res, err := importhist.TakeOver(ctx, db, u, d, importhist.TakeOverOptions{Tool: importhist.Goose})
 			must(t, err)
-			if len(res.Recorded) != 2 || res.Recorded[1] != d.Files[2].Name || len(res.Behind) != 1 || res.Behind[0] != d.Files[1].Name {
-				t.Fatalf("recorded %v behind %v: want files 1 and 3 recorded, 2 behind", res.Recorded, res.Behind)
+			type took struct{ Recorded, Behind []string }
+			want := took{[]string{d.Files[0].Name, d.Files[2].Name}, []string{d.Files[1].Name}}
+			if diff := cmp.Diff(want, took{res.Recorded, res.Behind}); diff != "" {
+				t.Fatalf("want files 1 and 3 recorded, 2 behind (-want +got):\n%s", diff)
 			}
 		})
 		t.Run("a different Weber history", func(t *testing.T) {
