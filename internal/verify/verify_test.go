@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"ariga.io/atlas/sql/migrate"
 
+	"github.com/google/go-cmp/cmp"
 	entmigrate "github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/internal/fingerprint"
 	"github.com/weber-framework/weber/internal/liveschema/liveschematest"
@@ -197,8 +199,12 @@ func TestCatchesRewrittenValues(t *testing.T) {
 			dump(t, d)
 			t.Fatal("verify let a value rewrite through")
 		}
-		if len(s.Findings) != 1 || s.Findings[0].Kind != fingerprint.ValueChanged || s.Findings[0].Table != "users" || s.Findings[0].Column != "name" || s.Findings[0].Count != 20 {
-			t.Errorf("findings: %+v", s.Findings)
+		var got []string
+		for _, f := range s.Findings {
+			got = append(got, fmt.Sprintf("%s %s.%s: %d", f.Kind, f.Table, f.Column, f.Count))
+		}
+		if diff := cmp.Diff([]string{fmt.Sprintf("%s users.name: 20", fingerprint.ValueChanged)}, got); diff != "" {
+			t.Errorf("findings (-want +got):\n%s", diff)
 		}
 		if !strings.Contains(s.Detail, "20 of 20 values of users.name changed") {
 			t.Errorf("detail: %s", s.Detail)
@@ -235,8 +241,12 @@ func TestCatchesDeletedRows(t *testing.T) {
 				posts = &s.Findings[i]
 			}
 		}
-		if posts == nil || posts.Count != 5 || posts.Before != 20 || posts.After != 15 {
-			t.Errorf("findings: %+v", s.Findings)
+		if posts == nil {
+			t.Fatalf("findings %+v: none for the rows posts lost", s.Findings)
+		}
+		type lost struct{ Count, Before, After int64 }
+		if diff := cmp.Diff(lost{5, 20, 15}, lost{posts.Count, posts.Before, posts.After}); diff != "" {
+			t.Errorf("the rows posts lost (-want +got):\n%s", diff)
 		}
 		if !strings.Contains(s.Detail, "table posts lost 5 of its 20 rows") {
 			t.Errorf("detail: %s", s.Detail)
