@@ -21,10 +21,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 	entmigrate "github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
-// dialectsUnderTest returns the dialects to run on: SQLite always,
-// PostgreSQL and MySQL when their dev servers are configured.
+// dialectsUnderTest returns the dialects to run on, for tests that handle
+// several at once (one subtest per dialect is testserver.Each): SQLite
+// always, PostgreSQL and MySQL when their dev servers are configured. A
+// missing one is logged by name, and fails the test under CI=true, where
+// every server is promised.
 func dialectsUnderTest(t *testing.T) ([]string, map[string]string) {
 	t.Helper()
 	urls := map[string]string{}
@@ -34,13 +38,15 @@ func dialectsUnderTest(t *testing.T) ([]string, map[string]string) {
 		if v == "" {
 			v = os.Getenv(strings.Replace(DevURLVariable(d), "_DEV_", "_TEST_", 1))
 		}
-		if v != "" {
+		switch {
+		case v != "":
 			urls[d] = v
 			dialects = append(dialects, d)
+		case testserver.InCI():
+			t.Fatalf("%s: CI=true promises every server, but %s is not set", d, DevURLVariable(d))
+		default:
+			t.Logf("%s not run: no server: set %s", d, DevURLVariable(d))
 		}
-	}
-	if len(dialects) == 1 {
-		t.Log("PostgreSQL and MySQL skipped: set WEBER_DEV_POSTGRES_URL / WEBER_DEV_MYSQL_URL to run them")
 	}
 	return dialects, urls
 }
