@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/plan"
 	"github.com/weber-framework/weber/internal/testdb/testserver"
@@ -192,8 +193,15 @@ func TestCheckPassesOnTheProjectHistory(t *testing.T) {
 		r = checkIn(t, dc, repoMigrations, "--json")
 		assertJSONStyle(t, r.stdout)
 		var v checkView
-		if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || !v.OK || len(v.Problems) != 0 || v.Problems == nil {
-			t.Errorf("check --json: %v\n%s", err, r.stdout)
+		if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+			t.Fatalf("check --json: %v\n%s", err, r.stdout)
+		}
+		type checked struct {
+			OK       bool
+			Problems []string
+		}
+		if diff := cmp.Diff(checked{true, []string{}}, checked{v.OK, v.Problems}); diff != "" {
+			t.Errorf("check --json: want OK and an empty list of problems (-want +got):\n%s%s", diff, r.stdout)
 		}
 	})
 }
@@ -291,8 +299,17 @@ func TestLintFindsAHandWrittenDropAndAcceptsTheDirective(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
 			t.Fatalf("lint --json: %v\n%s", err, r.stdout)
 		}
-		if r.code != 0 || !v.OK || len(v.Dialects) != 1 || len(v.Dialects[0].Files) != 1 {
-			t.Fatalf("lint with the directive: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		type linted struct {
+			Code  int
+			OK    bool
+			Files []int // per dialect
+		}
+		got := linted{Code: r.code, OK: v.OK}
+		for _, d := range v.Dialects {
+			got.Files = append(got.Files, len(d.Files))
+		}
+		if diff := cmp.Diff(linted{OK: true, Files: []int{1}}, got); diff != "" {
+			t.Fatalf("lint with the directive (-want +got):\n%s%s%s", diff, r.stdout, r.stderr)
 		}
 		var codes []string
 		for _, f := range v.Dialects[0].Files[0].Findings {
@@ -385,9 +402,17 @@ func TestRevisionLeavesOutDropsAndPrintsFindings(t *testing.T) {
 	}
 	assertJSONStyle(t, r.stdout)
 	var v reviseView
-	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || v.Written || len(v.Dialects) != 1 ||
-		v.Dialects[0].Statements == nil || v.Dialects[0].LeftOut == nil || v.Dialects[0].Findings == nil {
-		t.Errorf("revision --json with nothing to write: %v\n%s", err, r.stdout)
+	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+		t.Fatalf("revision --json with nothing to write: %v\n%s", err, r.stdout)
+	}
+	// Empty lists are [], never null.
+	type lists struct{ Statements, LeftOut, Findings bool }
+	got := []lists{}
+	for _, d := range v.Dialects {
+		got = append(got, lists{d.Statements != nil, d.LeftOut != nil, d.Findings != nil})
+	}
+	if diff := cmp.Diff([]lists{{true, true, true}}, got); diff != "" || v.Written {
+		t.Errorf("revision --json with nothing to write: written %v, want one dialect with its lists present (-want +got):\n%s%s", v.Written, diff, r.stdout)
 	}
 	if !strings.Contains(r.stdout, `"left_out": []`) {
 		t.Errorf("empty lists are not []:\n%s", r.stdout)

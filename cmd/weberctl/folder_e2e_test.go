@@ -39,7 +39,7 @@ func (p *project) writeUnchecked(name, content string) {
 	}
 }
 
-// RELIABILITY 23 through the binary: a file with its own BEGIN/COMMIT is
+// Scenario "Transaction control in a file" through the binary: a file with its own BEGIN/COMMIT is
 // refused by every command that would run it, before anything runs, naming
 // the line; with `-- weber:as-written` it runs as written and a failure
 // inside its own transaction is recorded truthfully.

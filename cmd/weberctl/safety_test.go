@@ -12,6 +12,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
@@ -273,9 +274,9 @@ func TestE2EEnsureMissingAppliedFileAdvice(t *testing.T) {
 		p.addMigration("20301202000000_branch_b.sql", "CREATE TABLE branch_b (id integer PRIMARY KEY);\n")
 
 		r := p.run("db", "ensure")
-		if r.code != 1 || !strings.Contains(r.stderr, "20301201000000_branch_a.sql") ||
-			!strings.Contains(r.stderr, "switch back to the branch") || !strings.Contains(r.stderr, "db drop --yes && weberctl db ensure") {
-			t.Errorf("db ensure in development: exit %d, stderr %q; want the development ways out", r.code, r.stderr)
+		got := outcomeOf(r, nil, []string{"20301201000000_branch_a.sql", "switch back to the branch", "db drop --yes && weberctl db ensure"})
+		if diff := cmp.Diff(outcome{Code: 1, StderrLines: 1}, got); diff != "" {
+			t.Errorf("db ensure in development: want the development ways out (-want +got):\n%s\nstderr: %s", diff, r.stderr)
 		}
 		assertOneErrorLine(t, r.stderr)
 		r = p.run("db", "upgrade", "--env", "development")

@@ -42,6 +42,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
@@ -108,9 +109,12 @@ func TestUserLoop(t *testing.T) {
 
 		// The models are now ahead of the history, and status says so.
 		st := prod.status()
-		if !st.Models.Checked || !st.Models.Ahead || st.Clean || !st.History.UpToDate ||
-			!loopContainsAll(strings.Join(st.Models.Statements, "\n"), "nickname", "comments") {
-			t.Errorf("status after the edit does not say that the models are ahead: %+v", st)
+		got := loopStateOf(st)
+		want := got
+		want.Clean, want.ModelsChecked, want.ModelsAhead, want.UpToDate = false, true, true, true
+		if diff := cmp.Diff(want, got); diff != "" || !loopContainsAll(strings.Join(st.Models.Statements, "\n"), "nickname", "comments") {
+			t.Errorf("status after the edit does not say that the models are ahead of nickname and comments %q (-want +got):\n%s",
+				st.Models.Statements, diff)
 		}
 
 		t.Run("dev", func(t *testing.T) {
@@ -193,9 +197,11 @@ func loopDeploy(t *testing.T, lc *loopCopy, r *loopRunner, db *sql.DB, before ma
 	r.dir = lc.migrations
 
 	st := r.status()
-	if st.History.UpToDate || len(st.History.Pending) != 1 || st.History.Pending[0].Name != file ||
-		st.History.Pending[0].Version != rev.version || st.Clean || !st.Models.Checked || st.Models.Ahead {
-		t.Errorf("status with the revision pending: %+v", st)
+	pending := loopStateOf(st)
+	want := pending
+	want.Clean, want.UpToDate, want.Pending, want.ModelsChecked, want.ModelsAhead = false, false, []string{rev.version + " " + file}, true, false
+	if diff := cmp.Diff(want, pending); diff != "" {
+		t.Errorf("status with the revision pending (-want +got):\n%s", diff)
 	}
 
 	up := r.must("db", "upgrade").stdout
@@ -217,11 +223,10 @@ func loopDeploy(t *testing.T, lc *loopCopy, r *loopRunner, db *sql.DB, before ma
 
 	files := loopFiles(t, filepath.Join(lc.migrations, folder))
 	st = r.status()
-	h := st.History
-	if !st.Clean || !h.UpToDate || h.Current != rev.version || h.CurrentName != file || h.Applied != len(files) ||
-		h.Files != len(files) || len(h.Pending) != 0 || h.Partial != nil || len(h.Problems) != 0 ||
-		!st.Models.Checked || st.Models.Ahead || !st.Live.Checked || !st.Live.Clean || st.Live.Version != rev.version {
-		t.Errorf("status after the upgrade is not in sync at %s with %d files: %+v", rev.version, len(files), st)
+	want = loopState{Clean: true, ModelsChecked: true, UpToDate: true, Current: rev.version, CurrentName: file, Applied: len(files),
+		Files: len(files), LiveChecked: true, LiveClean: true, LiveVersion: rev.version}
+	if diff := cmp.Diff(want, loopStateOf(st)); diff != "" {
+		t.Errorf("status after the upgrade is not in sync (-want +got):\n%s", diff)
 	}
 
 	var revs []revisionView
@@ -232,8 +237,12 @@ func loopDeploy(t *testing.T, lc *loopCopy, r *loopRunner, db *sql.DB, before ma
 	var got []string
 	for _, v := range revs {
 		got = append(got, v.Version+"_"+v.Description+".sql")
-		if v.State != "applied" || v.Applied != v.Total || v.Total == 0 || v.Hash == "" {
-			t.Errorf("history: revision %s is not fully applied: %+v", v.Version, v)
+		type revision struct {
+			State      string
+			Done, Hash bool
+		}
+		if diff := cmp.Diff(revision{"applied", true, true}, revision{v.State, v.Applied == v.Total && v.Total > 0, v.Hash != ""}); diff != "" {
+			t.Errorf("history: revision %s is not fully applied (-want +got):\n%s", v.Version, diff)
 		}
 	}
 	if !slices.Equal(got, files) {
@@ -803,4 +812,30 @@ func loopContainsAll(s string, subs ...string) bool {
 		}
 	}
 	return true
+}
+
+// loopState is what the user loop checks of `db status --json`: the three
+// ways, the pending files as "version name", how many problems.
+type loopState struct {
+	Clean                      bool
+	ModelsChecked, ModelsAhead bool
+	UpToDate                   bool
+	Current, CurrentName       string
+	Applied, Files             int
+	Pending                    []string
+	Partial                    bool
+	Problems                   int
+	LiveChecked, LiveClean     bool
+	LiveVersion                string
+}
+
+func loopStateOf(st statusView) loopState {
+	h := st.History
+	s := loopState{Clean: st.Clean, ModelsChecked: st.Models.Checked, ModelsAhead: st.Models.Ahead, UpToDate: h.UpToDate,
+		Current: h.Current, CurrentName: h.CurrentName, Applied: h.Applied, Files: h.Files, Partial: h.Partial != nil,
+		Problems: len(h.Problems), LiveChecked: st.Live.Checked, LiveClean: st.Live.Clean, LiveVersion: st.Live.Version}
+	for _, p := range h.Pending {
+		s.Pending = append(s.Pending, p.Version+" "+p.Name)
+	}
+	return s
 }
