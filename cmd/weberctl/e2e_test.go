@@ -1042,9 +1042,13 @@ func TestE2EInterruptedUpgrade(t *testing.T) {
 		// The advice is to run the upgrade again, not to fix and rehash.
 		// (MySQL records the interrupted statement as unconfirmed: the next
 		// upgrade asks whether it ran.)
-		if msg := stderr.String(); !strings.Contains(msg, "interrupted") || strings.Contains(msg, "db hash") ||
-			!strings.Contains(msg, "run `weberctl db upgrade` again") && !strings.Contains(msg, "the next upgrade will ask") {
-			t.Errorf("the interruption's message: %q", msg)
+		msg := stderr.String()
+		type advice struct{ Interrupted, RunAgain, Rehash bool }
+		got := advice{strings.Contains(msg, "interrupted"),
+			strings.Contains(msg, "run `weberctl db upgrade` again") || strings.Contains(msg, "the next upgrade will ask"),
+			strings.Contains(msg, "db hash")}
+		if diff := cmp.Diff(advice{Interrupted: true, RunAgain: true}, got); diff != "" {
+			t.Errorf("the interruption's message %q (-want +got):\n%s", msg, diff)
 		}
 
 		if p.u.Dialect != dialect.MySQL {

@@ -406,8 +406,16 @@ func TestCheckDeclaredDataLoss(t *testing.T) {
 			if r.Blocks() {
 				blocking = append(blocking, r.Table)
 			}
-			if r.Kind == preflight.DropColumn && (!r.Declared || r.Rows != 7 || !strings.Contains(r.Message, "the file declares the loss (weber:data-loss)")) {
-				t.Errorf("declared drop: %+v", r)
+			if r.Kind != preflight.DropColumn {
+				continue
+			}
+			type declared struct {
+				Declared    bool
+				Rows        int64
+				MessageSays bool // the file declares the loss
+			}
+			if diff := cmp.Diff(declared{true, 7, true}, declared{r.Declared, r.Rows, strings.Contains(r.Message, "the file declares the loss (weber:data-loss)")}); diff != "" {
+				t.Errorf("declared drop %+v (-want +got):\n%s", r, diff)
 			}
 		}
 		if strings.Join(blocking, ",") != "notes" {
