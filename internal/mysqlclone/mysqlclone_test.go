@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,15 +19,13 @@ import (
 	"github.com/weber-framework/weber/internal/histgen"
 	"github.com/weber-framework/weber/internal/mysqlclone"
 	"github.com/weber-framework/weber/internal/schemakey"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
 func serverURL(tb testing.TB) *dbconn.URL {
 	tb.Helper()
-	raw := os.Getenv("WEBER_TEST_MYSQL_URL")
-	if raw == "" {
-		tb.Skip("WEBER_TEST_MYSQL_URL is not set")
-	}
+	raw := testserver.Lookup(tb, testserver.MySQL).URL // a named skip; a failure under CI=true
 	u, err := dbconn.Parse(raw)
 	if err != nil {
 		tb.Fatal(err)
