@@ -126,6 +126,13 @@ type options struct {
 	fromModels bool
 	migrations string
 	tx         bool
+	except     []testserver.EachOption // for Each
+}
+
+// Except leaves a backend out of Each, with the reason it does not apply
+// (testserver.Except); New ignores it.
+func Except(backend, why string) Option {
+	return func(o *options) { o.except = append(o.except, testserver.Except(backend, why)) }
 }
 
 // OnBackend selects the backend (as returned by Backends); the default is
@@ -431,19 +438,22 @@ func closePool(db *sql.DB) error {
 func safeToDrop(base, u *dbconn.URL) bool { return testserver.SafeToDrop(base, u) }
 
 
-// Each runs body once per configured backend (see Backends), as parallel
-// subtests named after the backend, each with a fresh database from New
-// (opts apply to each). Each calls t.Parallel() in the subtest before it
-// creates the database, so that paused tests hold no connections: the body
-// must not call it again. A backend that is not configured is not run; a
-// configured server that cannot be reached fails the test.
+// Each runs body once per backend (testserver.Each), as parallel subtests
+// named after the backend, each with a fresh database from New (opts apply
+// to each). Each calls t.Parallel() in the subtest before it creates the
+// database, so that paused tests hold no connections: the body must not
+// call it again. A server that is not configured is a subtest skipped by
+// name (a failure under CI=true), Except leaves a backend out with its
+// reason, and a test that can run on no backend is skipped; a configured
+// server that cannot be reached fails the test.
 func Each(t *testing.T, body func(t *testing.T, db *DB), opts ...Option) {
 	t.Helper()
-	for _, b := range Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			db := New(t, append(append([]Option(nil), opts...), OnBackend(b))...)
-			body(t, db)
-		})
+	var o options
+	for _, opt := range opts {
+		opt(&o)
 	}
+	testserver.Each(t, func(t *testing.T, b Backend) {
+		db := New(t, append(append([]Option(nil), opts...), OnBackend(b))...)
+		body(t, db)
+	}, o.except...)
 }

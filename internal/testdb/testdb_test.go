@@ -14,23 +14,8 @@ import (
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/revstore"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
-
-// serverBackends returns the configured server backends, skipping the test when
-// there is none.
-func serverBackends(t *testing.T) []Backend {
-	t.Helper()
-	var out []Backend
-	for _, b := range Backends() {
-		if b.URL != "" {
-			out = append(out, b)
-		}
-	}
-	if len(out) == 0 {
-		t.Skipf("no test server: set %s and/or %s", dialect.Postgres.TestURLVar(), dialect.MySQL.TestURLVar())
-	}
-	return out
-}
 
 func createUser(t *testing.T, c *ent.Client, email string) {
 	t.Helper()
@@ -43,21 +28,18 @@ func createUser(t *testing.T, c *ent.Client, email string) {
 // its own database.
 func TestParallelTestsAreIsolated(t *testing.T) {
 	t.Parallel()
-	for _, b := range Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			for _, name := range []string{"first", "second"} {
-				t.Run(name, func(t *testing.T) {
-					t.Parallel()
-					db := New(t, OnBackend(b))
-					createUser(t, db.Client, "same@example.com")
-					if n := db.Client.User.Query().CountX(t.Context()); n != 1 {
-						t.Fatalf("users = %d, want 1: another test's rows are visible", n)
-					}
-				})
-			}
-		})
-	}
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		for _, name := range []string{"first", "second"} {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				db := New(t, OnBackend(b))
+				createUser(t, db.Client, "same@example.com")
+				if n := db.Client.User.Query().CountX(t.Context()); n != 1 {
+					t.Fatalf("users = %d, want 1: another test's rows are visible", n)
+				}
+			})
+		}
+	})
 }
 
 // Two databases in one test are two databases, including in-memory SQLite
@@ -96,36 +78,33 @@ func backendURL(name string) string {
 // the database named in the URL is still there.
 func TestCleanupDropsTheDatabaseButNeverTheURLs(t *testing.T) {
 	t.Parallel()
-	for _, b := range serverBackends(t) {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			base, err := dbconn.Parse(b.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var made *dbconn.URL
-			t.Run("inner", func(t *testing.T) {
-				db := New(t, OnBackend(b))
-				made = db.URL
-				createUser(t, db.Client, "x@example.com")
-				if ok, err := dbconn.Exists(t.Context(), made); err != nil || !ok {
-					t.Fatalf("Exists(%s) = %v, %v during the test", made.Redacted(), ok, err)
-				}
-			})
-			if made == nil {
-				t.Fatal("the inner test did not run")
-			}
-			if made.Database == base.Database {
-				t.Fatalf("testdb used the URL's own database %q", base.Database)
-			}
-			if ok, err := dbconn.Exists(t.Context(), made); err != nil || ok {
-				t.Fatalf("after the test: Exists(%s) = %v, %v; want it dropped", made.Redacted(), ok, err)
-			}
-			if ok, err := dbconn.Exists(t.Context(), base); err != nil || !ok {
-				t.Fatalf("the URL's own database %s: Exists = %v, %v; it must never be dropped", base.Redacted(), ok, err)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		base, err := dbconn.Parse(b.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var made *dbconn.URL
+		t.Run("inner", func(t *testing.T) {
+			db := New(t, OnBackend(b))
+			made = db.URL
+			createUser(t, db.Client, "x@example.com")
+			if ok, err := dbconn.Exists(t.Context(), made); err != nil || !ok {
+				t.Fatalf("Exists(%s) = %v, %v during the test", made.Redacted(), ok, err)
 			}
 		})
-	}
+		if made == nil {
+			t.Fatal("the inner test did not run")
+		}
+		if made.Database == base.Database {
+			t.Fatalf("testdb used the URL's own database %q", base.Database)
+		}
+		if ok, err := dbconn.Exists(t.Context(), made); err != nil || ok {
+			t.Fatalf("after the test: Exists(%s) = %v, %v; want it dropped", made.Redacted(), ok, err)
+		}
+		if ok, err := dbconn.Exists(t.Context(), base); err != nil || !ok {
+			t.Fatalf("the URL's own database %s: Exists = %v, %v; it must never be dropped", base.Redacted(), ok, err)
+		}
+	}, testserver.Except(testserver.SQLite, "an SQLite database has no URL of its own to keep"))
 }
 
 // failedTB stands in for a test that has failed, and collects its clean-ups
@@ -149,43 +128,44 @@ func runLIFO(fns []func()) {
 // A failed test's database is kept for inspection.
 func TestFailedTestKeepsItsDatabase(t *testing.T) {
 	t.Parallel()
-	t.Run("sqlite-memory", func(t *testing.T) {
-		t.Parallel()
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		if b.URL == "" {
+			keptInMemory(t)
+			return
+		}
 		f := &failedTB{TB: t}
-		db := New(f, sqliteMemory())
-		createUser(t, db.Client, "kept@example.com")
+		db := New(f, OnBackend(b))
 		f.runCleanups()
-		path := os.TempDir() + string(os.PathSeparator) + db.Name + ".db"
-		t.Cleanup(func() { os.Remove(path) })
-		u, err := dbconn.Parse("sqlite://" + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sdb, err := dbconn.Open(t.Context(), u)
-		if err != nil {
-			t.Fatalf("the kept copy %s: %v", path, err)
-		}
-		defer sdb.Close()
-		var email string
-		if err := sdb.QueryRowContext(t.Context(), "SELECT email FROM users").Scan(&email); err != nil || email != "kept@example.com" {
-			t.Fatalf("kept copy holds %q, %v; want the test's row", email, err)
+		ctx := context.WithoutCancel(t.Context())
+		t.Cleanup(func() { _, _ = dbconn.DropDatabase(ctx, db.URL) })
+		if ok, err := dbconn.Exists(t.Context(), db.URL); err != nil || !ok {
+			t.Fatalf("a failed test's database %s: Exists = %v, %v; want it kept", db.URL.Redacted(), ok, err)
 		}
 	})
-	for _, b := range Backends() {
-		if b.URL == "" {
-			continue
-		}
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			f := &failedTB{TB: t}
-			db := New(f, OnBackend(b))
-			f.runCleanups()
-			ctx := context.WithoutCancel(t.Context())
-			t.Cleanup(func() { _, _ = dbconn.DropDatabase(ctx, db.URL) })
-			if ok, err := dbconn.Exists(t.Context(), db.URL); err != nil || !ok {
-				t.Fatalf("a failed test's database %s: Exists = %v, %v; want it kept", db.URL.Redacted(), ok, err)
-			}
-		})
+}
+
+// keptInMemory: a failed test's in-memory SQLite database is copied to a
+// file in the temporary directory, holding the test's rows.
+func keptInMemory(t *testing.T) {
+	t.Helper()
+	f := &failedTB{TB: t}
+	db := New(f, sqliteMemory())
+	createUser(t, db.Client, "kept@example.com")
+	f.runCleanups()
+	path := os.TempDir() + string(os.PathSeparator) + db.Name + ".db"
+	t.Cleanup(func() { os.Remove(path) })
+	u, err := dbconn.Parse("sqlite://" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdb, err := dbconn.Open(t.Context(), u)
+	if err != nil {
+		t.Fatalf("the kept copy %s: %v", path, err)
+	}
+	defer sdb.Close()
+	var email string
+	if err := sdb.QueryRowContext(t.Context(), "SELECT email FROM users").Scan(&email); err != nil || email != "kept@example.com" {
+		t.Fatalf("kept copy holds %q, %v; want the test's row", email, err)
 	}
 }
 
@@ -453,69 +433,66 @@ func TestChangedHistoryGetsANewTemplate(t *testing.T) {
 // shared database after it.
 func TestInTxRollsBack(t *testing.T) {
 	t.Parallel()
-	for _, b := range Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			opts := []Option{OnBackend(b), InTx()}
-			var holder *DB
-			if b.URL != "" {
-				// Holds the InTx tests' shared database across the inner test.
-				holder = New(t, opts...)
-			} else {
-				// In memory, a reader waits for a writing transaction; in a
-				// file (WAL) it reads the last commit, and the file outlives
-				// the inner test.
-				opts = append(opts, SQLiteFile())
-			}
-			var inner *DB
-			t.Run("writes", func(t *testing.T) {
-				if holder == nil {
-					// Registered before New's clean-ups, so it runs after
-					// the rollback and before the file is removed.
-					_ = t.TempDir()
-					t.Cleanup(func() {
-						sdb, err := dbconn.Open(context.Background(), inner.URL)
-						if err != nil {
-							t.Fatal(err)
-						}
-						defer sdb.Close()
-						var n int
-						if err := sdb.QueryRow("SELECT COUNT(*) FROM users").Scan(&n); err != nil || n != 0 {
-							t.Errorf("after the InTx test: %d users in its database (%v), want 0 (rolled back)", n, err)
-						}
-					})
-				}
-				inner = New(t, opts...)
-				if inner.Tx == nil {
-					t.Fatal("InTx gave no transaction")
-				}
-				createUser(t, inner.Client, "tx@example.com")
-				if n := inner.Client.User.Query().CountX(t.Context()); n != 1 {
-					t.Fatalf("the test's own client sees %d users, want 1", n)
-				}
-				var n int
-				if err := inner.SQL.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM users").Scan(&n); err != nil || n != 0 {
-					t.Fatalf("outside the transaction: %d users (%v), want 0: the write was committed", n, err)
-				}
-			})
-			if inner == nil {
-				t.Fatal("the inner test did not run")
-			}
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		opts := []Option{OnBackend(b), InTx()}
+		var holder *DB
+		if b.URL != "" {
+			// Holds the InTx tests' shared database across the inner test.
+			holder = New(t, opts...)
+		} else {
+			// In memory, a reader waits for a writing transaction; in a
+			// file (WAL) it reads the last commit, and the file outlives
+			// the inner test.
+			opts = append(opts, SQLiteFile())
+		}
+		var inner *DB
+		t.Run("writes", func(t *testing.T) {
 			if holder == nil {
-				return // checked in the inner test's clean-up
+				// Registered before New's clean-ups, so it runs after
+				// the rollback and before the file is removed.
+				_ = t.TempDir()
+				t.Cleanup(func() {
+					sdb, err := dbconn.Open(context.Background(), inner.URL)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer sdb.Close()
+					var n int
+					if err := sdb.QueryRow("SELECT COUNT(*) FROM users").Scan(&n); err != nil || n != 0 {
+						t.Errorf("after the InTx test: %d users in its database (%v), want 0 (rolled back)", n, err)
+					}
+				})
 			}
-			if inner.Name != holder.Name {
-				t.Fatalf("InTx tests got databases %s and %s; want one shared database", inner.Name, holder.Name)
+			inner = New(t, opts...)
+			if inner.Tx == nil {
+				t.Fatal("InTx gave no transaction")
+			}
+			createUser(t, inner.Client, "tx@example.com")
+			if n := inner.Client.User.Query().CountX(t.Context()); n != 1 {
+				t.Fatalf("the test's own client sees %d users, want 1", n)
 			}
 			var n int
-			if err := holder.SQL.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM users").Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			if n != 0 {
-				t.Fatalf("after the InTx test: %d users in its database, want 0 (rolled back)", n)
+			if err := inner.SQL.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM users").Scan(&n); err != nil || n != 0 {
+				t.Fatalf("outside the transaction: %d users (%v), want 0: the write was committed", n, err)
 			}
 		})
-	}
+		if inner == nil {
+			t.Fatal("the inner test did not run")
+		}
+		if holder == nil {
+			return // checked in the inner test's clean-up
+		}
+		if inner.Name != holder.Name {
+			t.Fatalf("InTx tests got databases %s and %s; want one shared database", inner.Name, holder.Name)
+		}
+		var n int
+		if err := holder.SQL.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM users").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Fatalf("after the InTx test: %d users in its database, want 0 (rolled back)", n)
+		}
+	})
 }
 
 // Empty and InTx do not mix.

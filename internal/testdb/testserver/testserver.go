@@ -20,6 +20,10 @@
 //			...
 //		})
 //	}
+//
+// Each (each.go) is the one way to run a subtest per backend: a server that
+// is not configured is a subtest skipped by name, a failure under CI=true,
+// and a test none of whose subtests could run is reported as skipped.
 package testserver
 
 import (
@@ -76,37 +80,6 @@ func Backends() []Backend {
 		}
 	}
 	return out
-}
-
-// Lookup returns the backend named name ("sqlite", "postgres" or "mysql"),
-// skipping the test when that server is not configured.
-func Lookup(t testing.TB, name string) Backend {
-	t.Helper()
-	for _, b := range Backends() {
-		if b.Name == name {
-			return b
-		}
-	}
-	switch name {
-	case "postgres", "mysql":
-		t.Skipf("%s not set: skipping the %s test", EnvFor(name), name)
-	default:
-		t.Fatalf("testserver: unknown backend %q: want sqlite, postgres or mysql", name)
-	}
-	return Backend{}
-}
-
-// Each runs fn once per configured backend (see Backends), as parallel
-// subtests named after the backend. It calls t.Parallel() in the subtest:
-// fn must not call it again. A backend that is not configured is not run.
-func Each(t *testing.T, fn func(t *testing.T, b Backend)) {
-	t.Helper()
-	for _, b := range Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			fn(t, b)
-		})
-	}
 }
 
 // PgBouncer returns the PostgreSQL backend reached through the pooler that
