@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/weber-framework/weber/internal/dbconn"
-	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/dialect"
+	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/scratchdb"
 )
 

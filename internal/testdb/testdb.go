@@ -437,7 +437,6 @@ func closePool(db *sql.DB) error {
 // Prefix and is not the database of the URL it was given.
 func safeToDrop(base, u *dbconn.URL) bool { return testserver.SafeToDrop(base, u) }
 
-
 // Each runs body once per backend (testserver.Each), as parallel subtests
 // named after the backend, each with a fresh database from New (opts apply
 // to each). Each calls t.Parallel() in the subtest before it creates the
