@@ -139,3 +139,30 @@ func TestListsRunAFixedNumberOfQueries(t *testing.T) {
 		}
 	})
 }
+
+// TestEdgeListsTellEmptyFromMissing: an edge list reads its parent only when
+// the page is empty, to answer 404 for a record that does not exist and an
+// empty list for one without (more) posts.
+func TestEdgeListsTellEmptyFromMissing(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		a := newAPI(t, db)
+		u := a.createUser("Ada", "ada@example.com")
+		p := a.createPost(u.ID, map[string]any{"title": "One", "tags": []string{"go"}})
+		var lonely TagJSON
+		a.expect(a.do("POST", "/tags", map[string]any{"name": "lonely"}), http.StatusCreated, &lonely)
+		a.expectError(a.do("GET", "/tags/999999/posts", nil), http.StatusNotFound, "")
+		a.expectError(a.do("GET", "/users/999999/posts?after=1", nil), http.StatusNotFound, "")
+		for _, path := range []string{
+			fmt.Sprintf("/tags/%d/posts", lonely.ID),
+			fmt.Sprintf("/users/%d/posts?after=%d", u.ID, p.ID),
+			fmt.Sprintf("/users/%d/posts?status=draft&limit=1&offset=5", u.ID),
+		} {
+			var page listBody[PostJSON]
+			a.expect(a.do("GET", path, nil), http.StatusOK, &page)
+			if len(page.Items) != 0 || page.NextAfter != nil {
+				t.Errorf("GET %s = %+v, want an empty page", path, page)
+			}
+		}
+	})
+}
