@@ -5,9 +5,12 @@ package app
 // same run (docs/performance.md, "The example API under load"). Run:
 //
 //	eval "$(scripts/services.sh env)"   # adds PostgreSQL and MariaDB
-//	go test ./app -run '^$' -bench BenchmarkAPI -benchtime 2s -count 3
+//	WEBER_BENCH_ROUNDS=5 go test ./app -run '^$' -bench BenchmarkAPI -benchtime 1s
 //
 // WEBER_BENCH_CLIENTS (default 16) is the number of concurrent clients.
+// WEBER_BENCH_ROUNDS (default 1) runs the targets of each endpoint that
+// many times, interleaved (Go names the repeats weber#01, ...); prefer it
+// to -count, which repeats each target back to back.
 
 import (
 	"bytes"
@@ -93,6 +96,10 @@ func BenchmarkAPI(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("WEBER_BENCH_CLIENTS")); err == nil && v > 0 {
 		clients = v
 	}
+	rounds := 1
+	if v, err := strconv.Atoi(os.Getenv("WEBER_BENCH_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
 	for _, backend := range testdb.Backends() {
 		b.Run(backend.Name, func(b *testing.B) {
 			db := testdb.New(b, testdb.OnBackend(backend), testdb.SQLiteFile())
@@ -105,8 +112,14 @@ func BenchmarkAPI(b *testing.B) {
 			targets := startTargets(b, db, clients)
 			for _, ep := range benchEndpoints {
 				b.Run(ep.name, func(b *testing.B) {
-					for _, tg := range targets {
-						b.Run(tg.name, func(b *testing.B) { runLoad(b, tg, ep, fx, clients) })
+					// Round r starts with target r: each runs right after
+					// every other in turn, so that a load spike on the shared
+					// machine does not always fall on the same one.
+					for r := range rounds {
+						for i := range targets {
+							tg := targets[(r+i)%len(targets)]
+							b.Run(tg.name, func(b *testing.B) { runLoad(b, tg, ep, fx, clients) })
+						}
 					}
 				})
 			}
