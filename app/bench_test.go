@@ -96,10 +96,7 @@ func BenchmarkAPI(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("WEBER_BENCH_CLIENTS")); err == nil && v > 0 {
 		clients = v
 	}
-	rounds := 1
-	if v, err := strconv.Atoi(os.Getenv("WEBER_BENCH_ROUNDS")); err == nil && v > 0 {
-		rounds = v
-	}
+	rounds := benchRounds()
 	for _, backend := range testdb.Backends() {
 		b.Run(backend.Name, func(b *testing.B) {
 			db := testdb.New(b, testdb.OnBackend(backend), testdb.SQLiteFile())
@@ -127,9 +124,15 @@ func BenchmarkAPI(b *testing.B) {
 	}
 }
 
-// startTargets serves Weber's handlers (without and with the request
-// log), the plain-ent ones and the database/sql ones, each on its own test server, all on db's one pool.
-func startTargets(b *testing.B, db *testdb.DB, clients int) []benchTarget {
+// namedHandler is one implementation of the benchmarked routes.
+type namedHandler struct {
+	name string
+	h    http.Handler
+}
+
+// benchHandlers builds Weber's handlers (without and with the request log),
+// the plain-ent ones and the database/sql ones, all on db's one pool.
+func benchHandlers(b *testing.B, db *testdb.DB) []namedHandler {
 	b.Helper()
 	cfg := ConfigFromEnv(func(string) string { return "" })
 	// Without the request log, as the baselines have none; weber-log
@@ -142,16 +145,19 @@ func startTargets(b *testing.B, db *testdb.DB, clients int) []benchTarget {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var out []benchTarget
-	for _, h := range []struct {
-		name string
-		h    http.Handler
-	}{
+	return []namedHandler{
 		{"weber", weber.Handler()},
 		{"weber-log", logged.Handler()},
 		{"ent", entBaseline{client: db.Client}.handler()},
 		{"sql", newSQLBaseline(db.SQL, db.Dialect).handler()},
-	} {
+	}
+}
+
+// startTargets serves each of benchHandlers on its own test server.
+func startTargets(b *testing.B, db *testdb.DB, clients int) []benchTarget {
+	b.Helper()
+	var out []benchTarget
+	for _, h := range benchHandlers(b, db) {
 		srv := httptest.NewServer(h.h)
 		b.Cleanup(srv.Close)
 		// Keep one connection per client, as a load balancer would.
@@ -160,6 +166,69 @@ func startTargets(b *testing.B, db *testdb.DB, clients int) []benchTarget {
 		out = append(out, benchTarget{name: h.name, url: srv.URL, client: &http.Client{Transport: tr}})
 	}
 	return out
+}
+
+// BenchmarkHandlers measures what each implementation costs the process
+// per request, without HTTP and without concurrency: one request at a
+// time through ServeHTTP. Its cpu-µs/op is the steadiest figure on a
+// shared machine: the CPU this process spent (handler, ent or
+// database/sql, driver, and on SQLite the database itself), which other
+// load hardly changes. Run:
+//
+//	WEBER_BENCH_ROUNDS=5 go test ./app -run '^$' -bench BenchmarkHandlers -benchtime 2000x
+func BenchmarkHandlers(b *testing.B) {
+	rounds := benchRounds()
+	for _, backend := range testdb.Backends() {
+		b.Run(backend.Name, func(b *testing.B) {
+			db := testdb.New(b, testdb.OnBackend(backend), testdb.SQLiteFile())
+			fx := populate(b, db.Client)
+			handlers := benchHandlers(b, db)
+			for _, ep := range benchEndpoints {
+				b.Run(ep.name, func(b *testing.B) {
+					for r := range rounds {
+						for i := range handlers {
+							h := handlers[(r+i)%len(handlers)]
+							b.Run(h.name, func(b *testing.B) { runSerial(b, h.h, ep, fx) })
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// runSerial sends b.N of ep's requests to h one after the other and
+// reports the process's CPU time and allocations per request.
+func runSerial(b *testing.B, h http.Handler, ep benchEndpoint, fx benchFixture) {
+	b.ReportAllocs()
+	rng := rand.New(rand.NewPCG(1, 2))
+	cpu := cpuTime(b)
+	b.ResetTimer()
+	for range b.N {
+		var body io.Reader
+		if ep.body != nil {
+			body = bytes.NewReader(ep.body(fx))
+		}
+		req := httptest.NewRequest(ep.method, ep.path(rng, fx), body)
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != ep.status {
+			b.Fatalf("%s %s: status %d, want %d: %s", req.Method, req.URL.Path, rec.Code, ep.status, rec.Body)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(cpuTime(b)-cpu)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
+}
+
+// benchRounds is WEBER_BENCH_ROUNDS (default 1).
+func benchRounds() int {
+	if v, err := strconv.Atoi(os.Getenv("WEBER_BENCH_ROUNDS")); err == nil && v > 0 {
+		return v
+	}
+	return 1
 }
 
 // populate makes benchUsers users with benchPostsPerUser posts each, every
