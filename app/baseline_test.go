@@ -339,7 +339,7 @@ func TestBaselinesAnswerLikeWeber(t *testing.T) {
 		a := newAPI(t, db)
 		targets := map[string]http.Handler{
 			"ent": entBaseline{client: db.Client}.handler(),
-			"sql": newSQLBaseline(db.SQL, db.Dialect).handler(),
+			"sql": newSQLBaseline(db.SQL, db.Dialect.Ent()).handler(),
 		}
 		rng := rand.New(rand.NewPCG(1, 2))
 		for _, ep := range benchEndpoints {

@@ -149,7 +149,7 @@ func benchHandlers(b *testing.B, db *testdb.DB) []namedHandler {
 		{"weber", weber.Handler()},
 		{"weber-log", logged.Handler()},
 		{"ent", entBaseline{client: db.Client}.handler()},
-		{"sql", newSQLBaseline(db.SQL, db.Dialect).handler()},
+		{"sql", newSQLBaseline(db.SQL, db.Dialect.Ent()).handler()},
 	}
 }
 

@@ -90,7 +90,7 @@ func TestListsRunAFixedNumberOfQueries(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		var n atomic.Int64
-		client := ent.NewClient(ent.Driver(countingDriver{Driver: entsql.OpenDB(db.Dialect, db.SQL), n: &n}))
+		client := ent.NewClient(ent.Driver(countingDriver{Driver: entsql.OpenDB(db.Dialect.Ent(), db.SQL), n: &n}))
 		a := newAPI(t, &testdb.DB{Client: client, SQL: db.SQL})
 		few := seedFanout(t, db.Client, "few", 5)
 		many := seedFanout(t, db.Client, "many", 50)
