@@ -260,11 +260,14 @@ func (a *App) getPost(w http.ResponseWriter, r *http.Request) error {
 
 // listPosts: GET /posts?limit=&after=|offset=&status=draft|published&tag=NAME.
 func (a *App) listPosts(w http.ResponseWriter, r *http.Request) error {
-	return a.writePosts(w, r, a.client.Post.Query())
+	return a.writePosts(w, r, a.client.Post.Query(), nil)
 }
 
-// writePosts pages through q with the request's paging and filters.
-func (a *App) writePosts(w http.ResponseWriter, r *http.Request, q *ent.PostQuery) error {
+// writePosts pages through q with the request's paging and filters: two
+// queries, the page and its posts' tags. When q follows an edge, parent
+// checks that the record it starts from exists; it runs only when the page
+// is empty, to tell "no posts" (an empty list) from "no such record" (404).
+func (a *App) writePosts(w http.ResponseWriter, r *http.Request, q *ent.PostQuery, parent func(context.Context) error) error {
 	p, err := readPage(r)
 	if err != nil {
 		return err
@@ -283,9 +286,18 @@ func (a *App) writePosts(w http.ResponseWriter, r *http.Request, q *ent.PostQuer
 	if p.After > 0 {
 		q.Where(post.IDGT(p.After))
 	}
-	rows, err := q.WithTags().Order(post.ByID()).Offset(p.Offset).Limit(p.Limit + 1).All(r.Context())
+	// Unique(false): no filter here can repeat a post (edges and tags are
+	// matched by IN or a join on a unique pair), and the DISTINCT that ent
+	// adds to an edge's query by default makes the database compare whole
+	// rows, bodies included.
+	rows, err := q.Unique(false).WithTags().Order(post.ByID()).Offset(p.Offset).Limit(p.Limit + 1).All(r.Context())
 	if err != nil {
 		return err
+	}
+	if len(rows) == 0 && parent != nil {
+		if err := parent(r.Context()); err != nil {
+			return err
+		}
 	}
 	writeJSON(w, http.StatusOK, pageOf(p, rows, func(p *ent.Post) int { return p.ID }, postJSON))
 	return nil

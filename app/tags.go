@@ -1,12 +1,14 @@
 package app
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/weber-framework/weber/ent"
 	"github.com/weber-framework/weber/ent/migrate"
+	"github.com/weber-framework/weber/ent/post"
 	"github.com/weber-framework/weber/ent/tag"
 )
 
@@ -129,9 +131,8 @@ func (a *App) listTagPosts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	t, err := a.client.Tag.Get(r.Context(), id)
-	if err != nil {
+	return a.writePosts(w, r, a.client.Post.Query().Where(post.HasTagsWith(tag.ID(id))), func(ctx context.Context) error {
+		_, err := a.client.Tag.Get(ctx, id)
 		return err
-	}
-	return a.writePosts(w, r, a.client.Tag.QueryPosts(t))
+	})
 }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"net/http"
 	"net/mail"
 	"strings"
@@ -210,9 +211,8 @@ func (a *App) listUserPosts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	u, err := a.client.User.Get(r.Context(), id)
-	if err != nil {
+	return a.writePosts(w, r, a.client.Post.Query().Where(post.UserID(id)), func(ctx context.Context) error {
+		_, err := a.client.User.Get(ctx, id)
 		return err
-	}
-	return a.writePosts(w, r, a.client.User.QueryPosts(u))
+	})
 }

@@ -7,6 +7,8 @@ package config
 import (
 	"log/slog"
 	"strings"
+
+	"github.com/weber-framework/weber/internal/dialect"
 )
 
 // DefaultDatabaseURL is the embedded default: an SQLite file inside the
@@ -20,7 +22,9 @@ const DefaultAddr = "127.0.0.1:8080"
 // keeps unless it says otherwise (weberctl.Project.Dialects, or
 // WEBER_DIALECTS=sqlite,postgres): one folder each under the migrations
 // directory.
-func DefaultDialects() []string { return []string{"sqlite", "postgres", "mysql"} }
+func DefaultDialects() []string {
+	return []string{dialect.SQLite.String(), dialect.Postgres.String(), dialect.MySQL.String()}
+}
 
 // Config is everything the application and weberctl need to know about
 // where they run. It is the one place to look to see which database the app
@@ -83,11 +87,12 @@ func FromEnv(getenv func(string) string) Config {
 			}
 		}
 	}
-	if v := first("WEBER_DEV_POSTGRES_URL"); v != "" {
-		c.DevURLs["postgres"] = v
-	}
-	if v := first("WEBER_DEV_MYSQL_URL"); v != "" {
-		c.DevURLs["mysql"] = v
+	for _, d := range dialect.All() {
+		if k := d.DevURLVar(); k != "" {
+			if v := first(k); v != "" {
+				c.DevURLs[d.Folder()] = v
+			}
+		}
 	}
 	return c
 }

@@ -70,7 +70,7 @@ func BenchmarkNew(b *testing.B) {
 
 func benchNew(b *testing.B, be Backend, root string, files int) {
 	opts := []Option{OnBackend(be), Migrations(root)}
-	dir, err := historyDir(root, dialectOf(be.Name))
+	dir, err := historyDir(root, be.Name)
 	if err != nil || dir == "" {
 		b.Fatalf("no %s history under %q (%v)", be.Name, root, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/dialect"
 	"github.com/weber-framework/weber/internal/testdb/mysqlclone"
 	"github.com/weber-framework/weber/internal/testdb/pgtemplate"
 	"github.com/weber-framework/weber/internal/testdb/sqlitesnap"
@@ -60,7 +61,7 @@ func migrator(backend string, r recipe) templates.Migrator {
 // sqliteTemplate returns the process's SQLite template for r, building it
 // the first time.
 func sqliteTemplate(ctx context.Context, r recipe) (*sqlitesnap.Template, error) {
-	return snapshots.Build(ctx, migrator("sqlite", r))
+	return snapshots.Build(ctx, migrator(dialect.SQLite.String(), r))
 }
 
 // serverSet memoises one server per (server URL, scope).
@@ -110,10 +111,10 @@ func (ss *serverSet) get(ctx context.Context, base *dbconn.URL, raw, scope strin
 		// The namespace scopes the templates' clean-up: the project (the
 		// URL's database) and the scope.
 		ns := base.Database + "|" + scope
-		switch base.Dialect {
-		case "postgres":
+		switch d, _ := dialect.Parse(base.Dialect); d {
+		case dialect.Postgres:
 			s.pg, s.err = pgtemplate.Open(ctx, base, pgtemplate.Options{Namespace: ns})
-		case "mysql":
+		case dialect.MySQL:
 			s.my, s.err = mysqlclone.Open(ctx, base, mysqlclone.Options{Namespace: ns})
 		default:
 			s.err = fmt.Errorf("%s is not a PostgreSQL or MySQL URL", base.Redacted())
@@ -146,9 +147,9 @@ func (s *server) template(ctx context.Context, r recipe, fresh bool) (*template,
 	if tp.pgName == "" && tp.my == nil || fresh {
 		var err error
 		if s.pg != nil {
-			tp.pgName, err = s.pg.Ensure(ctx, migrator("postgres", r))
+			tp.pgName, err = s.pg.Ensure(ctx, migrator(dialect.Postgres.String(), r))
 		} else {
-			tp.my, err = s.my.Ensure(ctx, migrator("mysql", r))
+			tp.my, err = s.my.Ensure(ctx, migrator(dialect.MySQL.String(), r))
 		}
 		if err != nil {
 			tp.pgName, tp.my = "", nil

@@ -63,11 +63,12 @@ import (
 	"testing"
 	"time"
 
-	"entgo.io/ent/dialect"
+	entdialect "entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	entschema "entgo.io/ent/dialect/sql/schema"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/dialect"
 	"github.com/weber-framework/weber/internal/testdb/rollbacktx"
 	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
@@ -76,18 +77,14 @@ import (
 // Nothing else is ever dropped by a test's clean-up.
 const Prefix = testserver.Prefix
 
-// Environment variables that name the servers to test on. Each names a
-// server URL; its own database is only used to reach the server.
-const (
-	EnvPostgres = testserver.EnvPostgres
-	EnvMySQL    = testserver.EnvMySQL
-)
-
 // cleanupTimeout bounds closing and dropping a test database.
 const cleanupTimeout = 30 * time.Second
 
 // newTimeout bounds making a test database, template build included.
 const newTimeout = 2 * time.Minute
+
+// Dialect is a database's dialect (sqlite, postgres or mysql).
+type Dialect = dialect.Dialect
 
 // Backend is a kind of database tests can run on (see testserver.Backend).
 type Backend = testserver.Backend
@@ -101,7 +98,7 @@ type DB struct {
 	// Driver is an ent driver on the database, for the project's client:
 	// ent.NewClient(ent.Driver(db.Driver)). With InTx, every query it runs
 	// is inside the test's transaction.
-	Driver dialect.Driver
+	Driver entdialect.Driver
 	// SQL is a pool on the database. With InTx it is outside the test's
 	// transaction, on a database that other InTx tests share: read through
 	// it, never write (use Tx for raw SQL).
@@ -112,10 +109,10 @@ type DB struct {
 	// URL names the database (for SQLite in memory, a name that only SQL
 	// reaches: another process cannot open it).
 	URL *dbconn.URL
-	// Dialect is ent's dialect name: "sqlite3", "postgres" or "mysql".
-	Dialect string
-	// Backend is the dialect's folder name: "sqlite", "postgres" or "mysql".
-	Backend string
+	// Dialect is the database's dialect; Dialect.Ent() is ent's name for
+	// it ("sqlite3", "postgres" or "mysql"), Dialect.String() its folder's
+	// ("sqlite", "postgres" or "mysql").
+	Dialect Dialect
 	// Name is the database's name: the file for SQLite on disk, the
 	// in-memory name otherwise; on servers it starts with Prefix.
 	Name string
@@ -139,6 +136,13 @@ type options struct {
 	migrations string
 	tx         bool
 	tables     []*entschema.Table
+	except     []testserver.EachOption // for Each
+}
+
+// Except leaves a backend out of Each, with the reason it does not apply
+// (testserver.Except); New ignores it.
+func Except(backend, why string) Option {
+	return func(o *options) { o.except = append(o.except, testserver.Except(backend, why)) }
 }
 
 // OnBackend selects the backend (as returned by Backends); the default is
@@ -189,26 +193,14 @@ func FromModels() Option { return func(o *options) { o.fromModels = true } }
 // implicitly escape the rollback. Not with Empty.
 func InTx() Option { return func(o *options) { o.tx = true } }
 
+// backendName is the backend a server URL's scheme names: its dialect's
+// folder name, "sqlite" for any scheme that is not a server's.
 func backendName(raw string) string {
 	scheme, _, _ := strings.Cut(raw, "://")
-	switch strings.ToLower(scheme) {
-	case "postgres", "postgresql":
-		return "postgres"
-	case "mysql", "mariadb":
-		return "mysql"
+	if d, ok := dialect.FromScheme(scheme); ok {
+		return d.String()
 	}
-	return "sqlite"
-}
-
-// dialectOf is ent's dialect name for a backend's folder name.
-func dialectOf(backend string) string {
-	switch backend {
-	case "postgres":
-		return dialect.Postgres
-	case "mysql":
-		return dialect.MySQL
-	}
-	return dialect.SQLite
+	return dialect.SQLite.String()
 }
 
 // New creates a database for this test alone, with the schema in place
@@ -224,22 +216,24 @@ func New(t testing.TB, opts ...Option) *DB {
 		opt(&o)
 	}
 	if o.backend.Name == "" {
-		o.backend.Name = "sqlite"
+		o.backend.Name = dialect.SQLite.String()
 	}
 	if o.tx && o.noSchema {
 		t.Fatalf("testdb: InTx and Empty do not mix: a test of schema changes needs a database of its own (drop InTx)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), newTimeout)
 	defer cancel()
-	db := &DB{Backend: o.backend.Name, Dialect: dialect.SQLite}
+	db := &DB{Dialect: dialect.SQLite}
 	base, err := o.serverURL()
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
 	if base != nil {
-		db.Dialect = base.Dialect
+		if db.Dialect, err = dialect.Parse(base.Dialect); err != nil || db.Dialect == dialect.SQLite {
+			t.Fatalf("testdb: %s is an SQLite URL: OnServer takes a postgres:// or mysql:// URL", base.Redacted())
+		}
 	}
-	r, err := planSchema(&o, db.Dialect)
+	r, err := planSchema(&o, db.Dialect.Ent())
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
@@ -263,7 +257,7 @@ func New(t testing.TB, opts ...Option) *DB {
 		}
 		release = inTx
 	} else {
-		db.Driver = entsql.OpenDB(db.Dialect, db.SQL)
+		db.Driver = entsql.OpenDB(db.Dialect.Ent(), db.SQL)
 	}
 	t.Cleanup(func() {
 		t.Helper()
@@ -285,7 +279,7 @@ func (o *options) serverURL() (*dbconn.URL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the test server URL: %v", err)
 	}
-	if base.Dialect == dialect.SQLite {
+	if base.Dialect == dialect.SQLite.Ent() {
 		return nil, fmt.Errorf("%s is an SQLite URL: OnServer takes a postgres:// or mysql:// URL", base.Redacted())
 	}
 	return base, nil
@@ -295,7 +289,7 @@ func (o *options) serverURL() (*dbconn.URL, error) {
 // returns release extended to roll it back first. The transaction must
 // outlive New's context: it ends at clean-up.
 func (db *DB) inTx(t testing.TB, release func(context.Context, bool) error) (func(context.Context, bool) error, error) {
-	drv, err := rollbacktx.Begin(context.Background(), db.SQL, db.Dialect)
+	drv, err := rollbacktx.Begin(context.Background(), db.SQL, db.Dialect.Ent())
 	if err != nil {
 		return nil, err
 	}
@@ -396,7 +390,7 @@ func (db *DB) openServer(ctx context.Context, t testing.TB, o *options, r recipe
 	}
 	srv, err := servers.get(ctx, base, o.backend.URL, r.scope)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to the test server: %w (is the server in %s running? scripts/services.sh up)", err, envFor(o.backend.Name))
+		return nil, fmt.Errorf("connecting to the test server: %w (is the server in %s running? scripts/services.sh up)", err, testserver.EnvFor(o.backend.Name))
 	}
 	if o.tx {
 		sh, err := srv.acquireShared(ctx, r)
@@ -423,7 +417,7 @@ func (db *DB) openServer(ctx context.Context, t testing.TB, o *options, r recipe
 func (db *DB) openEmpty(ctx context.Context, t testing.TB, o *options, base *dbconn.URL) (func(context.Context, bool) error, error) {
 	u := base.WithDatabase(testserver.NewName())
 	if _, err := dbconn.EnsureDatabase(ctx, u); err != nil {
-		return nil, fmt.Errorf("creating the test database: %w (is the server in %s running?)", err, envFor(o.backend.Name))
+		return nil, fmt.Errorf("creating the test database: %w (is the server in %s running?)", err, testserver.EnvFor(o.backend.Name))
 	}
 	return db.attach(ctx, t, base, u, func(ctx context.Context) error {
 		_, err := dbconn.DropDatabase(ctx, u)
@@ -458,26 +452,22 @@ func closePool(db *sql.DB) error {
 // Prefix and is not the database of the URL it was given.
 func safeToDrop(base, u *dbconn.URL) bool { return testserver.SafeToDrop(base, u) }
 
-func envFor(backend string) string {
-	if backend == "mysql" {
-		return EnvMySQL
-	}
-	return EnvPostgres
-}
-
-// Each runs body once per configured backend (see Backends), as parallel
-// subtests named after the backend, each with a fresh database from New
-// (opts apply to each). Each calls t.Parallel() in the subtest before it
-// creates the database, so that paused tests hold no connections: the body
-// must not call it again. A backend that is not configured is not run; a
-// configured server that cannot be reached fails the test.
+// Each runs body once per backend (testserver.Each), as parallel subtests
+// named after the backend, each with a fresh database from New (opts apply
+// to each). Each calls t.Parallel() in the subtest before it creates the
+// database, so that paused tests hold no connections: the body must not
+// call it again. A server that is not configured is a subtest skipped by
+// name (a failure under CI=true), Except leaves a backend out with its
+// reason, and a test that can run on no backend is skipped; a configured
+// server that cannot be reached fails the test.
 func Each(t *testing.T, body func(t *testing.T, db *DB), opts ...Option) {
 	t.Helper()
-	for _, b := range Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			db := New(t, append(append([]Option(nil), opts...), OnBackend(b))...)
-			body(t, db)
-		})
+	var o options
+	for _, opt := range opts {
+		opt(&o)
 	}
+	testserver.Each(t, func(t *testing.T, b Backend) {
+		db := New(t, append(append([]Option(nil), opts...), OnBackend(b))...)
+		body(t, db)
+	}, o.except...)
 }

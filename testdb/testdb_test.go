@@ -8,30 +8,15 @@ import (
 	"strings"
 	"testing"
 
-	"entgo.io/ent/dialect"
+	"github.com/weber-framework/weber/internal/dialect"
 
 	"github.com/weber-framework/weber/ent"
 	"github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/revstore"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
-
-// serverBackends returns the configured server backends, skipping the test when
-// there is none.
-func serverBackends(t *testing.T) []Backend {
-	t.Helper()
-	var out []Backend
-	for _, b := range Backends() {
-		if b.URL != "" {
-			out = append(out, b)
-		}
-	}
-	if len(out) == 0 {
-		t.Skipf("no test server: set %s and/or %s", EnvPostgres, EnvMySQL)
-	}
-	return out
-}
 
 func createUser(t *testing.T, c *ent.Client, email string) {
 	t.Helper()
@@ -44,28 +29,25 @@ func createUser(t *testing.T, c *ent.Client, email string) {
 // its own database.
 func TestParallelTestsAreIsolated(t *testing.T) {
 	t.Parallel()
-	for _, b := range Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			for _, name := range []string{"first", "second"} {
-				t.Run(name, func(t *testing.T) {
-					t.Parallel()
-					db := New(t, OnBackend(b))
-					createUser(t, clientOf(db), "same@example.com")
-					if n := clientOf(db).User.Query().CountX(t.Context()); n != 1 {
-						t.Fatalf("users = %d, want 1: another test's rows are visible", n)
-					}
-				})
-			}
-		})
-	}
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		for _, name := range []string{"first", "second"} {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				db := New(t, OnBackend(b))
+				createUser(t, clientOf(db), "same@example.com")
+				if n := clientOf(db).User.Query().CountX(t.Context()); n != 1 {
+					t.Fatalf("users = %d, want 1: another test's rows are visible", n)
+				}
+			})
+		}
+	})
 }
 
 // Two databases in one test are two databases, including in-memory SQLite
 // ones opened from the same process (no shared :memory:).
 func TestEachNewIsAFreshDatabase(t *testing.T) {
 	Each(t, func(t *testing.T, a *DB) {
-		b := New(t, OnBackend(Backend{Name: a.Backend, URL: backendURL(a.Backend)}))
+		b := New(t, OnBackend(Backend{Name: a.Dialect.String(), URL: backendURL(a.Dialect.String())}))
 		if a.Name == b.Name {
 			t.Fatalf("two databases share the name %s", a.Name)
 		}
@@ -78,7 +60,7 @@ func TestEachNewIsAFreshDatabase(t *testing.T) {
 		if _, err := clientOf(a).User.Create().SetName("B").SetEmail("one@example.com").Save(t.Context()); !ent.IsConstraintError(err) {
 			t.Fatalf("duplicate email: err = %v, want a constraint error (unique index missing?)", err)
 		}
-		if a.Backend != "sqlite" && !strings.HasPrefix(a.URL.Database, Prefix) {
+		if a.Dialect != dialect.SQLite && !strings.HasPrefix(a.URL.Database, Prefix) {
 			t.Fatalf("database %q does not start with %q", a.URL.Database, Prefix)
 		}
 	})
@@ -97,36 +79,33 @@ func backendURL(name string) string {
 // the database named in the URL is still there.
 func TestCleanupDropsTheDatabaseButNeverTheURLs(t *testing.T) {
 	t.Parallel()
-	for _, b := range serverBackends(t) {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			base, err := dbconn.Parse(b.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var made *dbconn.URL
-			t.Run("inner", func(t *testing.T) {
-				db := New(t, OnBackend(b))
-				made = db.URL
-				createUser(t, clientOf(db), "x@example.com")
-				if ok, err := dbconn.Exists(t.Context(), made); err != nil || !ok {
-					t.Fatalf("Exists(%s) = %v, %v during the test", made.Redacted(), ok, err)
-				}
-			})
-			if made == nil {
-				t.Fatal("the inner test did not run")
-			}
-			if made.Database == base.Database {
-				t.Fatalf("testdb used the URL's own database %q", base.Database)
-			}
-			if ok, err := dbconn.Exists(t.Context(), made); err != nil || ok {
-				t.Fatalf("after the test: Exists(%s) = %v, %v; want it dropped", made.Redacted(), ok, err)
-			}
-			if ok, err := dbconn.Exists(t.Context(), base); err != nil || !ok {
-				t.Fatalf("the URL's own database %s: Exists = %v, %v; it must never be dropped", base.Redacted(), ok, err)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		base, err := dbconn.Parse(b.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var made *dbconn.URL
+		t.Run("inner", func(t *testing.T) {
+			db := New(t, OnBackend(b))
+			made = db.URL
+			createUser(t, clientOf(db), "x@example.com")
+			if ok, err := dbconn.Exists(t.Context(), made); err != nil || !ok {
+				t.Fatalf("Exists(%s) = %v, %v during the test", made.Redacted(), ok, err)
 			}
 		})
-	}
+		if made == nil {
+			t.Fatal("the inner test did not run")
+		}
+		if made.Database == base.Database {
+			t.Fatalf("testdb used the URL's own database %q", base.Database)
+		}
+		if ok, err := dbconn.Exists(t.Context(), made); err != nil || ok {
+			t.Fatalf("after the test: Exists(%s) = %v, %v; want it dropped", made.Redacted(), ok, err)
+		}
+		if ok, err := dbconn.Exists(t.Context(), base); err != nil || !ok {
+			t.Fatalf("the URL's own database %s: Exists = %v, %v; it must never be dropped", base.Redacted(), ok, err)
+		}
+	}, testserver.Except(testserver.SQLite, "an SQLite database has no URL of its own to keep"))
 }
 
 // failedTB stands in for a test that has failed, and collects its clean-ups
@@ -150,43 +129,44 @@ func runLIFO(fns []func()) {
 // A failed test's database is kept for inspection.
 func TestFailedTestKeepsItsDatabase(t *testing.T) {
 	t.Parallel()
-	t.Run("sqlite-memory", func(t *testing.T) {
-		t.Parallel()
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		if b.URL == "" {
+			keptInMemory(t)
+			return
+		}
 		f := &failedTB{TB: t}
-		db := New(f, sqliteMemory())
-		createUser(t, clientOf(db), "kept@example.com")
+		db := New(f, OnBackend(b))
 		f.runCleanups()
-		path := os.TempDir() + string(os.PathSeparator) + db.Name + ".db"
-		t.Cleanup(func() { os.Remove(path) })
-		u, err := dbconn.Parse("sqlite://" + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sdb, err := dbconn.Open(t.Context(), u)
-		if err != nil {
-			t.Fatalf("the kept copy %s: %v", path, err)
-		}
-		defer sdb.Close()
-		var email string
-		if err := sdb.QueryRowContext(t.Context(), "SELECT email FROM users").Scan(&email); err != nil || email != "kept@example.com" {
-			t.Fatalf("kept copy holds %q, %v; want the test's row", email, err)
+		ctx := context.WithoutCancel(t.Context())
+		t.Cleanup(func() { _, _ = dbconn.DropDatabase(ctx, db.URL) })
+		if ok, err := dbconn.Exists(t.Context(), db.URL); err != nil || !ok {
+			t.Fatalf("a failed test's database %s: Exists = %v, %v; want it kept", db.URL.Redacted(), ok, err)
 		}
 	})
-	for _, b := range Backends() {
-		if b.URL == "" {
-			continue
-		}
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			f := &failedTB{TB: t}
-			db := New(f, OnBackend(b))
-			f.runCleanups()
-			ctx := context.WithoutCancel(t.Context())
-			t.Cleanup(func() { _, _ = dbconn.DropDatabase(ctx, db.URL) })
-			if ok, err := dbconn.Exists(t.Context(), db.URL); err != nil || !ok {
-				t.Fatalf("a failed test's database %s: Exists = %v, %v; want it kept", db.URL.Redacted(), ok, err)
-			}
-		})
+}
+
+// keptInMemory: a failed test's in-memory SQLite database is copied to a
+// file in the temporary directory, holding the test's rows.
+func keptInMemory(t *testing.T) {
+	t.Helper()
+	f := &failedTB{TB: t}
+	db := New(f, sqliteMemory())
+	createUser(t, clientOf(db), "kept@example.com")
+	f.runCleanups()
+	path := os.TempDir() + string(os.PathSeparator) + db.Name + ".db"
+	t.Cleanup(func() { os.Remove(path) })
+	u, err := dbconn.Parse("sqlite://" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdb, err := dbconn.Open(t.Context(), u)
+	if err != nil {
+		t.Fatalf("the kept copy %s: %v", path, err)
+	}
+	defer sdb.Close()
+	var email string
+	if err := sdb.QueryRowContext(t.Context(), "SELECT email FROM users").Scan(&email); err != nil || email != "kept@example.com" {
+		t.Fatalf("kept copy holds %q, %v; want the test's row", email, err)
 	}
 }
 
@@ -261,7 +241,7 @@ func writeHistory(t *testing.T) string {
 
 func tableExists(t *testing.T, db *DB, table string) bool {
 	t.Helper()
-	ok, err := dbconn.TableExists(t.Context(), db.SQL, db.Dialect, table)
+	ok, err := dbconn.TableExists(t.Context(), db.SQL, db.Dialect.Ent(), table)
 	if err != nil {
 		t.Fatalf("looking up table %s: %v", table, err)
 	}
@@ -274,7 +254,7 @@ func TestSchemaFromMigrationFiles(t *testing.T) {
 	t.Parallel()
 	root := writeHistory(t)
 	Each(t, func(t *testing.T, db *DB) {
-		if want, _ := migdir.DialectDir(root, db.Dialect); db.MigrationsDir != want {
+		if want, _ := migdir.DialectDir(root, db.Dialect.Ent()); db.MigrationsDir != want {
 			t.Fatalf("MigrationsDir = %q, want %q", db.MigrationsDir, want)
 		}
 		if !tableExists(t, db, "widgets") || tableExists(t, db, "users") {
@@ -318,11 +298,11 @@ func TestSchemaFromMigrationFiles(t *testing.T) {
 		if err := os.WriteFile(f, []byte("CREATE TABLE edited (id integer);\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		dir, err := historyDir(broken, dialect.SQLite)
+		dir, err := historyDir(broken, dialect.SQLite.Ent())
 		if err != nil || dir == "" {
 			t.Fatalf("historyDir = %q, %v", dir, err)
 		}
-		r, err := planSchema(&options{migrations: broken}, dialect.SQLite)
+		r, err := planSchema(&options{migrations: broken}, dialect.SQLite.Ent())
 		if err != nil || r.dir != dir {
 			t.Fatalf("planSchema = %+v, %v; want the history in %s", r, err, dir)
 		}
@@ -351,7 +331,7 @@ func TestModuleRoot(t *testing.T) {
 func TestRepositoryHistoryIsReplayed(t *testing.T) {
 	t.Parallel()
 	Each(t, func(t *testing.T, db *DB) {
-		dir, err := historyDir("", db.Dialect)
+		dir, err := historyDir("", db.Dialect.Ent())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -359,7 +339,7 @@ func TestRepositoryHistoryIsReplayed(t *testing.T) {
 			if db.MigrationsDir != "" {
 				t.Fatalf("MigrationsDir = %q without a history", db.MigrationsDir)
 			}
-			t.Skipf("the repository has no %s history yet: the schema came from the models", db.Backend)
+			t.Skipf("the repository has no %s history yet: the schema came from the models", db.Dialect)
 		}
 		if db.MigrationsDir != dir {
 			t.Fatalf("MigrationsDir = %q, want %q", db.MigrationsDir, dir)
@@ -415,18 +395,18 @@ func TestTemplateIsReused(t *testing.T) {
 	t.Parallel()
 	root := writeHistoryWith(t, [2]string{"20260201000000_probe.sql", "CREATE TABLE reuse_probe (id integer NOT NULL PRIMARY KEY, label varchar(20) NOT NULL);\n"})
 	Each(t, func(t *testing.T, a *DB) {
-		r, err := planSchema(&options{migrations: root}, a.Dialect)
+		r, err := planSchema(&options{migrations: root}, a.Dialect.Ent())
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := New(t, OnBackend(Backend{Name: a.Backend, URL: backendURL(a.Backend)}), Migrations(root))
+		b := New(t, OnBackend(Backend{Name: a.Dialect.String(), URL: backendURL(a.Dialect.String())}), Migrations(root))
 		if a.Template == "" || a.Template != b.Template || a.Name == b.Name {
 			t.Fatalf("two databases of one history: templates %q and %q, names %q and %q; want one template, two databases", a.Template, b.Template, a.Name, b.Name)
 		}
 		// SQLite templates live in the process, so this process built it,
 		// once. A server's template may be left by an earlier run (0).
-		n := buildCount(a.Backend, r.key)
-		if n > 1 || (a.Backend == "sqlite" && n != 1) {
+		n := buildCount(a.Dialect.String(), r.key)
+		if n > 1 || (a.Dialect == dialect.SQLite && n != 1) {
 			t.Fatalf("the template for %s was built %d times in this process", r.key[:12], n)
 		}
 		if !tableExists(t, b, "reuse_probe") || revisions(t, b) != 1 {
@@ -444,7 +424,7 @@ func TestChangedHistoryGetsANewTemplate(t *testing.T) {
 	oldRoot := writeHistoryWith(t, first)
 	newRoot := writeHistoryWith(t, first, second)
 	Each(t, func(t *testing.T, old *DB) {
-		cur := New(t, OnBackend(Backend{Name: old.Backend, URL: backendURL(old.Backend)}), Migrations(newRoot))
+		cur := New(t, OnBackend(Backend{Name: old.Dialect.String(), URL: backendURL(old.Dialect.String())}), Migrations(newRoot))
 		if old.Template == cur.Template {
 			t.Fatalf("a history with an extra file got the same template %q", cur.Template)
 		}
@@ -465,69 +445,66 @@ func TestChangedHistoryGetsANewTemplate(t *testing.T) {
 // shared database after it.
 func TestInTxRollsBack(t *testing.T) {
 	t.Parallel()
-	for _, b := range Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			opts := []Option{OnBackend(b), InTx()}
-			var holder *DB
-			if b.URL != "" {
-				// Holds the InTx tests' shared database across the inner test.
-				holder = New(t, opts...)
-			} else {
-				// In memory, a reader waits for a writing transaction; in a
-				// file (WAL) it reads the last commit, and the file outlives
-				// the inner test.
-				opts = append(opts, SQLiteFile())
-			}
-			var inner *DB
-			t.Run("writes", func(t *testing.T) {
-				if holder == nil {
-					// Registered before New's clean-ups, so it runs after
-					// the rollback and before the file is removed.
-					_ = t.TempDir()
-					t.Cleanup(func() {
-						sdb, err := dbconn.Open(context.Background(), inner.URL)
-						if err != nil {
-							t.Fatal(err)
-						}
-						defer sdb.Close()
-						var n int
-						if err := sdb.QueryRow("SELECT COUNT(*) FROM users").Scan(&n); err != nil || n != 0 {
-							t.Errorf("after the InTx test: %d users in its database (%v), want 0 (rolled back)", n, err)
-						}
-					})
-				}
-				inner = New(t, opts...)
-				if inner.Tx == nil {
-					t.Fatal("InTx gave no transaction")
-				}
-				createUser(t, clientOf(inner), "tx@example.com")
-				if n := clientOf(inner).User.Query().CountX(t.Context()); n != 1 {
-					t.Fatalf("the test's own client sees %d users, want 1", n)
-				}
-				var n int
-				if err := inner.SQL.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM users").Scan(&n); err != nil || n != 0 {
-					t.Fatalf("outside the transaction: %d users (%v), want 0: the write was committed", n, err)
-				}
-			})
-			if inner == nil {
-				t.Fatal("the inner test did not run")
-			}
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		opts := []Option{OnBackend(b), InTx()}
+		var holder *DB
+		if b.URL != "" {
+			// Holds the InTx tests' shared database across the inner test.
+			holder = New(t, opts...)
+		} else {
+			// In memory, a reader waits for a writing transaction; in a
+			// file (WAL) it reads the last commit, and the file outlives
+			// the inner test.
+			opts = append(opts, SQLiteFile())
+		}
+		var inner *DB
+		t.Run("writes", func(t *testing.T) {
 			if holder == nil {
-				return // checked in the inner test's clean-up
+				// Registered before New's clean-ups, so it runs after
+				// the rollback and before the file is removed.
+				_ = t.TempDir()
+				t.Cleanup(func() {
+					sdb, err := dbconn.Open(context.Background(), inner.URL)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer sdb.Close()
+					var n int
+					if err := sdb.QueryRow("SELECT COUNT(*) FROM users").Scan(&n); err != nil || n != 0 {
+						t.Errorf("after the InTx test: %d users in its database (%v), want 0 (rolled back)", n, err)
+					}
+				})
 			}
-			if inner.Name != holder.Name {
-				t.Fatalf("InTx tests got databases %s and %s; want one shared database", inner.Name, holder.Name)
+			inner = New(t, opts...)
+			if inner.Tx == nil {
+				t.Fatal("InTx gave no transaction")
+			}
+			createUser(t, clientOf(inner), "tx@example.com")
+			if n := clientOf(inner).User.Query().CountX(t.Context()); n != 1 {
+				t.Fatalf("the test's own client sees %d users, want 1", n)
 			}
 			var n int
-			if err := holder.SQL.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM users").Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			if n != 0 {
-				t.Fatalf("after the InTx test: %d users in its database, want 0 (rolled back)", n)
+			if err := inner.SQL.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM users").Scan(&n); err != nil || n != 0 {
+				t.Fatalf("outside the transaction: %d users (%v), want 0: the write was committed", n, err)
 			}
 		})
-	}
+		if inner == nil {
+			t.Fatal("the inner test did not run")
+		}
+		if holder == nil {
+			return // checked in the inner test's clean-up
+		}
+		if inner.Name != holder.Name {
+			t.Fatalf("InTx tests got databases %s and %s; want one shared database", inner.Name, holder.Name)
+		}
+		var n int
+		if err := holder.SQL.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM users").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Fatalf("after the InTx test: %d users in its database, want 0 (rolled back)", n)
+		}
+	})
 }
 
 // Empty and InTx do not mix.

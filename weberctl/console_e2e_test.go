@@ -31,19 +31,19 @@ func consoleClient(dia string) string {
 // own client and prints the answer; while the client runs, its command
 // line (what ps shows) holds no password.
 func TestE2EConsoleRunsQueryFromStdin(t *testing.T) {
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		client := consoleClient(p.u.Dialect)
 		if _, err := exec.LookPath(client); err != nil {
 			t.Skipf("%s: the client is not installed; install it to run this test", client)
 		}
 		p.must("db", "ensure")
 		password := ""
-		for _, b := range testserver.Backends() {
-			if b.URL != "" && p.u.Dialect != dialect.SQLite && b.Name == consoleBackend(p.u.Dialect) {
-				// A role of the test's own, whose password appears nowhere
-				// else on the command line (not as the user or database).
-				p.url, password = testserver.PasswordURL(t, b, p.u.Database)
-			}
+		if b.URL != "" {
+			// A role of the test's own, whose password appears nowhere
+			// else on the command line (not as the user or database).
+			p.url, password = testserver.PasswordURL(t, b, p.u.Database)
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 		defer cancel()
@@ -88,14 +88,6 @@ func TestE2EConsoleRunsQueryFromStdin(t *testing.T) {
 	})
 }
 
-// consoleBackend is testserver's name for the server of dia.
-func consoleBackend(dia string) string {
-	if dia == dialect.Postgres {
-		return "postgres"
-	}
-	return "mysql"
-}
-
 // waitChild returns the pid of the first child of pid, polling /proc until
 // it has one; 0 when pid ends first.
 func waitChild(t *testing.T, pid int) int {
@@ -126,7 +118,9 @@ func waitChild(t *testing.T, pid int) int {
 // Without the client installed, db console says in one line which package
 // to install.
 func TestE2EConsoleMissingClientNamesPackage(t *testing.T) {
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "ensure")
 		empty := t.TempDir()
 		r := p.runEnv([]string{"PATH=" + empty}, "db", "console")
@@ -139,7 +133,9 @@ func TestE2EConsoleMissingClientNamesPackage(t *testing.T) {
 
 // Arguments after -- go to the client as they are.
 func TestE2EConsolePassesArgsAfterDashes(t *testing.T) {
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		client := consoleClient(p.u.Dialect)
 		if _, err := exec.LookPath(client); err != nil {
 			t.Skipf("%s: the client is not installed; install it to run this test", client)

@@ -5,10 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 
-	"entgo.io/ent/dialect"
 	"github.com/urfave/cli/v2"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/dialect"
 	"github.com/weber-framework/weber/internal/importhist"
 	"github.com/weber-framework/weber/internal/migdir"
 )
@@ -121,15 +121,14 @@ func importDialect(flag string, u *dbconn.URL, takeOver bool) (string, error) {
 	if flag == "" {
 		return u.Dialect, nil
 	}
-	for _, d := range []string{dialect.SQLite, dialect.Postgres, dialect.MySQL} {
-		if f, _ := migdir.Folder(d); f == flag || d == flag {
-			if takeOver && d != u.Dialect {
-				return "", usagef("--dialect %s but --database-url is a %s database: the take-over needs the folder of the database's own dialect; drop --dialect", flag, u.Dialect)
-			}
-			return d, nil
-		}
+	d, err := dialect.Parse(flag)
+	if err != nil {
+		return "", usagef("--dialect %s: use sqlite, postgres or mysql", flag)
 	}
-	return "", usagef("--dialect %s: use sqlite, postgres or mysql", flag)
+	if takeOver && d.Ent() != u.Dialect {
+		return "", usagef("--dialect %s but --database-url is a %s database: the take-over needs the folder of the database's own dialect; drop --dialect", flag, u.Dialect)
+	}
+	return d.Ent(), nil
 }
 
 // takeOver opens the database and records what the tool applied there.

@@ -3,6 +3,7 @@ package weberctl
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +17,9 @@ import (
 // rehashed, it creates a view that upgrade applies, and `db check` passes.
 func TestE2ENewHandWrittenFile(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.env = devEnv()
 		p.must("db", "ensure")
 		r := p.must("db", "new", "--json", "Add active users view")

@@ -8,7 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/weber-framework/weber/internal/plan"
+	"github.com/weber-framework/weber/internal/dialect"
 	"github.com/weber-framework/weber/internal/schemadoc"
 )
 
@@ -104,34 +104,22 @@ func loadSchema(c *cli.Context, e *env) (*schemadoc.Schema, error) {
 		return schemadoc.Load(c.Context, opts)
 	}
 	if opts.Dialect == "" {
-		opts.Dialect = plan.SQLite
+		opts.Dialect = dialect.SQLite.String()
 	}
-	folder, err := schemaFolder(opts.Dialect)
+	d, err := dialect.Parse(opts.Dialect)
 	if err != nil {
 		return nil, usagef("--dialect %s: use sqlite, postgres or mysql", opts.Dialect)
 	}
-	opts.DevURL = devURLs(c, cfg)[folder]
+	opts.DevURL = devURLs(c, cfg)[d.Folder()]
 	if c.IsSet("at") {
-		opts.At, opts.Dir = c.String("at"), filepath.Join(cfg.MigrationsDir, folder)
+		opts.At, opts.Dir = c.String("at"), filepath.Join(cfg.MigrationsDir, d.Folder())
 	}
 	return schemadoc.Load(c.Context, opts)
 }
 
-// folderOf is a dialect's migration folder name.
-func schemaFolder(dia string) (string, error) {
-	switch strings.ToLower(strings.TrimSpace(dia)) {
-	case "sqlite", "sqlite3":
-		return plan.SQLite, nil
-	case "postgres", "postgresql", "pg":
-		return plan.Postgres, nil
-	case "mysql", "mariadb":
-		return plan.MySQL, nil
-	}
-	return "", fmt.Errorf("unknown dialect %q", dia)
-}
-
+// sameDialect reports whether a and b name the same dialect.
 func sameDialect(a, b string) bool {
-	fa, errA := schemaFolder(a)
-	fb, errB := schemaFolder(b)
-	return errA == nil && errB == nil && fa == fb
+	da, errA := dialect.Parse(a)
+	db, errB := dialect.Parse(b)
+	return errA == nil && errB == nil && da == db
 }

@@ -2,6 +2,7 @@ package weberctl
 
 import (
 	"encoding/json"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,7 +21,9 @@ import (
 // --force.
 func TestE2ESetRecordsWhatWasDoneByHand(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.env = devEnv()
 		const first, second = "20261127011300", "20261127014341"
 		if p.u.Dialect != dialect.SQLite {

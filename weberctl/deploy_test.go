@@ -14,8 +14,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/plan"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // repoMigrations is the project's own history.
@@ -30,33 +32,15 @@ type dialectCase struct {
 	backend e2eBackend
 }
 
-// dialectCases returns sqlite and each server dialect whose test URL is set.
-func dialectCases() []dialectCase {
-	var out []dialectCase
-	dev := map[string]string{}
+// dialectCaseOf returns the dialect case of backend b, with the dev
+// servers' variables (devEnv).
+func dialectCaseOf(b testserver.Backend) dialectCase {
+	vars := map[string]string{}
 	for _, kv := range devEnv() {
 		k, v, _ := strings.Cut(kv, "=")
-		dev[k] = v
+		vars[k] = v
 	}
-	for _, b := range e2eBackends() {
-		vars := map[string]string{}
-		for k, v := range dev {
-			vars[k] = v
-		}
-		out = append(out, dialectCase{folder: b.name, vars: vars, backend: b})
-	}
-	return out
-}
-
-// forEachDialect runs f as a parallel subtest per dialect.
-func forEachDialect(t *testing.T, f func(t *testing.T, dc dialectCase)) {
-	t.Helper()
-	for _, dc := range dialectCases() {
-		t.Run(dc.folder, func(t *testing.T) {
-			t.Parallel()
-			f(t, dc)
-		})
-	}
+	return dialectCase{folder: b.Name, vars: vars, backend: e2eBackendOf(b)}
 }
 
 // history copies the project's migrations into a temp dir and returns it.
@@ -122,7 +106,8 @@ func execSQL(t *testing.T, u *dbconn.URL, stmt string) {
 // everything agrees before that.
 func TestStatusReportsAHandAddedColumn(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, dc dialectCase) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		dc := dialectCaseOf(b)
 		dir := history(t)
 		url, u := upgraded(t, dc, dir)
 
@@ -162,23 +147,18 @@ func TestStatusReportsAHandAddedColumn(t *testing.T) {
 // the two ways that need it and still shows the pending files.
 func TestStatusWithoutDevServerShowsTheRest(t *testing.T) {
 	t.Parallel()
-	for _, dc := range dialectCases() {
-		if dc.folder == "sqlite" {
-			continue
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		dc := dialectCaseOf(b)
+		dir := history(t)
+		url, _ := upgraded(t, dc, dir)
+		writeMigration(t, dc.vars, dir, dc.folder, "20991231000000_notes.sql", "CREATE TABLE notes (id integer NOT NULL PRIMARY KEY);\n")
+		r := runCLI(t, nil, "db", "status", "--dir", dir, "--database-url", url)
+		v := "WEBER_DEV_" + strings.ToUpper(dc.folder) + "_URL"
+		if r.code != 0 || strings.Count(r.stdout, "not checked: no dev database for "+dc.folder+": set "+v) != 2 ||
+			!strings.Contains(r.stdout, "pending: 20991231000000_notes.sql") {
+			t.Errorf("status without a dev server: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
-		t.Run(dc.folder, func(t *testing.T) {
-			t.Parallel()
-			dir := history(t)
-			url, _ := upgraded(t, dc, dir)
-			writeMigration(t, dc.vars, dir, dc.folder, "20991231000000_notes.sql", "CREATE TABLE notes (id integer NOT NULL PRIMARY KEY);\n")
-			r := runCLI(t, nil, "db", "status", "--dir", dir, "--database-url", url)
-			v := "WEBER_DEV_" + strings.ToUpper(dc.folder) + "_URL"
-			if r.code != 0 || strings.Count(r.stdout, "not checked: no dev database for "+dc.folder+": set "+v) != 2 ||
-				!strings.Contains(r.stdout, "pending: 20991231000000_notes.sql") {
-				t.Errorf("status without a dev server: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-			}
-		})
-	}
+	}, testserver.Except(testserver.SQLite, "SQLite needs no dev server"))
 }
 
 // checkIn runs `db check` on one dialect of dir and returns the result.
@@ -204,7 +184,8 @@ func assertCheckFails(t *testing.T, r result, want string) {
 
 func TestCheckPassesOnTheProjectHistory(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, dc dialectCase) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		dc := dialectCaseOf(b)
 		r := checkIn(t, dc, repoMigrations)
 		if r.code != 0 || r.stderr != "" || !strings.Contains(r.stdout, "OK: every kept dialect") {
 			t.Fatalf("check of the project's history: exit %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -212,15 +193,23 @@ func TestCheckPassesOnTheProjectHistory(t *testing.T) {
 		r = checkIn(t, dc, repoMigrations, "--json")
 		assertJSONStyle(t, r.stdout)
 		var v checkView
-		if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || !v.OK || len(v.Problems) != 0 || v.Problems == nil {
-			t.Errorf("check --json: %v\n%s", err, r.stdout)
+		if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+			t.Fatalf("check --json: %v\n%s", err, r.stdout)
+		}
+		type checked struct {
+			OK       bool
+			Problems []string
+		}
+		if diff := cmp.Diff(checked{true, []string{}}, checked{v.OK, v.Problems}); diff != "" {
+			t.Errorf("check --json: want OK and an empty list of problems (-want +got):\n%s%s", diff, r.stdout)
 		}
 	})
 }
 
 func TestCheckFailsWhenTheNewestFileIsMissing(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, dc dialectCase) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		dc := dialectCaseOf(b)
 		dir := history(t)
 		if err := os.Remove(newestFile(t, filepath.Join(dir, dc.folder))); err != nil {
 			t.Fatal(err)
@@ -238,7 +227,7 @@ func TestCheckFailsWhenTheNewestFileIsMissing(t *testing.T) {
 
 func TestCheckFailsOnACorruptSum(t *testing.T) {
 	t.Parallel()
-	dc := dialectCases()[0]
+	dc := dialectCaseOf(testserver.Lookup(t, testserver.SQLite))
 	dir := history(t)
 	sum := filepath.Join(dir, dc.folder, "atlas.sum")
 	b, err := os.ReadFile(sum)
@@ -257,7 +246,8 @@ func TestCheckFailsOnACorruptSum(t *testing.T) {
 
 func TestCheckFailsOnAnUnintendedDrop(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, dc dialectCase) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		dc := dialectCaseOf(b)
 		dir := history(t)
 		writeMigration(t, dc.vars, dir, dc.folder, "20991231000000_drop_bio.sql", "ALTER TABLE users DROP COLUMN bio;\n")
 		r := checkIn(t, dc, dir)
@@ -286,7 +276,8 @@ func TestCheckWithoutDevServersFails(t *testing.T) {
 
 func TestLintFindsAHandWrittenDropAndAcceptsTheDirective(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, dc dialectCase) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		dc := dialectCaseOf(b)
 		dir := history(t)
 		const name = "20991231000000_drop_bio.sql"
 		writeMigration(t, dc.vars, dir, dc.folder, name, "ALTER TABLE users DROP COLUMN bio;\n")
@@ -308,8 +299,17 @@ func TestLintFindsAHandWrittenDropAndAcceptsTheDirective(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
 			t.Fatalf("lint --json: %v\n%s", err, r.stdout)
 		}
-		if r.code != 0 || !v.OK || len(v.Dialects) != 1 || len(v.Dialects[0].Files) != 1 {
-			t.Fatalf("lint with the directive: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		type linted struct {
+			Code  int
+			OK    bool
+			Files []int // per dialect
+		}
+		got := linted{Code: r.code, OK: v.OK}
+		for _, d := range v.Dialects {
+			got.Files = append(got.Files, len(d.Files))
+		}
+		if diff := cmp.Diff(linted{OK: true, Files: []int{1}}, got); diff != "" {
+			t.Fatalf("lint with the directive (-want +got):\n%s%s%s", diff, r.stdout, r.stderr)
 		}
 		var codes []string
 		for _, f := range v.Dialects[0].Files[0].Findings {
@@ -343,7 +343,8 @@ func TestLintOfAnUnknownVersion(t *testing.T) {
 
 func TestVerifyPassesOnTheHistoryAndCatchesARewrite(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, dc dialectCase) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		dc := dialectCaseOf(b)
 		dir := history(t)
 		r := runCLI(t, dc.vars, "db", "verify", "--dir", dir, "--dialect", dc.folder, "--rows", "5")
 		if r.code != 0 || !strings.Contains(r.stdout, dc.folder+": PASS") || !strings.Contains(r.stdout, "DURATION") {
@@ -401,9 +402,17 @@ func TestRevisionLeavesOutDropsAndPrintsFindings(t *testing.T) {
 	}
 	assertJSONStyle(t, r.stdout)
 	var v reviseView
-	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || v.Written || len(v.Dialects) != 1 ||
-		v.Dialects[0].Statements == nil || v.Dialects[0].LeftOut == nil || v.Dialects[0].Findings == nil {
-		t.Errorf("revision --json with nothing to write: %v\n%s", err, r.stdout)
+	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+		t.Fatalf("revision --json with nothing to write: %v\n%s", err, r.stdout)
+	}
+	// Empty lists are [], never null.
+	type lists struct{ Statements, LeftOut, Findings bool }
+	got := []lists{}
+	for _, d := range v.Dialects {
+		got = append(got, lists{d.Statements != nil, d.LeftOut != nil, d.Findings != nil})
+	}
+	if diff := cmp.Diff([]lists{{true, true, true}}, got); diff != "" || v.Written {
+		t.Errorf("revision --json with nothing to write: written %v, want one dialect with its lists present (-want +got):\n%s%s", v.Written, diff, r.stdout)
 	}
 	if !strings.Contains(r.stdout, `"left_out": []`) {
 		t.Errorf("empty lists are not []:\n%s", r.stdout)

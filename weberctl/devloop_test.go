@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"entgo.io/ent/dialect"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // The repository's history: the first file, and the one after it.
@@ -37,10 +37,9 @@ func serveOnce(t *testing.T, p *project) string {
 // columns added from the models; a later `db upgrade` has nothing to do.
 func TestE2EServeAppliesPulledFile(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
-		if p.u.Dialect != dialect.SQLite {
-			t.Skip("serve brings only the embedded default (SQLite) up to date")
-		}
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "upgrade", "--to", devloopFirst)
 		out := serveOnce(t, p)
 		if !strings.Contains(out, "Applied the migration history (1 file)") || !strings.Contains(out, devloopSecond) {
@@ -55,7 +54,7 @@ func TestE2EServeAppliesPulledFile(t *testing.T) {
 		if r := p.must("db", "upgrade"); !strings.Contains(r.stdout, "Nothing to do") {
 			t.Errorf("db upgrade after serve:\n%s", r.stdout)
 		}
-	})
+	}, testserver.Except(testserver.Postgres, "serve brings only the embedded default (SQLite) up to date"), testserver.Except(testserver.MySQL, "serve brings only the embedded default (SQLite) up to date"))
 }
 
 // The other half of the loop: the database already has the file's changes
@@ -64,10 +63,9 @@ func TestE2EServeAppliesPulledFile(t *testing.T) {
 // file as applied without running it, and says so.
 func TestE2EEnsureRecordsFileAlreadyInEffect(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
-		if p.u.Dialect != dialect.SQLite {
-			t.Skip("the other backends are covered by internal/devdb")
-		}
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "upgrade", "--to", devloopFirst)
 		sqlText, err := os.ReadFile(filepath.Join(p.folder(), devloopSecond))
 		if err != nil {
@@ -88,5 +86,5 @@ func TestE2EEnsureRecordsFileAlreadyInEffect(t *testing.T) {
 		if r := p.must("db", "upgrade"); !strings.Contains(r.stdout, "Nothing to do") {
 			t.Errorf("db upgrade after ensure:\n%s", r.stdout)
 		}
-	})
+	}, testserver.Except(testserver.Postgres, "the other backends are covered by internal/devdb"), testserver.Except(testserver.MySQL, "the other backends are covered by internal/devdb"))
 }

@@ -17,14 +17,7 @@ import (
 func TestE2EDevSetupFileCitext(t *testing.T) {
 	t.Parallel()
 	skipShort(t)
-	testserver.Lookup(t, "postgres")
-	var b e2eBackend
-	for _, x := range e2eBackends() {
-		if x.name == "postgres" {
-			b = x
-		}
-	}
-	p := newProject(t, b)
+	p := newProject(t, e2eBackendOf(testserver.Lookup(t, testserver.Postgres)))
 	p.env = append(devEnv(), "WEBER_DIALECTS=postgres")
 	p.must("db", "ensure")
 	db := p.open()

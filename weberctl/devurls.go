@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/weber-framework/weber/config"
+	"github.com/weber-framework/weber/internal/dialect"
 	"github.com/weber-framework/weber/internal/plan"
 )
 
@@ -15,15 +16,15 @@ import (
 // replay the history (PostgreSQL and MySQL; SQLite uses memory).
 func devURLFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "dev-postgres-url", Usage: "a PostgreSQL `URL` where a scratch database may be created and dropped (default: env WEBER_DEV_POSTGRES_URL)"},
-		&cli.StringFlag{Name: "dev-mysql-url", Usage: "a MySQL `URL` where a scratch database may be created and dropped (default: env WEBER_DEV_MYSQL_URL)"},
+		&cli.StringFlag{Name: "dev-postgres-url", Usage: "a PostgreSQL `URL` where a scratch database may be created and dropped (default: env " + dialect.Postgres.DevURLVar() + ")"},
+		&cli.StringFlag{Name: "dev-mysql-url", Usage: "a MySQL `URL` where a scratch database may be created and dropped (default: env " + dialect.MySQL.DevURLVar() + ")"},
 	}
 }
 
 // devURLFlag names the dev server for a command that works on one
 // database, whatever its dialect.
 func devURLFlag() cli.Flag {
-	return &cli.StringFlag{Name: "dev-url", Usage: "a server `URL` of the target's dialect where a scratch database may be created and dropped (default: --dev-postgres-url / --dev-mysql-url, then env WEBER_DEV_POSTGRES_URL / WEBER_DEV_MYSQL_URL)"}
+	return &cli.StringFlag{Name: "dev-url", Usage: "a server `URL` of the target's dialect where a scratch database may be created and dropped (default: --dev-postgres-url / --dev-mysql-url, then env " + dialect.Postgres.DevURLVar() + " / " + dialect.MySQL.DevURLVar() + ")"}
 }
 
 // devURLFor returns the dev server for one dialect folder: --dev-url, then
@@ -41,11 +42,13 @@ func devURLs(c *cli.Context, cfg config.Config) map[string]string {
 	for k, v := range cfg.DevURLs {
 		m[k] = v
 	}
-	if v := c.String("dev-postgres-url"); v != "" {
-		m["postgres"] = v
-	}
-	if v := c.String("dev-mysql-url"); v != "" {
-		m["mysql"] = v
+	for _, d := range dialect.All() {
+		if d.DevURLVar() == "" {
+			continue // SQLite's dev database is in memory: no flag
+		}
+		if v := c.String("dev-" + d.Folder() + "-url"); v != "" {
+			m[d.Folder()] = v
+		}
 	}
 	return m
 }

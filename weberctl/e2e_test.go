@@ -27,6 +27,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
@@ -100,45 +101,28 @@ type e2eBackend struct {
 	newURL func(t *testing.T, dir string) string
 }
 
-// e2eBackends lists SQLite (a file under the project's folder) and the
-// servers configured for the run (testserver.Backends), whose test
-// databases come from testserver.NewURL.
-func e2eBackends() []e2eBackend {
-	var bs []e2eBackend
-	for _, b := range testserver.Backends() {
-		if b.URL == "" {
-			bs = append(bs, e2eBackend{name: b.Name, newURL: func(t *testing.T, dir string) string {
-				// The project's var/ folder exists, as in a checkout:
-				// `db upgrade` never creates folders.
-				if err := os.MkdirAll(filepath.Join(dir, "var"), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				return "sqlite://" + filepath.Join(dir, "var", "app.db")
-			}})
-			continue
-		}
-		bs = append(bs, e2eBackend{name: b.Name, newURL: func(t *testing.T, dir string) string {
-			t.Helper()
-			raw, err := b.URLOf(testserver.NewURL(t, b, nil).Database)
-			if err != nil {
+// e2eBackendOf makes the target databases of backend b: on SQLite a file
+// under the project's folder, on a server a database from
+// testserver.NewURL.
+func e2eBackendOf(b testserver.Backend) e2eBackend {
+	if b.URL == "" {
+		return e2eBackend{name: b.Name, newURL: func(t *testing.T, dir string) string {
+			// The project's var/ folder exists, as in a checkout:
+			// `db upgrade` never creates folders.
+			if err := os.MkdirAll(filepath.Join(dir, "var"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			return raw
-		}})
+			return "sqlite://" + filepath.Join(dir, "var", "app.db")
+		}}
 	}
-	return bs
-}
-
-// forEachE2E runs f as a parallel subtest on each backend, in a new project.
-func forEachE2E(t *testing.T, f func(t *testing.T, p *project)) {
-	t.Helper()
-	skipShort(t)
-	for _, b := range e2eBackends() {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			f(t, newProject(t, b))
-		})
-	}
+	return e2eBackend{name: b.Name, newURL: func(t *testing.T, dir string) string {
+		t.Helper()
+		raw, err := b.URLOf(testserver.NewURL(t, b, nil).Database)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}}
 }
 
 // skipShort skips end-to-end tests under -short, where no binary is built.
@@ -384,7 +368,9 @@ func TestE2EEnsureConcurrent(t *testing.T) {
 
 func TestE2EDropWithoutYesRefuses(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "ensure")
 		db := p.open()
 		p.insertUsers(db, 2)
@@ -401,7 +387,9 @@ func TestE2EDropWithoutYesRefuses(t *testing.T) {
 
 func TestE2EDropYesRemovesEverything(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "ensure")
 		var db *sql.DB
 		if p.u.Dialect == dialect.SQLite {
@@ -436,7 +424,9 @@ func TestE2EDropYesRemovesEverything(t *testing.T) {
 
 func TestE2EProductionRefusesDrop(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		if r := p.runEnv([]string{"WEBER_ENV=production"}, "db", "ensure"); r.code != 0 {
 			t.Fatalf("ensure: %s", r.stderr)
 		}
@@ -479,15 +469,12 @@ func TestE2EBadURLs(t *testing.T) {
 	}
 	// A wrong password, for a role of the test's own (skipped, saying so,
 	// on a server that does not check passwords).
-	for _, b := range testserver.Backends() {
-		if b.URL == "" {
-			continue
-		}
-		t.Run("wrong password "+b.Name, func(t *testing.T) {
-			t.Parallel()
+	t.Run("wrong password", func(t *testing.T) {
+		t.Parallel()
+		testserver.Each(t, func(t *testing.T, b testserver.Backend) {
 			checkBadURL(t, &project{t: t, dir: dir, url: testserver.WrongPasswordURL(t, b, secret)})
-		})
-	}
+		}, testserver.Except(testserver.SQLite, "an SQLite URL has no password"))
+	})
 }
 
 // checkBadURL runs the commands that open the database on p's bad URL:
@@ -523,7 +510,9 @@ func checkBadURL(t *testing.T, p *project) {
 // keeps every row.
 func TestE2EDevLoopAddsColumnKeepsRows(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "ensure")
 		db := p.open()
 		p.insertUsers(db, 5)
@@ -674,9 +663,6 @@ func TestE2EServe(t *testing.T) {
 func TestE2EServeRefusesPendingFiles(t *testing.T) {
 	t.Parallel()
 	forEachE2EPooled(t, func(t *testing.T, p *project) {
-		if p.u.Dialect == dialect.SQLite {
-			t.Skip("on SQLite, the embedded default, serve brings the schema up to date itself")
-		}
 		p.must("db", "ensure")
 		p.addMigration("20991231000000_notes.sql", "CREATE TABLE notes (id integer NOT NULL PRIMARY KEY);\n")
 		r := p.run("serve", "--addr", "127.0.0.1:0")
@@ -702,7 +688,7 @@ func TestE2EServeRefusesPendingFiles(t *testing.T) {
 		if code := s.stop(t); code != 0 {
 			t.Errorf("serve exited %d after SIGTERM", code)
 		}
-	})
+	}, testserver.Except(testserver.SQLite, "on SQLite, the embedded default, serve brings the schema up to date itself"))
 }
 
 func TestE2EUpgradeStatusHistory(t *testing.T) {
@@ -767,11 +753,11 @@ func slowSQL(dia string, seconds int) string {
 	case dialect.MySQL:
 		return fmt.Sprintf("DO SLEEP(%d);\n", seconds)
 	}
-	// About a second per 1.5 million rows, on one core.
+	// SQLite has no sleep: a recursive count, 1.5 million rows per second asked.
 	return fmt.Sprintf("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < %d) SELECT count(*) FROM c;\n", seconds*1500000)
 }
 
-// RELIABILITY 1: five `db upgrade` processes start together, one file is
+// Scenario "Concurrent upgrades": five `db upgrade` processes start together, one file is
 // slow. Every file is applied exactly once; the others wait and report
 // nothing pending, or fail with a clear "locked" error after a lock
 // timeout shorter than the slow file. On SQLite each process has its own
@@ -822,7 +808,7 @@ func TestE2EConcurrentUpgrades(t *testing.T) {
 	})
 }
 
-// RELIABILITY 2: kill -9 the process holding the lock in the middle of a
+// Scenario "Lock holder killed": kill -9 the process holding the lock in the middle of a
 // file; the next upgrade gets the lock within seconds, without a manual
 // unlock.
 func TestE2EKilledLockHolder(t *testing.T) {
@@ -896,7 +882,9 @@ func devEnv() []string {
 // writes nothing and `db check` passes.
 func TestE2ERevisionUpgradeLoop(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.env = devEnv()
 		dia := filepath.Base(p.folder())
 		if p.u.Dialect != dialect.SQLite {
@@ -974,7 +962,9 @@ func TestE2EDowngrade(t *testing.T) {
 // applied with --allow-data-loss.
 func TestE2EUpgradeRefusesDataLoss(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.env = devEnv()
 		p.must("db", "ensure")
 		db := p.open()
@@ -1002,7 +992,7 @@ func TestE2EUpgradeRefusesDataLoss(t *testing.T) {
 	})
 }
 
-// RELIABILITY 2, the polite half: SIGTERM in the middle of a file stops
+// Scenario "Lock holder killed", the polite half: SIGTERM in the middle of a file stops
 // the upgrade promptly with one line; the file rolls back (or, on MySQL,
 // is recorded as started) and the lock is free for the next upgrade.
 func TestE2EInterruptedUpgrade(t *testing.T) {
@@ -1041,9 +1031,13 @@ func TestE2EInterruptedUpgrade(t *testing.T) {
 		// The advice is to run the upgrade again, not to fix and rehash.
 		// (MySQL records the interrupted statement as unconfirmed: the next
 		// upgrade asks whether it ran.)
-		if msg := stderr.String(); !strings.Contains(msg, "interrupted") || strings.Contains(msg, "db hash") ||
-			!strings.Contains(msg, "run `weberctl db upgrade` again") && !strings.Contains(msg, "the next upgrade will ask") {
-			t.Errorf("the interruption's message: %q", msg)
+		msg := stderr.String()
+		type advice struct{ Interrupted, RunAgain, Rehash bool }
+		got := advice{strings.Contains(msg, "interrupted"),
+			strings.Contains(msg, "run `weberctl db upgrade` again") || strings.Contains(msg, "the next upgrade will ask"),
+			strings.Contains(msg, "db hash")}
+		if diff := cmp.Diff(advice{Interrupted: true, RunAgain: true}, got); diff != "" {
+			t.Errorf("the interruption's message %q (-want +got):\n%s", msg, diff)
 		}
 
 		if p.u.Dialect != dialect.MySQL {
@@ -1073,7 +1067,9 @@ func TestE2EInterruptedUpgrade(t *testing.T) {
 // loses rows, which no other check sees.
 func TestE2EVerify(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.env = devEnv()
 		dia := filepath.Base(p.folder())
 		r := p.must("db", "verify", "--dialect", dia, "--json")
@@ -1100,43 +1096,37 @@ func TestE2EVerify(t *testing.T) {
 func TestE2EOddDatabaseName(t *testing.T) {
 	t.Parallel()
 	skipShort(t)
-	for _, b := range testserver.Backends() {
-		if b.URL == "" {
-			continue
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		base, err := dbconn.Parse(b.URL)
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Run(testserver.EnvFor(b.Name), func(t *testing.T) {
-			t.Parallel()
-			base, err := dbconn.Parse(b.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			name := testserver.Prefix + "Odd-Name_" + strings.TrimPrefix(testserver.NewName(), testserver.Prefix)
-			neighbour := testserver.NewURL(t, b, nil)
-			if _, err := dbconn.EnsureDatabase(t.Context(), neighbour); err != nil {
-				t.Fatal(err)
-			}
-			odd := testserver.NewURL(t, b, &testserver.Options{Name: name})
-			raw, err := b.URLOf(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := &project{t: t, dir: t.TempDir(), url: raw, u: odd}
-			p.must("db", "ensure", "--dir", t.TempDir())
-			if !p.exists() {
-				t.Fatalf("ensure did not create %s", name)
-			}
-			p.must("db", "drop", "--yes")
-			if p.exists() {
-				t.Errorf("%s still exists after drop", name)
-			}
-			if ok, err := dbconn.Exists(t.Context(), neighbour); err != nil || !ok {
-				t.Errorf("the neighbouring database is gone (%v)", err)
-			}
-			if ok, err := dbconn.Exists(t.Context(), base); err != nil || !ok {
-				t.Errorf("the server's own database is gone (%v)", err)
-			}
-		})
-	}
+		name := testserver.Prefix + "Odd-Name_" + strings.TrimPrefix(testserver.NewName(), testserver.Prefix)
+		neighbour := testserver.NewURL(t, b, nil)
+		if _, err := dbconn.EnsureDatabase(t.Context(), neighbour); err != nil {
+			t.Fatal(err)
+		}
+		odd := testserver.NewURL(t, b, &testserver.Options{Name: name})
+		raw, err := b.URLOf(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &project{t: t, dir: t.TempDir(), url: raw, u: odd}
+		p.must("db", "ensure", "--dir", t.TempDir())
+		if !p.exists() {
+			t.Fatalf("ensure did not create %s", name)
+		}
+		p.must("db", "drop", "--yes")
+		if p.exists() {
+			t.Errorf("%s still exists after drop", name)
+		}
+		if ok, err := dbconn.Exists(t.Context(), neighbour); err != nil || !ok {
+			t.Errorf("the neighbouring database is gone (%v)", err)
+		}
+		if ok, err := dbconn.Exists(t.Context(), base); err != nil || !ok {
+			t.Errorf("the server's own database is gone (%v)", err)
+		}
+	}, testserver.Except(testserver.SQLite, "an SQLite database is a file path, not a name to quote"))
 }
 
 // `db check` through the binary, as a CI job runs it: it passes on the
@@ -1144,7 +1134,9 @@ func TestE2EOddDatabaseName(t *testing.T) {
 // (the newest file removed from a copy of the history).
 func TestE2ECheck(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.env = devEnv()
 		dia := filepath.Base(p.folder())
 		p.must("db", "check", "--dialect", dia)
@@ -1159,9 +1151,10 @@ func TestE2ECheck(t *testing.T) {
 		r := p.run("db", "check", "--dialect", dia)
 		// Two problems: the models are ahead of this folder, and the other
 		// kept folders still have the file's version.
-		if r.code != 1 || r.stderr != "weberctl: db check found 2 problems\n" || !strings.Contains(r.stdout, dia+": the models are ahead of") ||
-			!strings.Contains(r.stdout, "is missing from migrations/"+dia) {
-			t.Errorf("check with the newest file removed: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+		want := outcome{Code: 1, StderrLines: 1}
+		got := outcomeOf(r, []string{dia + ": the models are ahead of", "is missing from migrations/" + dia}, []string{"weberctl: db check found 2 problems\n"})
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("check with the newest file removed (-want +got):\n%s\nstdout: %s\nstderr: %s", diff, r.stdout, r.stderr)
 		}
 	})
 }

@@ -100,7 +100,9 @@ func byStatus(v fleetView) map[string]int {
 // --resume runs the failed one only.
 func TestE2EFleetUpgradeStatusResume(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		n := fleetSizes[map[string]string{dialect.SQLite: "sqlite", dialect.Postgres: "postgres", dialect.MySQL: "mysql"}[p.u.Dialect]]
 		urls := newFleet(t, p, n)
 		broken := urls[7]
@@ -185,7 +187,7 @@ func TestE2EFleetTargetsLikeAndList(t *testing.T) {
 		if both.code != 2 || !strings.Contains(both.stderr, "give one or the other") {
 			t.Errorf("--database-url beside --target: exit %d, %s", both.code, both.stderr)
 		}
-	}(newProject(t, e2eBackends()[0]))
+	}(newProject(t, e2eBackendOf(testserver.Backend{Name: testserver.SQLite})))
 }
 
 // SIGINT during a fleet upgrade starts no new target; the running one
@@ -230,7 +232,7 @@ func TestE2EFleetInterruptLetsRunningTargetsFinish(t *testing.T) {
 		if !strings.Contains(stderr.String(), "interrupted") {
 			t.Errorf("stderr does not say it was interrupted:\n%s", stderr)
 		}
-	}(newProject(t, e2eBackends()[0]))
+	}(newProject(t, e2eBackendOf(testserver.Backend{Name: testserver.SQLite})))
 }
 
 func redacted(t *testing.T, raw string) string {

@@ -15,6 +15,7 @@ import (
 
 	"ariga.io/atlas/sql/migrate"
 	"entgo.io/ent/dialect"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // writeUnchecked writes a migration file and re-hashes atlas.sum with
@@ -38,13 +39,15 @@ func (p *project) writeUnchecked(name, content string) {
 	}
 }
 
-// RELIABILITY 23 through the binary: a file with its own BEGIN/COMMIT is
+// Scenario "Transaction control in a file" through the binary: a file with its own BEGIN/COMMIT is
 // refused by every command that would run it, before anything runs, naming
 // the line; with `-- weber:as-written` it runs as written and a failure
 // inside its own transaction is recorded truthfully.
 func TestE2ETransactionControlInFile(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "ensure")
 		before := p.historyLen()
 		own := "BEGIN;\nALTER TABLE users ADD COLUMN nickname varchar(40);\nCOMMIT;\nINSERT INTO missing VALUES (1);\n"
@@ -156,7 +159,7 @@ func TestE2ESpecialFilesInFolder(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			p := newProject(t, e2eBackends()[0]) // SQLite: the folder, not the engine, is under test
+			p := newProject(t, e2eBackendOf(testserver.Lookup(t, testserver.SQLite))) // SQLite: the folder, not the engine, is under test
 			tc.make(t, p.folder())
 			for _, args := range [][]string{{"db", "hash"}, {"db", "upgrade"}, {"db", "status", "--skip-models"}} {
 				r := p.run(args...)                          // runEnv bounds each run with a generous timeout
@@ -178,7 +181,9 @@ func TestE2EUpgradeStopsOnSignal(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			t.Parallel()
-			forEachE2E(t, func(t *testing.T, p *project) {
+			skipShort(t)
+			testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+				p := newProject(t, e2eBackendOf(b))
 				p.must("db", "ensure")
 				before := p.historyLen()
 				p.addMigration("20991231000000_slow.sql", slowSQL(p.u.Dialect, 600))
@@ -272,7 +277,9 @@ func withoutNotices(stderr string) string {
 // replaying a slow history on a dev database.
 func TestE2EWaitsAndReplaysStopOnSignal(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "ensure")
 		p.addMigration("20991231000000_slow.sql", slowSQL(p.u.Dialect, 600))
 		holder := p.start(nil, "db", "upgrade")
@@ -305,7 +312,9 @@ func TestE2EWaitsAndReplaysStopOnSignal(t *testing.T) {
 // upgrade resumes at the file's BEGIN.
 func TestE2EAsWrittenInterruptedInsideItsTransaction(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "ensure")
 		body := func(middle string) string {
 			return "-- weber:as-written\n\nCREATE TABLE before_tx (id integer NOT NULL PRIMARY KEY);\nBEGIN;\nINSERT INTO before_tx VALUES (1);\n" + middle + "COMMIT;\n"

@@ -22,6 +22,7 @@ import (
 	"github.com/weber-framework/weber/internal/importhist"
 	"github.com/weber-framework/weber/internal/lockwait"
 	"github.com/weber-framework/weber/internal/plan"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
@@ -213,7 +214,9 @@ func TestE2EHelpShowsTheCommandsPage(t *testing.T) {
 // column holding a value is refused without --allow-data-loss.
 func TestE2EDowngradeDoesWhatItsHelpSays(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.env = devEnv()
 		p.must("db", "ensure")
 		const ask = "pass --allow-data-loss"

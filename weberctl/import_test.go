@@ -7,7 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // foreignHistory is a small history in one tool's layout for one backend,
@@ -74,7 +77,9 @@ func foreignHistoryFor(backend string) foreignHistory {
 // imported and taken over through the binary; `db upgrade` then applies
 // only the files the tool had not, and a second take-over records nothing.
 func TestE2EImportAndTakeOver(t *testing.T) {
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		h := foreignHistoryFor(filepath.Base(p.folder()))
 		src := filepath.Join(p.dir, "db", "migrations")
 		if err := os.MkdirAll(src, 0o755); err != nil {
@@ -130,8 +135,13 @@ func TestE2EImportAndTakeOver(t *testing.T) {
 		if err := json.Unmarshal([]byte(again.stdout), &v); err != nil {
 			t.Fatalf("db import --json: %v\n%s", err, again.stdout)
 		}
-		if !v.Import.Unchanged || !v.TakeOver.AlreadyRecorded || len(v.TakeOver.Recorded) != 0 || len(v.TakeOver.Pending) != 0 {
-			t.Fatalf("a second import and take-over changed something, or has files pending:\n%s", again.stdout)
+		type second struct {
+			Unchanged, AlreadyRecorded bool
+			Recorded, Pending          []string
+		}
+		if diff := cmp.Diff(second{Unchanged: true, AlreadyRecorded: true}, second{v.Import.Unchanged, v.TakeOver.AlreadyRecorded, v.TakeOver.Recorded, v.TakeOver.Pending},
+			cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("a second import and take-over changed something, or has files pending (-want +got):\n%s%s", diff, again.stdout)
 		}
 		if len(v.Import.Files) != 4 || !v.Import.Files[2].TxModeNone || !v.Import.Files[0].DownKept {
 			t.Fatalf("the third file must run outside a transaction and the first keep its down section:\n%s", again.stdout)
@@ -143,8 +153,8 @@ func TestE2EImportAndTakeOver(t *testing.T) {
 			t.Fatal(err)
 		}
 		bad := p.run("db", "import", "--from", h.tool, "--source", "db/migrations", "--dir", "imported2", "--take-over")
-		if bad.code != 1 || !strings.Contains(bad.stderr, "dirty") || !strings.Contains(bad.stderr, "migrate force") || strings.Count(bad.stderr, "\n") != 1 {
-			t.Fatalf("take-over of a dirty database: exit %d, stderr %q; want exit 1 and one line naming dirty and `migrate force`", bad.code, bad.stderr)
+		if diff := cmp.Diff(outcome{Code: 1, StderrLines: 1}, outcomeOf(bad, nil, []string{"dirty", "migrate force"})); diff != "" {
+			t.Fatalf("take-over of a dirty database: want exit 1 and one line naming dirty and `migrate force` (-want +got):\n%s\nstderr: %s", diff, bad.stderr)
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/lockwait"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // Scenario "Lock queue", through the binary: another session holds a long
@@ -21,9 +22,6 @@ import (
 func TestE2EUpgradeWaitsOutALongTransaction(t *testing.T) {
 	t.Parallel()
 	forEachE2EPooled(t, func(t *testing.T, p *project) {
-		if p.u.Dialect == dialect.SQLite {
-			t.Skip("sqlite: readers never block a schema change (no table lock queue)")
-		}
 		p.must("db", "ensure") // creates the database and applies the history
 		db := p.open()
 		ctx := t.Context()
@@ -96,7 +94,7 @@ func TestE2EUpgradeWaitsOutALongTransaction(t *testing.T) {
 		if strings.Contains(stdout.String()+stderr.String(), "weber:weber@") {
 			t.Error("the output shows a password")
 		}
-	})
+	}, testserver.Except(testserver.SQLite, "readers never block a schema change (no table lock queue)"))
 }
 
 // Scenarios "Table rewrites and scans" and "MySQL online DDL", through the
@@ -105,11 +103,11 @@ func TestE2EUpgradeWaitsOutALongTransaction(t *testing.T) {
 // table's size and the way out; --allow-blocking-ddl runs it.
 func TestE2EBlockingDDLOnAPopulatedTable(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		stmt := "CREATE INDEX users_bio ON users (bio);\n"
 		switch p.u.Dialect {
-		case dialect.SQLite:
-			t.Skip("sqlite: no concurrent writers wait on a schema change's table lock")
 		case dialect.MySQL:
 			stmt = "ALTER TABLE users ADD COLUMN x int NULL, ALGORITHM=COPY;\n"
 		}
@@ -138,7 +136,7 @@ func TestE2EBlockingDDLOnAPopulatedTable(t *testing.T) {
 		if n := p.historyLen(); n != 3 {
 			t.Errorf("history has %d revisions after --allow-blocking-ddl, want 3", n)
 		}
-	})
+	}, testserver.Except(testserver.SQLite, "no concurrent writers wait on a schema change's table lock"))
 }
 
 // Scenario "Batched backfill", through the binary: kill -9 in the middle of
@@ -146,11 +144,11 @@ func TestE2EBlockingDDLOnAPopulatedTable(t *testing.T) {
 // batch, and every row is changed exactly once.
 func TestE2EBatchedBackfillSurvivesKill9(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		seed, slow := "", ""
 		switch p.u.Dialect {
-		case dialect.SQLite:
-			t.Skip("sqlite: no server-side sleep to slow the batches down; the resume is tested in internal/upgrade")
 		case dialect.Postgres:
 			seed = "INSERT INTO backfill (id, n) SELECT g, 0 FROM generate_series(1, 400) AS g;\n"
 			slow = "pg_sleep(0.002) IS NOT NULL"
@@ -197,7 +195,7 @@ func TestE2EBatchedBackfillSurvivesKill9(t *testing.T) {
 		if n := p.count(db, "SELECT COUNT(*) FROM backfill WHERE n > 1"); n != 0 {
 			t.Errorf("%d rows were changed twice", n)
 		}
-	})
+	}, testserver.Except(testserver.SQLite, "no server-side sleep to slow the batches down; the resume is tested in internal/upgrade"))
 }
 
 // Scenario "Index on a populated table", through the binary: a concurrent
@@ -206,10 +204,9 @@ func TestE2EBatchedBackfillSurvivesKill9(t *testing.T) {
 // db upgrade, with no flag, drops it and builds it again.
 func TestE2EInterruptedConcurrentBuildIsRebuilt(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
-		if p.u.Dialect != dialect.Postgres {
-			t.Skip(p.u.Dialect + ": CREATE INDEX CONCURRENTLY is PostgreSQL's")
-		}
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "ensure")
 		db := p.open()
 		p.insertUsers(db, 20)
@@ -256,5 +253,5 @@ func TestE2EInterruptedConcurrentBuildIsRebuilt(t *testing.T) {
 		if n := p.count(db, "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'users_bio'"); n != 1 {
 			t.Errorf("users_bio exists %d times after the upgrade, want once", n)
 		}
-	})
+	}, testserver.Except(testserver.SQLite, "CREATE INDEX CONCURRENTLY is PostgreSQL's"), testserver.Except(testserver.MySQL, "CREATE INDEX CONCURRENTLY is PostgreSQL's"))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/weber-framework/weber/internal/dblock"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // waitLines returns the lock-wait notices in stderr, and stderr without them.
@@ -34,7 +35,9 @@ func waitLines(stderr string) (notices []string, rest string) {
 // --lock-timeout 0 it does not wait and says nothing of waiting.
 func TestE2ELockWaitNamesTheHolder(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "ensure")
 		l, err := dblock.Acquire(t.Context(), p.open(), p.u, 0)
 		if err != nil {

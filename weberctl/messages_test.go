@@ -62,10 +62,9 @@ func assertFlagsExist(t *testing.T, text string, path ...string) {
 // --dialect of `db revision`.
 func TestE2EMissingDevServerNamesTheCommandsOwnFlags(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
-		if p.folderName() == "sqlite" {
-			t.Skip("SQLite needs no dev server")
-		}
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "ensure")
 		r := p.run("db", "downgrade")
 		if r.code != 1 || !strings.Contains(r.stderr, "no dev database") || !strings.Contains(r.stderr, "--dev-url") {
@@ -73,7 +72,7 @@ func TestE2EMissingDevServerNamesTheCommandsOwnFlags(t *testing.T) {
 		}
 		assertOneErrorLine(t, r.stderr)
 		assertFlagsExist(t, r.stderr, "db", "downgrade")
-	})
+	}, testserver.Except(testserver.SQLite, "SQLite needs no dev server"))
 }
 
 // folderName is the project's dialect folder: sqlite, postgres or mysql.
@@ -98,7 +97,9 @@ func verdictOf(t *testing.T, p *project) string {
 // newer than its "to".
 func TestE2EStatusVerdictAdvisesAnUpgradeThatWouldRun(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "ensure")
 		p.addMigration("20991231000002_b.sql", "CREATE TABLE b (id integer NOT NULL PRIMARY KEY);\n")
 		p.must("db", "upgrade")
@@ -138,7 +139,9 @@ func TestE2EStatusVerdictAdvisesAnUpgradeThatWouldRun(t *testing.T) {
 // Completing a partially applied file does not say "from X to X".
 func TestE2EResumedUpgradeSummary(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "ensure")
 		const head = "-- atlas:txmode none\n\nCREATE TABLE resumed_a (id integer NOT NULL PRIMARY KEY);\n"
 		p.addMigration("20991231000000_resume.sql", head+"INSERT INTO no_such_table VALUES (1);\n")
@@ -158,7 +161,9 @@ func TestE2EResumedUpgradeSummary(t *testing.T) {
 // refusal.
 func TestE2EOneRowIsNotRows(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.env = devEnv()
 		p.must("db", "ensure")
 		db := p.open()
@@ -221,7 +226,7 @@ func TestE2EURLAndConnectionMessages(t *testing.T) {
 		{"mysql URL at another server", "mysql://weber:s3cr3t@127.0.0.1:" + port + "/app", "did not answer as MySQL"},
 		{"not an SQLite file", "sqlite://" + notDB, "notes.db is not an SQLite database: check the path"},
 	}
-	if raw := os.Getenv(testserver.EnvMySQL); raw != "" {
+	if raw := os.Getenv(testserver.EnvFor("mysql")); raw != "" {
 		// The issue's own case: a postgres:// URL at the MySQL server's port.
 		if pu, err := url.Parse(raw); err == nil && pu.Port() != "" {
 			cases = append(cases, struct{ name, url, want string }{"postgres URL at the MySQL server",

@@ -74,7 +74,7 @@ func (m *goModule) weberctl(args ...string) string {
 // testEnv passes the test servers on to the module's own tests.
 func testEnv() []string {
 	var env []string
-	for _, k := range []string{testserver.EnvPostgres, testserver.EnvMySQL} {
+	for _, k := range []string{testserver.EnvFor("postgres"), testserver.EnvFor("mysql")} {
 		if v := os.Getenv(k); v != "" {
 			env = append(env, k+"="+v)
 		}

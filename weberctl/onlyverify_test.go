@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // A migration that keeps every table and column but rewrites the values in
@@ -14,7 +15,8 @@ import (
 // catches it before it ships.
 func TestOnlyVerifyCatchesAValueRewrite(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, dc dialectCase) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		dc := dialectCaseOf(b)
 		dir := history(t)
 		url, u := upgraded(t, dc, dir)
 		execSQL(t, u, "INSERT INTO users (created_at, updated_at, name, email, role) VALUES "+

@@ -7,15 +7,19 @@ import (
 	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
-// forEachE2EPooled runs f as forEachE2E does, and once more, as the parallel
-// subtest "pgbouncer", in a project whose weberctl reaches a fresh
-// PostgreSQL database through the transaction-pooling PgBouncer that
+// forEachE2EPooled runs f in a new project on each backend
+// (testserver.Each, with opts), and once more, as the parallel subtest
+// "pgbouncer", in a project whose weberctl reaches a fresh PostgreSQL
+// database through the transaction-pooling PgBouncer that
 // WEBER_TEST_PGBOUNCER_URL names (skipped when it is not set, a failure
 // under CI=true). The test's own connections (project.open) go to the
 // server directly: what is under test is weberctl through the pooler.
-func forEachE2EPooled(t *testing.T, f func(t *testing.T, p *project)) {
+func forEachE2EPooled(t *testing.T, f func(t *testing.T, p *project), opts ...testserver.EachOption) {
 	t.Helper()
-	forEachE2E(t, f)
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		f(t, newProject(t, e2eBackendOf(b)))
+	}, opts...)
 	t.Run("pgbouncer", func(t *testing.T) {
 		t.Parallel()
 		f(t, newPooledProject(t))

@@ -12,7 +12,9 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // Every command that drops, creates or writes a database refuses the
@@ -64,7 +66,9 @@ func TestE2ESystemDatabasesAreRefused(t *testing.T) {
 // refusing; only `db mark --env staging --force` lowers it.
 func TestE2EProductionMarkIsNeverLoweredSilently(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.env = devEnv()
 		p.must("db", "ensure")
 		p.must("db", "upgrade", "--env", "production")
@@ -112,10 +116,9 @@ func TestE2EProductionMarkIsNeverLoweredSilently(t *testing.T) {
 // first, and a dry run creates nothing.
 func TestE2EUpgradeNeverInventsAnSQLiteDatabase(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
-		if p.u.Dialect != dialect.SQLite {
-			t.Skip("SQLite paths only")
-		}
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		missing := filepath.Join(p.dir, "no", "such", "dir", "x.db")
 		r := p.run("db", "upgrade", "--database-url", "sqlite://"+missing)
 		if r.code != 1 || !strings.Contains(r.stderr, "does not exist") || !strings.Contains(r.stderr, "mkdir -p") {
@@ -160,7 +163,7 @@ func TestE2EUpgradeNeverInventsAnSQLiteDatabase(t *testing.T) {
 		if !strings.HasPrefix(first, "Created the SQLite database") {
 			t.Errorf("upgrade creating the file: first line %q; want it to say so", first)
 		}
-	})
+	}, testserver.Except(testserver.Postgres, "SQLite paths only"), testserver.Except(testserver.MySQL, "SQLite paths only"))
 }
 
 // runFileByHand runs a migration file's statements on the project's
@@ -198,10 +201,9 @@ func stripComments(s string) string {
 // which fixes it losing nothing, before the ways that lose data.
 func TestE2EEnsureAdvisesTheDevURLFirst(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
-		if p.u.Dialect == dialect.SQLite {
-			t.Skip("SQLite needs no dev server")
-		}
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		variable := "WEBER_DEV_POSTGRES_URL"
 		if p.u.Dialect == dialect.MySQL {
 			variable = "WEBER_DEV_MYSQL_URL"
@@ -223,14 +225,16 @@ func TestE2EEnsureAdvisesTheDevURLFirst(t *testing.T) {
 		if r := p.must("db", "ensure"); !strings.Contains(r.stdout, "Recorded 1 file as applied") {
 			t.Errorf("db ensure with the dev URL set:\n%s", r.stdout)
 		}
-	})
+	}, testserver.Except(testserver.SQLite, "SQLite needs no dev server"))
 }
 
 // A database with tables of its own and no history: ensure refuses in one
 // line naming the tables and the baseline, and changes nothing.
 func TestE2EEnsureRefusesAnUntrackedDatabase(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		if _, err := dbconn.EnsureDatabase(t.Context(), p.u); err != nil {
 			t.Fatal(err)
 		}
@@ -257,7 +261,9 @@ func TestE2EEnsureRefusesAnUntrackedDatabase(t *testing.T) {
 // on a database marked production, only the production advice.
 func TestE2EEnsureMissingAppliedFileAdvice(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.env = devEnv()
 		p.must("db", "ensure")
 		p.addMigration("20301201000000_branch_a.sql", "CREATE TABLE branch_a (id integer PRIMARY KEY);\n")
@@ -268,9 +274,9 @@ func TestE2EEnsureMissingAppliedFileAdvice(t *testing.T) {
 		p.addMigration("20301202000000_branch_b.sql", "CREATE TABLE branch_b (id integer PRIMARY KEY);\n")
 
 		r := p.run("db", "ensure")
-		if r.code != 1 || !strings.Contains(r.stderr, "20301201000000_branch_a.sql") ||
-			!strings.Contains(r.stderr, "switch back to the branch") || !strings.Contains(r.stderr, "db drop --yes && weberctl db ensure") {
-			t.Errorf("db ensure in development: exit %d, stderr %q; want the development ways out", r.code, r.stderr)
+		got := outcomeOf(r, nil, []string{"20301201000000_branch_a.sql", "switch back to the branch", "db drop --yes && weberctl db ensure"})
+		if diff := cmp.Diff(outcome{Code: 1, StderrLines: 1}, got); diff != "" {
+			t.Errorf("db ensure in development: want the development ways out (-want +got):\n%s\nstderr: %s", diff, r.stderr)
 		}
 		assertOneErrorLine(t, r.stderr)
 		r = p.run("db", "upgrade", "--env", "development")

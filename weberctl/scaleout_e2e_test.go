@@ -2,6 +2,7 @@ package weberctl
 
 import (
 	"context"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -130,10 +131,9 @@ func TestE2EServeScaleOut(t *testing.T) {
 // of the app than the bound.
 func TestE2EServeMaxOpenConns(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
-		if p.u.Dialect != dialect.Postgres {
-			t.Skip("counted in PostgreSQL's pg_stat_activity")
-		}
+	skipShort(t)
+	// PostgreSQL alone: the sessions are counted in pg_stat_activity.
+	func(p *project) {
 		p.must("db", "ensure")
 		// serve's sessions carry a name of their own: only they are counted.
 		sep := "?"
@@ -184,7 +184,7 @@ func TestE2EServeMaxOpenConns(t *testing.T) {
 		if code := s.stop(t); code != 0 {
 			t.Errorf("serve exited %d after SIGTERM", code)
 		}
-	})
+	}(newProject(t, e2eBackendOf(testserver.Lookup(t, testserver.Postgres))))
 }
 
 // A negative pool limit is refused before anything starts, naming the flag.

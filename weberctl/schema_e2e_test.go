@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // TestE2ESchemaDocKeptCurrentByCheck: `db check` passes a project without
@@ -14,7 +16,7 @@ import (
 func TestE2ESchemaDocKeptCurrentByCheck(t *testing.T) {
 	skipShort(t)
 	t.Parallel()
-	p := newProject(t, e2eBackends()[0])
+	p := newProject(t, e2eBackendOf(testserver.Lookup(t, testserver.SQLite)))
 	check := []string{"db", "check", "--dialect", "sqlite"}
 	if r := p.must(check...); strings.Contains(r.stdout, "schema.md") {
 		t.Errorf("no page, yet db check reports one:\n%s", r.stdout)
@@ -57,7 +59,9 @@ func TestE2ESchemaDocKeptCurrentByCheck(t *testing.T) {
 // TestE2ESchemaPrints: SQL by default, Mermaid on request, --live reads the
 // project's database, --at an unknown version is one line naming the fix.
 func TestE2ESchemaPrints(t *testing.T) {
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		if r := p.must("db", "schema"); !strings.Contains(r.stdout, "CREATE TABLE") {
 			t.Errorf("db schema prints no SQL:\n%s", r.stdout)
 		}

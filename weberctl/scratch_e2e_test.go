@@ -15,6 +15,7 @@ import (
 
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/scratchdb"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // devServer returns the dev server URL the project's weberctl uses for
@@ -82,57 +83,51 @@ func (p *project) startSlowLint(server *dbconn.URL) (*exec.Cmd, string) {
 // says so. The scratch database of a live weberctl is never removed.
 func TestE2EScratchOfKilledProcessIsRemoved(t *testing.T) {
 	skipShort(t)
-	for _, b := range e2eBackends() {
-		if b.name == "sqlite" {
-			continue
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
+		p.env = devEnv()
+		server := p.devServer()
+		p.addMigration("20991231000000_slow.sql", slowSQL(p.u.Dialect, 60))
+
+		killed, dead := p.startSlowLint(server)
+		live, alive := p.startSlowLint(server)
+		if err := killed.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
 		}
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			p := newProject(t, b)
-			p.env = devEnv()
-			server := p.devServer()
-			p.addMigration("20991231000000_slow.sql", slowSQL(p.u.Dialect, 60))
+		_ = killed.Wait()
+		if !slices.Contains(scratchNames(t, server), dead) {
+			t.Fatalf("the killed weberctl's scratch database %s is already gone: nothing to test", dead)
+		}
 
-			killed, dead := p.startSlowLint(server)
-			live, alive := p.startSlowLint(server)
-			if err := killed.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatal(err)
+		p.addMigration("20991231000000_slow.sql", "SELECT 1;\n")
+		// A concurrent test's command may get there first: then it is
+		// gone, and not named here.
+		goneBefore := !slices.Contains(scratchNames(t, server), dead)
+		r := p.run("db", "lint", "--dialect", filepath.Base(p.folder()))
+		if r.code != 0 {
+			t.Fatalf("db lint after the kill: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+		}
+		names := scratchNames(t, server)
+		if slices.Contains(names, dead) {
+			t.Errorf("the killed weberctl's scratch database %s is still on the server after the next lint:\n%s", dead, r.stdout)
+		}
+		want := fmt.Sprintf("removed the scratch database %s", dead)
+		if !goneBefore && !strings.Contains(r.stdout, want) {
+			t.Errorf("db lint removed %s without saying so:\n%s", dead, r.stdout)
+		}
+		t.Logf("after the kill (gone before: %v):\n%s", goneBefore, r.stdout)
+		if !slices.Contains(names, alive) {
+			t.Errorf("the scratch database %s of a live weberctl was removed", alive)
+		}
+		if strings.Contains(r.stdout, alive) {
+			t.Errorf("db lint names the live weberctl's scratch database %s:\n%s", alive, r.stdout)
+		}
+		_ = live.Process.Signal(syscall.SIGKILL)
+		_ = live.Wait()
+		if p.u.Dialect == dialect.MySQL || p.u.Dialect == dialect.Postgres {
+			if _, _, err := scratchdb.Reap(context.Background(), server); err != nil {
+				t.Log(err)
 			}
-			_ = killed.Wait()
-			if !slices.Contains(scratchNames(t, server), dead) {
-				t.Fatalf("the killed weberctl's scratch database %s is already gone: nothing to test", dead)
-			}
-
-			p.addMigration("20991231000000_slow.sql", "SELECT 1;\n")
-			// A concurrent test's command may get there first: then it is
-			// gone, and not named here.
-			goneBefore := !slices.Contains(scratchNames(t, server), dead)
-			r := p.run("db", "lint", "--dialect", filepath.Base(p.folder()))
-			if r.code != 0 {
-				t.Fatalf("db lint after the kill: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
-			}
-			names := scratchNames(t, server)
-			if slices.Contains(names, dead) {
-				t.Errorf("the killed weberctl's scratch database %s is still on the server after the next lint:\n%s", dead, r.stdout)
-			}
-			want := fmt.Sprintf("removed the scratch database %s", dead)
-			if !goneBefore && !strings.Contains(r.stdout, want) {
-				t.Errorf("db lint removed %s without saying so:\n%s", dead, r.stdout)
-			}
-			t.Logf("after the kill (gone before: %v):\n%s", goneBefore, r.stdout)
-			if !slices.Contains(names, alive) {
-				t.Errorf("the scratch database %s of a live weberctl was removed", alive)
-			}
-			if strings.Contains(r.stdout, alive) {
-				t.Errorf("db lint names the live weberctl's scratch database %s:\n%s", alive, r.stdout)
-			}
-			_ = live.Process.Signal(syscall.SIGKILL)
-			_ = live.Wait()
-			if p.u.Dialect == dialect.MySQL || p.u.Dialect == dialect.Postgres {
-				if _, _, err := scratchdb.Reap(context.Background(), server); err != nil {
-					t.Log(err)
-				}
-			}
-		})
-	}
+		}
+	}, testserver.Except(testserver.SQLite, "scratch databases live on a PostgreSQL or MySQL server"))
 }

@@ -6,10 +6,20 @@ import (
 	"strings"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/dialect"
 )
 
-// The environment variables that may hold a database URL with a password.
-var urlVariables = []string{"WEBER_DATABASE_URL", "DATABASE_URL", "WEBER_DEV_POSTGRES_URL", "WEBER_DEV_MYSQL_URL"}
+// urlVariables are the environment variables that may hold a database URL
+// with a password: the target's and every dialect's dev server's.
+func urlVariables() []string {
+	vars := []string{"WEBER_DATABASE_URL", "DATABASE_URL"}
+	for _, d := range dialect.All() {
+		if v := d.DevURLVar(); v != "" {
+			vars = append(vars, v)
+		}
+	}
+	return vars
+}
 
 // findSecrets collects the passwords of every database URL weberctl may
 // see, from the command line and the environment, so that output can be
@@ -22,7 +32,7 @@ func findSecrets(args []string, getenv func(string) string) []string {
 			raws = append(raws, a)
 		}
 	}
-	for _, k := range urlVariables {
+	for _, k := range urlVariables() {
 		if v := getenv(k); v != "" {
 			raws = append(raws, v)
 		}

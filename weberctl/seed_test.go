@@ -11,6 +11,7 @@ import (
 
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/testdb"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // seedDump returns every row of the tables the example app's seed writes,
@@ -22,7 +23,9 @@ func seedDump(t *testing.T, db *sql.DB) string {
 
 func TestE2EResetThenSeedTwice(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "ensure")
 		db := p.open()
 		p.insertUsers(db, 2) // rows of the user's own, which reset removes
@@ -56,7 +59,9 @@ func TestE2EResetThenSeedTwice(t *testing.T) {
 
 func TestE2EProductionRefusesSeedAndReset(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		if r := p.runEnv([]string{"WEBER_ENV=production"}, "db", "ensure"); r.code != 0 {
 			t.Fatalf("ensure: %s", r.stderr)
 		}

@@ -30,7 +30,9 @@ var scriptClientArgs = map[string][]string{
 // do. From a database's own version, the script holds only what is pending.
 func TestE2EUpgradeSQLRunByHandMatchesUpgrade(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		client := consoleClient(p.u.Dialect)
 		if _, err := exec.LookPath(client); err != nil {
 			t.Skipf("%s: the client is not installed; install it to run this test", client)

@@ -42,7 +42,9 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // loopRevisionName is the name the test gives the user's revision.
@@ -64,10 +66,9 @@ func TestUserLoop(t *testing.T) {
 				lc.generated.Round(time.Millisecond), lc.built.Round(time.Millisecond))
 		}
 	})
-	backends := e2eBackends()
 	var dialects []string
-	for _, b := range backends {
-		dialects = append(dialects, b.name)
+	for _, b := range testserver.Backends() {
+		dialects = append(dialects, b.Name)
 	}
 	revise := sync.OnceValues(func() (*loopRevision, error) {
 		bin, err := lc.edited()
@@ -77,60 +78,61 @@ func TestUserLoop(t *testing.T) {
 		return lc.revise(t.Context(), bin, dialects)
 	})
 
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			// Before the edit: a development database made by `db ensure`
-			// and a production-like one made by `db upgrade`, both holding
-			// rows.
-			dev := lc.runner(t, lc.bin0, b.newURL(t, t.TempDir()), lc.original)
-			dev.must("db", "ensure")
-			devDB := dev.open()
-			loopSeed(t, devDB, dev.u.Dialect)
-			devRows := loopSnapshot(t, devDB)
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		b := e2eBackendOf(be)
+		// Before the edit: a development database made by `db ensure`
+		// and a production-like one made by `db upgrade`, both holding
+		// rows.
+		dev := lc.runner(t, lc.bin0, b.newURL(t, t.TempDir()), lc.original)
+		dev.must("db", "ensure")
+		devDB := dev.open()
+		loopSeed(t, devDB, dev.u.Dialect)
+		devRows := loopSnapshot(t, devDB)
 
-			prod := lc.runner(t, lc.bin0, b.newURL(t, t.TempDir()), lc.original)
-			if _, err := dbconn.EnsureDatabase(t.Context(), prod.u); err != nil {
-				t.Fatal(err)
-			}
-			prod.must("db", "upgrade")
-			prodDB := prod.open()
-			loopSeed(t, prodDB, prod.u.Dialect)
-			prodRows := loopSnapshot(t, prodDB)
-			if st := prod.status(); !st.Clean || st.Models.Ahead {
-				t.Fatalf("status before the edit is not clean: %+v", st)
-			}
+		prod := lc.runner(t, lc.bin0, b.newURL(t, t.TempDir()), lc.original)
+		if _, err := dbconn.EnsureDatabase(t.Context(), prod.u); err != nil {
+			t.Fatal(err)
+		}
+		prod.must("db", "upgrade")
+		prodDB := prod.open()
+		loopSeed(t, prodDB, prod.u.Dialect)
+		prodRows := loopSnapshot(t, prodDB)
+		if st := prod.status(); !st.Clean || st.Models.Ahead {
+			t.Fatalf("status before the edit is not clean: %+v", st)
+		}
 
-			bin1, err := lc.edited()
-			if err != nil {
-				t.Fatal(err)
-			}
-			dev.bin, prod.bin = bin1, bin1
+		bin1, err := lc.edited()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dev.bin, prod.bin = bin1, bin1
 
-			// The models are now ahead of the history, and status says so.
-			st := prod.status()
-			if !st.Models.Checked || !st.Models.Ahead || st.Clean || !st.History.UpToDate ||
-				!loopContainsAll(strings.Join(st.Models.Statements, "\n"), "nickname", "comments") {
-				t.Errorf("status after the edit does not say that the models are ahead: %+v", st)
-			}
+		// The models are now ahead of the history, and status says so.
+		st := prod.status()
+		got := loopStateOf(st)
+		want := got
+		want.Clean, want.ModelsChecked, want.ModelsAhead, want.UpToDate = false, true, true, true
+		if diff := cmp.Diff(want, got); diff != "" || !loopContainsAll(strings.Join(st.Models.Statements, "\n"), "nickname", "comments") {
+			t.Errorf("status after the edit does not say that the models are ahead of nickname and comments %q (-want +got):\n%s",
+				st.Models.Statements, diff)
+		}
 
-			t.Run("dev", func(t *testing.T) {
-				r := *dev
-				r.t = t
-				loopDevelop(t, &r, devDB, devRows)
-			})
-
-			rev, err := revise()
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Run("deploy", func(t *testing.T) {
-				r := *prod
-				r.t = t
-				loopDeploy(t, lc, &r, prodDB, prodRows, rev)
-			})
+		t.Run("dev", func(t *testing.T) {
+			r := *dev
+			r.t = t
+			loopDevelop(t, &r, devDB, devRows)
 		})
-	}
+
+		rev, err := revise()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run("deploy", func(t *testing.T) {
+			r := *prod
+			r.t = t
+			loopDeploy(t, lc, &r, prodDB, prodRows, rev)
+		})
+	})
 }
 
 // loopDevelop is the development loop after the edit: ensure adds the
@@ -195,9 +197,11 @@ func loopDeploy(t *testing.T, lc *loopCopy, r *loopRunner, db *sql.DB, before ma
 	r.dir = lc.migrations
 
 	st := r.status()
-	if st.History.UpToDate || len(st.History.Pending) != 1 || st.History.Pending[0].Name != file ||
-		st.History.Pending[0].Version != rev.version || st.Clean || !st.Models.Checked || st.Models.Ahead {
-		t.Errorf("status with the revision pending: %+v", st)
+	pending := loopStateOf(st)
+	want := pending
+	want.Clean, want.UpToDate, want.Pending, want.ModelsChecked, want.ModelsAhead = false, false, []string{rev.version + " " + file}, true, false
+	if diff := cmp.Diff(want, pending); diff != "" {
+		t.Errorf("status with the revision pending (-want +got):\n%s", diff)
 	}
 
 	up := r.must("db", "upgrade").stdout
@@ -219,11 +223,10 @@ func loopDeploy(t *testing.T, lc *loopCopy, r *loopRunner, db *sql.DB, before ma
 
 	files := loopFiles(t, filepath.Join(lc.migrations, folder))
 	st = r.status()
-	h := st.History
-	if !st.Clean || !h.UpToDate || h.Current != rev.version || h.CurrentName != file || h.Applied != len(files) ||
-		h.Files != len(files) || len(h.Pending) != 0 || h.Partial != nil || len(h.Problems) != 0 ||
-		!st.Models.Checked || st.Models.Ahead || !st.Live.Checked || !st.Live.Clean || st.Live.Version != rev.version {
-		t.Errorf("status after the upgrade is not in sync at %s with %d files: %+v", rev.version, len(files), st)
+	want = loopState{Clean: true, ModelsChecked: true, UpToDate: true, Current: rev.version, CurrentName: file, Applied: len(files),
+		Files: len(files), LiveChecked: true, LiveClean: true, LiveVersion: rev.version}
+	if diff := cmp.Diff(want, loopStateOf(st)); diff != "" {
+		t.Errorf("status after the upgrade is not in sync (-want +got):\n%s", diff)
 	}
 
 	var revs []revisionView
@@ -234,8 +237,12 @@ func loopDeploy(t *testing.T, lc *loopCopy, r *loopRunner, db *sql.DB, before ma
 	var got []string
 	for _, v := range revs {
 		got = append(got, v.Version+"_"+v.Description+".sql")
-		if v.State != "applied" || v.Applied != v.Total || v.Total == 0 || v.Hash == "" {
-			t.Errorf("history: revision %s is not fully applied: %+v", v.Version, v)
+		type revision struct {
+			State      string
+			Done, Hash bool
+		}
+		if diff := cmp.Diff(revision{"applied", true, true}, revision{v.State, v.Applied == v.Total && v.Total > 0, v.Hash != ""}); diff != "" {
+			t.Errorf("history: revision %s is not fully applied (-want +got):\n%s", v.Version, diff)
 		}
 	}
 	if !slices.Equal(got, files) {
@@ -805,4 +812,30 @@ func loopContainsAll(s string, subs ...string) bool {
 		}
 	}
 	return true
+}
+
+// loopState is what the user loop checks of `db status --json`: the three
+// ways, the pending files as "version name", how many problems.
+type loopState struct {
+	Clean                      bool
+	ModelsChecked, ModelsAhead bool
+	UpToDate                   bool
+	Current, CurrentName       string
+	Applied, Files             int
+	Pending                    []string
+	Partial                    bool
+	Problems                   int
+	LiveChecked, LiveClean     bool
+	LiveVersion                string
+}
+
+func loopStateOf(st statusView) loopState {
+	h := st.History
+	s := loopState{Clean: st.Clean, ModelsChecked: st.Models.Checked, ModelsAhead: st.Models.Ahead, UpToDate: h.UpToDate,
+		Current: h.Current, CurrentName: h.CurrentName, Applied: h.Applied, Files: h.Files, Partial: h.Partial != nil,
+		Problems: len(h.Problems), LiveChecked: st.Live.Checked, LiveClean: st.Live.Clean, LiveVersion: st.Live.Version}
+	for _, p := range h.Pending {
+		s.Pending = append(s.Pending, p.Version+" "+p.Name)
+	}
+	return s
 }

@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // `db verify --help` states the defaults verify really uses (issue 10
@@ -38,7 +40,7 @@ func TestVerifyHelpStatesTheDefaults(t *testing.T) {
 func TestE2EVerifySkippedDialectFails(t *testing.T) {
 	t.Parallel()
 	skipShort(t)
-	b := e2eBackends()[0] // SQLite: the project's database does not matter
+	b := e2eBackendOf(testserver.Lookup(t, testserver.SQLite)) // SQLite: the project's database does not matter
 	p := newProject(t, b)
 	r := p.run("db", "verify", "--rows", "5")
 	if r.code != exitFailure || !strings.Contains(r.stdout, "SKIPPED") {
@@ -92,7 +94,9 @@ func checksSQL(folder string) string {
 // upgrade and in the down-and-up round (issue 9 item 9).
 func TestE2EVerifyChecksAndDeclaredLoss(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.env = devEnv()
 		dia := filepath.Base(p.folder())
 		p.addMigration("20991230000000_codes.sql", checksSQL(dia))
@@ -123,7 +127,9 @@ func TestE2EVerifyChecksAndDeclaredLoss(t *testing.T) {
 // and refuses it otherwise, naming the directive.
 func TestE2EUpgradeDeclaredLoss(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.env = devEnv()
 		p.must("db", "ensure")
 		db := p.open()
@@ -167,7 +173,9 @@ func groupSQL(folder string) string {
 // statement 2, line 4).
 func TestE2EPreflightNamesTheStatement(t *testing.T) {
 	t.Parallel()
-	forEachE2E(t, func(t *testing.T, p *project) {
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
 		p.env = devEnv()
 		dia := filepath.Base(p.folder())
 		p.must("db", "ensure")

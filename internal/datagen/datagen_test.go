@@ -10,47 +10,46 @@ import (
 
 	"github.com/weber-framework/weber/internal/datagen"
 	"github.com/weber-framework/weber/internal/testdb/liveschematest"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 func TestFillProjectSchema(t *testing.T) {
 	t.Parallel()
-	for _, dia := range liveschematest.Dialects {
-		t.Run(dia, func(t *testing.T) {
-			t.Parallel()
-			db, _ := liveschematest.Open(t, dia)
-			liveschematest.Exec(t, db, liveschematest.ProjectSchema(dia)...)
-			liveschematest.Exec(t, db, "CREATE TABLE weber_metadata (k varchar(50) PRIMARY KEY, v varchar(50))")
-			rep, err := datagen.Fill(context.Background(), db, dia, datagen.Options{Rows: 30, Seed: 7,
-				Enums: map[string][]string{"users.role": {"member", "admin"}, "posts.status": {"draft", "published"}}})
-			if err != nil {
-				t.Fatal(err)
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		dia := be.Name
+		db, _ := liveschematest.Open(t, dia)
+		liveschematest.Exec(t, db, liveschematest.ProjectSchema(dia)...)
+		liveschematest.Exec(t, db, "CREATE TABLE weber_metadata (k varchar(50) PRIMARY KEY, v varchar(50))")
+		rep, err := datagen.Fill(context.Background(), db, dia, datagen.Options{Rows: 30, Seed: 7,
+			Enums: map[string][]string{"users.role": {"member", "admin"}, "posts.status": {"draft", "published"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, table := range []string{"users", "posts", "tags", "post_tags"} {
+			if got := rep.Rows(table); got != 30 {
+				t.Errorf("%s: generated %d rows, want 30 (%+v)", table, got, rep.Tables)
 			}
-			for _, table := range []string{"users", "posts", "tags", "post_tags"} {
-				if got := rep.Rows(table); got != 30 {
-					t.Errorf("%s: generated %d rows, want 30 (%+v)", table, got, rep.Tables)
-				}
-				if n := liveschematest.Count(t, db, "SELECT COUNT(*) FROM "+table); n != 30 {
-					t.Errorf("%s holds %d rows, want 30", table, n)
-				}
+			if n := liveschematest.Count(t, db, "SELECT COUNT(*) FROM "+table); n != 30 {
+				t.Errorf("%s holds %d rows, want 30", table, n)
 			}
-			if n := liveschematest.Count(t, db, "SELECT COUNT(*) FROM weber_metadata"); n != 0 {
-				t.Errorf("weber_metadata got %d rows: Weber's own tables must stay empty", n)
-			}
-			// Parents come first: every post has an existing author.
-			if n := liveschematest.Count(t, db, "SELECT COUNT(*) FROM posts p LEFT JOIN users u ON p.user_id = u.id WHERE u.id IS NULL"); n != 0 {
-				t.Errorf("%d posts without an author", n)
-			}
-			if n := liveschematest.Count(t, db, "SELECT COUNT(DISTINCT email) FROM users"); n != 30 {
-				t.Errorf("%d distinct emails, want 30", n)
-			}
-			if n := liveschematest.Count(t, db, "SELECT COUNT(*) FROM users WHERE role NOT IN ('member', 'admin')"); n != 0 {
-				t.Errorf("%d users with a role outside the enum", n)
-			}
-			if n := liveschematest.Count(t, db, "SELECT COUNT(*) FROM users WHERE bio IS NULL"); n == 0 || n == 30 {
-				t.Errorf("%d of 30 bios are NULL: a nullable column should get both", n)
-			}
-		})
-	}
+		}
+		if n := liveschematest.Count(t, db, "SELECT COUNT(*) FROM weber_metadata"); n != 0 {
+			t.Errorf("weber_metadata got %d rows: Weber's own tables must stay empty", n)
+		}
+		// Parents come first: every post has an existing author.
+		if n := liveschematest.Count(t, db, "SELECT COUNT(*) FROM posts p LEFT JOIN users u ON p.user_id = u.id WHERE u.id IS NULL"); n != 0 {
+			t.Errorf("%d posts without an author", n)
+		}
+		if n := liveschematest.Count(t, db, "SELECT COUNT(DISTINCT email) FROM users"); n != 30 {
+			t.Errorf("%d distinct emails, want 30", n)
+		}
+		if n := liveschematest.Count(t, db, "SELECT COUNT(*) FROM users WHERE role NOT IN ('member', 'admin')"); n != 0 {
+			t.Errorf("%d users with a role outside the enum", n)
+		}
+		if n := liveschematest.Count(t, db, "SELECT COUNT(*) FROM users WHERE bio IS NULL"); n == 0 || n == 30 {
+			t.Errorf("%d of 30 bios are NULL: a nullable column should get both", n)
+		}
+	})
 }
 
 func TestFillIsDeterministic(t *testing.T) {
@@ -149,40 +148,38 @@ func TestFillSeedFile(t *testing.T) {
 
 func TestFillCycleAndPostgresEnum(t *testing.T) {
 	t.Parallel()
-	for _, dia := range liveschematest.Dialects {
-		t.Run(dia, func(t *testing.T) {
-			t.Parallel()
-			db, _ := liveschematest.Open(t, dia)
-			// a -> b through a nullable column, b -> a through a NOT NULL one.
-			if dia == "sqlite" { // no ALTER TABLE ADD CONSTRAINT: declare the forward reference
-				liveschematest.Exec(t, db, "CREATE TABLE a (id integer NOT NULL PRIMARY KEY, b_id integer NULL UNIQUE REFERENCES b (id))")
-			} else {
-				liveschematest.Exec(t, db, "CREATE TABLE a (id integer NOT NULL PRIMARY KEY, b_id integer NULL UNIQUE)")
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		dia := be.Name
+		db, _ := liveschematest.Open(t, dia)
+		// a -> b through a nullable column, b -> a through a NOT NULL one.
+		if dia == "sqlite" { // no ALTER TABLE ADD CONSTRAINT: declare the forward reference
+			liveschematest.Exec(t, db, "CREATE TABLE a (id integer NOT NULL PRIMARY KEY, b_id integer NULL UNIQUE REFERENCES b (id))")
+		} else {
+			liveschematest.Exec(t, db, "CREATE TABLE a (id integer NOT NULL PRIMARY KEY, b_id integer NULL UNIQUE)")
+		}
+		liveschematest.Exec(t, db, "CREATE TABLE b (id integer NOT NULL PRIMARY KEY, a_id integer NOT NULL, tag varchar(8) NOT NULL, UNIQUE (a_id, tag), FOREIGN KEY (a_id) REFERENCES a (id))")
+		if dia != "sqlite" {
+			liveschematest.Exec(t, db, "ALTER TABLE a ADD CONSTRAINT a_b FOREIGN KEY (b_id) REFERENCES b (id)")
+		}
+		if dia == "postgres" {
+			liveschematest.Exec(t, db, "CREATE TYPE mood AS ENUM ('happy', 'sad')", "CREATE TABLE feelings (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, mood mood NOT NULL)")
+		}
+		rep, err := datagen.Fill(context.Background(), db, dia, datagen.Options{Rows: 25, Seed: 9})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Rows("a") != 25 || rep.Rows("b") != 25 {
+			t.Fatalf("rows: %+v", rep.Tables)
+		}
+		if n := liveschematest.Count(t, db, "SELECT COUNT(*) FROM a WHERE b_id IS NOT NULL"); n == 0 {
+			t.Error("the deferred foreign key a.b_id was never filled")
+		}
+		if dia == "postgres" {
+			if n := liveschematest.Count(t, db, "SELECT COUNT(DISTINCT mood) FROM feelings"); n != 2 {
+				t.Errorf("%d distinct moods, want both enum values", n)
 			}
-			liveschematest.Exec(t, db, "CREATE TABLE b (id integer NOT NULL PRIMARY KEY, a_id integer NOT NULL, tag varchar(8) NOT NULL, UNIQUE (a_id, tag), FOREIGN KEY (a_id) REFERENCES a (id))")
-			if dia != "sqlite" {
-				liveschematest.Exec(t, db, "ALTER TABLE a ADD CONSTRAINT a_b FOREIGN KEY (b_id) REFERENCES b (id)")
-			}
-			if dia == "postgres" {
-				liveschematest.Exec(t, db, "CREATE TYPE mood AS ENUM ('happy', 'sad')", "CREATE TABLE feelings (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, mood mood NOT NULL)")
-			}
-			rep, err := datagen.Fill(context.Background(), db, dia, datagen.Options{Rows: 25, Seed: 9})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if rep.Rows("a") != 25 || rep.Rows("b") != 25 {
-				t.Fatalf("rows: %+v", rep.Tables)
-			}
-			if n := liveschematest.Count(t, db, "SELECT COUNT(*) FROM a WHERE b_id IS NOT NULL"); n == 0 {
-				t.Error("the deferred foreign key a.b_id was never filled")
-			}
-			if dia == "postgres" {
-				if n := liveschematest.Count(t, db, "SELECT COUNT(DISTINCT mood) FROM feelings"); n != 2 {
-					t.Errorf("%d distinct moods, want both enum values", n)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // checkTable is a table whose CHECK constraints take the common shapes:
@@ -206,28 +203,26 @@ func checkTable(dia string) string {
 // cannot read is named in the error.
 func TestFillSatisfiesChecks(t *testing.T) {
 	t.Parallel()
-	for _, dia := range liveschematest.Dialects {
-		t.Run(dia, func(t *testing.T) {
-			t.Parallel()
-			db, _ := liveschematest.Open(t, dia)
-			liveschematest.Exec(t, db, checkTable(dia))
-			rep, err := datagen.Fill(context.Background(), db, dia, datagen.Options{Rows: 300, Seed: 4})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if rep.Rows("codes") != 300 {
-				t.Fatalf("rows: %+v", rep.Tables)
-			}
-			if n := liveschematest.Count(t, db, "SELECT COUNT(DISTINCT kind) FROM codes WHERE kind IN (3, 5)"); n != 2 {
-				t.Errorf("%d distinct kinds, want both allowed values", n)
-			}
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		dia := be.Name
+		db, _ := liveschematest.Open(t, dia)
+		liveschematest.Exec(t, db, checkTable(dia))
+		rep, err := datagen.Fill(context.Background(), db, dia, datagen.Options{Rows: 300, Seed: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Rows("codes") != 300 {
+			t.Fatalf("rows: %+v", rep.Tables)
+		}
+		if n := liveschematest.Count(t, db, "SELECT COUNT(DISTINCT kind) FROM codes WHERE kind IN (3, 5)"); n != 2 {
+			t.Errorf("%d distinct kinds, want both allowed values", n)
+		}
 
-			db2, _ := liveschematest.Open(t, dia)
-			liveschematest.Exec(t, db2, "CREATE TABLE odd (id integer NOT NULL PRIMARY KEY, a integer NOT NULL, b integer NOT NULL, CONSTRAINT a_gt_b CHECK (a > b + 1000))")
-			_, err = datagen.Fill(context.Background(), db2, dia, datagen.Options{Rows: 300, Seed: 4})
-			if err == nil || !strings.Contains(err.Error(), "cannot satisfy CHECK a_gt_b") || !strings.Contains(err.Error(), "--seed-file") {
-				t.Errorf("err = %v, want it to name the check a_gt_b and the way out", err)
-			}
-		})
-	}
+		db2, _ := liveschematest.Open(t, dia)
+		liveschematest.Exec(t, db2, "CREATE TABLE odd (id integer NOT NULL PRIMARY KEY, a integer NOT NULL, b integer NOT NULL, CONSTRAINT a_gt_b CHECK (a > b + 1000))")
+		_, err = datagen.Fill(context.Background(), db2, dia, datagen.Options{Rows: 300, Seed: 4})
+		if err == nil || !strings.Contains(err.Error(), "cannot satisfy CHECK a_gt_b") || !strings.Contains(err.Error(), "--seed-file") {
+			t.Errorf("err = %v, want it to name the check a_gt_b and the way out", err)
+		}
+	})
 }

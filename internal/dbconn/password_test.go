@@ -14,28 +14,17 @@ import (
 // skipped, saying why, on a server that does not check passwords.
 func TestWrongPasswordIsNamedAndHidden(t *testing.T) {
 	t.Parallel()
-	servers := 0
-	for _, b := range testserver.Backends() {
-		if b.URL == "" {
-			continue
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		u, err := dbconn.Parse(testserver.WrongPasswordURL(t, b, "wr0ng-s3cr3t"))
+		if err != nil {
+			t.Fatal(err)
 		}
-		servers++
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			u, err := dbconn.Parse(testserver.WrongPasswordURL(t, b, "wr0ng-s3cr3t"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = dbconn.Open(context.Background(), u)
-			if err == nil {
-				t.Fatal("Open with a wrong password succeeded")
-			}
-			if msg := err.Error(); strings.Contains(msg, "wr0ng-s3cr3t") || !strings.Contains(msg, "authentication failed") {
-				t.Errorf("error = %q; want 'authentication failed' without the password", msg)
-			}
-		})
-	}
-	if servers == 0 {
-		t.Skip("set WEBER_TEST_POSTGRES_URL or WEBER_TEST_MYSQL_URL to run against a server")
-	}
+		_, err = dbconn.Open(context.Background(), u)
+		if err == nil {
+			t.Fatal("Open with a wrong password succeeded")
+		}
+		if msg := err.Error(); strings.Contains(msg, "wr0ng-s3cr3t") || !strings.Contains(msg, "authentication failed") {
+			t.Errorf("error = %q; want 'authentication failed' without the password", msg)
+		}
+	}, testserver.Except(testserver.SQLite, "an SQLite URL has no password"))
 }

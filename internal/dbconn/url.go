@@ -9,13 +9,15 @@ import (
 	"regexp"
 	"strings"
 
-	"entgo.io/ent/dialect"
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/weber-framework/weber/internal/dialect"
 )
 
 // URL is a parsed database URL. Its String method never shows the password.
 type URL struct {
-	// Dialect is ent's dialect name: dialect.SQLite, dialect.Postgres or dialect.MySQL.
+	// Dialect is ent's dialect name ("sqlite3", "postgres" or "mysql"), as
+	// dialect.Dialect.Ent returns it.
 	Dialect string
 	// Database is the database name on PostgreSQL and MySQL, and the file
 	// path on SQLite ("" for an in-memory database).
@@ -43,16 +45,14 @@ func Parse(raw string) (*URL, error) {
 	if !ok {
 		return nil, fail("database URL %q has no scheme: write it as sqlite://PATH, postgres://USER:PASSWORD@HOST/DB or mysql://USER:PASSWORD@HOST/DB", redactRaw(raw))
 	}
-	switch strings.ToLower(scheme) {
-	case "sqlite", "sqlite3", "file":
-		return parseSQLite(raw, rest, secrets)
-	case "postgres", "postgresql":
-		return parseServer(raw, dialect.Postgres, secrets)
-	case "mysql", "mariadb":
-		return parseServer(raw, dialect.MySQL, secrets)
-	default:
+	d, ok := dialect.FromScheme(scheme)
+	switch {
+	case !ok:
 		return nil, fail("unknown database URL scheme %q: use sqlite://, postgres:// or mysql://", scheme)
+	case d == dialect.SQLite:
+		return parseSQLite(raw, rest, secrets)
 	}
+	return parseServer(raw, d.Ent(), secrets)
 }
 
 func parseSQLite(raw, rest string, secrets []string) (*URL, error) {
@@ -64,7 +64,7 @@ func parseSQLite(raw, rest string, secrets []string) (*URL, error) {
 	if p, err := url.PathUnescape(path); err == nil {
 		path = p
 	}
-	u := &URL{Dialect: dialect.SQLite, raw: raw, query: q}
+	u := &URL{Dialect: dialect.SQLite.Ent(), raw: raw, query: q}
 	switch {
 	case path == ":memory:" || q.Get("mode") == "memory":
 		// Each parsed in-memory URL is its own database: sqlite://NAME?mode=memory
@@ -238,9 +238,13 @@ func (u *URL) Host() string {
 // driverDSN returns the driver name and the DSN to open this URL with. When
 // server is true the DSN names the server's maintenance database instead.
 func (u *URL) driverDSN(maintenance bool) (string, string, error) {
-	switch u.Dialect {
+	d, err := dialect.Parse(u.Dialect)
+	if err != nil {
+		return "", "", err
+	}
+	switch d {
 	case dialect.SQLite:
-		return "sqlite", u.sqliteDSN(), nil
+		return d.Driver(), u.sqliteDSN(), nil
 	case dialect.Postgres:
 		pu := *u.u
 		pu.Scheme = "postgres"
@@ -267,11 +271,9 @@ func (u *URL) driverDSN(maintenance bool) (string, string, error) {
 			q.Set("application_name", "weberctl")
 		}
 		pu.RawQuery = q.Encode()
-		return "pgx", pu.String(), nil
-	case dialect.MySQL:
-		return "mysql", u.mysqlConfig(maintenance).FormatDSN(), nil
+		return d.Driver(), pu.String(), nil
 	}
-	return "", "", fmt.Errorf("unknown dialect %q", u.Dialect)
+	return d.Driver(), u.mysqlConfig(maintenance).FormatDSN(), nil
 }
 
 // mysqlConfig is go-sql-driver/mysql's configuration for this URL.

@@ -14,19 +14,16 @@ import (
 	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
-// forEachBackend runs f as a parallel subtest on every configured backend
-// (testserver.Each) with the URL of a database that does not exist yet and
+// newURL returns the URL of a database on b that does not exist yet and
 // is removed when the test ends (testserver.NewURL); on SQLite, a file in a
 // folder that does not exist yet either.
-func forEachBackend(t *testing.T, f func(t *testing.T, u *dbconn.URL)) {
+func newURL(t *testing.T, b testserver.Backend) *dbconn.URL {
 	t.Helper()
-	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
-		var o *testserver.Options
-		if b.URL == "" {
-			o = &testserver.Options{Name: filepath.Join("sub", "weber.db")}
-		}
-		f(t, testserver.NewURL(t, b, o))
-	})
+	var o *testserver.Options
+	if b.URL == "" {
+		o = &testserver.Options{Name: filepath.Join("sub", "weber.db")}
+	}
+	return testserver.NewURL(t, b, o)
 }
 
 // open opens u for the test's own queries and closes it at the end.

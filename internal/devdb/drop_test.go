@@ -12,6 +12,7 @@ import (
 
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/devdb"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // ensured creates the database with its schema and returns whether it exists.
@@ -33,7 +34,8 @@ func exists(t *testing.T, u *dbconn.URL) bool {
 
 func TestDropRefusesWithoutConfirmation(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, u *dbconn.URL) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		u := newURL(t, b)
 		ensured(t, u, "")
 		asked := false
 		for name, opts := range map[string]devdb.DropOptions{
@@ -56,7 +58,8 @@ func TestDropRefusesWithoutConfirmation(t *testing.T) {
 
 func TestDropConfirmed(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, u *dbconn.URL) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		u := newURL(t, b)
 		ensured(t, u, "")
 		var prompt string
 		res, err := devdb.Drop(t.Context(), u, devdb.DropOptions{IsTerminal: true, Confirm: func(p string) (string, error) {
@@ -113,7 +116,8 @@ func TestDropYesRemovesSQLiteCompanions(t *testing.T) {
 
 func TestDropRefusesProduction(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, u *dbconn.URL) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		u := newURL(t, b)
 		ensured(t, u, "production")
 		_, err := devdb.Drop(t.Context(), u, devdb.DropOptions{Yes: true})
 		var pe *devdb.ProductionError
@@ -196,7 +200,8 @@ func TestDropRefusesSystemDatabases(t *testing.T) {
 // Drop then still refuses.
 func TestEnsureKeepsAProductionMark(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, u *dbconn.URL) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		u := newURL(t, b)
 		ensured(t, u, "production")
 		res, err := devdb.Ensure(t.Context(), u, devdb.EnsureOptions{Tables: migrate.Tables, Env: "staging"})
 		if err != nil {

@@ -14,7 +14,6 @@ import (
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/devdb"
 	"github.com/weber-framework/weber/internal/migdir"
-	"github.com/weber-framework/weber/internal/plan"
 	"github.com/weber-framework/weber/internal/revstore"
 	"github.com/weber-framework/weber/internal/testdb/testserver"
 	"github.com/weber-framework/weber/internal/upgrade"
@@ -46,42 +45,35 @@ type loop struct {
 	initial, subtitle, body string
 }
 
-// forEachLoop runs f on every backend; a server backend without its
-// WEBER_DEV_<DIALECT>_URL is skipped.
-func forEachLoop(t *testing.T, f func(t *testing.T, l *loop)) {
+// newLoop sets up the development loop on backend b; a server's scratch
+// databases go on its dev server (Backend.DevURL).
+func newLoop(t *testing.T, b testserver.Backend) *loop {
 	t.Helper()
-	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
-		l := &loop{u: testserver.NewURL(t, b, nil), dir: t.TempDir()}
-		if b.URL != "" {
-			if l.devURL = os.Getenv(plan.DevURLVariable(b.Name)); l.devURL == "" {
-				t.Skipf("%s is not set", plan.DevURLVariable(b.Name))
-			}
-		}
-		l.folder = filepath.Join(l.dir, b.Name)
-		if err := os.MkdirAll(l.folder, 0o755); err != nil {
+	l := &loop{u: testserver.NewURL(t, b, nil), dir: t.TempDir(), devURL: b.DevURL()}
+	l.folder = filepath.Join(l.dir, b.Name)
+	if err := os.MkdirAll(l.folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var so *testserver.Options
+	if b.URL == "" {
+		so = &testserver.Options{Name: "scratch.db"}
+	}
+	scratch := testserver.NewURL(t, b, so)
+	step := func(tables []*entschema.Table) string {
+		t.Helper()
+		res, err := devdb.Ensure(t.Context(), scratch, devdb.EnsureOptions{Tables: tables})
+		if err != nil {
 			t.Fatal(err)
 		}
-		var so *testserver.Options
-		if b.URL == "" {
-			so = &testserver.Options{Name: "scratch.db"}
+		if len(res.Statements) == 0 {
+			t.Fatalf("ensure on the scratch database ran nothing for %v", res)
 		}
-		scratch := testserver.NewURL(t, b, so)
-		step := func(tables []*entschema.Table) string {
-			t.Helper()
-			res, err := devdb.Ensure(t.Context(), scratch, devdb.EnsureOptions{Tables: tables})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(res.Statements) == 0 {
-				t.Fatalf("ensure on the scratch database ran nothing for %v", res)
-			}
-			return strings.Join(res.Statements, ";\n") + ";\n"
-		}
-		l.initial = step(noteTables())
-		l.subtitle = step(noteTables("subtitle"))
-		l.body = step(noteTables("subtitle", "body"))
-		f(t, l)
-	})
+		return strings.Join(res.Statements, ";\n") + ";\n"
+	}
+	l.initial = step(noteTables())
+	l.subtitle = step(noteTables("subtitle"))
+	l.body = step(noteTables("subtitle", "body"))
+	return l
 }
 
 // add writes a migration file into the dialect folder and re-hashes it.
@@ -141,7 +133,8 @@ const (
 // instead of adding its column from the models.
 func TestEnsureAppliesPendingFiles(t *testing.T) {
 	t.Parallel()
-	forEachLoop(t, func(t *testing.T, l *loop) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		l := newLoop(t, b)
 		l.add(t, file1, l.initial)
 		res, err := l.ensure(t, noteTables())
 		if err != nil {
@@ -171,7 +164,8 @@ func TestEnsureAppliesPendingFiles(t *testing.T) {
 // applied without running it, and the column's data stays.
 func TestEnsureAdoptsWhatItAddedBefore(t *testing.T) {
 	t.Parallel()
-	forEachLoop(t, func(t *testing.T, l *loop) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		l := newLoop(t, b)
 		l.add(t, file1, l.initial)
 		if _, err := l.ensure(t, noteTables()); err != nil {
 			t.Fatal(err)
@@ -216,7 +210,8 @@ func TestEnsureAdoptsWhatItAddedBefore(t *testing.T) {
 // out, and the way out works.
 func TestEnsurePendingFileHalfInEffect(t *testing.T) {
 	t.Parallel()
-	forEachLoop(t, func(t *testing.T, l *loop) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		l := newLoop(t, b)
 		l.add(t, file1, l.initial)
 		if _, err := l.ensure(t, noteTables()); err != nil {
 			t.Fatal(err)
@@ -271,7 +266,8 @@ func TestEnsurePendingFileHalfInEffect(t *testing.T) {
 // extra column and its data stay.
 func TestEnsureAdoptsWithExtraModelChanges(t *testing.T) {
 	t.Parallel()
-	forEachLoop(t, func(t *testing.T, l *loop) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		l := newLoop(t, b)
 		l.add(t, file1, l.initial)
 		if _, err := l.ensure(t, noteTables()); err != nil {
 			t.Fatal(err)

@@ -3,12 +3,15 @@ package fingerprint_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/weber-framework/weber/internal/datagen"
 	"github.com/weber-framework/weber/internal/fingerprint"
 	"github.com/weber-framework/weber/internal/testdb/liveschematest"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // populated returns a database of the dialect with the project's tables
@@ -52,19 +55,10 @@ func errorsOf(fs []fingerprint.Finding) []fingerprint.Finding {
 	return out
 }
 
-func forEachDialect(t *testing.T, f func(t *testing.T, dia string)) {
-	t.Helper()
-	for _, dia := range liveschematest.Dialects {
-		t.Run(dia, func(t *testing.T) {
-			t.Parallel()
-			f(t, dia)
-		})
-	}
-}
-
 func TestCompareUnchanged(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, dia string) {
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		dia := be.Name
 		db := populated(t, dia)
 		a, b := take(t, db, dia), take(t, db, dia)
 		if fs := compare(t, a, b, nil); len(fs) != 0 {
@@ -78,15 +72,16 @@ func TestCompareUnchanged(t *testing.T) {
 
 func TestCompareCatchesRewrittenValues(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, dia string) {
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		dia := be.Name
 		db := populated(t, dia)
 		before := take(t, db, dia)
 		liveschematest.Exec(t, db, "UPDATE users SET name = 'x' WHERE id <= 5")
 		after := take(t, db, dia)
 
 		fs := errorsOf(compare(t, before, after, nil))
-		if len(fs) != 1 || fs[0].Kind != fingerprint.ValueChanged || fs[0].Table != "users" || fs[0].Column != "name" || fs[0].Count != 5 {
-			t.Fatalf("findings = %+v, want users.name changed in 5 rows", fs)
+		if diff := cmp.Diff([]string{"value-changed users.name: 5"}, findingsOf(fs)); diff != "" {
+			t.Fatalf("want users.name changed in 5 rows (-want +got):\n%s", diff)
 		}
 		if !strings.Contains(fs[0].Message, "5 of 20 values of users.name changed") || !strings.Contains(fs[0].Example, `id=1: `) {
 			t.Errorf("message = %q, example = %q", fs[0].Message, fs[0].Example)
@@ -102,7 +97,8 @@ func TestCompareCatchesRewrittenValues(t *testing.T) {
 
 func TestCompareCatchesLostRows(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, dia string) {
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		dia := be.Name
 		db := populated(t, dia)
 		before := take(t, db, dia)
 		lostTags := liveschematest.Count(t, db, "SELECT COUNT(*) FROM post_tags WHERE post_id <= 3")
@@ -132,7 +128,8 @@ func TestCompareCatchesLostRows(t *testing.T) {
 
 func TestCompareAcrossAlter(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, dia string) {
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		dia := be.Name
 		db, _ := liveschematest.Open(t, dia)
 		liveschematest.Exec(t, db, "CREATE TABLE items (id integer NOT NULL PRIMARY KEY, n integer NOT NULL, price decimal(8,2) NOT NULL, label varchar(50) NOT NULL, at timestamp NULL, old varchar(20) NULL, keep varchar(20) NULL)")
 		if _, err := datagen.Fill(context.Background(), db, dia, datagen.Options{Rows: 15, Seed: 5}); err != nil {
@@ -176,7 +173,8 @@ func TestCompareAcrossAlter(t *testing.T) {
 
 func TestCheckForeignKeys(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, dia string) {
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		dia := be.Name
 		db := populated(t, dia)
 		ctx := context.Background()
 		fs, err := fingerprint.CheckForeignKeys(ctx, db, dia)
@@ -206,8 +204,12 @@ func TestCheckForeignKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(fs) != 1 || fs[0].Table != "posts" || fs[0].Column != "user_id" || fs[0].Count != 2 || fs[0].Message != "2 rows of posts.user_id point to no row of users" {
-			t.Errorf("findings = %+v", fs)
+		var got []string
+		for _, f := range fs {
+			got = append(got, fmt.Sprintf("%s.%s: %d: %s", f.Table, f.Column, f.Count, f.Message))
+		}
+		if diff := cmp.Diff([]string{"posts.user_id: 2: 2 rows of posts.user_id point to no row of users"}, got); diff != "" {
+			t.Errorf("findings (-want +got):\n%s", diff)
 		}
 	})
 }
@@ -235,4 +237,13 @@ func TestNormalize(t *testing.T) {
 			t.Errorf("Normalize(%s, %v) = %q, want %q", c.class, c.in, got, c.want)
 		}
 	}
+}
+
+// findingsOf lists findings as "kind table.column: count".
+func findingsOf(fs []fingerprint.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, fmt.Sprintf("%s %s.%s: %d", f.Kind, f.Table, f.Column, f.Count))
+	}
+	return out
 }

@@ -60,7 +60,7 @@ func TestDeclared(t *testing.T) {
 	}
 }
 
-// TestCheckRefusesTheOtherFlavour is the MySQL 8 half of scenario 25,
+// TestCheckRefusesTheOtherFlavour is the MySQL 8 half of scenario "Server flavour",
 // which cannot be tested against a server here: a history declared for
 // MySQL 8 is refused on MariaDB and the other way round, with one line
 // that names the folder and the setting to change.

@@ -22,7 +22,7 @@ func other(f flavor.Flavor) flavor.Flavor {
 	return flavor.MariaDB
 }
 
-// TestHistoryOfTheOtherFlavourIsRefused is scenario 25 on a real server: a
+// TestHistoryOfTheOtherFlavourIsRefused is scenario "Server flavour" on a real server: a
 // history declared for the other flavour is refused by upgrade, downgrade
 // and the drift comparison before anything runs, in one line naming the
 // folder; nothing is applied.

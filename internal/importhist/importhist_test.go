@@ -18,16 +18,15 @@ import (
 
 var foreignTools = []string{"golang-migrate", "goose", "dbmate"}
 
-// forEach runs fn for each tool on each backend, skipping by name a
-// backend whose server is not set.
-func forEach(t *testing.T, fn func(t *testing.T, tool string, b testserver.Backend)) {
+// forEachTool runs fn for each tool, a parallel subtest named after it,
+// on every backend (testserver.Each: "golang-migrate/postgres").
+func forEachTool(t *testing.T, fn func(t *testing.T, tool string, b testserver.Backend)) {
+	t.Helper()
 	for _, tool := range foreignTools {
-		for _, name := range []string{"sqlite", "postgres", "mysql"} {
-			t.Run(tool+"/"+name, func(t *testing.T) {
-				t.Parallel()
-				fn(t, tool, testserver.Lookup(t, name))
-			})
-		}
+		t.Run(tool, func(t *testing.T) {
+			t.Parallel()
+			testserver.Each(t, func(t *testing.T, b testserver.Backend) { fn(t, tool, b) })
+		})
 	}
 }
 
@@ -55,7 +54,7 @@ func tablesToSkip() []string {
 // by Weber on an empty database, gives the schema the tool's own way of
 // applying the source files gives.
 func TestImportedHistoryUpgradesLikeTheTool(t *testing.T) {
-	forEach(t, func(t *testing.T, tool string, b testserver.Backend) {
+	forEachTool(t, func(t *testing.T, tool string, b testserver.Backend) {
 		ctx := context.Background()
 		steps := history(b.Name)
 		dir, res := importInto(t, tool, b.Name, writeHistory(t, tool, steps))
@@ -85,7 +84,7 @@ func TestImportedHistoryUpgradesLikeTheTool(t *testing.T) {
 // `db upgrade` then applies only the other two, ending with the schema of
 // the whole history applied by the tool.
 func TestTakeOverRecordsWhatTheToolApplied(t *testing.T) {
-	forEach(t, func(t *testing.T, tool string, b testserver.Backend) {
+	forEachTool(t, func(t *testing.T, tool string, b testserver.Backend) {
 		ctx := context.Background()
 		steps := history(b.Name)
 		const n = 3

@@ -5,8 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 
-	"entgo.io/ent/dialect"
-
+	"github.com/weber-framework/weber/internal/dialect"
 	"github.com/weber-framework/weber/internal/flavor"
 )
 
@@ -17,7 +16,7 @@ import (
 // collation. devVariable names the dev server's setting in the error.
 // A no-op on other dialects.
 func PrepareDev(ctx context.Context, dev, live *sql.DB, dia, devVariable string) error {
-	if d, _ := Dialect(dia); d != dialect.MySQL {
+	if d, _ := dialect.Parse(dia); d != dialect.MySQL {
 		return nil
 	}
 	if err := flavor.CheckDev(ctx, live, dev, devVariable); err != nil {

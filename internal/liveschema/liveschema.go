@@ -1,9 +1,9 @@
 // Package liveschema reads the application's tables from a live database
 // through Atlas's inspectors, for the data-aware checks (datagen,
 // fingerprint, preflight, verify). It owns the small facts those packages
-// share: which dialect names are accepted, which tables are Weber's own
-// bookkeeping and never the application's, and how to quote identifiers and
-// write placeholders on each dialect.
+// share: which tables are Weber's own bookkeeping and never the
+// application's, and how to quote identifiers and write placeholders on
+// each dialect. Dialect names are read by internal/dialect.
 package liveschema
 
 import (
@@ -17,7 +17,8 @@ import (
 	"ariga.io/atlas/sql/postgres"
 	"ariga.io/atlas/sql/schema"
 	"ariga.io/atlas/sql/sqlite"
-	"entgo.io/ent/dialect"
+
+	"github.com/weber-framework/weber/internal/dialect"
 )
 
 // OwnTables are the bookkeeping tables Weber and Atlas keep in an
@@ -26,23 +27,20 @@ import (
 var OwnTables = []string{"atlas_schema_revisions", "weber_metadata"}
 
 // Dialect returns ent's dialect name ("sqlite3", "postgres", "mysql") for
-// any accepted spelling, including the migration folder names ("sqlite").
+// any spelling dialect.Parse accepts, including the migration folder names
+// ("sqlite").
 func Dialect(name string) (string, error) {
-	switch strings.ToLower(strings.TrimSpace(name)) {
-	case "sqlite", dialect.SQLite:
-		return dialect.SQLite, nil
-	case "postgres", "postgresql", "pg", "pgx":
-		return dialect.Postgres, nil
-	case "mysql", "mariadb":
-		return dialect.MySQL, nil
+	d, err := dialect.Parse(name)
+	if err != nil {
+		return "", err
 	}
-	return "", fmt.Errorf("unknown dialect %q: use sqlite, postgres or mysql", name)
+	return d.Ent(), nil
 }
 
 // Driver opens Atlas's driver for the dialect on db (a *sql.DB, *sql.Conn
 // or *sql.Tx).
 func Driver(db schema.ExecQuerier, dia string) (migrate.Driver, error) {
-	d, err := Dialect(dia)
+	d, err := dialect.Parse(dia)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +54,7 @@ func Driver(db schema.ExecQuerier, dia string) (migrate.Driver, error) {
 		drv, err = mysql.Open(db)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("opening the schema inspector for %s: %w", d, err)
+		return nil, fmt.Errorf("opening the schema inspector for %s: %w", d.Ent(), err)
 	}
 	return drv, nil
 }
@@ -99,7 +97,7 @@ func isOwn(name string) bool {
 
 // Quote quotes an identifier for the dialect.
 func Quote(dia, name string) string {
-	if d, _ := Dialect(dia); d == dialect.MySQL {
+	if d, _ := dialect.Parse(dia); d == dialect.MySQL {
 		return "`" + strings.ReplaceAll(name, "`", "``") + "`"
 	}
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
@@ -107,7 +105,7 @@ func Quote(dia, name string) string {
 
 // Placeholder returns the n-th (1-based) bind placeholder for the dialect.
 func Placeholder(dia string, n int) string {
-	if d, _ := Dialect(dia); d == dialect.Postgres {
+	if d, _ := dialect.Parse(dia); d == dialect.Postgres {
 		return "$" + strconv.Itoa(n)
 	}
 	return "?"

@@ -3,6 +3,8 @@ package migdir
 import (
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestBatchDirective(t *testing.T) {
@@ -13,8 +15,11 @@ func TestBatchDirective(t *testing.T) {
 		t.Fatalf("parse: %s %v", kind, err)
 	}
 	b := f.Stmts[0].Batch
-	if b == nil || b.Table != "users" || b.Key != "id" || b.Size != 500 {
-		t.Fatalf("batch = %+v", b)
+	if b == nil {
+		t.Fatal("no batch directive read")
+	}
+	if diff := cmp.Diff(Batch{Table: "users", Key: "id", Size: 500, Template: b.Template}, *b); diff != "" {
+		t.Fatalf("batch (-want +got):\n%s", diff)
 	}
 	if got := b.Range(1, 500); !strings.Contains(got, "BETWEEN 1 AND 500") {
 		t.Errorf("Range(1, 500) = %q", got)

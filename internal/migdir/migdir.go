@@ -39,7 +39,9 @@ import (
 	"strings"
 
 	"ariga.io/atlas/sql/migrate"
-	"entgo.io/ent/dialect"
+	entdialect "entgo.io/ent/dialect"
+
+	"github.com/weber-framework/weber/internal/dialect"
 )
 
 // SumFile is the name of the directory's integrity file.
@@ -158,21 +160,15 @@ const (
 	KindDir       Kind = "dir"       // the directory is missing or unreadable
 )
 
-// folders maps ent dialect names to folder names.
-var folders = map[string]string{
-	dialect.SQLite:   "sqlite",
-	dialect.Postgres: "postgres",
-	dialect.MySQL:    "mysql",
-}
-
-// Folder returns the folder name for an ent dialect name ("sqlite3" ->
-// "sqlite", "postgres" -> "postgres", "mysql" -> "mysql").
+// Folder returns the folder name for a dialect's name in any spelling
+// dialect.Parse accepts ("sqlite3" -> "sqlite", "postgres" -> "postgres",
+// "mysql" -> "mysql").
 func Folder(dia string) (string, error) {
-	f, ok := folders[dia]
-	if !ok {
-		return "", fmt.Errorf("no migration folder for dialect %q: use sqlite3, postgres or mysql", dia)
+	d, err := dialect.Parse(dia)
+	if err != nil {
+		return "", err
 	}
-	return f, nil
+	return d.Folder(), nil
 }
 
 // DialectDir returns root/<folder> for an ent dialect name.
@@ -187,9 +183,9 @@ func DialectDir(root, dia string) (string, error) {
 // dialectOfFolder infers the dialect from a folder's base name.
 func dialectOfFolder(path string) string {
 	base := filepath.Base(filepath.Clean(path))
-	for d, f := range folders {
-		if base == f {
-			return d
+	for _, d := range dialect.All() {
+		if base == d.Folder() {
+			return d.Ent()
 		}
 	}
 	return ""
@@ -481,7 +477,7 @@ func (f *File) readStmts(dia string, stmts []*migrate.Stmt) error {
 			return fmt.Errorf("statement %d (line %d): %v; then run `weberctl db hash`", len(f.Stmts)+1, line, err)
 		}
 		if b != nil {
-			if f.TxMode != TxModeNone && dia != dialect.MySQL {
+			if f.TxMode != TxModeNone && dia != entdialect.MySQL {
 				return fmt.Errorf("statement %d (line %d) is batched (`-- weber:batch`), so each batch must be its own transaction: add `-- atlas:txmode none` at the top of the file, followed by a blank line, and run `weberctl db hash`", len(f.Stmts)+1, line)
 			}
 			st.Batch = b
@@ -514,11 +510,11 @@ func Statements(dia, text string) ([]string, error) {
 func scanner(dia string) *migrate.Scanner {
 	var o migrate.ScannerOptions
 	switch dia {
-	case dialect.MySQL:
+	case entdialect.MySQL:
 		o = migrate.ScannerOptions{MatchBegin: true, BackslashEscapes: true, HashComments: true}
-	case dialect.Postgres:
+	case entdialect.Postgres:
 		o = migrate.ScannerOptions{MatchBegin: true, MatchBeginAtomic: true, MatchDollarQuote: true, EscapedStringExt: true}
-	case dialect.SQLite:
+	case entdialect.SQLite:
 		o = migrate.ScannerOptions{MatchBegin: true}
 	default:
 		o = migrate.ScannerOptions{MatchBeginAtomic: true, MatchDollarQuote: true}

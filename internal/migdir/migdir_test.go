@@ -9,6 +9,7 @@ import (
 
 	"ariga.io/atlas/sql/migrate"
 	"entgo.io/ent/dialect"
+	"github.com/google/go-cmp/cmp"
 )
 
 // write creates a sqlite folder with the files and, unless noSum, an
@@ -80,15 +81,29 @@ func TestOpen(t *testing.T) {
 		t.Fatalf("dir: %+v", d)
 	}
 	f1, f2 := d.Files[0], d.Files[1]
-	if f1.Version != "20260101000000" || f1.Description != "first" || f1.TxMode != TxModeFile || len(f1.Stmts) != 2 {
-		t.Errorf("file 1: %+v", f1)
+	type parsed struct {
+		Version, Description, TxMode string
+		NoLint                       []string
+		Lines                        []int      // of each statement
+		StmtNoLint                   [][]string // of each statement
+	}
+	parsedOf := func(f *File) parsed {
+		p := parsed{Version: f.Version, Description: f.Description, TxMode: f.TxMode, NoLint: f.NoLint}
+		for _, s := range f.Stmts {
+			p.Lines, p.StmtNoLint = append(p.Lines, s.Line), append(p.StmtNoLint, s.NoLint)
+		}
+		return p
+	}
+	if diff := cmp.Diff(parsed{Version: "20260101000000", Description: "first", TxMode: TxModeFile, Lines: []int{f1.Stmts[0].Line, 4},
+		StmtNoLint: [][]string{nil, nil}}, parsedOf(f1)); diff != "" {
+		t.Errorf("file 1 (-want +got):\n%s", diff)
 	}
 	if f1.Stmts[1].Line != 4 || !strings.HasSuffix(f1.Stmts[1].Text, "END;") {
 		t.Errorf("trigger statement (BEGIN ... END kept whole): %+v", f1.Stmts[1])
 	}
-	if f2.TxMode != TxModeNone || strings.Join(f2.NoLint, ",") != "destructive" || len(f2.Stmts) != 2 ||
-		f2.Stmts[0].Line != 4 || f2.Stmts[1].Line != 7 || strings.Join(f2.Stmts[1].NoLint, ",") != "DS103" {
-		t.Errorf("file 2: %+v", f2)
+	if diff := cmp.Diff(parsed{Version: f2.Version, Description: f2.Description, TxMode: TxModeNone, NoLint: []string{"destructive"},
+		Lines: []int{4, 7}, StmtNoLint: [][]string{f2.Stmts[0].NoLint, {"DS103"}}}, parsedOf(f2)); diff != "" {
+		t.Errorf("file 2 (-want +got):\n%s", diff)
 	}
 	// The sum entries are Atlas's.
 	ld, _ := migrate.NewLocalDir(path)

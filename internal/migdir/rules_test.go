@@ -35,7 +35,7 @@ func writeFolder(t *testing.T, dia string, files map[string]string) string {
 
 var allDialects = []string{dialect.SQLite, dialect.Postgres, dialect.MySQL}
 
-// Issue 9 item 1 / RELIABILITY 23: transaction control in a file is
+// Issue 9 item 1, scenario "Transaction control in a file": transaction control in a file is
 // refused before anything runs, naming the line, on every dialect.
 func TestTxControlRefused(t *testing.T) {
 	t.Parallel()

@@ -165,7 +165,7 @@ func writeHistory(tb testing.TB, dir string, n, fixed int) []migrate.File {
 // (schema.WithMigrationMode(schema.ModeReplay)). Besides ns/op it reports
 // cpu-ms/op, the process's CPU time per operation, which other load on the
 // machine disturbs less than wall time. The Atlas baseline at 1,000 files
-// takes tens of seconds; it runs only with WEBER_BENCH_ATLAS_1000=1.
+// is slow; it runs only with WEBER_BENCH_ATLAS_1000=1.
 //
 //	go test ./internal/plan -run '^$' -bench BenchmarkRevise
 func BenchmarkRevise(b *testing.B) {

@@ -11,6 +11,7 @@ import (
 	entschema "entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 
+	"github.com/google/go-cmp/cmp"
 	entmigrate "github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/internal/migdir"
 )
@@ -51,8 +52,12 @@ func TestCheckProjectPasses(t *testing.T) {
 		t.Fatalf("problems on the project's own history: %q", rep.Problems())
 	}
 	for _, d := range rep.Dialects {
-		if d.Files == 0 || len(d.Lint) != d.Files || d.ModelsAhead || d.NotChecked != "" || d.Integrity != "" {
-			t.Errorf("%s: %+v, want every file linted, models in sync", d.Dialect, d)
+		type checked struct {
+			HasFiles, AllLinted, ModelsAhead bool
+			NotChecked, Integrity            string
+		}
+		if diff := cmp.Diff(checked{HasFiles: true, AllLinted: true}, checked{d.Files > 0, len(d.Lint) == d.Files, d.ModelsAhead, d.NotChecked, d.Integrity}); diff != "" {
+			t.Errorf("%s: want every file linted, models in sync (-want +got):\n%s", d.Dialect, diff)
 		}
 	}
 }
@@ -74,9 +79,9 @@ func TestCheckModelsAhead(t *testing.T) {
 		if !d.ModelsAhead || len(d.ModelChanges) != 1 || d.ModelChanges[0] != "ADD COLUMN tags.slug" {
 			t.Errorf("%s: ahead=%v changes %q, want the one slug column", d.Dialect, d.ModelsAhead, d.ModelChanges)
 		}
-		if len(d.Problems) != 1 || !strings.HasPrefix(d.Problems[0], d.Dialect+": the models are ahead") ||
-			!strings.Contains(d.Problems[0], "slug") || !strings.Contains(d.Problems[0], "weberctl db revision") {
-			t.Errorf("%s: problems %q", d.Dialect, d.Problems)
+		if diff := cmp.Diff([][]string{nil}, problemsLacking(d.Problems, d.Dialect+": the models are ahead", "slug", "weberctl db revision")); diff != "" ||
+			!strings.HasPrefix(d.Problems[0], d.Dialect+":") {
+			t.Errorf("%s: problems %q: want one naming the models ahead, slug and db revision (-want +got, what each lacks):\n%s", d.Dialect, d.Problems, diff)
 		}
 	}
 }
@@ -97,9 +102,8 @@ func TestCheckBrokenSum(t *testing.T) {
 	}
 	rep := runCheck(t, CheckOptions{Root: root, Dialects: dialects, DevURLs: urls, Tables: entmigrate.Tables})
 	for _, d := range rep.Dialects {
-		if d.Integrity == "" || len(d.Problems) != 1 || !strings.Contains(d.Problems[0], "20261127011300_initial.sql") ||
-			!strings.Contains(d.Problems[0], "atlas.sum") {
-			t.Errorf("%s: integrity %q, problems %q, want the edited file named", d.Dialect, d.Integrity, d.Problems)
+		if diff := cmp.Diff([][]string{nil}, problemsLacking(d.Problems, "20261127011300_initial.sql", "atlas.sum")); diff != "" || d.Integrity == "" {
+			t.Errorf("%s: integrity %q, problems %q, want the edited file named (-want +got, what each lacks):\n%s", d.Dialect, d.Integrity, d.Problems, diff)
 		}
 	}
 }
@@ -145,8 +149,14 @@ func TestCheckMissingDevURLIsAProblem(t *testing.T) {
 	root := checkRoot(t, []string{Postgres})
 	rep := runCheck(t, CheckOptions{Root: root, Dialects: []string{Postgres}, Tables: entmigrate.Tables})
 	d := rep.Dialects[0]
-	if rep.OK || d.NotChecked == "" || d.Files != projectFiles(t, Postgres) || len(d.Problems) != 1 || !strings.Contains(d.Problems[0], "WEBER_DEV_POSTGRES_URL") {
-		t.Fatalf("report %+v, want a problem naming WEBER_DEV_POSTGRES_URL", rep)
+	type notChecked struct {
+		OK, NotChecked bool
+		Files          int
+		Problems       [][]string // what each lacks
+	}
+	want := notChecked{NotChecked: true, Files: projectFiles(t, Postgres), Problems: [][]string{nil}}
+	if diff := cmp.Diff(want, notChecked{rep.OK, d.NotChecked != "", d.Files, problemsLacking(d.Problems, "WEBER_DEV_POSTGRES_URL")}); diff != "" {
+		t.Fatalf("report %+v, want a problem naming WEBER_DEV_POSTGRES_URL (-want +got):\n%s", rep, diff)
 	}
 }
 

@@ -10,31 +10,26 @@ import (
 	"path/filepath"
 	"strings"
 
-	"entgo.io/ent/dialect"
-
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/dialect"
 	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/scratchdb"
 )
 
-// The dialects Weber keeps a history for, by folder name.
+// The dialects Weber keeps a history for, by folder name (dialect's
+// values, as plain strings).
 const (
-	SQLite   = "sqlite"
-	Postgres = "postgres"
-	MySQL    = "mysql"
+	SQLite   = string(dialect.SQLite)
+	Postgres = string(dialect.Postgres)
+	MySQL    = string(dialect.MySQL)
 )
 
 // DevURLVariable names the environment variable that gives the dialect's
 // dev server (app.ConfigFromEnv reads it into Config.DevURLs); "" for
 // SQLite, which needs none.
-func DevURLVariable(dialect string) string {
-	switch f, _ := folderName(dialect); f {
-	case Postgres:
-		return "WEBER_DEV_POSTGRES_URL"
-	case MySQL:
-		return "WEBER_DEV_MYSQL_URL"
-	}
-	return ""
+func DevURLVariable(name string) string {
+	d, _ := dialect.Parse(name)
+	return d.DevURLVar()
 }
 
 // MissingDevURLError is returned when a kept dialect needs a dev server and
@@ -60,32 +55,24 @@ func exampleURL(d string) string {
 	return "postgres://postgres:pass@127.0.0.1:5432/postgres"
 }
 
-// entDialect maps a folder name (or ent's own name) to ent's dialect name.
-func entDialect(d string) (string, error) {
-	switch strings.ToLower(d) {
-	case SQLite, dialect.SQLite:
-		return dialect.SQLite, nil
-	case Postgres, "postgresql":
-		return dialect.Postgres, nil
-	case MySQL, "mariadb":
-		return dialect.MySQL, nil
-	}
-	return "", fmt.Errorf("unknown dialect %q: use sqlite, postgres or mysql", d)
-}
-
-// folderName maps ent's dialect name (or a folder name) to the folder name.
-func folderName(d string) (string, error) {
-	e, err := entDialect(d)
+// entDialect maps a dialect's name (a folder name, ent's own name or an
+// alias) to ent's dialect name.
+func entDialect(name string) (string, error) {
+	d, err := dialect.Parse(name)
 	if err != nil {
 		return "", err
 	}
-	switch e {
-	case dialect.SQLite:
-		return SQLite, nil
-	case dialect.Postgres:
-		return Postgres, nil
+	return d.Ent(), nil
+}
+
+// folderName maps a dialect's name (ent's name, a folder name or an alias)
+// to the folder name.
+func folderName(name string) (string, error) {
+	d, err := dialect.Parse(name)
+	if err != nil {
+		return "", err
 	}
-	return MySQL, nil
+	return d.Folder(), nil
 }
 
 // DevSetupFile returns the path of the dialect's dev setup file under the

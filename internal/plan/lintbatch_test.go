@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // spanFiles is a history whose findings depend on what the same file
@@ -75,53 +76,50 @@ func spanFiles(d string) map[string]string {
 // history with destructive and data-dependent changes.
 func TestLintFilesBatchingKeepsFindings(t *testing.T) {
 	t.Parallel()
-	dialects, urls := dialectsUnderTest(t)
-	for _, d := range dialects {
-		t.Run(d, func(t *testing.T) {
-			t.Parallel()
-			dir := historyWith(t, d, spanFiles(d))
-			md, err := migdir.Open(dir)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d, urls := b.Name, map[string]string{b.Name: b.DevURL()}
+		dir := historyWith(t, d, spanFiles(d))
+		md, err := migdir.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		selected := map[string]bool{"20261201000000_span.sql": true, "20261201500000_quiet.sql": true, "20261202000000_more.sql": true}
+		run := func(full bool) []LintedFile {
+			db, cleanup, err := OpenScratch(context.Background(), d, urls[d])
 			if err != nil {
 				t.Fatal(err)
 			}
-			selected := map[string]bool{"20261201000000_span.sql": true, "20261201500000_quiet.sql": true, "20261202000000_more.sql": true}
-			run := func(full bool) []LintedFile {
-				db, cleanup, err := OpenScratch(context.Background(), d, urls[d])
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer cleanup()
-				l := &fileLinter{folder: d, selected: selected, full: full, log: discardLogger()}
-				out, err := l.run(context.Background(), db, historyFiles(md), "")
-				if err != nil {
-					t.Fatal(err)
-				}
-				return out
+			defer cleanup()
+			l := &fileLinter{folder: d, selected: selected, full: full, log: discardLogger()}
+			out, err := l.run(context.Background(), db, historyFiles(md), "")
+			if err != nil {
+				t.Fatal(err)
 			}
-			batched, full := run(false), run(true)
-			if len(batched) != 3 || len(full) != 3 {
-				t.Fatalf("linted %d and %d files, want 3", len(batched), len(full))
+			return out
+		}
+		batched, full := run(false), run(true)
+		if len(batched) != 3 || len(full) != 3 {
+			t.Fatalf("linted %d and %d files, want 3", len(batched), len(full))
+		}
+		for i := range full {
+			if !slices.Equal(batched[i].Findings, full[i].Findings) {
+				t.Errorf("%s: batched findings\n%s\nwant (one full inspection per statement)\n%s",
+					full[i].Name, renderFindings(batched[i].Findings), renderFindings(full[i].Findings))
 			}
-			for i := range full {
-				if !slices.Equal(batched[i].Findings, full[i].Findings) {
-					t.Errorf("%s: batched findings\n%s\nwant (one full inspection per statement)\n%s",
-						full[i].Name, renderFindings(batched[i].Findings), renderFindings(full[i].Findings))
-				}
-			}
-			// The history does hold findings, of both kinds.
-			rep := &LintReport{Dialect: d, Files: batched}
-			findingAt(t, rep, "DS103", 12) // users.bio
-			findingAt(t, rep, "MF101", 11) // unique index on an old column
-			findingAt(t, rep, "MF101", 15)
-			findingAt(t, rep, "MF101", 17)
-			if !slices.ContainsFunc(batched[2].Findings, func(f Finding) bool { return f.Code == "DS103" && strings.Contains(f.Message, `"q"`) }) {
-				t.Errorf("no DS103 for column q, added by the quiet file, in %s", renderFindings(batched[2].Findings))
-			}
-			if !slices.ContainsFunc(batched[2].Findings, func(f Finding) bool { return f.Code == "DS103" && f.Line == 9 }) {
-				t.Errorf("no DS103 for column extra, dropped and added back, on line 9 of %s", renderFindings(batched[2].Findings))
-			}
-		})
-	}
+		}
+		// The history does hold findings, of both kinds.
+		rep := &LintReport{Dialect: d, Files: batched}
+		findingAt(t, rep, "DS103", 12) // users.bio
+		findingAt(t, rep, "MF101", 11) // unique index on an old column
+		findingAt(t, rep, "MF101", 15)
+		findingAt(t, rep, "MF101", 17)
+		if !slices.ContainsFunc(batched[2].Findings, func(f Finding) bool { return f.Code == "DS103" && strings.Contains(f.Message, `"q"`) }) {
+			t.Errorf("no DS103 for column q, added by the quiet file, in %s", renderFindings(batched[2].Findings))
+		}
+		if !slices.ContainsFunc(batched[2].Findings, func(f Finding) bool { return f.Code == "DS103" && f.Line == 9 }) {
+			t.Errorf("no DS103 for column extra, dropped and added back, on line 9 of %s", renderFindings(batched[2].Findings))
+		}
+	})
 }
 
 func renderFindings(fs []Finding) string {

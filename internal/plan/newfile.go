@@ -38,15 +38,7 @@ func NewFile(opts NewFileOptions) (*NewFileResult, error) {
 	if strings.TrimSpace(opts.Name) == "" {
 		return nil, errors.New("the new file needs a name: e.g. `weberctl db new add_active_users_view`")
 	}
-	if opts.Root == "" {
-		opts.Root = "migrations"
-	}
-	if len(opts.Dialects) == 0 {
-		opts.Dialects = []string{SQLite, Postgres, MySQL}
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	writeDefaults(&opts.Root, &opts.Dialects, &opts.Now)
 	name := SanitizeName(opts.Name)
 	var plans []*dirPlan
 	for _, d := range opts.Dialects {

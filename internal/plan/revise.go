@@ -91,15 +91,7 @@ func Revise(ctx context.Context, opts ReviseOptions) (*ReviseResult, error) {
 	if len(opts.Tables) == 0 {
 		return nil, errors.New("revising: no model tables given: pass ent's migrate.Tables")
 	}
-	if opts.Root == "" {
-		opts.Root = "migrations"
-	}
-	if len(opts.Dialects) == 0 {
-		opts.Dialects = []string{SQLite, Postgres, MySQL}
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	writeDefaults(&opts.Root, &opts.Dialects, &opts.Now)
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -144,6 +136,20 @@ func Revise(ctx context.Context, opts ReviseOptions) (*ReviseResult, error) {
 
 // reviseFolders returns the folders of opts.Dialects, each once, and
 // fails fast, before any work, on a missing dev server.
+// writeDefaults fills the unset options of a command that writes into the
+// history: the migrations root, the kept dialects and the clock.
+func writeDefaults(root *string, dialects *[]string, now *func() time.Time) {
+	if *root == "" {
+		*root = "migrations"
+	}
+	if len(*dialects) == 0 {
+		*dialects = []string{SQLite, Postgres, MySQL}
+	}
+	if *now == nil {
+		*now = time.Now
+	}
+}
+
 func reviseFolders(opts ReviseOptions) ([]string, error) {
 	var folders []string
 	for _, d := range opts.Dialects {

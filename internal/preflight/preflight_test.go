@@ -12,10 +12,13 @@ import (
 
 	"ariga.io/atlas/sql/migrate"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/weber-framework/weber/internal/datagen"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/preflight"
 	"github.com/weber-framework/weber/internal/testdb/liveschematest"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // people is the target: 10 rows, names n1..n10 (n1..n3 duplicated when
@@ -177,43 +180,41 @@ func TestCheck(t *testing.T) {
 // and a plain add-column, let the upgrade through.
 func TestCheckPasses(t *testing.T) {
 	t.Parallel()
-	for _, dia := range liveschematest.Dialects {
-		t.Run(dia, func(t *testing.T) {
-			t.Parallel()
-			target, opts := people(t, dia, false)
-			db := target
-			liveschematest.Exec(t, db, "UPDATE people SET bio = NULL")
-			var content string
-			switch dia {
-			case "sqlite":
-				content = "ALTER TABLE people ADD COLUMN nick varchar(20) NULL;\nCREATE UNIQUE INDEX people_name_key ON people (name);\nALTER TABLE people DROP COLUMN bio;\nALTER TABLE people ADD COLUMN score integer NOT NULL DEFAULT 0;\n"
-			case "postgres":
-				content = "ALTER TABLE people ADD COLUMN nick varchar(20) NULL;\nCREATE UNIQUE INDEX people_name_key ON people (name);\nALTER TABLE people DROP COLUMN bio;\nALTER TABLE people ADD COLUMN score bigint NOT NULL DEFAULT 0;\nALTER TABLE people ALTER COLUMN name TYPE varchar(10);\nALTER TABLE people RENAME COLUMN nick TO nickname;\n"
-			case "mysql":
-				content = "ALTER TABLE people ADD COLUMN nick varchar(20) NULL;\nCREATE UNIQUE INDEX people_name_key ON people (name);\nALTER TABLE people DROP COLUMN bio;\nALTER TABLE people ADD COLUMN score bigint NOT NULL DEFAULT 0;\nALTER TABLE people MODIFY name varchar(10) NOT NULL;\n"
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		dia := be.Name
+		target, opts := people(t, dia, false)
+		db := target
+		liveschematest.Exec(t, db, "UPDATE people SET bio = NULL")
+		var content string
+		switch dia {
+		case "sqlite":
+			content = "ALTER TABLE people ADD COLUMN nick varchar(20) NULL;\nCREATE UNIQUE INDEX people_name_key ON people (name);\nALTER TABLE people DROP COLUMN bio;\nALTER TABLE people ADD COLUMN score integer NOT NULL DEFAULT 0;\n"
+		case "postgres":
+			content = "ALTER TABLE people ADD COLUMN nick varchar(20) NULL;\nCREATE UNIQUE INDEX people_name_key ON people (name);\nALTER TABLE people DROP COLUMN bio;\nALTER TABLE people ADD COLUMN score bigint NOT NULL DEFAULT 0;\nALTER TABLE people ALTER COLUMN name TYPE varchar(10);\nALTER TABLE people RENAME COLUMN nick TO nickname;\n"
+		case "mysql":
+			content = "ALTER TABLE people ADD COLUMN nick varchar(20) NULL;\nCREATE UNIQUE INDEX people_name_key ON people (name);\nALTER TABLE people DROP COLUMN bio;\nALTER TABLE people ADD COLUMN score bigint NOT NULL DEFAULT 0;\nALTER TABLE people MODIFY name varchar(10) NOT NULL;\n"
+		}
+		risks, err := preflight.CountRisks(context.Background(), db, file(t, "20261127000000_ok.sql", content), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := preflight.Gate(risks, false); err != nil {
+			t.Errorf("Gate = %v, want nil", err)
+		}
+		kinds := map[preflight.Kind]bool{}
+		for _, r := range risks {
+			kinds[r.Kind] = true
+			if r.Rows != 0 {
+				t.Errorf("risk with rows: %s", r.Message)
 			}
-			risks, err := preflight.CountRisks(context.Background(), db, file(t, "20261127000000_ok.sql", content), opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := preflight.Gate(risks, false); err != nil {
-				t.Errorf("Gate = %v, want nil", err)
-			}
-			kinds := map[preflight.Kind]bool{}
-			for _, r := range risks {
-				kinds[r.Kind] = true
-				if r.Rows != 0 {
-					t.Errorf("risk with rows: %s", r.Message)
-				}
-			}
-			if !kinds[preflight.DropColumn] || !kinds[preflight.AddUnique] {
-				t.Errorf("the harmless drop and unique index should still be listed with 0 rows: %+v", risks)
-			}
-			if n := liveschematest.Count(t, db, "SELECT COUNT(*) FROM people"); n != 10 {
-				t.Errorf("the target changed: %d rows", n)
-			}
-		})
-	}
+		}
+		if !kinds[preflight.DropColumn] || !kinds[preflight.AddUnique] {
+			t.Errorf("the harmless drop and unique index should still be listed with 0 rows: %+v", risks)
+		}
+		if n := liveschematest.Count(t, db, "SELECT COUNT(*) FROM people"); n != 10 {
+			t.Errorf("the target changed: %d rows", n)
+		}
+	})
 }
 
 func TestCheckReportsFailingStatement(t *testing.T) {
@@ -242,57 +243,53 @@ func TestCheckNeedsDevForServers(t *testing.T) {
 // reported as approximate and does not block; a renamed column is no drop.
 func TestCheckCopyFirstAndRename(t *testing.T) {
 	t.Parallel()
-	for _, dia := range liveschematest.Dialects {
-		t.Run(dia, func(t *testing.T) {
-			t.Parallel()
-			target, opts := people(t, dia, false)
-			risks, err := preflight.CountRisks(context.Background(), target, file(t, "1_copy.sql",
-				"ALTER TABLE people ADD COLUMN about varchar(255) NULL;\nUPDATE people SET about = bio;\nALTER TABLE people DROP COLUMN bio;\n"), opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(risks) != 1 || risks[0].Kind != preflight.DropColumn || risks[0].Rows != 7 || !risks[0].Approximate || risks[0].Blocks() {
-				t.Fatalf("risks = %+v, want one approximate, non-blocking drop of 7 rows", risks)
-			}
-			if !strings.Contains(risks[0].Message, "counted before statement 2 of 1_copy.sql (line 2)") {
-				t.Errorf("message: %s", risks[0].Message)
-			}
-			risks, err = preflight.CountRisks(context.Background(), target, file(t, "2_rename.sql", "ALTER TABLE people RENAME COLUMN bio TO about;\n"), opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(risks) != 0 {
-				t.Errorf("a rename reported as %+v", risks)
-			}
-		})
-	}
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		dia := be.Name
+		target, opts := people(t, dia, false)
+		risks, err := preflight.CountRisks(context.Background(), target, file(t, "1_copy.sql",
+			"ALTER TABLE people ADD COLUMN about varchar(255) NULL;\nUPDATE people SET about = bio;\nALTER TABLE people DROP COLUMN bio;\n"), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"drop-column people: 7 rows, approximate"}, riskList(risks)); diff != "" {
+			t.Fatalf("want one approximate, non-blocking drop of 7 rows (-want +got):\n%s", diff)
+		}
+		if !strings.Contains(risks[0].Message, "counted before statement 2 of 1_copy.sql (line 2)") {
+			t.Errorf("message: %s", risks[0].Message)
+		}
+		risks, err = preflight.CountRisks(context.Background(), target, file(t, "2_rename.sql", "ALTER TABLE people RENAME COLUMN bio TO about;\n"), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(risks) != 0 {
+			t.Errorf("a rename reported as %+v", risks)
+		}
+	})
 }
 
 // TestCheckProjectSchema: the copy of a schema with foreign keys and enums
 // works on every dialect, and dropping a populated join table is counted.
 func TestCheckProjectSchema(t *testing.T) {
 	t.Parallel()
-	for _, dia := range liveschematest.Dialects {
-		t.Run(dia, func(t *testing.T) {
-			t.Parallel()
-			db, _ := liveschematest.Open(t, dia)
-			liveschematest.Exec(t, db, liveschematest.ProjectSchema(dia)...)
-			if _, err := datagen.Fill(context.Background(), db, dia, datagen.Options{Rows: 12}); err != nil {
-				t.Fatal(err)
-			}
-			opts := preflight.Options{Dialect: dia}
-			if dia != "sqlite" {
-				opts.DevURL = liveschematest.ServerURL(t, dia)
-			}
-			risks, err := preflight.CountRisks(context.Background(), db, file(t, "1_drop.sql", "DROP TABLE post_tags;\n"), opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(risks) != 1 || risks[0].Kind != preflight.DropTable || risks[0].Table != "post_tags" || risks[0].Rows != 12 {
-				t.Errorf("risks = %+v", risks)
-			}
-		})
-	}
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		dia := be.Name
+		db, _ := liveschematest.Open(t, dia)
+		liveschematest.Exec(t, db, liveschematest.ProjectSchema(dia)...)
+		if _, err := datagen.Fill(context.Background(), db, dia, datagen.Options{Rows: 12}); err != nil {
+			t.Fatal(err)
+		}
+		opts := preflight.Options{Dialect: dia}
+		if dia != "sqlite" {
+			opts.DevURL = liveschematest.ServerURL(t, dia)
+		}
+		risks, err := preflight.CountRisks(context.Background(), db, file(t, "1_drop.sql", "DROP TABLE post_tags;\n"), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"drop-table post_tags: 12 rows, blocks"}, riskList(risks)); diff != "" {
+			t.Errorf("risks (-want +got):\n%s", diff)
+		}
+	})
 }
 
 func TestFileStatements(t *testing.T) {
@@ -315,12 +312,23 @@ func TestFileStatements(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := preflight.FileStatements(md.Files[0], 1)
-	if len(got) != 1 || got[0].Index != 2 || got[0].Line != 4 || got[0].File != "20260101000000_ab.sql" || !strings.HasPrefix(got[0].Text, "CREATE TABLE b") {
-		t.Errorf("FileStatements = %+v", got)
+	for i := range got {
+		got[i].Text, _, _ = strings.Cut(got[i].Text, " (")
+	}
+	if diff := cmp.Diff([]preflight.Statement{{File: "20260101000000_ab.sql", Index: 2, Line: 4, Text: "CREATE TABLE b"}}, got,
+		cmpopts.IgnoreFields(preflight.Statement{}, "DataLoss")); diff != "" {
+		t.Errorf("FileStatements (-want +got):\n%s", diff)
 	}
 	all, err := preflight.Statements(migrate.NewLocalFile("20260101000000_ab.sql", []byte(content)), 0)
-	if err != nil || len(all) != 2 || all[0].Line != 2 || all[1].Line != 4 {
-		t.Errorf("Statements = %+v, %v", all, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []int
+	for _, s := range all {
+		lines = append(lines, s.Line)
+	}
+	if diff := cmp.Diff([]int{2, 4}, lines); diff != "" {
+		t.Errorf("the lines of Statements (-want +got):\n%s", diff)
 	}
 }
 
@@ -352,77 +360,107 @@ func groupFile(dia string) string {
 
 func TestCheckNamesTheStatementThatMadeIt(t *testing.T) {
 	t.Parallel()
-	for _, dia := range liveschematest.Dialects {
-		t.Run(dia, func(t *testing.T) {
-			t.Parallel()
-			target, opts := people(t, dia, false)
-			first := map[string]string{"sqlite": "PRAGMA foreign_keys = off", "postgres": "SET lock_timeout = '5s'", "mysql": "SET SESSION lock_wait_timeout = 5"}[dia]
-			content := strings.Replace(groupFile(dia), "PRAGMA_OR_NOTHING", first, 1)
-			stmts := file(t, "20261127000000_group.sql", content)
-			if last := stmts[len(stmts)-1]; len(stmts) != 8 || last.Line != 16 {
-				t.Fatalf("the file has %d statements, the last at line %d: the test's premise is gone\n%s", len(stmts), last.Line, content)
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		dia := be.Name
+		target, opts := people(t, dia, false)
+		first := map[string]string{"sqlite": "PRAGMA foreign_keys = off", "postgres": "SET lock_timeout = '5s'", "mysql": "SET SESSION lock_wait_timeout = 5"}[dia]
+		content := strings.Replace(groupFile(dia), "PRAGMA_OR_NOTHING", first, 1)
+		stmts := file(t, "20261127000000_group.sql", content)
+		if last := stmts[len(stmts)-1]; len(stmts) != 8 || last.Line != 16 {
+			t.Fatalf("the file has %d statements, the last at line %d: the test's premise is gone\n%s", len(stmts), last.Line, content)
+		}
+		risks, err := preflight.CountRisks(context.Background(), target, stmts, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found *preflight.Risk
+		for i := range risks {
+			if risks[i].Kind == preflight.AddNotNullColumn {
+				found = &risks[i]
 			}
-			risks, err := preflight.CountRisks(context.Background(), target, stmts, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var found *preflight.Risk
-			for i := range risks {
-				if risks[i].Kind == preflight.AddNotNullColumn {
-					found = &risks[i]
-				}
-			}
-			if found == nil {
-				t.Fatalf("no add-not-null-column risk in %+v", risks)
-			}
-			if found.Index != 2 || found.Line != 4 || !strings.HasPrefix(found.Message, "statement 2 of 20261127000000_group.sql (line 4) adds NOT NULL column people.group_id") {
-				t.Errorf("the finding names statement %d (line %d), want statement 2 (line 4): %s", found.Index, found.Line, found.Message)
-			}
-		})
-	}
+		}
+		if found == nil {
+			t.Fatalf("no add-not-null-column risk in %+v", risks)
+		}
+		if found.Index != 2 || found.Line != 4 || !strings.HasPrefix(found.Message, "statement 2 of 20261127000000_group.sql (line 4) adds NOT NULL column people.group_id") {
+			t.Errorf("the finding names statement %d (line %d), want statement 2 (line 4): %s", found.Index, found.Line, found.Message)
+		}
+	})
 }
 
 // A drop the file declares with weber:data-loss is reported, counted and
 // let through without --allow-data-loss; an undeclared one still blocks.
 func TestCheckDeclaredDataLoss(t *testing.T) {
 	t.Parallel()
-	for _, dia := range liveschematest.Dialects {
-		t.Run(dia, func(t *testing.T) {
-			t.Parallel()
-			target, opts := people(t, dia, false)
-			liveschematest.Exec(t, target, "CREATE TABLE notes (id integer NOT NULL PRIMARY KEY, body varchar(50) NULL)", "INSERT INTO notes (id, body) VALUES (1, 'x')")
-			content := "-- weber:data-loss people.bio\nALTER TABLE people DROP COLUMN bio;\nDROP TABLE notes;\n"
-			risks, err := preflight.CountRisks(context.Background(), target, file(t, "1_drop.sql", content), opts)
-			if err != nil {
-				t.Fatal(err)
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		dia := be.Name
+		target, opts := people(t, dia, false)
+		liveschematest.Exec(t, target, "CREATE TABLE notes (id integer NOT NULL PRIMARY KEY, body varchar(50) NULL)", "INSERT INTO notes (id, body) VALUES (1, 'x')")
+		content := "-- weber:data-loss people.bio\nALTER TABLE people DROP COLUMN bio;\nDROP TABLE notes;\n"
+		risks, err := preflight.CountRisks(context.Background(), target, file(t, "1_drop.sql", content), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var blocking []string
+		for _, r := range risks {
+			if r.Blocks() {
+				blocking = append(blocking, r.Table)
 			}
-			var blocking []string
-			for _, r := range risks {
-				if r.Blocks() {
-					blocking = append(blocking, r.Table)
-				}
-				if r.Kind == preflight.DropColumn && (!r.Declared || r.Rows != 7 || !strings.Contains(r.Message, "the file declares the loss (weber:data-loss)")) {
-					t.Errorf("declared drop: %+v", r)
-				}
+			if r.Kind != preflight.DropColumn {
+				continue
 			}
-			if strings.Join(blocking, ",") != "notes" {
-				t.Errorf("blocking risks on %v, want only the undeclared drop of notes", blocking)
+			type declared struct {
+				Declared    bool
+				Rows        int64
+				MessageSays bool // the file declares the loss
 			}
-			risks, err = preflight.CountRisks(context.Background(), target, file(t, "2_drop.sql", "-- weber:data-loss notes\n-- weber:data-loss people\nALTER TABLE people DROP COLUMN bio;\nDROP TABLE notes;\n"), opts)
-			if err != nil {
-				t.Fatal(err)
+			if diff := cmp.Diff(declared{true, 7, true}, declared{r.Declared, r.Rows, strings.Contains(r.Message, "the file declares the loss (weber:data-loss)")}); diff != "" {
+				t.Errorf("declared drop %+v (-want +got):\n%s", r, diff)
 			}
-			if err := preflight.Gate(risks, false); err != nil {
-				t.Errorf("Gate refuses declared losses: %v", err)
-			}
-		})
-	}
+		}
+		if strings.Join(blocking, ",") != "notes" {
+			t.Errorf("blocking risks on %v, want only the undeclared drop of notes", blocking)
+		}
+		risks, err = preflight.CountRisks(context.Background(), target, file(t, "2_drop.sql", "-- weber:data-loss notes\n-- weber:data-loss people\nALTER TABLE people DROP COLUMN bio;\nDROP TABLE notes;\n"), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := preflight.Gate(risks, false); err != nil {
+			t.Errorf("Gate refuses declared losses: %v", err)
+		}
+	})
 }
 
 func TestParseDataLoss(t *testing.T) {
 	t.Parallel()
 	d := preflight.ParseDataLoss([]byte("-- weber:data-loss audit_logs, users.legacy_note\n  #weber:data-loss `posts`.`body`\nSELECT 1; -- weber:data-loss not_a_directive\n-- weber:data-loss\n"))
-	if !d.Table("audit_logs") || !d.Column("audit_logs", "x") || !d.Column("users", "legacy_note") || d.Table("users") || !d.Column("posts", "body") || d.Table("not_a_directive") || len(d) != 3 {
-		t.Errorf("ParseDataLoss = %v", d)
+	got := map[string]bool{
+		"table audit_logs": d.Table("audit_logs"), "column audit_logs.x": d.Column("audit_logs", "x"),
+		"column users.legacy_note": d.Column("users", "legacy_note"), "table users": d.Table("users"),
+		"column posts.body": d.Column("posts", "body"), "table not_a_directive": d.Table("not_a_directive"),
 	}
+	want := map[string]bool{
+		"table audit_logs": true, "column audit_logs.x": true, "column users.legacy_note": true, "table users": false,
+		"column posts.body": true, "table not_a_directive": false,
+	}
+	if diff := cmp.Diff(want, got); diff != "" || len(d) != 3 {
+		t.Errorf("ParseDataLoss = %v, %d entries, want 3 (-want +got declared):\n%s", d, len(d), diff)
+	}
+}
+
+// riskList lists risks as "kind table: N rows", with ", approximate" for an
+// estimate and ", blocks" for a risk that refuses the upgrade.
+func riskList(rs []preflight.Risk) []string {
+	var out []string
+	for _, r := range rs {
+		s := fmt.Sprintf("%s %s: %d rows", r.Kind, r.Table, r.Rows)
+		if r.Approximate {
+			s += ", approximate"
+		}
+		if r.Blocks() {
+			s += ", blocks"
+		}
+		out = append(out, s)
+	}
+	return out
 }

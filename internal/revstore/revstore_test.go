@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/weber-framework/weber/internal/envmark"
 	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
@@ -59,13 +60,12 @@ func TestRoundTrip(t *testing.T) {
 			t.Fatalf("order by numeric version: %+v", revs)
 		}
 		got := revs[1]
-		if got.Description != "ten" || got.Applied != 1 || got.Total != 3 || got.Error != "boom" ||
-			got.ErrorStmt != partial.ErrorStmt || got.Hash != "h1:abc" || !slices.Equal(got.PartialHashes, []string{"h1:p1"}) ||
-			got.ExecutionTime != partial.ExecutionTime || !got.ExecutedAt.Equal(at) || got.OperatorVersion != "weber test" || got.Done() {
-			t.Errorf("partial revision read back: %+v", got)
+		sameTime := cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })
+		if diff := cmp.Diff(partial, got, sameTime); diff != "" || got.Done() {
+			t.Errorf("partial revision read back (-want +got):\n%s(done: %v)", diff, got.Done())
 		}
-		if r := revs[0]; r.Type != TypeBaseline || r.Error != "" || r.PartialHashes != nil || !r.Done() {
-			t.Errorf("baseline revision read back: %+v", r)
+		if diff := cmp.Diff(done, revs[0], sameTime); diff != "" || !revs[0].Done() {
+			t.Errorf("baseline revision read back (-want +got):\n%s(done: %v)", diff, revs[0].Done())
 		}
 		// Update in place (upsert).
 		partial.Applied, partial.Error, partial.ErrorStmt, partial.PartialHashes = 3, "", "", nil

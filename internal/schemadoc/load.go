@@ -18,6 +18,7 @@ import (
 	"ariga.io/atlas/sql/sqlite"
 	entschema "entgo.io/ent/dialect/sql/schema"
 
+	"github.com/weber-framework/weber/internal/dialect"
 	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/internal/plan"
 )
@@ -167,17 +168,11 @@ func finish(ctx context.Context, drv atlasmigrate.Driver, dia, source string, s 
 }
 
 func folder(dia string) (string, error) {
-	d, err := liveschema.Dialect(dia)
+	d, err := dialect.Parse(dia)
 	if err != nil {
 		return "", err
 	}
-	switch d {
-	case "postgres":
-		return plan.Postgres, nil
-	case "mysql":
-		return plan.MySQL, nil
-	}
-	return plan.SQLite, nil
+	return d.Folder(), nil
 }
 
 func formatType(folder string, t schema.Type) (string, error) {

@@ -16,6 +16,7 @@ import (
 	"github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/internal/schemadoc"
 	"github.com/weber-framework/weber/internal/testdb"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // The example models' relations, as the diagram must draw them.
@@ -60,36 +61,33 @@ func created(sql, table string) int {
 }
 
 func TestMermaidListsEveryTableAndRelationOfTheModels(t *testing.T) {
-	for _, b := range testdb.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			s, err := schemadoc.Load(context.Background(), schemadoc.Options{Dialect: b.Name, DevURL: b.URL, Tables: migrate.Tables})
-			if err != nil {
-				t.Fatal(err)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		s, err := schemadoc.Load(context.Background(), schemadoc.Options{Dialect: b.Name, DevURL: b.URL, Tables: migrate.Tables})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := schemadoc.Mermaid(s.Schema)
+		if got := entities(m); !reflect.DeepEqual(got, exampleTables) {
+			t.Errorf("tables %v, want %v\n%s", got, exampleTables, m)
+		}
+		if got := relations(m); !reflect.DeepEqual(got, exampleRelations) {
+			t.Errorf("relations %q, want %q\n%s", got, exampleRelations, m)
+		}
+		for _, want := range []string{" id PK\n", " user_id FK \"references users.id\"\n", " email UK\n",
+			" post_id PK, FK \"references posts.id\"\n", " bio \"nullable\"\n"} {
+			if !strings.Contains(m, want) {
+				t.Errorf("no %q in\n%s", want, m)
 			}
-			m := schemadoc.Mermaid(s.Schema)
-			if got := entities(m); !reflect.DeepEqual(got, exampleTables) {
-				t.Errorf("tables %v, want %v\n%s", got, exampleTables, m)
-			}
-			if got := relations(m); !reflect.DeepEqual(got, exampleRelations) {
-				t.Errorf("relations %q, want %q\n%s", got, exampleRelations, m)
-			}
-			for _, want := range []string{" id PK\n", " user_id FK \"references users.id\"\n", " email UK\n",
-				" post_id PK, FK \"references posts.id\"\n", " bio \"nullable\"\n"} {
-				if !strings.Contains(m, want) {
-					t.Errorf("no %q in\n%s", want, m)
-				}
-			}
-			sql := schemadoc.SQL(s)
-			if strings.Count(sql, "CREATE TABLE") != len(exampleTables) {
-				t.Errorf("want %d CREATE TABLE statements:\n%s", len(exampleTables), sql)
-			}
-			// A server checks references at CREATE TABLE: users before posts.
-			if created(sql, "users") < 0 || created(sql, "users") > created(sql, "posts") {
-				t.Errorf("posts is created before users:\n%s", sql)
-			}
-		})
-	}
+		}
+		sql := schemadoc.SQL(s)
+		if strings.Count(sql, "CREATE TABLE") != len(exampleTables) {
+			t.Errorf("want %d CREATE TABLE statements:\n%s", len(exampleTables), sql)
+		}
+		// A server checks references at CREATE TABLE: users before posts.
+		if created(sql, "users") < 0 || created(sql, "users") > created(sql, "posts") {
+			t.Errorf("posts is created before users:\n%s", sql)
+		}
+	})
 }
 
 // TestCardinality: a unique foreign key is one-to-one, a nullable one has
@@ -122,7 +120,7 @@ func TestCardinality(t *testing.T) {
 // tables and relations.
 func TestLiveDatabase(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
-		s, err := schemadoc.Load(context.Background(), schemadoc.Options{Dialect: db.Dialect, Live: db.SQL})
+		s, err := schemadoc.Load(context.Background(), schemadoc.Options{Dialect: db.Dialect.String(), Live: db.SQL})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,32 +140,29 @@ func TestLiveDatabase(t *testing.T) {
 // TestAtVersion: the first version of the repository's history has no
 // tags.description (the second adds it); an unknown version is refused.
 func TestAtVersion(t *testing.T) {
-	for _, b := range testdb.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			dir := filepath.Join("..", "..", "migrations", b.Name)
-			files, err := filepath.Glob(filepath.Join(dir, "*_*.sql"))
-			if err != nil || len(files) < 2 {
-				t.Fatalf("want two files in %s: %v %v", dir, files, err)
-			}
-			first, _, _ := strings.Cut(filepath.Base(files[0]), "_")
-			opts := schemadoc.Options{Dialect: b.Name, DevURL: b.URL, Dir: dir, At: first}
-			s, err := schemadoc.Load(context.Background(), opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m := schemadoc.Mermaid(s.Schema)
-			if strings.Contains(m, " description ") || !strings.Contains(m, " name UK") {
-				t.Errorf("at %s, tags must have name and no description:\n%s", first, m)
-			}
-			opts.At = "19990101000000"
-			_, err = schemadoc.Load(context.Background(), opts)
-			var unknown *schemadoc.UnknownVersionError
-			if !errors.As(err, &unknown) {
-				t.Errorf("unknown version: got %v, want UnknownVersionError", err)
-			}
-		})
-	}
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		dir := filepath.Join("..", "..", "migrations", b.Name)
+		files, err := filepath.Glob(filepath.Join(dir, "*_*.sql"))
+		if err != nil || len(files) < 2 {
+			t.Fatalf("want two files in %s: %v %v", dir, files, err)
+		}
+		first, _, _ := strings.Cut(filepath.Base(files[0]), "_")
+		opts := schemadoc.Options{Dialect: b.Name, DevURL: b.URL, Dir: dir, At: first}
+		s, err := schemadoc.Load(context.Background(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := schemadoc.Mermaid(s.Schema)
+		if strings.Contains(m, " description ") || !strings.Contains(m, " name UK") {
+			t.Errorf("at %s, tags must have name and no description:\n%s", first, m)
+		}
+		opts.At = "19990101000000"
+		_, err = schemadoc.Load(context.Background(), opts)
+		var unknown *schemadoc.UnknownVersionError
+		if !errors.As(err, &unknown) {
+			t.Errorf("unknown version: got %v, want UnknownVersionError", err)
+		}
+	})
 }
 
 // TestCheckDoc: no page is not checked; the page written from the models

@@ -17,12 +17,6 @@ import (
 // Prefix starts the name of every database testdb creates for a test.
 const Prefix = testdb.Prefix
 
-// Environment variables that name the servers to test on.
-const (
-	EnvPostgres = testdb.EnvPostgres
-	EnvMySQL    = testdb.EnvMySQL
-)
-
 // Backend is a kind of database tests can run on.
 type Backend = testdb.Backend
 
@@ -75,6 +69,9 @@ func Migrations(root string) Option { return testdb.Migrations(root) }
 
 // FromModels builds the schema from the example's models (testdb.FromModels).
 func FromModels() Option { return testdb.FromModels() }
+
+// Except leaves a backend out of Each, with the reason (testdb.Except).
+func Except(backend, why string) Option { return testdb.Except(backend, why) }
 
 // InTx runs the test's client inside a transaction rolled back at the end
 // (testdb.InTx).

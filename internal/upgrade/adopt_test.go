@@ -7,15 +7,19 @@ import (
 	"strings"
 	"testing"
 
+	"ariga.io/atlas/sql/migrate"
+	"github.com/google/go-cmp/cmp"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/revstore"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // Options.Adopt: the check decides; refused, nothing is recorded; accepted,
 // the pending files get baseline rows that the tamper checks accept.
 func TestAdopt(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		ctx := context.Background()
 		dir := writeDir(t, d.dia(), file{"1_a.sql", "CREATE TABLE a (id integer PRIMARY KEY);\n"})
 
@@ -56,11 +60,25 @@ func TestAdopt(t *testing.T) {
 		if !slices.Equal(seen, []string{"1_a.sql", "2_b.sql"}) {
 			t.Errorf("the check was given %v, want every file of the directory", seen)
 		}
-		if !slices.Equal(res.Adopted, []string{"2_b.sql"}) || len(res.Files) != 0 || res.After != "2" || res.NothingToDo() {
-			t.Errorf("adopt result: adopted %v, files %v, after %q", res.Adopted, res.Files, res.After)
+		if diff := cmp.Diff(struct {
+			Adopted []string
+			Result  applied
+		}{[]string{"2_b.sql"}, applied{After: "2"}}, struct {
+			Adopted []string
+			Result  applied
+		}{res.Adopted, appliedOf(res)}); diff != "" || res.NothingToDo() {
+			t.Errorf("adopt result (-want +got):\n%s(nothing to do: %v)", diff, res.NothingToDo())
 		}
-		if rev := revision(t, d, "2"); rev == nil || rev.Type != revstore.TypeBaseline || !rev.Done() || rev.Hash == "" {
-			t.Errorf("the adopted revision: %+v, want a complete baseline with the file's hash", rev)
+		rev := revision(t, d, "2")
+		if rev == nil {
+			t.Fatal("no revision 2 after the adoption")
+		}
+		type baseline struct {
+			Type       migrate.RevisionType
+			Done, Hash bool
+		}
+		if diff := cmp.Diff(baseline{revstore.TypeBaseline, true, true}, baseline{rev.Type, rev.Done(), rev.Hash != ""}); diff != "" {
+			t.Errorf("the adopted revision %+v: want a complete baseline with the file's hash (-want +got):\n%s", rev, diff)
 		}
 		st, err := Status(ctx, d.db, d.u, dir)
 		if err != nil || !st.UpToDate() || st.Applied != 2 {

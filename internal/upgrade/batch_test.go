@@ -2,11 +2,14 @@ package upgrade
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 
 	"entgo.io/ent/dialect"
+	"github.com/google/go-cmp/cmp"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // seedRows is a statement filling t(id, v, n) with ids 1..count, generated
@@ -31,15 +34,24 @@ func batchDir(t *testing.T, d *tdb, rows int) string {
 // batches, each its own transaction, with progress reported.
 func TestBatchedStatementRunsInBatches(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := batchDir(t, d, 1000)
 		var events []BatchEvent
 		res := mustUpgrade(t, d, dir, Options{OnBatch: func(ev BatchEvent) { events = append(events, ev) }})
 		if res.After != "2" {
 			t.Fatalf("after = %q", res.After)
 		}
-		if len(events) != 10 || events[0].Through != 100 || events[9].Through != 1000 || events[9].Rows != 1000 {
-			t.Errorf("batches = %+v; want 10 of 100 keys, 1000 rows in all", events)
+		var got, want []string
+		for i, e := range events {
+			got = append(got, fmt.Sprintf("through %d, %d rows in all", e.Through, e.Rows))
+			want = append(want, fmt.Sprintf("through %d, %d rows in all", (i+1)*100, (i+1)*100))
+		}
+		if len(want) != 10 {
+			t.Errorf("%d batches, want 10 of 100 keys", len(events))
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("batches (-want +got):\n%s", diff)
 		}
 		var bad int
 		if err := d.db.QueryRow("SELECT COUNT(*) FROM t WHERE w IS NULL OR w <> v * 2 OR n <> 1").Scan(&bad); err != nil || bad != 0 {
@@ -53,7 +65,8 @@ func TestBatchedStatementRunsInBatches(t *testing.T) {
 // that is not idempotent (n = n + 1).
 func TestBatchedStatementResumesAfterTheLastCommittedBatch(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := batchDir(t, d, 1000)
 		mustUpgrade(t, d, dir, Options{To: "1"})
 		ctx, cancel := context.WithCancel(context.Background())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/internal/preflight"
 	"github.com/weber-framework/weber/internal/revstore"
 	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
@@ -37,22 +39,6 @@ func (d *tdb) open(t *testing.T) *sql.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
-}
-
-// forBackends runs fn as a parallel subtest on each configured backend
-// (testserver.Backends) that which names: "S", "P", "M".
-func forBackends(t *testing.T, which string, fn func(t *testing.T, d *tdb)) {
-	t.Helper()
-	code := map[string]string{"sqlite": "S", "postgres": "P", "mysql": "M"}
-	for _, b := range testserver.Backends() {
-		if !strings.Contains(which, code[b.Name]) {
-			continue
-		}
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			fn(t, newDB(t, b.Name))
-		})
-	}
 }
 
 // newDB returns a fresh, empty database on the backend named name
@@ -192,4 +178,95 @@ func noTx(dia string) string {
 		return ""
 	}
 	return "-- atlas:txmode none\n\n"
+}
+
+// progress is what the tests check of a revision: how far its file got and
+// why it stopped. Error and ErrorStmt hold what the test looks for in them
+// (see contains); PartialHashes counts the hashes of the applied part.
+type progress struct {
+	Applied, Total   int
+	Error, ErrorStmt string
+	PartialHashes    int
+}
+
+// progressOf returns r's progress, with its error and failing statement
+// reduced to errHas and stmtHas when they contain them (contains).
+func progressOf(r *revstore.Revision, errHas, stmtHas string) progress {
+	if r == nil {
+		return progress{Error: "no revision"}
+	}
+	return progress{Applied: r.Applied, Total: r.Total, Error: contains(r.Error, errHas),
+		ErrorStmt: contains(r.ErrorStmt, stmtHas), PartialHashes: len(r.PartialHashes)}
+}
+
+// contains returns sub when s contains it, else s itself, so that a
+// cmp.Diff against sub shows the whole text that lacks it. An empty sub
+// asks for an empty s.
+func contains(s, sub string) string {
+	if sub != "" && strings.Contains(s, sub) {
+		return sub
+	}
+	return s
+}
+
+// stmtErr is what the tests check of a *StatementError.
+type stmtErr struct {
+	File          string
+	Stmt, Line    int
+	Transactional bool
+	Applied       int
+}
+
+func stmtErrOf(se *StatementError) stmtErr {
+	return stmtErr{File: se.File, Stmt: se.Stmt, Line: se.Line, Transactional: se.Transactional, Applied: se.Applied}
+}
+
+// applied is what the tests check of a *Result: what was baselined, the
+// files run, and the version after.
+type applied struct {
+	Baselined []string
+	Files     []string
+	After     string
+}
+
+func appliedOf(res *Result) applied {
+	a := applied{Baselined: res.Baselined, After: res.After}
+	for _, f := range res.Files {
+		a.Files = append(a.Files, f.Name)
+	}
+	return a
+}
+
+// status is what the tests check of a *StatusResult: the pending files by
+// name, each problem as its kind and file.
+type status struct {
+	HasHistory           bool
+	Current, CurrentName string
+	Applied, Files       int
+	Pending, Problems    []string
+}
+
+func statusOf(st *StatusResult) status {
+	s := status{HasHistory: st.HasHistory, Current: st.Current, CurrentName: st.CurrentName, Applied: st.Applied, Files: st.Files}
+	for _, p := range st.Pending {
+		s.Pending = append(s.Pending, p.Name)
+	}
+	for _, p := range st.Problems {
+		s.Problems = append(s.Problems, string(p.Kind)+" "+p.File)
+	}
+	return s
+}
+
+// risksOf lists pre-flight risks as "kind table.column: N rows", with
+// ", blocks" for those that refuse the upgrade.
+func risksOf(rs []preflight.Risk) []string {
+	var out []string
+	for _, r := range rs {
+		s := fmt.Sprintf("%s %s.%s: %d rows", r.Kind, r.Table, r.Column, r.Rows)
+		if r.Blocks() {
+			s += ", blocks"
+		}
+		out = append(out, s)
+	}
+	return out
 }

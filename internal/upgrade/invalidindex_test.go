@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 func TestConcurrentIndexName(t *testing.T) {
@@ -40,7 +42,8 @@ func indexValid(t *testing.T, d *tdb, name string) (exists, valid bool) {
 // it again.
 func TestFailedConcurrentBuildLeavesNoInvalidIndex(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "P", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := writeDir(t, d.dia(),
 			file{"1_t.sql", "CREATE TABLE t (id int PRIMARY KEY, v int);\nINSERT INTO t VALUES (1, 7), (2, 7), (3, 8);\n"},
 			file{"2_ix.sql", "-- atlas:txmode none\n\nCREATE UNIQUE INDEX CONCURRENTLY t_v_key ON t (v);\n"})
@@ -74,7 +77,7 @@ func TestFailedConcurrentBuildLeavesNoInvalidIndex(t *testing.T) {
 		if st, err = Status(context.Background(), d.db, d.u, dir); err != nil || len(st.InvalidIndexes) != 0 || !st.UpToDate() {
 			t.Errorf("status after the retry: %+v, %v", st, err)
 		}
-	})
+	}, testserver.Except(testserver.SQLite, "CREATE INDEX CONCURRENTLY is PostgreSQL's"), testserver.Except(testserver.MySQL, "CREATE INDEX CONCURRENTLY is PostgreSQL's"))
 }
 
 // An interrupted concurrent build (the upgrade cancelled while the build
@@ -83,7 +86,8 @@ func TestFailedConcurrentBuildLeavesNoInvalidIndex(t *testing.T) {
 // again.
 func TestInterruptedConcurrentBuildResumesByItself(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "P", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := writeDir(t, d.dia(),
 			file{"1_t.sql", "CREATE TABLE t (id int PRIMARY KEY, v int);\nINSERT INTO t VALUES (1, 7), (2, 8);\n"},
 			file{"2_ix.sql", "-- atlas:txmode none\n\nCREATE INDEX CONCURRENTLY t_v_ix ON t (v);\n"})
@@ -137,5 +141,5 @@ func TestInterruptedConcurrentBuildResumesByItself(t *testing.T) {
 		if exists, valid := indexValid(t, d, "t_v_ix"); !exists || !valid {
 			t.Errorf("t_v_ix after the resume: exists=%v valid=%v", exists, valid)
 		}
-	})
+	}, testserver.Except(testserver.SQLite, "CREATE INDEX CONCURRENTLY is PostgreSQL's"), testserver.Except(testserver.MySQL, "CREATE INDEX CONCURRENTLY is PostgreSQL's"))
 }

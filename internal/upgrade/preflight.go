@@ -18,7 +18,7 @@ import (
 	"github.com/weber-framework/weber/internal/preflight"
 )
 
-// The pre-flight check (RELIABILITY scenario 11): before anything runs,
+// The pre-flight check (scenario "Destructive change" of RELIABILITY.md): before anything runs,
 // the pending statements that could destroy or reject rows are rehearsed
 // on a copy of the target's schema (package preflight), and the rows they
 // would affect are counted on the target.

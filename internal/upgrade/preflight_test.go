@@ -11,8 +11,10 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/preflight"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 // devURL is the dev server for the backend's pre-flight check ("" for
@@ -64,18 +66,22 @@ func unchanged(t *testing.T, d *tdb) {
 	}
 }
 
-// Scenario 11: a dropped column that holds data.
+// Scenario "Destructive change": a dropped column that holds data.
 func TestPreflightDropColumnWithData(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		drop := file{"2_drop_bio.sql", "ALTER TABLE users DROP COLUMN bio;\n"}
 		dir := populated(t, d, drop)
 		_, err := upgrade(t, d, dir, Options{DevURL: devURL(d)})
 		t.Logf("refusal: %v", err)
 		r := wantRefusal(t, err, KindDataLoss, "users.bio", "3 rows", "--allow-data-loss", "2_drop_bio.sql", "statement 1")
 		var dl *preflight.DataLossError
-		if !errors.As(err, &dl) || len(dl.Risks) != 1 || dl.Risks[0].Rows != 3 || dl.Risks[0].Kind != preflight.DropColumn {
-			t.Errorf("want a DataLossError with one drop-column risk of 3 rows, got %+v", dl)
+		if !errors.As(err, &dl) {
+			t.Fatalf("want a DataLossError, got %v", err)
+		}
+		if diff := cmp.Diff([]string{"drop-column users.bio: 3 rows, blocks"}, risksOf(dl.Risks)); diff != "" {
+			t.Errorf("want one drop-column risk of 3 rows (-want +got):\n%s", diff)
 		}
 		if r.File != "2_drop_bio.sql" {
 			t.Errorf("refusal file %q", r.File)
@@ -84,8 +90,11 @@ func TestPreflightDropColumnWithData(t *testing.T) {
 
 		// A dry run reports the risk instead of refusing.
 		res := mustUpgrade(t, d, dir, Options{DryRun: true, DevURL: devURL(d)})
-		if len(res.Risks) != 1 || !res.Risks[0].Blocks() || res.Risks[0].Column != "bio" || res.PreflightSkipped != "" {
-			t.Errorf("dry run risks: %+v (skipped %q)", res.Risks, res.PreflightSkipped)
+		if diff := cmp.Diff([]string{"drop-column users.bio: 3 rows, blocks"}, risksOf(res.Risks)); diff != "" {
+			t.Errorf("dry run risks (-want +got):\n%s", diff)
+		}
+		if res.PreflightSkipped != "" {
+			t.Errorf("dry run: the pre-flight was skipped: %s", res.PreflightSkipped)
 		}
 		unchanged(t, d)
 
@@ -101,7 +110,8 @@ func TestPreflightDropColumnWithData(t *testing.T) {
 
 func TestPreflightEmptyColumnDrops(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := populated(t, d, file{"2_drop_bio.sql", "ALTER TABLE users DROP COLUMN bio;\n"})
 		if _, err := d.db.Exec("UPDATE users SET bio = NULL"); err != nil {
 			t.Fatal(err)
@@ -119,7 +129,8 @@ func TestPreflightEmptyColumnDrops(t *testing.T) {
 
 func TestPreflightNotNullWithoutDefault(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		body := "ALTER TABLE users ADD COLUMN age int NOT NULL;\n"
 		if d.dia() == dialect.SQLite {
 			// SQLite cannot ADD a NOT NULL column without a default: Atlas
@@ -141,7 +152,8 @@ func TestPreflightNotNullWithoutDefault(t *testing.T) {
 
 func TestPreflightUniqueOverDuplicates(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := populated(t, d, file{"2_unique_name.sql", "CREATE TABLE other (id int NOT NULL, PRIMARY KEY (id));\nCREATE UNIQUE INDEX users_name ON users (name);\n"})
 		_, err := upgrade(t, d, dir, Options{DevURL: devURL(d)})
 		wantRefusal(t, err, KindDataLoss, "users(name)", "2 values", "4 rows", "statement 2", "--allow-data-loss")
@@ -170,7 +182,8 @@ func concatID(dia string) string {
 // database: there are no rows to lose.
 func TestPreflightSkippedOnEmptyTarget(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := writeDir(t, d.dia(), people,
 			file{"2_drop_bio.sql", "ALTER TABLE users DROP COLUMN bio;\nCREATE UNIQUE INDEX users_name ON users (name);\n"})
 		res := mustUpgrade(t, d, dir, Options{}) // no DevURL
@@ -184,7 +197,8 @@ func TestPreflightSkippedOnEmptyTarget(t *testing.T) {
 // risky and the database holds rows; the message says what to set.
 func TestPreflightNoDevServer(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "PM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := populated(t, d, file{"2_drop_bio.sql", "ALTER TABLE users DROP COLUMN bio;\n"})
 		_, err := upgrade(t, d, dir, Options{})
 		env := "WEBER_DEV_" + strings.ToUpper(d.dia()) + "_URL"
@@ -204,7 +218,7 @@ func TestPreflightNoDevServer(t *testing.T) {
 		if res := mustUpgrade(t, d2, dir2, Options{}); res.After != "2" {
 			t.Errorf("harmless file: %+v", res)
 		}
-	})
+	}, testserver.Except(testserver.SQLite, "the pre-flight needs no dev server on SQLite (it copies the database)"))
 }
 
 func TestRiskyStatement(t *testing.T) {
@@ -271,11 +285,12 @@ func TestPreflightInMemorySQLite(t *testing.T) {
 	}
 }
 
-// Scenario 15: a pool limited to one connection does not deadlock the
+// Scenario "Pools and poolers": a pool limited to one connection does not deadlock the
 // check, which reads the target through the pool.
 func TestPreflightOneConnectionPool(t *testing.T) {
 	t.Parallel()
-	forBackends(t, "SPM", func(t *testing.T, d *tdb) {
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
 		dir := populated(t, d, file{"2_unique_name.sql", "CREATE UNIQUE INDEX users_name ON users (name);\n"})
 		d.db.SetMaxOpenConns(1)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

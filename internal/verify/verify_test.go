@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,9 +11,11 @@ import (
 
 	"ariga.io/atlas/sql/migrate"
 
+	"github.com/google/go-cmp/cmp"
 	entmigrate "github.com/weber-framework/weber/ent/migrate"
 	"github.com/weber-framework/weber/internal/fingerprint"
 	"github.com/weber-framework/weber/internal/testdb/liveschematest"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 	"github.com/weber-framework/weber/internal/verify"
 )
 
@@ -134,35 +137,33 @@ func addColumn(folder string) string {
 // TestProjectHistory: the project's own history, checked against its models.
 func TestProjectHistory(t *testing.T) {
 	t.Parallel()
-	for _, folder := range liveschematest.Dialects {
-		t.Run(folder, func(t *testing.T) {
-			t.Parallel()
-			d := run(t, verify.Options{Root: history(t, folder, "20261127020000_add_nickname.sql", addColumn(folder)), Dialects: []string{folder},
-				DevURLs: devURLs(t, folder), Rows: 20})
-			if !d.Passed() {
-				dump(t, d)
-				t.Fatal("a clean add-column migration failed verify")
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		folder := be.Name
+		d := run(t, verify.Options{Root: history(t, folder, "20261127020000_add_nickname.sql", addColumn(folder)), Dialects: []string{folder},
+			DevURLs: devURLs(t, folder), Rows: 20})
+		if !d.Passed() {
+			dump(t, d)
+			t.Fatal("a clean add-column migration failed verify")
+		}
+		from := newestVersion(t, folder)
+		if d.From != from || len(d.Files) != 1 || d.Files[0] != "20261127020000_add_nickname.sql" {
+			t.Errorf("from %q files %v", d.From, d.Files)
+		}
+		if s := step(t, d, "fill the tables"); !strings.Contains(s.Detail, "users 20") || !strings.Contains(s.Detail, "post_tags 20") {
+			t.Errorf("fill: %s", s.Detail)
+		}
+		if s := step(t, d, "apply 20261127020000_add_nickname.sql"); !strings.Contains(s.Detail, "users.nickname") {
+			t.Errorf("apply: %s", s.Detail)
+		}
+		for _, name := range []string{"no row lost after the upgrade", "untouched values unchanged after the upgrade", "foreign keys hold after the upgrade", "downgrade to " + from, "no row lost after the downgrade", "upgrade again", "no row lost after upgrading again"} {
+			if s := step(t, d, name); s.Status != verify.Pass {
+				t.Errorf("%s: %s %s", name, s.Status, s.Detail)
 			}
-			from := newestVersion(t, folder)
-			if d.From != from || len(d.Files) != 1 || d.Files[0] != "20261127020000_add_nickname.sql" {
-				t.Errorf("from %q files %v", d.From, d.Files)
-			}
-			if s := step(t, d, "fill the tables"); !strings.Contains(s.Detail, "users 20") || !strings.Contains(s.Detail, "post_tags 20") {
-				t.Errorf("fill: %s", s.Detail)
-			}
-			if s := step(t, d, "apply 20261127020000_add_nickname.sql"); !strings.Contains(s.Detail, "users.nickname") {
-				t.Errorf("apply: %s", s.Detail)
-			}
-			for _, name := range []string{"no row lost after the upgrade", "untouched values unchanged after the upgrade", "foreign keys hold after the upgrade", "downgrade to " + from, "no row lost after the downgrade", "upgrade again", "no row lost after upgrading again"} {
-				if s := step(t, d, name); s.Status != verify.Pass {
-					t.Errorf("%s: %s %s", name, s.Status, s.Detail)
-				}
-			}
-			if s := step(t, d, "final schema equals the models"); s.Status != verify.Skip {
-				t.Errorf("models step without models: %s", s.Status)
-			}
-		})
-	}
+		}
+		if s := step(t, d, "final schema equals the models"); s.Status != verify.Skip {
+			t.Errorf("models step without models: %s", s.Status)
+		}
+	})
 }
 
 // TestProjectHistoryMatchesModels: verify on the history exactly as
@@ -189,24 +190,26 @@ func TestProjectHistoryMatchesModels(t *testing.T) {
 // catches it.
 func TestCatchesRewrittenValues(t *testing.T) {
 	t.Parallel()
-	for _, folder := range liveschematest.Dialects {
-		t.Run(folder, func(t *testing.T) {
-			t.Parallel()
-			d := run(t, verify.Options{Root: history(t, folder, "20261127020000_add_nickname.sql", addColumn(folder)+"UPDATE users SET name = 'x';\n"),
-				Dialects: []string{folder}, DevURLs: devURLs(t, folder), Rows: 20, NoReverse: true})
-			s := step(t, d, "untouched values unchanged after the upgrade")
-			if s.Status != verify.Fail || d.Passed() {
-				dump(t, d)
-				t.Fatal("verify let a value rewrite through")
-			}
-			if len(s.Findings) != 1 || s.Findings[0].Kind != fingerprint.ValueChanged || s.Findings[0].Table != "users" || s.Findings[0].Column != "name" || s.Findings[0].Count != 20 {
-				t.Errorf("findings: %+v", s.Findings)
-			}
-			if !strings.Contains(s.Detail, "20 of 20 values of users.name changed") {
-				t.Errorf("detail: %s", s.Detail)
-			}
-		})
-	}
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		folder := be.Name
+		d := run(t, verify.Options{Root: history(t, folder, "20261127020000_add_nickname.sql", addColumn(folder)+"UPDATE users SET name = 'x';\n"),
+			Dialects: []string{folder}, DevURLs: devURLs(t, folder), Rows: 20, NoReverse: true})
+		s := step(t, d, "untouched values unchanged after the upgrade")
+		if s.Status != verify.Fail || d.Passed() {
+			dump(t, d)
+			t.Fatal("verify let a value rewrite through")
+		}
+		var got []string
+		for _, f := range s.Findings {
+			got = append(got, fmt.Sprintf("%s %s.%s: %d", f.Kind, f.Table, f.Column, f.Count))
+		}
+		if diff := cmp.Diff([]string{fmt.Sprintf("%s users.name: 20", fingerprint.ValueChanged)}, got); diff != "" {
+			t.Errorf("findings (-want +got):\n%s", diff)
+		}
+		if !strings.Contains(s.Detail, "20 of 20 values of users.name changed") {
+			t.Errorf("detail: %s", s.Detail)
+		}
+	})
 }
 
 // TestDeclaredTouchPasses: the same rewrite, declared in the file, passes.
@@ -223,30 +226,32 @@ func TestDeclaredTouchPasses(t *testing.T) {
 // TestCatchesDeletedRows: a DELETE in a migration loses rows.
 func TestCatchesDeletedRows(t *testing.T) {
 	t.Parallel()
-	for _, folder := range liveschematest.Dialects {
-		t.Run(folder, func(t *testing.T) {
-			t.Parallel()
-			d := run(t, verify.Options{Root: history(t, folder, "20261127020000_cleanup.sql", "DELETE FROM post_tags WHERE post_id <= 5;\nDELETE FROM posts WHERE id <= 5;\n"),
-				Dialects: []string{folder}, DevURLs: devURLs(t, folder), Rows: 20, NoReverse: true})
-			s := step(t, d, "no row lost after the upgrade")
-			if s.Status != verify.Fail {
-				dump(t, d)
-				t.Fatal("verify let a DELETE through")
+	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
+		folder := be.Name
+		d := run(t, verify.Options{Root: history(t, folder, "20261127020000_cleanup.sql", "DELETE FROM post_tags WHERE post_id <= 5;\nDELETE FROM posts WHERE id <= 5;\n"),
+			Dialects: []string{folder}, DevURLs: devURLs(t, folder), Rows: 20, NoReverse: true})
+		s := step(t, d, "no row lost after the upgrade")
+		if s.Status != verify.Fail {
+			dump(t, d)
+			t.Fatal("verify let a DELETE through")
+		}
+		var posts *fingerprint.Finding
+		for i, f := range s.Findings {
+			if f.Table == "posts" && f.Kind == fingerprint.RowsLost {
+				posts = &s.Findings[i]
 			}
-			var posts *fingerprint.Finding
-			for i, f := range s.Findings {
-				if f.Table == "posts" && f.Kind == fingerprint.RowsLost {
-					posts = &s.Findings[i]
-				}
-			}
-			if posts == nil || posts.Count != 5 || posts.Before != 20 || posts.After != 15 {
-				t.Errorf("findings: %+v", s.Findings)
-			}
-			if !strings.Contains(s.Detail, "table posts lost 5 of its 20 rows") {
-				t.Errorf("detail: %s", s.Detail)
-			}
-		})
-	}
+		}
+		if posts == nil {
+			t.Fatalf("findings %+v: none for the rows posts lost", s.Findings)
+		}
+		type lost struct{ Count, Before, After int64 }
+		if diff := cmp.Diff(lost{5, 20, 15}, lost{posts.Count, posts.Before, posts.After}); diff != "" {
+			t.Errorf("the rows posts lost (-want +got):\n%s", diff)
+		}
+		if !strings.Contains(s.Detail, "table posts lost 5 of its 20 rows") {
+			t.Errorf("detail: %s", s.Detail)
+		}
+	})
 }
 
 // TestDroppedColumn: dropping a column that holds data fails, unless the

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
@@ -21,8 +22,8 @@ func TestWindowCountsTheQueriesThatOverlapIt(t *testing.T) {
 		{Start: t0.Add(60 * ms), Took: 1 * ms},                       // after
 	}
 	s := Window(qs, t0.Add(10*ms), t0.Add(50*ms))
-	if s.N != 3 || s.Errors != 1 || s.Max != 100*ms || s.P50 != 4*ms {
-		t.Errorf("Window = %+v; want 3 queries, 1 error, worst 100ms, p50 4ms", s)
+	if diff := cmp.Diff(Stats{N: 3, Errors: 1, P50: 4 * ms, P99: s.P99, Max: 100 * ms}, s); diff != "" {
+		t.Errorf("Window: want 3 queries, 1 error, worst 100ms, p50 4ms (-want +got):\n%s", diff)
 	}
 	if s := Window(qs, t0.Add(time.Hour), t0.Add(2*time.Hour)); s.N != 0 || s.Max != 0 {
 		t.Errorf("an empty window = %+v", s)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,15 +18,13 @@ import (
 	"github.com/weber-framework/weber/internal/testdb/pgtemplate"
 	"github.com/weber-framework/weber/internal/testdb/schemakey"
 	"github.com/weber-framework/weber/internal/testdb/templates"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 	"github.com/weber-framework/weber/internal/upgrade"
 )
 
 func serverURL(tb testing.TB) *dbconn.URL {
 	tb.Helper()
-	raw := os.Getenv("WEBER_TEST_POSTGRES_URL")
-	if raw == "" {
-		tb.Skip("WEBER_TEST_POSTGRES_URL is not set")
-	}
+	raw := testserver.Lookup(tb, testserver.Postgres).URL // a named skip; a failure under CI=true
 	u, err := dbconn.Parse(raw)
 	if err != nil {
 		tb.Fatal(err)

@@ -3,7 +3,6 @@ package pgtemplate
 import (
 	"context"
 	"database/sql"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,14 +10,12 @@ import (
 
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/testdb/templates"
+	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
 
 func testServer(t *testing.T) (*Server, string) {
 	t.Helper()
-	raw := os.Getenv("WEBER_TEST_POSTGRES_URL")
-	if raw == "" {
-		t.Skip("WEBER_TEST_POSTGRES_URL is not set")
-	}
+	raw := testserver.Lookup(t, testserver.Postgres).URL // a named skip; a failure under CI=true
 	u, err := dbconn.Parse(raw)
 	if err != nil {
 		t.Fatal(err)

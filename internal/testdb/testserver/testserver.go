@@ -20,6 +20,10 @@
 //			...
 //		})
 //	}
+//
+// Each (each.go) is the one way to run a subtest per backend: a server that
+// is not configured is a subtest skipped by name, a failure under CI=true,
+// and a test none of whose subtests could run is reported as skipped.
 package testserver
 
 import (
@@ -34,22 +38,17 @@ import (
 	"time"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/dialect"
 )
 
 // Prefix starts the name of every database made for a test on a server.
 // Nothing else is ever dropped by a test's clean-up.
 const Prefix = "weber_test_"
 
-// Environment variables that name the servers to test on. Each names a
-// server URL; its own database is only used to reach the server.
-const (
-	EnvPostgres = "WEBER_TEST_POSTGRES_URL"
-	EnvMySQL    = "WEBER_TEST_MYSQL_URL"
-	// EnvPgBouncer names a PgBouncer in transaction pooling mode in front
-	// of the PostgreSQL server, which serves every database of that server
-	// under its own name (scripts/services.sh starts one).
-	EnvPgBouncer = "WEBER_TEST_PGBOUNCER_URL"
-)
+// EnvPgBouncer names a PgBouncer in transaction pooling mode in front of
+// the PostgreSQL server, which serves every database of that server under
+// its own name (scripts/services.sh starts one).
+const EnvPgBouncer = "WEBER_TEST_PGBOUNCER_URL"
 
 // cleanupTimeout bounds closing and dropping a test database.
 const cleanupTimeout = 30 * time.Second
@@ -67,47 +66,20 @@ type Backend struct {
 }
 
 // Backends returns the backends configured for this test run: SQLite
-// always, then PostgreSQL and MySQL when their environment variable is set.
+// always, then PostgreSQL and MySQL when their environment variable
+// (dialect.Dialect.TestURLVar: WEBER_TEST_POSTGRES_URL,
+// WEBER_TEST_MYSQL_URL) names a server URL, whose own database is only used
+// to reach the server.
 func Backends() []Backend {
-	out := []Backend{{Name: "sqlite"}}
-	if u := strings.TrimSpace(os.Getenv(EnvPostgres)); u != "" {
-		out = append(out, Backend{Name: "postgres", URL: u})
-	}
-	if u := strings.TrimSpace(os.Getenv(EnvMySQL)); u != "" {
-		out = append(out, Backend{Name: "mysql", URL: u})
-	}
-	return out
-}
-
-// Lookup returns the backend named name ("sqlite", "postgres" or "mysql"),
-// skipping the test when that server is not configured.
-func Lookup(t testing.TB, name string) Backend {
-	t.Helper()
-	for _, b := range Backends() {
-		if b.Name == name {
-			return b
+	out := []Backend{{Name: dialect.SQLite.String()}}
+	for _, d := range dialect.All() {
+		if v := d.TestURLVar(); v != "" {
+			if u := strings.TrimSpace(os.Getenv(v)); u != "" {
+				out = append(out, Backend{Name: d.String(), URL: u})
+			}
 		}
 	}
-	switch name {
-	case "postgres", "mysql":
-		t.Skipf("%s not set: skipping the %s test", EnvFor(name), name)
-	default:
-		t.Fatalf("testserver: unknown backend %q: want sqlite, postgres or mysql", name)
-	}
-	return Backend{}
-}
-
-// Each runs fn once per configured backend (see Backends), as parallel
-// subtests named after the backend. It calls t.Parallel() in the subtest:
-// fn must not call it again. A backend that is not configured is not run.
-func Each(t *testing.T, fn func(t *testing.T, b Backend)) {
-	t.Helper()
-	for _, b := range Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			fn(t, b)
-		})
-	}
+	return out
 }
 
 // PgBouncer returns the PostgreSQL backend reached through the pooler that
@@ -129,13 +101,8 @@ func PgBouncer(t testing.TB) Backend {
 // EnvFor returns the environment variable that names the server of a
 // backend ("" for SQLite).
 func EnvFor(backend string) string {
-	switch backend {
-	case "postgres":
-		return EnvPostgres
-	case "mysql":
-		return EnvMySQL
-	}
-	return ""
+	d, _ := dialect.Parse(backend)
+	return d.TestURLVar()
 }
 
 // Options configures NewEmpty and NewURL. A nil *Options is the default.
@@ -301,7 +268,7 @@ func serverURL(t testing.TB, b Backend, o *Options) (base, u *dbconn.URL) {
 	if err != nil {
 		t.Fatalf("testserver: the test server URL in %s: %v", EnvFor(b.Name), err)
 	}
-	if base.Memory || base.Dialect == "sqlite3" {
+	if base.Memory || base.Dialect == dialect.SQLite.Ent() {
 		t.Fatalf("testserver: %s is an SQLite URL: a test server URL is postgres:// or mysql://", base.Redacted())
 	}
 	name := o.Name
