@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	entschema "entgo.io/ent/dialect/sql/schema"
@@ -101,8 +102,24 @@ func Main(p Project) {
 // One process runs one command at a time: urfave/cli keeps its help and
 // version flags in package variables.
 func Run(ctx context.Context, p Project, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(p.Tables) == 0 && usesModels(args) {
+		fmt.Fprintf(stderr, "weberctl: this project gives weberctl no models: set Tables: migrate.Tables (ent's, generated with --feature sql/versioned-migration) in the weberctl.Project of its %s main.go\n", p.name())
+		return exitFailure
+	}
 	e := &env{project: p, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, isTerminal: isTerminal(stdin), progress: isTerminalWriter(stderr)}
 	return e.run(ctx, args)
+}
+
+// usesModels reports whether the command line runs a command that reads
+// the models (db and serve; not help, version, new or completion).
+func usesModels(args []string) bool {
+	for _, a := range args[min(1, len(args)):] {
+		if strings.HasPrefix(a, "-") {
+			continue
+		}
+		return a == "db" || a == "serve"
+	}
+	return false
 }
 
 // name is the program's name in help.

@@ -50,6 +50,18 @@ func TestProjectWithoutAppOrSeed(t *testing.T) {
 	}
 }
 
+// A project without models is told so before any command that needs them.
+func TestProjectWithoutTables(t *testing.T) {
+	t.Parallel()
+	r := runProject(t, Project{}, nil, "db", "revision")
+	if r.code != exitFailure || !strings.Contains(r.stderr, "no models: set Tables: migrate.Tables") {
+		t.Errorf("db revision without Tables: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := runProject(t, Project{}, nil, "version"); r.code != 0 {
+		t.Errorf("version without Tables: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
 // weberctl new refuses, as a usage mistake, what it cannot write.
 func TestNewRefuses(t *testing.T) {
 	t.Parallel()
