@@ -124,7 +124,7 @@ COMP_WORDS=(weberctl db downgrade --to ""); COMP_CWORD=4; _weberctl_complete; ec
 			versions = append(versions, v)
 		}
 	}
-	if len(lines) != 2 || lines[0] != "db" || lines[1] != strings.Join(versions, " ") || len(versions) == 0 {
-		t.Errorf("bash completion printed %q; want \"db\" then the versions %q", lines, versions)
+	if len(lines) != 2 || lines[0] != "db devserver" || lines[1] != strings.Join(versions, " ") || len(versions) == 0 {
+		t.Errorf("bash completion printed %q; want \"db devserver\" then the versions %q", lines, versions)
 	}
 }

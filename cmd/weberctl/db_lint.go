@@ -40,6 +40,9 @@ only edit files that no database has applied yet.
 PostgreSQL and MySQL replay on the server WEBER_DEV_POSTGRES_URL /
 WEBER_DEV_MYSQL_URL (or --dev-postgres-url / --dev-mysql-url) names; without
 one, lint only some dialects with --dialect sqlite.
+When none is set and the server is installed (Debian: postgresql,
+mariadb-server), weberctl starts a private one itself and stops it after
+10 minutes unused (see ` + "`weberctl devserver --help`" + `).
 
 Example:
    weberctl db lint
@@ -69,7 +72,10 @@ func dbLintCommand(e *env) *cli.Command {
 			if c.Int("latest") > 0 && c.NArg() > 0 {
 				return usagef("give versions or --latest, not both")
 			}
-			dev := devURLs(c, cfg)
+			dev, err := e.devServerURLs(c, cfg, dialects)
+			if err != nil {
+				return err
+			}
 			v := lintView{Dialects: []lintDialectView{}}
 			var unlinted []string
 			for _, d := range dialects {
@@ -77,7 +83,7 @@ func dbLintCommand(e *env) *cli.Command {
 				dv := lintDialectView{Dialect: d, Dir: dir, Files: []lintedFileView{}, Warnings: []string{}}
 				if d != plan.SQLite && strings.TrimSpace(dev[d]) == "" {
 					dv.Error = fmt.Sprintf("no dev database: set %s (or --dev-%s-url) to a server where weberctl may create scratch databases, "+
-						"or lint only some dialects with --dialect sqlite", plan.DevURLVariable(d), d)
+						"or lint only some dialects with --dialect sqlite%s", plan.DevURLVariable(d), d, e.devHint(d))
 				} else {
 					rep, err := plan.LintFiles(c.Context, plan.LintOptions{Dir: dir, Dialect: d, DevURL: dev[d],
 						Versions: c.Args().Slice(), Latest: c.Int("latest"), Logger: cfg.Logger})

@@ -30,6 +30,9 @@ failure, naming the table, the column and the counts. A dialect that could
 not be rehearsed (no dev server for it) is a failure too: give its server
 with --dev-postgres-url / --dev-mysql-url (or WEBER_DEV_POSTGRES_URL /
 WEBER_DEV_MYSQL_URL), or leave it out with --dialect.
+When none is set and the server is installed (Debian: postgresql,
+mariadb-server), weberctl starts a private one itself and stops it after
+10 minutes unused (see ` + "`weberctl devserver --help`" + `).
 
 Memory stays flat whatever --rows is: rows are generated in batches and
 the snapshots of the data are kept in temporary files. On a terminal the
@@ -65,10 +68,14 @@ Example:
 			if err != nil {
 				return err
 			}
+			dev, err := e.devServerURLs(c, cfg, dialects)
+			if err != nil {
+				return err
+			}
 			rep, err := verify.Run(c.Context, verify.Options{
 				Dir:           cfg.MigrationsDir,
 				Dialects:      dialects,
-				DevURLs:       devURLs(c, cfg),
+				DevURLs:       dev,
 				From:          c.String("from"),
 				Rows:          c.Int("rows"),
 				Seed:          c.Int64("seed"),

@@ -372,3 +372,10 @@ func randomPassword() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Installed returns nil when the dialect's server binaries are installed,
+// a *NotInstalledError otherwise.
+func Installed(dialect string) error {
+	_, err := find(dialect)
+	return err
+}
