@@ -76,6 +76,7 @@ func dbLintCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
+			prog := e.newProgressLine(c.Bool("json"))
 			v := lintView{Dialects: []lintDialectView{}}
 			var unlinted []string
 			for _, d := range dialects {
@@ -86,7 +87,7 @@ func dbLintCommand(e *env) *cli.Command {
 						"or lint only some dialects with --dialect sqlite%s", plan.DevURLVariable(d), d, e.devHint(d))
 				} else {
 					rep, err := plan.LintFiles(c.Context, plan.LintOptions{Dir: dir, Dialect: d, DevURL: dev[d],
-						Versions: c.Args().Slice(), Latest: c.Int("latest"), Logger: cfg.Logger})
+						Versions: c.Args().Slice(), Latest: c.Int("latest"), Logger: cfg.Logger, Progress: lintProgress(prog)})
 					if err != nil {
 						dv.Error = oneLine(err.Error())
 					} else {
@@ -101,6 +102,7 @@ func dbLintCommand(e *env) *cli.Command {
 				v.Dialects = append(v.Dialects, dv)
 			}
 			v.OK = v.Errors == 0 && len(unlinted) == 0
+			prog.clear()
 			if c.Bool("json") {
 				if err := writeJSON(e.stdout, v); err != nil {
 					return err
@@ -108,6 +110,11 @@ func dbLintCommand(e *env) *cli.Command {
 			} else {
 				renderLint(e, v)
 			}
+			replayed := 0
+			for _, d := range v.Dialects {
+				replayed += d.Replayed
+			}
+			prog.done(fmt.Sprintf("db lint: %s, %s replayed", plural(len(v.Dialects), "dialect", "dialects"), plural(replayed, "file", "files")))
 			var msgs []string
 			if v.Errors > 0 {
 				msgs = append(msgs, fmt.Sprintf("found %s (destructive statements not marked intended)", plural(v.Errors, "error", "errors")))
@@ -211,4 +218,15 @@ func shorten(s string, n int) string {
 		return s
 	}
 	return string(r[:n-3]) + "..."
+}
+
+// lintProgress shows the replay of each dialect's history on p: the file
+// it is at, of how many; nil (no events) when p shows nothing.
+func lintProgress(p *progressLine) func(plan.LintProgress) {
+	if p == nil {
+		return nil
+	}
+	return func(ev plan.LintProgress) {
+		p.show(fmt.Sprintf("%s: replaying file %d of %d (%s)", ev.Dialect, ev.Done, ev.Total, ev.File))
+	}
 }

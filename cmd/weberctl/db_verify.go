@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -72,6 +71,7 @@ Example:
 			if err != nil {
 				return err
 			}
+			prog := e.newProgressLine(c.Bool("json"))
 			rep, err := verify.Run(c.Context, verify.Options{
 				Dir:           cfg.MigrationsDir,
 				Dialects:      dialects,
@@ -84,11 +84,9 @@ Example:
 				AllowDataLoss: c.Bool("allow-data-loss"),
 				NoReverse:     c.Bool("no-reverse"),
 				Logger:        cfg.Logger,
-				Progress:      verifyProgress(e),
+				Progress:      verifyProgress(prog),
 			})
-			if e.progress {
-				fmt.Fprint(e.stderr, "\r\033[K")
-			}
+			prog.clear()
 			if err != nil {
 				return err
 			}
@@ -99,6 +97,7 @@ Example:
 			} else {
 				renderVerify(e, rep)
 			}
+			prog.done(fmt.Sprintf("db verify: %s", plural(len(rep.Dialects), "dialect", "dialects")))
 			if !rep.Passed() {
 				return verifyError(rep)
 			}
@@ -156,27 +155,22 @@ func skippedError(rep *verify.Report) error {
 	return fmt.Errorf("verify: %s not rehearsed: %s", strings.Join(names, ", "), strings.Join(why, "; "))
 }
 
-// verifyProgress shows the rehearsal's progress on one line of stderr,
-// rewritten in place, when stderr is a terminal; nil otherwise.
-func verifyProgress(e *env) func(verify.Progress) {
-	if !e.progress {
+// verifyProgress shows the rehearsal's progress on p; nil (no events)
+// when p shows nothing.
+func verifyProgress(p *progressLine) func(verify.Progress) {
+	if p == nil {
 		return nil
 	}
-	var last time.Time
-	return func(p verify.Progress) {
-		if p.Table != "" && time.Since(last) < 200*time.Millisecond {
-			return
-		}
-		last = time.Now()
-		line := p.Dialect + ": " + p.Step
-		if p.Table != "" {
-			line += ": " + p.Table + " " + count.Thousands(p.Rows)
-			if p.Total > 0 {
-				line += " of " + count.Thousands(p.Total)
+	return func(ev verify.Progress) {
+		line := ev.Dialect + ": " + ev.Step
+		if ev.Table != "" {
+			line += ": " + ev.Table + " " + count.Thousands(ev.Rows)
+			if ev.Total > 0 {
+				line += " of " + count.Thousands(ev.Total)
 			}
 			line += " rows"
 		}
-		fmt.Fprint(e.stderr, "\r\033[K"+line)
+		p.show(line)
 	}
 }
 
