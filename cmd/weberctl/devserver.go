@@ -63,7 +63,7 @@ func (e *env) privateDevServer(c *cli.Context, d string) (string, error) {
 		return "", nil
 	}
 	opts, err := e.devServerOptions(d)
-	if err != nil {
+	if err != nil || opts.Watchdog == nil {
 		return "", err
 	}
 	l, err := devserver.Acquire(c.Context, opts)
@@ -110,6 +110,11 @@ func (e *env) devServerOptions(d string) (devserver.Options, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return opts, fmt.Errorf("finding weberctl to watch the dev server: %w", err)
+	}
+	if strings.HasSuffix(exe, ".test") {
+		// In-process tests: the watchdog would be the test binary, so no
+		// private server (the tests of private dev servers run weberctl).
+		return opts, nil
 	}
 	opts.Watchdog = func(stateDir string, idle time.Duration) *exec.Cmd {
 		return exec.Command(exe, "devserver", "watch", "--state-dir", stateDir, "--idle", idle.String())
