@@ -67,7 +67,8 @@ func documentedTaskRuns(t *testing.T) map[string]string {
 	files := []string{filepath.Join("..", "..", "Taskfile.yml"), filepath.Join("..", "..", "README.md")}
 	docs, _ := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
 	files = append(files, docs...)
-	run := regexp.MustCompile("(?:^|[\\s`(])task ([a-z][a-z:]*(?: -- [^`\\n()]*)?)")
+	// `task NAME`, go.mod task NAME [-- ARGS], and task NAME -- ARGS in prose.
+	run := regexp.MustCompile("(?:`task ([a-z][a-z:]*(?: -- [^`\\n()]*)?)`|go\\.mod task ([a-z][a-z:]*(?: -- [^`\\n()]*)?)|\\btask ([a-z][a-z:]* -- [^`\\n()]*))")
 	found := map[string]string{}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -75,7 +76,7 @@ func documentedTaskRuns(t *testing.T) map[string]string {
 			t.Fatal(err)
 		}
 		for _, m := range run.FindAllStringSubmatch(string(b), -1) {
-			found[strings.TrimSpace(m[1])] = filepath.Base(f)
+			found[strings.TrimSpace(m[1]+m[2]+m[3])] = filepath.Base(f)
 		}
 	}
 	return found
