@@ -84,6 +84,9 @@ func ownProcess(pid int, dataDir string) bool {
 	if !alive(pid) || dataDir == "" {
 		return false
 	}
+	if _, err := os.Stat("/proc/self"); err != nil {
+		return true // no procfs (macOS): the pid is all there is to go on
+	}
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 	if err != nil {
 		return !os.IsNotExist(err)
