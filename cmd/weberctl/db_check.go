@@ -35,7 +35,9 @@ problem on its own line, when:
     WEBER_DEV_MYSQL_URL (or --dev-postgres-url / --dev-mysql-url) names. A
     project whose CI has no such server checks only some dialects with
     --dialect sqlite or WEBER_DIALECTS=sqlite: the gate never passes a kept
-    dialect it did not check;
+    dialect it did not check. When none is set and the server is installed
+    (Debian: postgresql, mariadb-server), weberctl starts a private one
+    itself (see ` + "`weberctl devserver --help`" + `);
   - docs/schema.md (next to the migrations folder), when the project keeps
     one, is not what ` + "`weberctl db schema --format mermaid --write docs/schema.md`" + `
     would write from the models (regenerate it and commit it).
@@ -62,7 +64,10 @@ Example:
 			if err != nil {
 				return err
 			}
-			dev := devURLs(c, cfg)
+			dev, err := e.devServerURLs(c, cfg, dialects)
+			if err != nil {
+				return err
+			}
 			rep, err := plan.Check(c.Context, plan.CheckOptions{
 				Root:       cfg.MigrationsDir,
 				Dialects:   dialects,
@@ -75,7 +80,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			v := newCheckView(rep, dev)
+			v := newCheckView(rep, dev, e.devHint)
 			if err := checkSchemaDoc(c, cfg.MigrationsDir, &v); err != nil {
 				return err
 			}
@@ -145,7 +150,7 @@ type checkView struct {
 
 // newCheckView maps the report, rewording a dialect that could not be
 // checked for want of a dev server: the fix is a variable or --dialect.
-func newCheckView(rep *plan.CheckReport, dev map[string]string) checkView {
+func newCheckView(rep *plan.CheckReport, dev map[string]string, hint func(dialect string) string) checkView {
 	v := checkView{Problems: []string{}, Dialects: []checkDialectView{}}
 	for _, d := range rep.Dialects {
 		dv := checkDialectView{Dialect: d.Dialect, Dir: d.Dir, Files: d.Files, Integrity: d.Integrity, NotChecked: d.NotChecked,
@@ -153,7 +158,7 @@ func newCheckView(rep *plan.CheckReport, dev map[string]string) checkView {
 			Problems: list(d.Problems), Warnings: list(d.Warnings)}
 		if d.Integrity == "" && d.NotChecked != "" && d.Dialect != plan.SQLite && strings.TrimSpace(dev[d.Dialect]) == "" {
 			dv.NotChecked = fmt.Sprintf("no dev database: set %s (or --dev-%s-url) to a server where weberctl may create scratch databases, "+
-				"or check only some dialects with --dialect sqlite or WEBER_DIALECTS=sqlite", plan.DevURLVariable(d.Dialect), d.Dialect)
+				"or check only some dialects with --dialect sqlite or WEBER_DIALECTS=sqlite%s", plan.DevURLVariable(d.Dialect), d.Dialect, hint(d.Dialect))
 			dv.Problems = []string{d.Dialect + ": not checked: " + dv.NotChecked}
 		}
 		v.Problems = append(v.Problems, dv.Problems...)

@@ -27,6 +27,9 @@ Dev databases: an in-memory SQLite; for PostgreSQL and MySQL a scratch
 database created on the server --dev-postgres-url / --dev-mysql-url (or
 WEBER_DEV_POSTGRES_URL / WEBER_DEV_MYSQL_URL) names, and dropped afterwards.
 Without one, pass --dialect to write only some dialects.
+When none is set and the server is installed (Debian: postgresql,
+mariadb-server), weberctl starts a private one itself and stops it after
+10 minutes unused (see ` + "`weberctl devserver --help`" + `).
 
 The models are compared in the form each dev server stores them, and each
 file is applied there on top of the replayed history before it is written:
@@ -59,10 +62,14 @@ func dbRevision(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	dev, err := e.devServerURLs(c, cfg, dialects)
+	if err != nil {
+		return err
+	}
 	res, err := plan.Revise(c.Context, plan.ReviseOptions{
 		Root:             cfg.MigrationsDir,
 		Dialects:         dialects,
-		DevURLs:          devURLs(c, cfg),
+		DevURLs:          dev,
 		Name:             c.String("name"),
 		AllowDestructive: c.Bool("allow-destructive"),
 		Tables:           migrate.Tables,

@@ -95,13 +95,10 @@ func TestE2EScratchOfKilledProcessIsRemoved(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = killed.Wait()
-		if !slices.Contains(scratchNames(t, server), dead) {
-			t.Fatalf("the killed weberctl's scratch database %s is already gone: nothing to test", dead)
-		}
-
 		p.addMigration("20991231000000_slow.sql", "SELECT 1;\n")
-		// A concurrent test's command may get there first: then it is
-		// gone, and not named here.
+		// Another weberctl on the same server (a concurrent test's, another
+		// package's) may remove it first, which is what must happen: then
+		// it is gone, and the next lint does not name it.
 		goneBefore := !slices.Contains(scratchNames(t, server), dead)
 		r := p.run("db", "lint", "--dialect", filepath.Base(p.folder()))
 		if r.code != 0 {

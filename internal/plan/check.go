@@ -189,7 +189,7 @@ func checkDialect(ctx context.Context, folder, dir, devURL string, tables []*ent
 	if desired, err = normalizeDesired(ctx, db, folder, filepath.Dir(dir), desired); err != nil {
 		return notChecked(err)
 	}
-	if dc.Lint, err = lintHistory(ctx, db, folder, md, selected, "", log); err != nil {
+	if dc.Lint, err = lintHistory(ctx, db, folder, md, selected, "", log, nil); err != nil {
 		return notChecked(err)
 	}
 	dc.countLintErrors(folder, dir)
