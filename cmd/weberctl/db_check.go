@@ -68,6 +68,7 @@ Example:
 			if err != nil {
 				return err
 			}
+			prog := e.newProgressLine(c.Bool("json"))
 			rep, err := plan.Check(c.Context, plan.CheckOptions{
 				Root:       cfg.MigrationsDir,
 				Dialects:   dialects,
@@ -76,10 +77,13 @@ Example:
 				LintLatest: c.Int("lint-latest"),
 				Kept:       cfg.Dialects,
 				Logger:     cfg.Logger,
+				Progress:   lintProgress(prog),
 			})
 			if err != nil {
+				prog.clear()
 				return err
 			}
+			prog.clear()
 			v := newCheckView(rep, dev, e.devHint)
 			if err := checkSchemaDoc(c, cfg.MigrationsDir, &v); err != nil {
 				return err
@@ -91,6 +95,7 @@ Example:
 			} else {
 				renderCheck(e, v)
 			}
+			prog.done("db check: " + plural(len(rep.Dialects), "dialect", "dialects") + " checked")
 			if n := len(v.Problems); n > 0 {
 				return fmt.Errorf("db check found %s", plural(n, "problem", "problems"))
 			}

@@ -5,8 +5,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/weber-framework/weber/engine"
 	"github.com/weber-framework/weber/app"
+	"github.com/weber-framework/weber/engine"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/devdb"
 	"github.com/weber-framework/weber/internal/envmark"

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"sync"
 	"time"
 )
 
@@ -10,8 +11,10 @@ import (
 // stderr, rewritten in place at most every interval, and a summary line
 // with the time taken at the end. A nil *progressLine shows nothing: it is
 // what commands get off a terminal and under --json, so that scripts see
-// no progress at all.
+// no progress at all. Its methods may be called from several goroutines
+// (db check checks the dialects at once).
 type progressLine struct {
+	mu       sync.Mutex
 	w        io.Writer
 	now      func() time.Time
 	interval time.Duration
@@ -39,6 +42,8 @@ func (p *progressLine) show(line string) {
 	if p == nil {
 		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if t := p.now(); !p.shown || t.Sub(p.last) >= p.interval {
 		p.last, p.shown = t, true
 		fmt.Fprint(p.w, "\r\033[K"+line)
@@ -47,11 +52,20 @@ func (p *progressLine) show(line string) {
 
 // clear erases the line, before other output goes to the terminal.
 func (p *progressLine) clear() {
-	if p == nil || !p.shown {
+	if p == nil {
 		return
 	}
-	fmt.Fprint(p.w, "\r\033[K")
-	p.shown = false
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.erase()
+}
+
+// erase erases the line; p.mu is held.
+func (p *progressLine) erase() {
+	if p.shown {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.shown = false
+	}
 }
 
 // done erases the line and prints the summary with the time taken since
@@ -60,6 +74,8 @@ func (p *progressLine) done(summary string) {
 	if p == nil {
 		return
 	}
-	p.clear()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.erase()
 	fmt.Fprintf(p.w, "%s in %s\n", summary, human(p.now().Sub(p.start)))
 }

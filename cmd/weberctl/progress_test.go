@@ -54,26 +54,31 @@ func TestProgressLineIsSilentOffATerminal(t *testing.T) {
 // db lint on a terminal shows the replay file by file and a summary line;
 // the same run off a terminal prints nothing on stderr.
 func TestLintProgressOnATerminalOnly(t *testing.T) {
-	args := []string{"weberctl", "db", "lint", "--dir", repoMigrations, "--dialect", "sqlite"}
-	for _, terminal := range []bool{true, false} {
-		var out, errb bytes.Buffer
-		e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, progress: terminal}
-		cliMu.Lock()
-		code := e.run(t.Context(), args)
-		cliMu.Unlock()
-		if code != 0 {
-			t.Fatalf("exit %d: %s", code, errb.String())
-		}
-		got := errb.String()
-		if !terminal {
-			if got != "" {
-				t.Fatalf("db lint off a terminal printed on stderr: %q", got)
+	for _, tc := range []struct{ command, summary string }{
+		{"lint", "db lint: 1 dialect, "},
+		{"check", "db check: 1 dialect checked in "},
+	} {
+		args := []string{"weberctl", "db", tc.command, "--dir", repoMigrations, "--dialect", "sqlite"}
+		for _, terminal := range []bool{true, false} {
+			var out, errb bytes.Buffer
+			e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, progress: terminal}
+			cliMu.Lock()
+			code := e.run(t.Context(), args)
+			cliMu.Unlock()
+			if code != 0 {
+				t.Fatalf("db %s: exit %d: %s", tc.command, code, errb.String())
 			}
-			continue
-		}
-		if !strings.Contains(got, "\r\033[Ksqlite: replaying file 1 of ") || !strings.Contains(got, "\r\033[Kdb lint: 1 dialect, ") ||
-			!strings.HasSuffix(got, "s\n") {
-			t.Fatalf("db lint on a terminal: stderr %q; want the replay's progress and a summary line", got)
+			got := errb.String()
+			if !terminal {
+				if got != "" {
+					t.Fatalf("db %s off a terminal printed on stderr: %q", tc.command, got)
+				}
+				continue
+			}
+			if !strings.Contains(got, "\r\033[Ksqlite: replaying file 1 of ") || !strings.Contains(got, "\r\033[K"+tc.summary) ||
+				!strings.HasSuffix(got, "s\n") {
+				t.Fatalf("db %s on a terminal: stderr %q; want the replay's progress and a summary line", tc.command, got)
+			}
 		}
 	}
 }

@@ -40,6 +40,9 @@ type CheckOptions struct {
 	Kept []string
 	// Logger receives progress at debug level; nil discards.
 	Logger *slog.Logger
+	// Progress, when set, is called as each file of each dialect's replay
+	// starts; the dialects are checked at once, so calls may overlap.
+	Progress func(LintProgress)
 }
 
 // CheckReport is the verdict of Check, ready for `--json`.
@@ -131,7 +134,7 @@ func Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rep.Dialects[i] = checkDialect(ctx, f, filepath.Join(opts.Root, f), opts.DevURLs[f], opts.Tables, opts.LintLatest, log)
+			rep.Dialects[i] = checkDialect(ctx, f, filepath.Join(opts.Root, f), opts.DevURLs[f], opts.Tables, opts.LintLatest, log, opts.Progress)
 		}()
 	}
 	wg.Wait()
@@ -145,7 +148,7 @@ func Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
 }
 
 // checkDialect checks one folder; every problem lands in the result.
-func checkDialect(ctx context.Context, folder, dir, devURL string, tables []*entschema.Table, latest int, log *slog.Logger) DialectCheck {
+func checkDialect(ctx context.Context, folder, dir, devURL string, tables []*entschema.Table, latest int, log *slog.Logger, progress func(LintProgress)) DialectCheck {
 	dc := DialectCheck{Dialect: folder, Dir: dir}
 	ed, _ := entDialect(folder)
 	md, err := migdir.OpenDialect(dir, ed)
@@ -189,7 +192,7 @@ func checkDialect(ctx context.Context, folder, dir, devURL string, tables []*ent
 	if desired, err = normalizeDesired(ctx, db, folder, filepath.Dir(dir), desired); err != nil {
 		return notChecked(err)
 	}
-	if dc.Lint, err = lintHistory(ctx, db, folder, md, selected, "", log, nil); err != nil {
+	if dc.Lint, err = lintHistory(ctx, db, folder, md, selected, "", log, progress); err != nil {
 		return notChecked(err)
 	}
 	dc.countLintErrors(folder, dir)
