@@ -38,34 +38,36 @@ func AnnotationLine(r weberschema.Rename) string {
 	return fmt.Sprintf(".Annotations(weberschema.RenamedFrom(%q))", r.From)
 }
 
-// applyRenames renames, in current (the replayed history), the tables and
-// columns that renames declare and that current still has under their old
-// name, and returns the changes that do it in the database: RenameTable
-// first, then a ModifyTable of RenameColumn per table. A rename whose old
-// name is gone (already in the history), or whose new name is already
-// taken, is skipped; done lists those whose old name is gone and new name
-// present: the history has them, and their annotation may go.
+// applyRenames renames, in current (the replayed history), in order, the
+// tables and columns that renames declare and that current still has under
+// their old name, and returns the changes that do it in the database:
+// RenameTable, and a ModifyTable of RenameColumn per table. A rename whose
+// old name is gone, or whose new name is already taken, is skipped; done
+// lists those whose old name is gone and new name present: the history has
+// them, and their annotation may go. tables are the tables renamed or
+// holding a renamed column, by their final names.
 func applyRenames(current *schema.Schema, renames []weberschema.Rename) (out []schema.Change, tables []string, done []weberschema.Rename) {
-	for _, r := range renames {
-		if r.Table != "" {
-			continue
-		}
-		t, ok := current.Table(r.From)
-		_, taken := current.Table(r.To)
-		if !ok && taken {
-			done = append(done, r)
-		}
-		if !ok || taken {
-			continue
-		}
-		from := *t
-		t.Name = r.To
-		out = append(out, &schema.RenameTable{From: &from, To: t})
-		tables = append(tables, r.To)
-	}
-	cols := map[string]*schema.ModifyTable{}
+	open := map[*schema.Table]*schema.ModifyTable{}
+	var touched []*schema.Table
 	for _, r := range renames {
 		if r.Table == "" {
+			t, ok := current.Table(r.From)
+			_, taken := current.Table(r.To)
+			if !ok && taken {
+				done = append(done, r)
+			}
+			if !ok || taken {
+				continue
+			}
+			if m := open[t]; m != nil {
+				frozen := *t // the column renames run under the old name
+				m.T = &frozen
+				delete(open, t)
+			}
+			from := *t
+			t.Name = r.To
+			out = append(out, &schema.RenameTable{From: &from, To: t})
+			touched = append(touched, t)
 			continue
 		}
 		t, ok := current.Table(r.Table)
@@ -82,13 +84,16 @@ func applyRenames(current *schema.Schema, renames []weberschema.Rename) (out []s
 		}
 		from := *c
 		c.Name = r.To
-		m := cols[t.Name]
+		m := open[t]
 		if m == nil {
 			m = &schema.ModifyTable{T: t}
-			cols[t.Name] = m
+			open[t] = m
 			out = append(out, m)
 		}
 		m.Changes = append(m.Changes, &schema.RenameColumn{From: &from, To: c})
+		touched = append(touched, t)
+	}
+	for _, t := range touched {
 		if !slices.Contains(tables, t.Name) {
 			tables = append(tables, t.Name)
 		}

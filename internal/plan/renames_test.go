@@ -190,3 +190,30 @@ func TestReviseAsksAboutPossibleRenames(t *testing.T) {
 		t.Errorf("declined renames: left out %v, statements %s", d.LeftOut, allSQL(d))
 	}
 }
+
+func TestRenamesIn(t *testing.T) {
+	t.Parallel()
+	got := RenamesIn([]string{
+		"ALTER TABLE `tags` RENAME TO `labels`",
+		`ALTER TABLE "users" RENAME COLUMN "bio" TO "biography"`,
+		"RENAME TABLE `a` TO `b`",
+		"ALTER TABLE `posts` RENAME COLUMN `user_id` TO `author_id`, ALGORITHM=INSTANT",
+		"ALTER TABLE `t` CHANGE COLUMN `x` `y` varchar(10) NULL",
+		"ALTER TABLE `t` CHANGE COLUMN `z` `z` varchar(20) NULL",
+		"ALTER TABLE users ADD COLUMN rename_me text",
+		"ALTER INDEX \"tags_name_key\" RENAME TO \"labels_name_key\"",
+	})
+	want := []weberschema.Rename{
+		{From: "tags", To: "labels"},
+		{Table: "users", From: "bio", To: "biography"},
+		{From: "a", To: "b"},
+		{Table: "posts", From: "user_id", To: "author_id"},
+		{Table: "t", From: "x", To: "y"},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("RenamesIn = %v\nwant %v", got, want)
+	}
+	if back := Reversed(want[:2]); fmt.Sprint(back) != fmt.Sprint([]weberschema.Rename{{Table: "users", From: "biography", To: "bio"}, {From: "labels", To: "tags"}}) {
+		t.Errorf("Reversed = %v", back)
+	}
+}
