@@ -270,7 +270,7 @@ func newLoopCopy(t *testing.T) *loopCopy {
 	tmp := t.TempDir()
 	lc := &loopCopy{root: filepath.Join(tmp, "project"), original: filepath.Join(tmp, "original-migrations"), bin0: binary}
 	lc.migrations = filepath.Join(lc.root, "migrations")
-	for _, name := range []string{"go.mod", "go.sum", "ent", "app", "cmd", "internal", "migrations"} {
+	for _, name := range []string{"go.mod", "go.sum", "ent", "app", "cmd", "internal", "migrations", "weberschema"} {
 		loopCopyTree(t, filepath.Join(src, name), filepath.Join(lc.root, name))
 	}
 	loopCopyTree(t, lc.migrations, lc.original)
