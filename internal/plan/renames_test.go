@@ -202,6 +202,8 @@ func TestRenamesIn(t *testing.T) {
 		"ALTER TABLE `t` CHANGE COLUMN `z` `z` varchar(20) NULL",
 		"ALTER TABLE users ADD COLUMN rename_me text",
 		"ALTER INDEX \"tags_name_key\" RENAME TO \"labels_name_key\"",
+		"CREATE TABLE `new_posts` (`id` integer NOT NULL)",
+		"ALTER TABLE `new_posts` RENAME TO `posts`",
 	})
 	want := []weberschema.Rename{
 		{From: "tags", To: "labels"},

@@ -15,6 +15,7 @@ var (
 	renameTableSQL  = regexp.MustCompile(`(?is)^\s*ALTER\s+TABLE\s+` + identRe + `\s+RENAME\s+TO\s+` + identRe + `\s*;?\s*$`)
 	renameTable2SQL = regexp.MustCompile(`(?is)^\s*RENAME\s+TABLE\s+` + identRe + `\s+TO\s+` + identRe + `\s*;?\s*$`)
 	renameColumnSQL = regexp.MustCompile(`(?is)^\s*ALTER\s+TABLE\s+` + identRe + `\s+RENAME\s+COLUMN\s+` + identRe + `\s+TO\s+` + identRe + `\s*(,.*)?;?\s*$`)
+	createTableSQL  = regexp.MustCompile(`(?is)^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?` + identRe)
 	changeColumnSQL = regexp.MustCompile(`(?is)^\s*ALTER\s+TABLE\s+` + identRe + `\s+CHANGE\s+(?:COLUMN\s+)?` + identRe + `\s+` + identRe + `\s`)
 )
 
@@ -32,14 +33,26 @@ func captured(m []string, i int) string {
 // ALTER TABLE t RENAME TO n, RENAME TABLE t TO n, ALTER TABLE t RENAME
 // COLUMN a TO b, and MySQL's ALTER TABLE t CHANGE COLUMN a b when a and b
 // differ. Each Rename names its table as the statement does (after earlier
-// table renames). Other statements are ignored.
+// table renames). A table the file creates is no rename of an existing
+// one: SQLite's table rebuild (CREATE TABLE new_t ...; ALTER TABLE new_t
+// RENAME TO t) is left out. Other statements are ignored.
 func RenamesIn(stmts []string) []weberschema.Rename {
 	var out []weberschema.Rename
+	created := map[string]bool{}
 	for _, s := range stmts {
-		if m := renameTableSQL.FindStringSubmatch(s); m != nil {
-			out = append(out, weberschema.Rename{From: captured(m, 1), To: captured(m, 4)})
-		} else if m := renameTable2SQL.FindStringSubmatch(s); m != nil {
-			out = append(out, weberschema.Rename{From: captured(m, 1), To: captured(m, 4)})
+		if m := createTableSQL.FindStringSubmatch(s); m != nil {
+			created[captured(m, 1)] = true
+		}
+	}
+	for _, s := range stmts {
+		m := renameTableSQL.FindStringSubmatch(s)
+		if m == nil {
+			m = renameTable2SQL.FindStringSubmatch(s)
+		}
+		if m != nil {
+			if !created[captured(m, 1)] {
+				out = append(out, weberschema.Rename{From: captured(m, 1), To: captured(m, 4)})
+			}
 		} else if m := renameColumnSQL.FindStringSubmatch(s); m != nil {
 			out = append(out, weberschema.Rename{Table: captured(m, 1), From: captured(m, 4), To: captured(m, 7)})
 		} else if m := changeColumnSQL.FindStringSubmatch(s); m != nil && captured(m, 4) != captured(m, 7) {
