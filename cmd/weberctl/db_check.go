@@ -42,6 +42,11 @@ problem on its own line, when:
     one, is not what ` + "`weberctl db schema --format mermaid --write docs/schema.md`" + `
     would write from the models (regenerate it and commit it).
 
+A rename declared in the models (weberschema.RenamedFrom) that the history
+already holds is a notice, not a problem: "notice: sqlite: users.biography:
+RenamedFrom("bio") is in the history since VERSION; you can remove the
+annotation".
+
 The report goes to stdout (one line per problem); stderr gets one line,
 "weberctl: db check found N problems". It needs no target database and
 changes nothing.
@@ -74,6 +79,7 @@ Example:
 				Dialects:   dialects,
 				DevURLs:    dev,
 				Tables:     migrate.Tables,
+				Renames:    migrate.Renames,
 				LintLatest: c.Int("lint-latest"),
 				Kept:       cfg.Dialects,
 				Logger:     cfg.Logger,
@@ -140,6 +146,7 @@ type checkDialectView struct {
 	Lint         []lintedFileView `json:"lint"`
 	Problems     []string         `json:"problems"`
 	Warnings     []string         `json:"warnings"`
+	Notices      []string         `json:"notices,omitempty"`
 }
 
 // checkView is `db check --json`.
@@ -160,7 +167,7 @@ func newCheckView(rep *plan.CheckReport, dev map[string]string, hint func(dialec
 	for _, d := range rep.Dialects {
 		dv := checkDialectView{Dialect: d.Dialect, Dir: d.Dir, Files: d.Files, Integrity: d.Integrity, NotChecked: d.NotChecked,
 			ModelsAhead: d.ModelsAhead, ModelChanges: list(d.ModelChanges), LintErrors: d.LintErrors, Lint: lintedFileViews(d.Lint),
-			Problems: list(d.Problems), Warnings: list(d.Warnings)}
+			Problems: list(d.Problems), Warnings: list(d.Warnings), Notices: d.Notices}
 		if d.Integrity == "" && d.NotChecked != "" && d.Dialect != plan.SQLite && strings.TrimSpace(dev[d.Dialect]) == "" {
 			dv.NotChecked = fmt.Sprintf("no dev database: set %s (or --dev-%s-url) to a server where weberctl may create scratch databases, "+
 				"or check only some dialects with --dialect sqlite or WEBER_DIALECTS=sqlite%s", plan.DevURLVariable(d.Dialect), d.Dialect, hint(d.Dialect))
@@ -210,6 +217,9 @@ func renderCheck(e *env, v checkView) {
 		for _, wn := range d.Warnings {
 			// On stdout: stderr is the one verdict line.
 			fmt.Fprintf(w, "warning: %s: %s\n", d.Dialect, wn)
+		}
+		for _, n := range d.Notices {
+			fmt.Fprintf(w, "notice: %s: %s\n", d.Dialect, n)
 		}
 	}
 	if len(v.Problems) == 0 {

@@ -37,6 +37,14 @@ a file that fails, or does not reach the models, is not written anywhere.
 MySQL files declare the flavour of the dev server (-- weber:flavor mariadb
 or mysql); a history declared for one flavour is refused on the other.
 
+Renames: a field or an entity declared renamed in the model, with
+.Annotations(weberschema.RenamedFrom("old_name")) (then go generate ./ent),
+is written as RENAME COLUMN / RENAME TABLE, keeping its data, indexes and
+foreign keys. A table that drops a column and adds one of the same kind of
+type, undeclared, may be a rename: on a terminal it asks "Was users.bio
+renamed to users.biography? [y/N]"; elsewhere it refuses, naming the line to
+add to the model (or pass --allow-destructive if it is no rename).
+
 It never writes a DROP of a table, column or index, nor narrows a column,
 unless --allow-destructive is given: it writes the rest, lists what it left
 out and exits 1, since the models are still ahead of the history. Write the
@@ -66,13 +74,14 @@ func dbRevision(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	res, err := plan.Revise(c.Context, plan.ReviseOptions{
+	res, err := reviseAsking(c, e, plan.ReviseOptions{
 		Root:             cfg.MigrationsDir,
 		Dialects:         dialects,
 		DevURLs:          dev,
 		Name:             c.String("name"),
 		AllowDestructive: c.Bool("allow-destructive"),
 		Tables:           migrate.Tables,
+		Renames:          migrate.Renames,
 		Logger:           cfg.Logger,
 	})
 	var destructive *plan.DestructiveError

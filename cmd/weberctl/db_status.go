@@ -178,7 +178,7 @@ func statusOf(ctx context.Context, db *sql.DB, u *dbconn.URL, dir string, f stat
 		}
 		rep = &engine.Overview{Dialect: u.Dialect, Dir: dir, History: hist}
 		if !f.skipModels && noDev == "" {
-			p, err := plan.ModelsAhead(ctx, f.folder, dir, f.devURL, migrate.Tables)
+			p, err := plan.ModelsAhead(ctx, f.folder, dir, f.devURL, migrate.Tables, migrate.Renames...)
 			if err != nil {
 				rep.ModelsError = errtext.OneLine(err)
 			} else {
