@@ -66,11 +66,7 @@ Example:
 
 // dbRevision runs `db revision`.
 func dbRevision(c *cli.Context, e *env) error {
-	cfg, dialects, err := noArgsDialects(c, e)
-	if err != nil {
-		return err
-	}
-	dev, err := e.devServerURLs(c, cfg, dialects)
+	cfg, dialects, dev, err := devDialects(c, e)
 	if err != nil {
 		return err
 	}
@@ -112,6 +108,18 @@ func noArgsDialects(c *cli.Context, e *env) (app.Config, []string, error) {
 	cfg := e.config(c)
 	dialects, err := chosenDialects(c, cfg)
 	return cfg, dialects, err
+}
+
+// devDialects is noArgsDialects for the commands that replay the history
+// on dev servers: with the dev server URL of each chosen dialect (a
+// private one started when none is configured, see devServerURLs).
+func devDialects(c *cli.Context, e *env) (app.Config, []string, map[string]string, error) {
+	cfg, dialects, err := noArgsDialects(c, e)
+	if err != nil {
+		return cfg, nil, nil, err
+	}
+	dev, err := e.devServerURLs(c, cfg, dialects)
+	return cfg, dialects, dev, err
 }
 
 // chosenDialects returns the --dialect values, which must be kept

@@ -60,15 +60,7 @@ Example:
 			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("the report")},
 		}, devURLFlags()...)...),
 		Action: func(c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
-			cfg := e.config(c)
-			dialects, err := chosenDialects(c, cfg)
-			if err != nil {
-				return err
-			}
-			dev, err := e.devServerURLs(c, cfg, dialects)
+			cfg, dialects, dev, err := devDialects(c, e)
 			if err != nil {
 				return err
 			}
