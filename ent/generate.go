@@ -10,4 +10,7 @@ package ent
 //   - sql/upsert: OnConflict builders, so handlers can create-or-get a tag;
 //   - sql/execquery: ExecContext/QueryContext on the client, for health checks
 //     and the rare hand-written query.
-//go:generate go tool ent generate --feature sql/versioned-migration,sql/upsert,sql/execquery ./schema
+//
+// The template folder adds ent/migrate/renames.go: the renames the models
+// declare with weberschema.RenamedFrom, which `weberctl db revision` reads.
+//go:generate go tool ent generate --feature sql/versioned-migration,sql/upsert,sql/execquery --template ./template ./schema

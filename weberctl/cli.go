@@ -43,6 +43,8 @@ type env struct {
 	progress bool
 	// args is the command line, for shell completion.
 	args []string
+	// devServers are the private dev servers the command uses.
+	devServers devServers
 }
 
 // run runs the command line args in e.
@@ -58,6 +60,7 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 		}
 	}()
 	err := newApp(e).RunContext(withLockNotice(ctx, stderr), args)
+	e.devServers.release()
 	if err == nil {
 		return exitOK
 	}
@@ -147,6 +150,7 @@ Examples:
 			newCommand(e),
 			versionCommand(e),
 			completionCommand(e),
+			devserverCommand(e),
 			helpCommand(e, nil),
 		},
 		Action: func(c *cli.Context) error {
@@ -161,21 +165,21 @@ Examples:
 	a.Flags = append(a.Flags, cli.HelpFlag)
 	a.OnUsageError = onUsageError("weberctl", a.Flags)
 	for _, cmd := range a.Commands {
-		wireUsage(cmd, "weberctl "+cmd.Name)
+		wireUsage(e, cmd, "weberctl "+cmd.Name)
 	}
 	e.wireCompletion(a)
 	return a
 }
 
 // wireUsage makes every command report usage mistakes as one line.
-func wireUsage(cmd *cli.Command, path string) {
+func wireUsage(e *env, cmd *cli.Command, path string) {
 	cmd.OnUsageError = onUsageError(path, cmd.Flags)
 	cmd.Before = rejectNegativeDurations
 	if action := cmd.Action; action != nil && len(cmd.Subcommands) == 0 {
-		cmd.Action = func(c *cli.Context) error { return adviseDevURL(c.Command, action(c)) }
+		cmd.Action = func(c *cli.Context) error { return adviseDevURL(e, c.Command, action(c)) }
 	}
 	for _, sub := range cmd.Subcommands {
-		wireUsage(sub, path+" "+sub.Name)
+		wireUsage(e, sub, path+" "+sub.Name)
 	}
 }
 

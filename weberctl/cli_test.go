@@ -30,7 +30,12 @@ func runCLI(t *testing.T, vars map[string]string, args ...string) result {
 	cliMu.Lock()
 	defer cliMu.Unlock()
 	var out, errb bytes.Buffer
-	getenv := func(k string) string { return vars[k] }
+	getenv := func(k string) string {
+		if v, ok := vars[k]; ok || k != "WEBER_DEVSERVER" {
+			return v
+		}
+		return "off" // no private dev server unless the test asks for one
+	}
 	code := run(t.Context(), append([]string{"weberctl"}, args...), strings.NewReader(""), &out, &errb, getenv)
 	return result{code: code, stdout: out.String(), stderr: errb.String()}
 }

@@ -130,7 +130,7 @@ COMP_WORDS=(weberctl db downgrade --to ""); COMP_CWORD=4; _weberctl_complete; ec
 	if len(versions) == 0 {
 		t.Fatal("no migration files to complete")
 	}
-	if diff := cmp.Diff([]string{"db", strings.Join(versions, " ")}, lines); diff != "" {
-		t.Errorf("bash completion: want \"db\" then the versions (-want +got):\n%s", diff)
+	if diff := cmp.Diff([]string{"db devserver", strings.Join(versions, " ")}, lines); diff != "" {
+		t.Errorf("bash completion: want \"db devserver\" then the versions (-want +got):\n%s", diff)
 	}
 }

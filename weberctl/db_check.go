@@ -34,10 +34,17 @@ problem on its own line, when:
     WEBER_DEV_MYSQL_URL (or --dev-postgres-url / --dev-mysql-url) names. A
     project whose CI has no such server checks only some dialects with
     --dialect sqlite or WEBER_DIALECTS=sqlite: the gate never passes a kept
-    dialect it did not check;
+    dialect it did not check. When none is set and the server is installed
+    (Debian: postgresql, mariadb-server), weberctl starts a private one
+    itself (see ` + "`weberctl devserver --help`" + `);
   - docs/schema.md (next to the migrations folder), when the project keeps
     one, is not what ` + "`weberctl db schema --format mermaid --write docs/schema.md`" + `
     would write from the models (regenerate it and commit it).
+
+A rename declared in the models (weberschema.RenamedFrom) that the history
+already holds is a notice, not a problem: "notice: sqlite: users.biography:
+RenamedFrom("bio") is in the history since VERSION; you can remove the
+annotation".
 
 The report goes to stdout (one line per problem); stderr gets one line,
 "weberctl: db check found N problems". It needs no target database and
@@ -53,28 +60,28 @@ Example:
 			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("the verdict per dialect")},
 		}, devURLFlags()...)...),
 		Action: func(c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
-			cfg := e.config(c)
-			dialects, err := chosenDialects(c, cfg)
+			cfg, dialects, dev, err := devDialects(c, e)
 			if err != nil {
 				return err
 			}
-			dev := devURLs(c, cfg)
+			prog := e.newProgressLine(c.Bool("json"))
 			rep, err := plan.Check(c.Context, plan.CheckOptions{
 				Root:       cfg.MigrationsDir,
 				Dialects:   dialects,
 				DevURLs:    dev,
 				Tables:     e.project.Tables,
+				Renames:    e.project.Renames,
 				LintLatest: c.Int("lint-latest"),
 				Kept:       cfg.Dialects,
 				Logger:     cfg.Logger,
+				Progress:   lintProgress(prog),
 			})
 			if err != nil {
+				prog.clear()
 				return err
 			}
-			v := newCheckView(rep, dev)
+			prog.clear()
+			v := newCheckView(rep, dev, e.devHint)
 			if err := checkSchemaDoc(c, e, cfg.MigrationsDir, &v); err != nil {
 				return err
 			}
@@ -85,6 +92,7 @@ Example:
 			} else {
 				renderCheck(e, v)
 			}
+			prog.done("db check: " + plural(len(rep.Dialects), "dialect", "dialects") + " checked")
 			if n := len(v.Problems); n > 0 {
 				return fmt.Errorf("db check found %s", plural(n, "problem", "problems"))
 			}
@@ -129,6 +137,7 @@ type checkDialectView struct {
 	Lint         []lintedFileView `json:"lint"`
 	Problems     []string         `json:"problems"`
 	Warnings     []string         `json:"warnings"`
+	Notices      []string         `json:"notices,omitempty"`
 }
 
 // checkView is `db check --json`.
@@ -144,15 +153,15 @@ type checkView struct {
 
 // newCheckView maps the report, rewording a dialect that could not be
 // checked for want of a dev server: the fix is a variable or --dialect.
-func newCheckView(rep *plan.CheckReport, dev map[string]string) checkView {
+func newCheckView(rep *plan.CheckReport, dev map[string]string, hint func(dialect string) string) checkView {
 	v := checkView{Problems: []string{}, Dialects: []checkDialectView{}}
 	for _, d := range rep.Dialects {
 		dv := checkDialectView{Dialect: d.Dialect, Dir: d.Dir, Files: d.Files, Integrity: d.Integrity, NotChecked: d.NotChecked,
 			ModelsAhead: d.ModelsAhead, ModelChanges: list(d.ModelChanges), LintErrors: d.LintErrors, Lint: lintedFileViews(d.Lint),
-			Problems: list(d.Problems), Warnings: list(d.Warnings)}
+			Problems: list(d.Problems), Warnings: list(d.Warnings), Notices: d.Notices}
 		if d.Integrity == "" && d.NotChecked != "" && d.Dialect != plan.SQLite && strings.TrimSpace(dev[d.Dialect]) == "" {
 			dv.NotChecked = fmt.Sprintf("no dev database: set %s (or --dev-%s-url) to a server where weberctl may create scratch databases, "+
-				"or check only some dialects with --dialect sqlite or WEBER_DIALECTS=sqlite", plan.DevURLVariable(d.Dialect), d.Dialect)
+				"or check only some dialects with --dialect sqlite or WEBER_DIALECTS=sqlite%s", plan.DevURLVariable(d.Dialect), d.Dialect, hint(d.Dialect))
 			dv.Problems = []string{d.Dialect + ": not checked: " + dv.NotChecked}
 		}
 		v.Problems = append(v.Problems, dv.Problems...)
@@ -199,6 +208,9 @@ func renderCheck(e *env, v checkView) {
 		for _, wn := range d.Warnings {
 			// On stdout: stderr is the one verdict line.
 			fmt.Fprintf(w, "warning: %s: %s\n", d.Dialect, wn)
+		}
+		for _, n := range d.Notices {
+			fmt.Fprintf(w, "notice: %s: %s\n", d.Dialect, n)
 		}
 	}
 	if len(v.Problems) == 0 {

@@ -2,6 +2,7 @@ package weberctl
 
 import (
 	"fmt"
+	"github.com/weber-framework/weber/config"
 	"io"
 	"path/filepath"
 	"strings"
@@ -41,6 +42,9 @@ only edit files that no database has applied yet.
 PostgreSQL and MySQL replay on the server WEBER_DEV_POSTGRES_URL /
 WEBER_DEV_MYSQL_URL (or --dev-postgres-url / --dev-mysql-url) names; without
 one, lint only some dialects with --dialect sqlite.
+When none is set and the server is installed (Debian: postgresql,
+mariadb-server), weberctl starts a private one itself and stops it after
+10 minutes unused (see ` + "`weberctl devserver --help`" + `).
 
 Example:
    weberctl db lint
@@ -75,32 +79,25 @@ func dbLint(c *cli.Context, e *env) error {
 	if c.Int("latest") > 0 && c.NArg() > 0 {
 		return usagef("give versions or --latest, not both")
 	}
-	dev := devURLs(c, cfg)
+	dev, err := e.devServerURLs(c, cfg, dialects)
+	if err != nil {
+		return err
+	}
+	prog := e.newProgressLine(c.Bool("json"))
 	v := lintView{Dialects: []lintDialectView{}}
 	var unlinted []string
+	replayed := 0
 	for _, d := range dialects {
-		dir := filepath.Join(cfg.MigrationsDir, d)
-		dv := lintDialectView{Dialect: d, Dir: dir, Files: []lintedFileView{}, Warnings: []string{}}
-		if d != plan.SQLite && strings.TrimSpace(dev[d]) == "" {
-			dv.Error = fmt.Sprintf("no dev database: set %s (or --dev-%s-url) to a server where weberctl may create scratch databases, "+
-				"or lint only some dialects with --dialect sqlite", plan.DevURLVariable(d), d)
-		} else {
-			rep, err := plan.LintFiles(c.Context, plan.LintOptions{Dir: dir, Dialect: d, DevURL: dev[d],
-				Versions: c.Args().Slice(), Latest: c.Int("latest"), Logger: cfg.Logger})
-			if err != nil {
-				dv.Error = errtext.OneLine(err)
-			} else {
-				dv.Replayed, dv.Files, dv.Warnings = rep.Replayed, lintedFileViews(rep.Files), list(rep.Warnings)
-				dv.Errors = len(rep.Errors())
-			}
-		}
+		dv := lintDialect(c, e, cfg, d, dev[d], prog)
 		if dv.Error != "" {
 			unlinted = append(unlinted, d)
 		}
 		v.Errors += dv.Errors
+		replayed += dv.Replayed
 		v.Dialects = append(v.Dialects, dv)
 	}
 	v.OK = v.Errors == 0 && len(unlinted) == 0
+	prog.clear()
 	if c.Bool("json") {
 		if err := writeJSON(e.stdout, v); err != nil {
 			return err
@@ -108,6 +105,7 @@ func dbLint(c *cli.Context, e *env) error {
 	} else {
 		renderLint(e, v)
 	}
+	prog.done(fmt.Sprintf("db lint: %s, %s replayed", plural(len(v.Dialects), "dialect", "dialects"), plural(replayed, "file", "files")))
 	var msgs []string
 	if v.Errors > 0 {
 		msgs = append(msgs, fmt.Sprintf("found %s (destructive statements not marked intended)", plural(v.Errors, "error", "errors")))
@@ -119,6 +117,26 @@ func dbLint(c *cli.Context, e *env) error {
 		return fmt.Errorf("db lint %s", strings.Join(msgs, "; "))
 	}
 	return nil
+}
+
+// lintDialect lints one dialect's folder on its dev database.
+func lintDialect(c *cli.Context, e *env, cfg config.Config, d, devURL string, prog *progressLine) lintDialectView {
+	dir := filepath.Join(cfg.MigrationsDir, d)
+	dv := lintDialectView{Dialect: d, Dir: dir, Files: []lintedFileView{}, Warnings: []string{}}
+	if d != plan.SQLite && strings.TrimSpace(devURL) == "" {
+		dv.Error = fmt.Sprintf("no dev database: set %s (or --dev-%s-url) to a server where weberctl may create scratch databases, "+
+			"or lint only some dialects with --dialect sqlite%s", plan.DevURLVariable(d), d, e.devHint(d))
+		return dv
+	}
+	rep, err := plan.LintFiles(c.Context, plan.LintOptions{Dir: dir, Dialect: d, DevURL: devURL,
+		Versions: c.Args().Slice(), Latest: c.Int("latest"), Logger: cfg.Logger, Progress: lintProgress(prog)})
+	if err != nil {
+		dv.Error = errtext.OneLine(err)
+		return dv
+	}
+	dv.Replayed, dv.Files, dv.Warnings = rep.Replayed, lintedFileViews(rep.Files), list(rep.Warnings)
+	dv.Errors = len(rep.Errors())
+	return dv
 }
 
 // lintDialectView is the lint of one dialect's folder.
@@ -209,4 +227,15 @@ func shorten(s string, n int) string {
 		return s
 	}
 	return string(r[:n-3]) + "..."
+}
+
+// lintProgress shows the replay of each dialect's history on p: the file
+// it is at, of how many; nil (no events) when p shows nothing.
+func lintProgress(p *progressLine) func(plan.LintProgress) {
+	if p == nil {
+		return nil
+	}
+	return func(ev plan.LintProgress) {
+		p.show(fmt.Sprintf("%s: replaying file %d of %d (%s)", ev.Dialect, ev.Done, ev.Total, ev.File))
+	}
 }

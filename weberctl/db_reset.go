@@ -28,10 +28,12 @@ environment, or a run with --env production, is refused unless
 
 Example:
    weberctl db reset
-   weberctl db reset --yes --database-url sqlite://var/test.db`,
+   weberctl db reset --yes --database-url sqlite://var/test.db
+   weberctl db reset --yes --json`,
 		Flags: withGlobal(
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "reset without asking (required when not on a terminal)"},
 			&cli.BoolFlag{Name: "force-production", Usage: "reset even a database marked as production"},
+			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("what was dropped, applied and seeded")},
 		),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
@@ -55,29 +57,48 @@ Example:
 			if err != nil {
 				return err
 			}
-			if dropped.Existed {
-				fmt.Fprintf(e.stdout, "Dropped %s.\n", u.Redacted())
+			v, err := rebuildAndSeed(c, e, u, dir, cfg.Env, dropped.Existed)
+			if err != nil {
+				return err
 			}
-			return rebuildAndSeed(c, e, u, dir, cfg.Env)
+			if c.Bool("json") {
+				return writeJSON(e.stdout, v)
+			}
+			return nil
 		},
 	}
 }
 
+// resetView is `db reset --json`.
+type resetView struct {
+	Database string      `json:"database"`
+	Dropped  bool        `json:"dropped"` // false when there was no database to drop
+	Upgrade  upgradeView `json:"upgrade"`
+	Seed     *seedView   `json:"seed"` // null for a project without a seed
+}
+
 // rebuildAndSeed creates the database u names, applies the migration
 // history in dir to it and seeds it: the steps of `db reset` after the drop.
-func rebuildAndSeed(c *cli.Context, e *env, u *dbconn.URL, dir, env string) error {
-	if _, err := dbconn.EnsureDatabase(c.Context, u); err != nil {
-		return err
+// It prints each step unless --json, and returns them.
+func rebuildAndSeed(c *cli.Context, e *env, u *dbconn.URL, dir, env string, dropped bool) (*resetView, error) {
+	text := !c.Bool("json")
+	if dropped && text {
+		fmt.Fprintf(e.stdout, "Dropped %s.\n", u.Redacted())
 	}
-	fmt.Fprintf(e.stdout, "Created %s.\n", u.Redacted())
+	if _, err := dbconn.EnsureDatabase(c.Context, u); err != nil {
+		return nil, err
+	}
+	if text {
+		fmt.Fprintf(e.stdout, "Created %s.\n", u.Redacted())
+	}
 	db, err := dbconn.Open(c.Context, u)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer db.Close()
 	eng, err := newEngine(u, db, dir, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	res, err := eng.Upgrade(c.Context, engine.UpgradeOptions{
 		Env:      env,
@@ -85,16 +106,23 @@ func rebuildAndSeed(c *cli.Context, e *env, u *dbconn.URL, dir, env string) erro
 		Logger:   e.logger(c),
 	})
 	if err != nil {
-		return fmt.Errorf("resetting %s: the database was dropped and created again, but applying the migration history failed: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("resetting %s: the database was dropped and created again, but applying the migration history failed: %w", u.Redacted(), err)
 	}
-	renderUpgrade(e, u, res)
+	if text {
+		renderUpgrade(e, u, res)
+	}
+	view := &resetView{Database: u.Redacted(), Dropped: dropped, Upgrade: newUpgradeView(u.Redacted(), res)}
 	if e.project.Seed == nil {
-		return nil
+		return view, nil
 	}
 	seeded, err := seedDatabase(c.Context, e.project, u, db, env, c.Bool("force-production"))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	fmt.Fprintln(e.stdout, seedSummary(u.Redacted(), seeded))
-	return nil
+	if text {
+		fmt.Fprintln(e.stdout, seedSummary(u.Redacted(), seeded))
+	}
+	sv := newSeedView(seeded)
+	view.Seed = &sv
+	return view, nil
 }

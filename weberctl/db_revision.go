@@ -26,12 +26,23 @@ Dev databases: an in-memory SQLite; for PostgreSQL and MySQL a scratch
 database created on the server --dev-postgres-url / --dev-mysql-url (or
 WEBER_DEV_POSTGRES_URL / WEBER_DEV_MYSQL_URL) names, and dropped afterwards.
 Without one, pass --dialect to write only some dialects.
+When none is set and the server is installed (Debian: postgresql,
+mariadb-server), weberctl starts a private one itself and stops it after
+10 minutes unused (see ` + "`weberctl devserver --help`" + `).
 
 The models are compared in the form each dev server stores them, and each
 file is applied there on top of the replayed history before it is written:
 a file that fails, or does not reach the models, is not written anywhere.
 MySQL files declare the flavour of the dev server (-- weber:flavor mariadb
 or mysql); a history declared for one flavour is refused on the other.
+
+Renames: a field or an entity declared renamed in the model, with
+.Annotations(weberschema.RenamedFrom("old_name")) (then go generate ./ent),
+is written as RENAME COLUMN / RENAME TABLE, keeping its data, indexes and
+foreign keys. A table that drops a column and adds one of the same kind of
+type, undeclared, may be a rename: on a terminal it asks "Was users.bio
+renamed to users.biography? [y/N]"; elsewhere it refuses, naming the line to
+add to the model (or pass --allow-destructive if it is no rename).
 
 It never writes a DROP of a table, column or index, nor narrows a column,
 unless --allow-destructive is given: it writes the rest, lists what it left
@@ -54,17 +65,18 @@ Example:
 
 // dbRevision runs `db revision`.
 func dbRevision(c *cli.Context, e *env) error {
-	cfg, dialects, err := noArgsDialects(c, e)
+	cfg, dialects, dev, err := devDialects(c, e)
 	if err != nil {
 		return err
 	}
-	res, err := plan.Revise(c.Context, plan.ReviseOptions{
+	res, err := reviseAsking(c, e, plan.ReviseOptions{
 		Root:             cfg.MigrationsDir,
 		Dialects:         dialects,
-		DevURLs:          devURLs(c, cfg),
+		DevURLs:          dev,
 		Name:             c.String("name"),
 		AllowDestructive: c.Bool("allow-destructive"),
 		Tables:           e.project.Tables,
+		Renames:          e.project.Renames,
 		Logger:           cfg.Logger,
 	})
 	var destructive *plan.DestructiveError
@@ -95,6 +107,18 @@ func noArgsDialects(c *cli.Context, e *env) (config.Config, []string, error) {
 	cfg := e.config(c)
 	dialects, err := chosenDialects(c, cfg)
 	return cfg, dialects, err
+}
+
+// devDialects is noArgsDialects for the commands that replay the history
+// on dev servers: with the dev server URL of each chosen dialect (a
+// private one started when none is configured, see devServerURLs).
+func devDialects(c *cli.Context, e *env) (config.Config, []string, map[string]string, error) {
+	cfg, dialects, err := noArgsDialects(c, e)
+	if err != nil {
+		return cfg, nil, nil, err
+	}
+	dev, err := e.devServerURLs(c, cfg, dialects)
+	return cfg, dialects, dev, err
 }
 
 // chosenDialects returns the --dialect values, which must be kept

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -163,4 +165,28 @@ func (o orderedInts) MarshalJSON() ([]byte, error) {
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
+}
+
+// UnmarshalJSON reads {"users":2,...}, the keys in name order (JSON
+// objects keep none), for the tests that read --json back.
+func (o *orderedInts) UnmarshalJSON(b []byte) error {
+	var m map[string]int
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*o = nil
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		*o = append(*o, namedInt{k, m[k]})
+	}
+	return nil
+}
+
+// get returns the count of name, 0 when it is not there.
+func (o orderedInts) get(name string) int {
+	for _, x := range o {
+		if x.name == name {
+			return x.n
+		}
+	}
+	return 0
 }

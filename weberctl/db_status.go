@@ -16,6 +16,7 @@ import (
 	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/plan"
+	"github.com/weber-framework/weber/weberschema"
 )
 
 func dbStatusCommand(e *env) *cli.Command {
@@ -38,7 +39,9 @@ database: in memory for SQLite; on PostgreSQL and MySQL on the server that
 --dev-url (or WEBER_DEV_POSTGRES_URL / WEBER_DEV_MYSQL_URL) names. Without
 one, those two ways are reported as not checked, with the variable to set,
 and the second way is still shown. --skip-models and --skip-live leave them
-out.
+out. When no dev server is set and the server is installed (Debian:
+postgresql, mariadb-server), weberctl starts a private one itself (see
+` + "`weberctl devserver --help`" + `).
 
 It takes no lock, changes nothing and exits 0 whatever it finds: status
 informs. Scripts read --json ("clean" is true when all three ways were
@@ -73,9 +76,18 @@ Example:
 			if err != nil {
 				return err
 			}
-			v, err := statusOf(c.Context, db, u, dir, statusFlags{tables: e.project.Tables,
+			devURL := devURLFor(c, cfg, folder)
+			if !c.Bool("skip-models") || !c.Bool("skip-live") {
+				dev, err := e.devServerURLs(c, cfg, []string{folder})
+				if err != nil {
+					return err
+				}
+				devURL = dev[folder]
+			}
+			v, err := statusOf(c.Context, db, u, dir, statusFlags{tables: e.project.Tables, renames: e.project.Renames,
 				folder:     folder,
-				devURL:     devURLFor(c, cfg, folder),
+				devURL:     devURL,
+				devHint:    e.devHint(folder),
 				skipModels: c.Bool("skip-models"),
 				skipLive:   c.Bool("skip-live"),
 				logger:     cfg.Logger,
@@ -96,9 +108,11 @@ Example:
 type statusFlags struct {
 	folder               string // the dialect folder's name
 	devURL               string
+	devHint              string // what to install for a private dev server
 	skipModels, skipLive bool
 	logger               *slog.Logger
-	tables               []*entschema.Table // the models
+	tables               []*entschema.Table   // the models
+	renames              []weberschema.Rename // the models' declared renames
 }
 
 // modelsWay is the models against the history.
@@ -150,8 +164,8 @@ type statusView struct {
 func statusOf(ctx context.Context, db *sql.DB, u *dbconn.URL, dir string, f statusFlags) (*statusView, error) {
 	noDev := ""
 	if f.folder != plan.SQLite && strings.TrimSpace(f.devURL) == "" {
-		noDev = fmt.Sprintf("no dev database for %s: set %s or --dev-url to a server where weberctl may create scratch databases",
-			f.folder, plan.DevURLVariable(f.folder))
+		noDev = fmt.Sprintf("no dev database for %s: set %s or --dev-url to a server where weberctl may create scratch databases%s",
+			f.folder, plan.DevURLVariable(f.folder), f.devHint)
 	}
 	eng, err := newEngine(u, db, dir, f.logger)
 	if err != nil {
@@ -167,7 +181,7 @@ func statusOf(ctx context.Context, db *sql.DB, u *dbconn.URL, dir string, f stat
 		}
 		rep = &engine.Overview{Dialect: u.Dialect, Dir: dir, History: hist}
 		if !f.skipModels && noDev == "" {
-			p, err := plan.ModelsAhead(ctx, f.folder, dir, f.devURL, f.tables)
+			p, err := plan.ModelsAhead(ctx, f.folder, dir, f.devURL, f.tables, f.renames...)
 			if err != nil {
 				rep.ModelsError = errtext.OneLine(err)
 			} else {

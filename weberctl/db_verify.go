@@ -3,7 +3,6 @@ package weberctl
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -30,6 +29,9 @@ failure, naming the table, the column and the counts. A dialect that could
 not be rehearsed (no dev server for it) is a failure too: give its server
 with --dev-postgres-url / --dev-mysql-url (or WEBER_DEV_POSTGRES_URL /
 WEBER_DEV_MYSQL_URL), or leave it out with --dialect.
+When none is set and the server is installed (Debian: postgresql,
+mariadb-server), weberctl starts a private one itself and stops it after
+10 minutes unused (see ` + "`weberctl devserver --help`" + `).
 
 Memory stays flat whatever --rows is: rows are generated in batches and
 the snapshots of the data are kept in temporary files. On a terminal the
@@ -57,18 +59,15 @@ Example:
 			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("the report")},
 		}, devURLFlags()...)...),
 		Action: func(c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
-			cfg := e.config(c)
-			dialects, err := chosenDialects(c, cfg)
+			cfg, dialects, dev, err := devDialects(c, e)
 			if err != nil {
 				return err
 			}
+			prog := e.newProgressLine(c.Bool("json"))
 			rep, err := verify.Run(c.Context, verify.Options{
 				Root:          cfg.MigrationsDir,
 				Dialects:      dialects,
-				DevURLs:       devURLs(c, cfg),
+				DevURLs:       dev,
 				From:          c.String("from"),
 				Rows:          c.Int("rows"),
 				Seed:          c.Int64("seed"),
@@ -77,11 +76,9 @@ Example:
 				AllowDataLoss: c.Bool("allow-data-loss"),
 				NoReverse:     c.Bool("no-reverse"),
 				Logger:        cfg.Logger,
-				Progress:      verifyProgress(e),
+				Progress:      verifyProgress(prog),
 			})
-			if e.progress {
-				fmt.Fprint(e.stderr, "\r\033[K")
-			}
+			prog.clear()
 			if err != nil {
 				return err
 			}
@@ -92,6 +89,7 @@ Example:
 			} else {
 				renderVerify(e, rep)
 			}
+			prog.done(fmt.Sprintf("db verify: %s", plural(len(rep.Dialects), "dialect", "dialects")))
 			if !rep.Passed() {
 				return verifyError(rep)
 			}
@@ -149,27 +147,22 @@ func skippedError(rep *verify.Report) error {
 	return fmt.Errorf("verify: %s not rehearsed: %s", strings.Join(names, ", "), strings.Join(why, "; "))
 }
 
-// verifyProgress shows the rehearsal's progress on one line of stderr,
-// rewritten in place, when stderr is a terminal; nil otherwise.
-func verifyProgress(e *env) func(verify.Progress) {
-	if !e.progress {
+// verifyProgress shows the rehearsal's progress on p; nil (no events)
+// when p shows nothing.
+func verifyProgress(p *progressLine) func(verify.Progress) {
+	if p == nil {
 		return nil
 	}
-	var last time.Time
-	return func(p verify.Progress) {
-		if p.Table != "" && time.Since(last) < 200*time.Millisecond {
-			return
-		}
-		last = time.Now()
-		line := p.Dialect + ": " + p.Step
-		if p.Table != "" {
-			line += ": " + p.Table + " " + count.Thousands(p.Rows)
-			if p.Total > 0 {
-				line += " of " + count.Thousands(p.Total)
+	return func(ev verify.Progress) {
+		line := ev.Dialect + ": " + ev.Step
+		if ev.Table != "" {
+			line += ": " + ev.Table + " " + count.Thousands(ev.Rows)
+			if ev.Total > 0 {
+				line += " of " + count.Thousands(ev.Total)
 			}
 			line += " rows"
 		}
-		fmt.Fprint(e.stderr, "\r\033[K"+line)
+		p.show(line)
 	}
 }
 

@@ -66,7 +66,7 @@ func (e *devURLAdviceError) Unwrap() error { return e.err }
 
 // adviseDevURL rewrites a plan.MissingDevURLError in err so that it names
 // only flags cmd has; other errors pass unchanged.
-func adviseDevURL(cmd *cli.Command, err error) error {
+func adviseDevURL(e *env, cmd *cli.Command, err error) error {
 	var missing *plan.MissingDevURLError
 	if !errors.As(err, &missing) {
 		return err
@@ -86,6 +86,7 @@ func adviseDevURL(cmd *cli.Command, err error) error {
 	}
 	advice := fmt.Sprintf("no dev database for %s: %s to a server where weberctl may create and drop scratch databases (e.g. %s)",
 		missing.Dialect, how, devURLExample(missing.Dialect))
+	advice += e.devHint(missing.Dialect)
 	if has["dialect"] {
 		advice += ", or leave " + missing.Dialect + " out with --dialect (e.g. --dialect sqlite) or WEBER_DIALECTS"
 	}

@@ -191,6 +191,9 @@ func cleanEnv(extra []string) []string {
 		}
 		env = append(env, kv)
 	}
+	// No private dev server unless a test asks for one (devserver_e2e_test.go):
+	// the tests of "no dev database" advice stay true, and fast.
+	env = append(env, "WEBER_DEVSERVER=off")
 	return append(env, extra...)
 }
 

@@ -14,6 +14,7 @@ import (
 	entschema "entgo.io/ent/dialect/sql/schema"
 
 	"github.com/weber-framework/weber/config"
+	"github.com/weber-framework/weber/weberschema"
 )
 
 // Config is the configuration weberctl resolves (environment, then flags)
@@ -41,6 +42,11 @@ type Project struct {
 	// `db status`, `db verify` and `db schema` compare the history with
 	// them.
 	Tables []*entschema.Table
+	// Renames are the renames the models declare with
+	// weberschema.RenamedFrom (migrate.Renames where the project generates
+	// it with Weber's ent template; optional): `db revision` writes them
+	// as RENAME instead of a drop and an add.
+	Renames []weberschema.Rename
 	// Migrations is the folder holding one migration folder per dialect,
 	// relative to the working directory (default "migrations"; --dir and
 	// nothing else overrides it).

@@ -17,6 +17,7 @@ import (
 func weberProject() Project {
 	return Project{
 		Tables:     migrate.Tables,
+		Renames:    migrate.Renames,
 		Migrations: "migrations",
 		App: func(ctx context.Context, db *sql.DB, dialect string, cfg Config) (http.Handler, error) {
 			a, err := app.New(ent.NewClient(ent.Driver(entsql.OpenDB(dialect, db))), db, cfg)

@@ -6,6 +6,7 @@ package weberctl
 
 import (
 	"database/sql"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -171,4 +172,26 @@ func openURL(t *testing.T, url string) *sql.DB {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// `db reset --json` prints one JSON document, and nothing else, for the
+// script that resets a database and wants to know what it got.
+func TestE2EResetJSON(t *testing.T) {
+	t.Parallel()
+	skipShort(t)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p := newProject(t, e2eBackendOf(b))
+		p.must("db", "ensure")
+		r := p.must("db", "reset", "--yes", "--json")
+		var v resetView
+		if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+			t.Fatalf("db reset --json: stdout is not one JSON document: %v\n%s", err, r.stdout)
+		}
+		if !v.Dropped || len(v.Upgrade.Files) == 0 || v.Upgrade.After == "" || v.Seed == nil || v.Seed.Created.get("users") != 3 {
+			t.Fatalf("db reset --json = %+v; want dropped, the history applied and 3 users seeded", v)
+		}
+		if strings.Contains(r.stdout, "Dropped ") || strings.Contains(r.stdout, "Seeded ") {
+			t.Fatalf("db reset --json printed text beside the JSON:\n%s", r.stdout)
+		}
+	})
 }

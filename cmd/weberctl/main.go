@@ -19,6 +19,7 @@ import (
 func main() {
 	weberctl.Main(weberctl.Project{
 		Tables:     migrate.Tables,
+		Renames:    migrate.Renames,
 		Migrations: "migrations",
 		App: func(ctx context.Context, db *sql.DB, dialect string, cfg weberctl.Config) (http.Handler, error) {
 			a, err := app.New(ent.NewClient(ent.Driver(entsql.OpenDB(dialect, db))), db, cfg)

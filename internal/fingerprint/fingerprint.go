@@ -74,6 +74,8 @@ type Table struct {
 	snap    *Snapshot
 	// stored names the table of the snapshot's file holding the rows.
 	stored string
+	// was is the table's old name in a view of renames (Renamed).
+	was string
 }
 
 // Column is one column's data.
@@ -88,6 +90,9 @@ type Column struct {
 	// NonNull counts the rows whose value is not NULL.
 	NonNull int64
 	sum     digest
+	// was and wasTable are the column's old name and its table's, in a
+	// view of renames (Renamed).
+	was, wasTable string
 }
 
 // digest is an order-free multiset hash: the sum, lane by lane, of the
@@ -553,6 +558,7 @@ func Compare(ctx context.Context, before, after *Snapshot, touched Touched) ([]F
 			return nil, fmt.Errorf("comparing table %s: %w", name, err)
 		}
 		out = append(out, fs...)
+		out = append(out, renameFindings(before.Tables[name], after.Tables[name], fs)...)
 	}
 	return out, nil
 }
@@ -705,7 +711,7 @@ func changedValues(ctx context.Context, b, a *Table, touched Touched) ([]Finding
 		}
 		cn := b.Order[d.bi]
 		out = append(out, Finding{Kind: ValueChanged, Severity: Error, Table: b.Name, Column: cn, Before: b.Rows, After: a.Rows, Count: d.changed, Example: d.example,
-			Message: fmt.Sprintf("%s of %s values of %s.%s changed although no migration file touches the column (first: %s)", count(d.changed), count(b.Rows), b.Name, cn, d.example)})
+			Message: fmt.Sprintf("%s of %s values of %s changed although no migration file touches the column (first: %s)", count(d.changed), count(b.Rows), b.label(cn), d.example)})
 	}
 	return out, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/flavor"
 	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/weberschema"
 )
 
 // CheckOptions configures Check.
@@ -30,6 +31,8 @@ type CheckOptions struct {
 	DevURLs map[string]string
 	// Tables are the models: ent's migrate.Tables. Required; never modified.
 	Tables []*entschema.Table
+	// Renames are the models' declared renames (ent's migrate.Renames).
+	Renames []weberschema.Rename
 	// LintLatest, when positive, lints only each folder's newest LintLatest
 	// files (for a history whose old, applied files have unmarked findings
 	// that can no longer be edited); default: every file.
@@ -40,6 +43,9 @@ type CheckOptions struct {
 	Kept []string
 	// Logger receives progress at debug level; nil discards.
 	Logger *slog.Logger
+	// Progress, when set, is called as each file of each dialect's replay
+	// starts; the dialects are checked at once, so calls may overlap.
+	Progress func(LintProgress)
 }
 
 // CheckReport is the verdict of Check, ready for `--json`.
@@ -79,6 +85,9 @@ type DialectCheck struct {
 	Problems []string
 	// Warnings did not fail the check (e.g. a scratch database left behind).
 	Warnings []string
+	// Notices are advice that is no problem, e.g. a rename annotation
+	// (weberschema.RenamedFrom) the history already holds.
+	Notices []string
 }
 
 // Problems returns every dialect's problems, one line each, naming the
@@ -131,7 +140,7 @@ func Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rep.Dialects[i] = checkDialect(ctx, f, filepath.Join(opts.Root, f), opts.DevURLs[f], opts.Tables, opts.LintLatest, log)
+			rep.Dialects[i] = checkDialect(ctx, f, filepath.Join(opts.Root, f), opts.DevURLs[f], opts, log)
 		}()
 	}
 	wg.Wait()
@@ -145,7 +154,8 @@ func Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
 }
 
 // checkDialect checks one folder; every problem lands in the result.
-func checkDialect(ctx context.Context, folder, dir, devURL string, tables []*entschema.Table, latest int, log *slog.Logger) DialectCheck {
+func checkDialect(ctx context.Context, folder, dir, devURL string, opts CheckOptions, log *slog.Logger) DialectCheck {
+	tables, renames, latest, progress := opts.Tables, opts.Renames, opts.LintLatest, opts.Progress
 	dc := DialectCheck{Dialect: folder, Dir: dir}
 	ed, _ := entDialect(folder)
 	md, err := migdir.OpenDialect(dir, ed)
@@ -189,14 +199,15 @@ func checkDialect(ctx context.Context, folder, dir, devURL string, tables []*ent
 	if desired, err = normalizeDesired(ctx, db, folder, filepath.Dir(dir), desired); err != nil {
 		return notChecked(err)
 	}
-	if dc.Lint, err = lintHistory(ctx, db, folder, md, selected, "", log); err != nil {
+	if dc.Lint, err = lintHistory(ctx, db, folder, md, selected, "", log, progress); err != nil {
 		return notChecked(err)
 	}
 	dc.countLintErrors(folder, dir)
-	p, err := planTo(ctx, db, folder, desired, Options{Logger: log})
+	p, err := planTo(ctx, db, folder, desired, Options{Logger: log, Renames: renames})
 	if err != nil {
 		return notChecked(err)
 	}
+	dc.Notices = renameNotices(p.DoneRenames, md.Files)
 	if p.Ahead() {
 		dc.modelsAhead(folder, dir, p)
 	}

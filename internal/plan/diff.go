@@ -18,6 +18,7 @@ import (
 	entschema "entgo.io/ent/dialect/sql/schema"
 
 	"github.com/weber-framework/weber/internal/liveschema"
+	"github.com/weber-framework/weber/weberschema"
 )
 
 // Options tunes Models.
@@ -34,6 +35,13 @@ type Options struct {
 	// writes them. SQLite always normalises in memory. Revise, Check and
 	// ModelsAhead always normalise on their own dev database.
 	DevURL string
+	// Renames are the renames the models declare (ent's migrate.Renames):
+	// planned as RENAME TABLE / RENAME COLUMN where the history still has
+	// the old name.
+	Renames []weberschema.Rename
+	// NotRenamed are dropped and added columns the user said are not a
+	// rename: they are not listed in Plan.RenameCandidates.
+	NotRenamed []weberschema.Rename
 	// rehearse applies the planned file on the dev database before it is
 	// accepted (Revise).
 	rehearse bool
@@ -82,6 +90,15 @@ type Plan struct {
 	LeftOut []LeftOut
 	// Findings are the lint findings on the planned file.
 	Findings []Finding
+	// RenameCandidates are columns a table drops while it adds one of the
+	// same kind of type, with no rename declared (Options.Renames) or
+	// denied (Options.NotRenamed): each may be a rename.
+	RenameCandidates []weberschema.Rename
+	// DoneRenames are the declared renames the history already holds (the
+	// old name is gone, the new one there): their annotations may go.
+	DoneRenames []weberschema.Rename
+	// renamed are the tables a declared rename touches (new names).
+	renamed []string
 	// Content is the migration file's content (empty when there is no
 	// change), with a `-- atlas:nolint destructive` directive above each
 	// statement that destroys data when AllowDestructive was given.
@@ -192,17 +209,21 @@ func planTo(ctx context.Context, db *sql.DB, folder string, desired *schema.Sche
 	if err != nil {
 		return nil, wrapf("planning "+folder+": inspecting the dev database", err)
 	}
+	renames, renamed, done := applyRenames(current, opts.Renames)
 	desired.Name, desired.Attrs = current.Name, current.Attrs
 	changes, err := TableChanges(drv, current, desired)
 	if err != nil {
 		return nil, wrapf("planning "+folder+": comparing the history with the models", err)
 	}
-	p := &Plan{Dialect: folder}
+	p := &Plan{Dialect: folder, renamed: renamed, DoneRenames: done}
+	changes = renameIndexes(changes, renamed)
+	p.RenameCandidates = renameCandidates(changes, opts.NotRenamed)
 	if !opts.AllowDestructive {
 		if changes, err = p.leaveOutDestructive(drv, current, desired, changes); err != nil {
 			return nil, err
 		}
 	}
+	changes = mergeRenames(renames, changes)
 	p.Changes = changes
 	if len(changes) == 0 {
 		return p, nil
@@ -253,6 +274,7 @@ func (p *Plan) leaveOutDestructive(drv migrate.Driver, current, desired *schema.
 	if err != nil {
 		return nil, wrapf("planning "+folder+": comparing the history with the models", err)
 	}
+	changes = renameIndexes(changes, p.renamed)
 	if still := destructive(folder, changes); len(still) > 0 {
 		return nil, fmt.Errorf("planning %s: could not leave out %s: pass --allow-destructive to plan it", folder, still[0])
 	}

@@ -37,6 +37,17 @@ type LintOptions struct {
 	Latest int
 	// Logger receives progress at debug level; nil discards.
 	Logger *slog.Logger
+	// Progress, when set, is called as each file of the replay starts, so
+	// that a caller can show how far a long history is.
+	Progress func(LintProgress)
+}
+
+// LintProgress is a file of LintFiles' replay starting.
+type LintProgress struct {
+	Dialect string // folder name
+	File    string // the file's name
+	Done    int    // files started so far, this one included
+	Total   int    // files the replay runs
 }
 
 // LintReport is the outcome of LintFiles.
@@ -137,7 +148,7 @@ func LintFiles(ctx context.Context, opts LintOptions) (*LintReport, error) {
 			upTo = f.Version
 		}
 	}
-	files, err := lintHistory(ctx, db, folder, md, selected, upTo, opts.Logger)
+	files, err := lintHistory(ctx, db, folder, md, selected, upTo, opts.Logger, opts.Progress)
 	if err != nil {
 		return nil, fmt.Errorf("linting %s: %w", opts.Dir, err)
 	}
@@ -189,7 +200,7 @@ func selectFiles(md *migdir.Dir, versions []string, latest int) (map[string]bool
 
 // lintHistory replays the whole folder (up to upTo, "" for all) on db, an
 // empty dev database, and lints the selected files statement by statement.
-func lintHistory(ctx context.Context, db *sql.DB, folder string, md *migdir.Dir, selected map[string]bool, upTo string, log *slog.Logger) ([]LintedFile, error) {
+func lintHistory(ctx context.Context, db *sql.DB, folder string, md *migdir.Dir, selected map[string]bool, upTo string, log *slog.Logger, progress func(LintProgress)) ([]LintedFile, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -197,7 +208,13 @@ func lintHistory(ctx context.Context, db *sql.DB, folder string, md *migdir.Dir,
 	for i, f := range md.Files {
 		files[i] = migrate.NewLocalFile(f.Name, f.Bytes)
 	}
-	l := &fileLinter{folder: folder, selected: selected, log: log}
+	l := &fileLinter{folder: folder, selected: selected, log: log, progress: progress}
+	for _, f := range md.Files {
+		l.total++
+		if f.Version == upTo {
+			break
+		}
+	}
 	return l.run(ctx, db, files, upTo)
 }
 
@@ -247,6 +264,9 @@ type fileLinter struct {
 	selected map[string]bool
 	log      *slog.Logger
 	out      []LintedFile
+	// progress is told as each file starts; done of total files.
+	progress    func(LintProgress)
+	done, total int
 
 	conn  *sql.Conn // the replay's connection drv is open on
 	drv   migrate.Driver
@@ -295,6 +315,10 @@ type fileLinter struct {
 }
 
 func (l *fileLinter) fileStart(ctx context.Context, conn *sql.Conn, f migrate.File, stmts []*migrate.Stmt) (bool, error) {
+	if l.progress != nil {
+		l.done++
+		l.progress(LintProgress{Dialect: l.folder, File: f.Name(), Done: l.done, Total: l.total})
+	}
 	if !l.selected[f.Name()] {
 		l.snap, l.dirty, l.dirtyAll = nil, nil, false
 		return false, nil

@@ -20,6 +20,7 @@ import (
 	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/flavor"
 	"github.com/weber-framework/weber/internal/migdir"
+	"github.com/weber-framework/weber/weberschema"
 )
 
 // versionFormat is the version of a migration file: a UTC timestamp.
@@ -47,6 +48,12 @@ type ReviseOptions struct {
 	AllowDestructive bool
 	// Tables are the models: ent's migrate.Tables. Required; never modified.
 	Tables []*entschema.Table
+	// Renames are the renames the models declare: ent's migrate.Renames
+	// (weberschema.RenamedFrom), written as RENAME TABLE / RENAME COLUMN.
+	Renames []weberschema.Rename
+	// NotRenamed are dropped and added columns the user said are not
+	// renames (answered "no" at the CLI's question).
+	NotRenamed []weberschema.Rename
 	// Now gives the revision's version (default time.Now); it is used in UTC.
 	Now func() time.Time
 	// Logger receives progress at debug level; nil discards.
@@ -103,6 +110,9 @@ func Revise(ctx context.Context, opts ReviseOptions) (*ReviseResult, error) {
 	}
 	plans, err := planDirs(ctx, opts, folders, log)
 	if err != nil {
+		return nil, err
+	}
+	if err := askRenames(plans, opts.AllowDestructive); err != nil {
 		return nil, err
 	}
 
@@ -181,7 +191,8 @@ func planDirs(ctx context.Context, opts ReviseOptions, folders []string, log *sl
 		go func() {
 			defer wg.Done()
 			plans[i], errs[i] = planDir(ctx, f, filepath.Join(opts.Root, f), opts.DevURLs[f], opts.Tables,
-				Options{AllowDestructive: opts.AllowDestructive, Logger: log, rehearse: true})
+				Options{AllowDestructive: opts.AllowDestructive, Logger: log, rehearse: true,
+					Renames: opts.Renames, NotRenamed: opts.NotRenamed})
 		}()
 	}
 	wg.Wait()
@@ -195,12 +206,13 @@ func planDirs(ctx context.Context, opts ReviseOptions, folders []string, log *sl
 // writing anything, for `db status` and `db check`: the plan's Statements
 // are what a revision would write, its LeftOut the destructive differences
 // a revision would leave out. devURL is needed for postgres and mysql.
-func ModelsAhead(ctx context.Context, dialect, dir, devURL string, tables []*entschema.Table) (*Plan, error) {
+// renames are the models' declared renames (ent's migrate.Renames).
+func ModelsAhead(ctx context.Context, dialect, dir, devURL string, tables []*entschema.Table, renames ...weberschema.Rename) (*Plan, error) {
 	folder, err := folderName(dialect)
 	if err != nil {
 		return nil, err
 	}
-	p, err := planDir(ctx, folder, dir, devURL, tables, Options{})
+	p, err := planDir(ctx, folder, dir, devURL, tables, Options{Renames: renames})
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/weber-framework/weber/internal/plan"
 	"github.com/weber-framework/weber/internal/plural"
 	"github.com/weber-framework/weber/internal/revstore"
+	"github.com/weber-framework/weber/weberschema"
 )
 
 // Empty is the DowngradeOptions.To value that goes back before the first
@@ -119,7 +120,7 @@ func (s *Source) Downgrade(ctx context.Context, opts DowngradeOptions) (*Downgra
 		res.To = target
 	}
 	var changes []schema.Change
-	res.Statements, changes, err = planOnDev(ctx, s.db, ss.conn, s.u, s.dirPath, opts.DevURL, keep, target, s.log)
+	res.Statements, changes, err = planOnDev(ctx, s.db, ss.conn, s.u, s.dirPath, opts.DevURL, keep, target, s.log, undoRenames(dir, res.Reverted)...)
 	if err != nil {
 		return nil, fmt.Errorf("downgrade: %w", err)
 	}
@@ -225,9 +226,29 @@ func splitAt(dir *migdir.Dir, revs []*revstore.Revision, target string) (keep []
 	return keep, reverted
 }
 
+// undoRenames are the renames of the reverted files (newest first), undone:
+// each reversed, newest first.
+func undoRenames(dir *migdir.Dir, reverted []PendingFile) []weberschema.Rename {
+	var out []weberschema.Rename
+	for _, p := range reverted {
+		f := dir.Find(p.Version)
+		if f == nil {
+			continue
+		}
+		stmts := make([]string, len(f.Stmts))
+		for i, s := range f.Stmts {
+			stmts[i] = s.Text
+		}
+		out = append(out, plan.Reversed(plan.RenamesIn(stmts))...)
+	}
+	return out
+}
+
 // planOnDev replays the kept files on a dev database (the state the
 // history has at the target) and plans the live schema back to it.
-func planOnDev(ctx context.Context, db *sql.DB, conn *sql.Conn, u *dbconn.URL, dirPath, devURL string, keep []migrate.File, target string, log *slog.Logger) ([]string, []schema.Change, error) {
+// renames are the reverted files' renames, undone (undoRenames): planned
+// as renames back, so that a downgrade keeps a renamed column's data.
+func planOnDev(ctx context.Context, db *sql.DB, conn *sql.Conn, u *dbconn.URL, dirPath, devURL string, keep []migrate.File, target string, log *slog.Logger, renames ...weberschema.Rename) ([]string, []schema.Change, error) {
 	d, err := plan.OpenDev(ctx, plan.DevOptions{Dialect: u.Dialect, URL: devURL, Root: filepath.Dir(filepath.Clean(dirPath))})
 	if err != nil {
 		return nil, nil, err
@@ -248,7 +269,7 @@ func planOnDev(ctx context.Context, db *sql.DB, conn *sql.Conn, u *dbconn.URL, d
 			return nil, nil, fmt.Errorf("replaying the history up to %s on a dev database: %w", target, err)
 		}
 	}
-	stmts, changes, err := planBack(ctx, conn, d.DB, u.Dialect)
+	stmts, changes, err := planBack(ctx, conn, d.DB, u.Dialect, renames)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -282,7 +303,7 @@ func appliedList(revs []*revstore.Revision) string {
 }
 
 // planBack plans the statements that turn the live schema into the dev one.
-func planBack(ctx context.Context, live *sql.Conn, dev *sql.DB, dia string) ([]string, []schema.Change, error) {
+func planBack(ctx context.Context, live *sql.Conn, dev *sql.DB, dia string, renames []weberschema.Rename) ([]string, []schema.Change, error) {
 	ldrv, err := liveschema.Driver(live, dia)
 	if err != nil {
 		return nil, nil, err
@@ -299,11 +320,13 @@ func planBack(ctx context.Context, live *sql.Conn, dev *sql.DB, dia string) ([]s
 	if err != nil {
 		return nil, nil, fmt.Errorf("inspecting the replayed history: %w", err)
 	}
+	renamed, tables := plan.WithRenames(current, renames)
 	desired.Name, desired.Attrs = current.Name, current.Attrs
 	changes, err := plan.TableChanges(ldrv, current, desired)
 	if err != nil {
 		return nil, nil, fmt.Errorf("comparing the database with the history: %w", err)
 	}
+	changes = plan.MergeRenames(renamed, changes, tables)
 	if len(changes) == 0 {
 		return nil, nil, nil
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/weber-framework/weber/internal/preflight"
 	"github.com/weber-framework/weber/internal/scratchdb"
 	"github.com/weber-framework/weber/internal/upgrade"
+	"github.com/weber-framework/weber/weberschema"
 )
 
 var errNoDev = errors.New("no dev server")
@@ -115,6 +116,11 @@ func (r *rehearsal) apply(ctx context.Context, db *sql.DB, d string, f *migdir.F
 		r.step(name, start, Fail, errtext.OneLine(err))
 		return false
 	}
+	// The file's renames, made on the schema before, are no change of
+	// data: the renamed columns are compared with their new names.
+	renames := fileRenames(f)
+	r.renames = append(r.renames, renames...)
+	plan.WithRenames(beforeSchema, renames)
 	changes, err := drv.SchemaDiff(beforeSchema, afterSchema)
 	if err != nil {
 		r.step(name, start, Fail, "comparing the schema before and after: "+errtext.OneLine(err))
@@ -168,17 +174,27 @@ func dedupe(in []string) []string {
 	return out
 }
 
+// fileRenames are the renames f's statements make (plan.RenamesIn).
+func fileRenames(f *migdir.File) []weberschema.Rename {
+	stmts := make([]string, len(f.Stmts))
+	for i, s := range f.Stmts {
+		stmts[i] = s.Text
+	}
+	return plan.RenamesIn(stmts)
+}
+
 // check fingerprints the data again and proves it against before: rows
-// kept, values kept, foreign keys hold. It returns the new snapshot, which
+// kept, values kept (a renamed table or column, by renames, under its new
+// name), foreign keys hold. It returns the new snapshot, which
 // the caller closes.
-func (r *rehearsal) check(ctx context.Context, db *sql.DB, d string, before *fingerprint.Snapshot, when string) (*fingerprint.Snapshot, bool) {
+func (r *rehearsal) check(ctx context.Context, db *sql.DB, d string, before *fingerprint.Snapshot, when string, renames ...weberschema.Rename) (*fingerprint.Snapshot, bool) {
 	start := time.Now()
 	after, err := r.fingerprint(ctx, db, d, "fingerprint the data "+when)
 	if err != nil {
 		r.step("fingerprint the data "+when, start, Fail, errtext.OneLine(err))
 		return nil, false
 	}
-	fs, err := fingerprint.Compare(ctx, before, after, r.touched)
+	fs, err := fingerprint.Compare(ctx, before.Renamed(renames), after, r.touched)
 	if err != nil {
 		after.Close()
 		r.step("fingerprint the data "+when, start, Fail, errtext.OneLine(err))

@@ -38,6 +38,7 @@ import (
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/plan"
 	"github.com/weber-framework/weber/internal/upgrade"
+	"github.com/weber-framework/weber/weberschema"
 )
 
 // Options configure Run.
@@ -223,6 +224,8 @@ type rehearsal struct {
 	rep     *DialectReport
 	log     *slog.Logger
 	touched fingerprint.Touched
+	// renames are the renames the files under test make, in order.
+	renames []weberschema.Rename
 	// intended holds the tables and columns whose drop a file marks as
 	// intended ("table" or "table.column"), with the file's name.
 	intended map[string]string
@@ -308,7 +311,7 @@ func (r *rehearsal) rehearse(ctx context.Context, db *sql.DB, d, from string, te
 			return
 		}
 	}
-	after, ok := r.check(ctx, db, d, before, "after the upgrade")
+	after, ok := r.check(ctx, db, d, before, "after the upgrade", r.renames...)
 	if !ok {
 		return
 	}
