@@ -61,7 +61,7 @@ func TestLintProgressOnATerminalOnly(t *testing.T) {
 		args := []string{"weberctl", "db", tc.command, "--dir", repoMigrations, "--dialect", "sqlite"}
 		for _, terminal := range []bool{true, false} {
 			var out, errb bytes.Buffer
-			e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, progress: terminal}
+			e := &env{project: weberProject(), stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, progress: terminal}
 			cliMu.Lock()
 			code := e.run(t.Context(), args)
 			cliMu.Unlock()

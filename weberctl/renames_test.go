@@ -57,7 +57,7 @@ func TestRevisionOnATerminalAsksAboutARename(t *testing.T) {
 	} {
 		dir := t.TempDir()
 		migrations := filepath.Join(dir, "migrations")
-		copyDir(t, filepath.Join("..", "..", "migrations"), migrations)
+		copyDir(t, filepath.Join("..", "migrations"), migrations)
 		if err := os.WriteFile(filepath.Join(migrations, "sqlite", aboutFile), []byte("ALTER TABLE users RENAME COLUMN bio TO about;\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +66,7 @@ func TestRevisionOnATerminalAsksAboutARename(t *testing.T) {
 		}
 		var out, errb bytes.Buffer
 		getenv := func(k string) string { return map[string]string{"WEBER_DIALECTS": "sqlite"}[k] }
-		e := &env{stdin: strings.NewReader(tc.answer), stdout: &out, stderr: &errb, getenv: getenv, isTerminal: true}
+		e := &env{project: weberProject(), stdin: strings.NewReader(tc.answer), stdout: &out, stderr: &errb, getenv: getenv, isTerminal: true}
 		cliMu.Lock()
 		code := e.run(t.Context(), []string{"weberctl", "db", "revision", "--name", "bio", "--dir", migrations})
 		cliMu.Unlock()

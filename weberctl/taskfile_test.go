@@ -23,7 +23,7 @@ import (
 // taskfileTasks returns each task of Taskfile.yml with its command lines.
 func taskfileTasks(t *testing.T) map[string][]string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "Taskfile.yml"))
+	b, err := os.ReadFile(filepath.Join("..", "Taskfile.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,8 +64,8 @@ func weberctlArgs(cmds []string) []string {
 // README and docs/, with where each was found.
 func documentedTaskRuns(t *testing.T) map[string]string {
 	t.Helper()
-	files := []string{filepath.Join("..", "..", "Taskfile.yml"), filepath.Join("..", "..", "README.md")}
-	docs, _ := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
+	files := []string{filepath.Join("..", "Taskfile.yml"), filepath.Join("..", "README.md")}
+	docs, _ := filepath.Glob(filepath.Join("..", "docs", "*.md"))
 	files = append(files, docs...)
 	// `task NAME`, go.mod task NAME [-- ARGS], and task NAME -- ARGS in prose.
 	run := regexp.MustCompile("(?:`task ([a-z][a-z:]*(?: -- [^`\\n()]*)?)`|go\\.mod task ([a-z][a-z:]*(?: -- [^`\\n()]*)?)|\\btask ([a-z][a-z:]* -- [^`\\n()]*))")
@@ -94,7 +94,7 @@ func TestTaskfileTasksRunRealCommands(t *testing.T) {
 		}
 		for _, c := range cmds {
 			for _, script := range regexp.MustCompile(`(?:bash )?((?:scripts|\.ci)/[a-z.]+)`).FindAllStringSubmatch(c, -1) {
-				if _, err := os.Stat(filepath.Join("..", "..", script[1])); err != nil {
+				if _, err := os.Stat(filepath.Join("..", script[1])); err != nil {
 					t.Errorf("task %s runs %s: %v", name, script[1], err)
 				}
 			}
@@ -123,7 +123,7 @@ func TestTaskfileTasksRunRealCommands(t *testing.T) {
 // downloaded by the test): --list shows every task, and each one dry-runs.
 func TestTaskfileDryRunsWithGoTask(t *testing.T) {
 	skipShort(t)
-	root, _ := filepath.Abs(filepath.Join("..", ".."))
+	root, _ := filepath.Abs(filepath.Join(".."))
 	bin := filepath.Join(t.TempDir(), "task")
 	build := exec.Command("go", "build", "-modfile=tools/task/go.mod", "-o", bin, "github.com/go-task/task/v3/cmd/task")
 	build.Dir = root
