@@ -14,7 +14,8 @@ Either: mark (show or change the environment recorded in the database), set
 (record the history as applied up to a version, running nothing).
 Deployment: revision (write a migration file), new (an empty one to write by
 hand), upgrade, downgrade, status,
-history, check, lint, hash, verify (rehearse an upgrade on a populated copy),
+history, check, lint, hash, rebase (order a merged branch's files),
+verify (rehearse an upgrade on a populated copy),
 schema (the schema as SQL or an ER diagram).
 Adoption: import (take over a golang-migrate, goose, dbmate or Atlas history).
 Querying: console (open the database's own client: sqlite3, psql, mariadb).
@@ -40,6 +41,7 @@ Examples:
 			dbCheckCommand(e),
 			dbLintCommand(e),
 			dbHashCommand(e),
+			dbRebaseCommand(e),
 			dbVerifyCommand(e),
 			dbImportCommand(e),
 			dbSchemaCommand(e),

@@ -595,6 +595,8 @@ func (d *Dir) checkSum() error {
 		return fail("corrupt", SumFile, "cannot read it: %v", unwrapPath(err))
 	case len(bytes.TrimSpace(b)) == 0:
 		return fail("empty", SumFile, "is empty: run `weberctl db hash` to rewrite it")
+	case HasConflictMarkers(b):
+		return fail("conflict", SumFile, conflictMsg)
 	case bytes.Contains(b, []byte("\r")):
 		return fail("corrupt", SumFile, "has CRLF line endings: convert it to LF (or run `weberctl db hash`)")
 	}

@@ -1,0 +1,230 @@
+package main
+
+// Two branches of a team's project each add a model field and a revision;
+// the branch with the older revision merges the other. Through git and the
+// real binaries of each branch (the binary embeds the compiled models):
+// the merge conflicts in every atlas.sum, `db rebase` moves the branch's
+// revision after the other's and repairs the sums, and then a database
+// that had the other branch applied and a fresh one both upgrade to the
+// merged models, with the same schema, and `db check` passes.
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/weber-framework/weber/internal/dbconn"
+)
+
+// gitRun runs git in dir and fails the test on error, returning stdout.
+func gitRun(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	out, err := gitTry(dir, args...)
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func gitTry(dir string, args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
+		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// teamRepo is a git repository of a copy of the project, with the
+// generated client ignored (it is regenerated on every branch).
+func teamRepo(t *testing.T) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "project")
+	for _, name := range []string{"go.mod", "go.sum", "ent", "app", "cmd", "internal", "migrations"} {
+		loopCopyTree(t, filepath.Join(loopModuleRoot(t), name), filepath.Join(root, name))
+	}
+	ignore := "/ent/*\n!/ent/schema/\n!/ent/generate.go\n/var/\n"
+	if err := os.WriteFile(filepath.Join(root, ".gitignore"), []byte(ignore), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitRun(t, root, "init", "-q", "-b", "main")
+	gitRun(t, root, "add", "-A")
+	gitRun(t, root, "commit", "-q", "-m", "the project")
+	return root
+}
+
+// teamBranch adds a field to a model in dir, regenerates and builds.
+func teamBranch(ctx context.Context, dir, bin, file, anchor, field string) error {
+	if err := loopInsertAfter(filepath.Join(dir, "ent", "schema", file), "", anchor, field); err != nil {
+		return err
+	}
+	return teamBuild(ctx, dir, bin)
+}
+
+func teamBuild(ctx context.Context, dir, bin string) error {
+	if err := loopGo(ctx, dir, "generate", "./ent"); err != nil {
+		return err
+	}
+	return loopGo(ctx, dir, "build", "-o", bin, "./cmd/weberctl")
+}
+
+func TestE2ERebaseTwoBranches(t *testing.T) {
+	if testing.Short() || binary == "" {
+		t.Skip("-short: the rebase test copies the project, regenerates it and builds weberctl three times")
+	}
+	for _, tool := range []string{"go", "git"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("the rebase test needs %s on PATH", tool)
+		}
+	}
+	t.Parallel()
+	ctx := t.Context()
+	backends := e2eBackends()
+	var names []string
+	for _, b := range backends {
+		names = append(names, b.name)
+	}
+	env := append(devEnv(), "WEBER_DIALECTS="+strings.Join(names, ","))
+
+	main := teamRepo(t)
+	feature := filepath.Join(filepath.Dir(main), "feature")
+	gitRun(t, main, "worktree", "add", "-q", "-b", "feature", feature)
+	bins := t.TempDir()
+	binA, binB, binM := filepath.Join(bins, "main"), filepath.Join(bins, "feature"), filepath.Join(bins, "merged")
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		errs[0] = teamBranch(ctx, main, binA, "user.go", "\t\tfield.String(\"bio\").Optional().MaxRuneLen(1000),\n", "\t\tfield.String(\"nickname\").Optional(),\n")
+	}()
+	go func() {
+		defer wg.Done()
+		errs[1] = teamBranch(ctx, feature, binB, "post.go", "\t\tfield.Int(\"view_count\").NonNegative().Default(0),\n", "\t\tfield.String(\"subtitle\").Optional(),\n")
+	}()
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The feature branch revises first: its version is the older one.
+	if _, err := loopWeberctl(ctx, binB, feature, env, "db", "revision", "--name", "add_subtitle"); err != nil {
+		t.Fatal(err)
+	}
+	gitRun(t, feature, "add", "-A")
+	gitRun(t, feature, "commit", "-q", "-m", "add_subtitle")
+	time.Sleep(1100 * time.Millisecond)
+	if _, err := loopWeberctl(ctx, binA, main, env, "db", "revision", "--name", "add_nickname"); err != nil {
+		t.Fatal(err)
+	}
+	gitRun(t, main, "add", "-A")
+	gitRun(t, main, "commit", "-q", "-m", "add_nickname")
+
+	// Databases that applied main's history: production, say.
+	shared := map[string]string{}
+	for _, b := range backends {
+		url := b.newURL(t, t.TempDir())
+		teamEnsure(t, url)
+		if _, err := loopWeberctl(ctx, binA, main, append(env, "WEBER_DATABASE_URL="+url), "db", "upgrade"); err != nil {
+			t.Fatal(err)
+		}
+		shared[b.name] = url
+	}
+
+	out, err := gitTry(feature, "merge", "-q", "--no-edit", "main")
+	if err == nil {
+		t.Fatalf("the merge did not conflict:\n%s", out)
+	}
+	for _, d := range names {
+		sum := filepath.Join(feature, "migrations", d, "atlas.sum")
+		if b, _ := os.ReadFile(sum); !strings.Contains(string(b), "<<<<<<<") {
+			t.Fatalf("%s has no conflict markers after the merge:\n%s", sum, b)
+		}
+	}
+	if err := teamBuild(ctx, feature, binM); err != nil {
+		t.Fatal(err)
+	}
+	// Before the rebase every other command refuses the conflicted sum,
+	// naming the repair.
+	if _, err := loopWeberctl(ctx, binM, feature, env, "db", "check"); err == nil || !strings.Contains(err.Error(), "conflict markers") ||
+		!strings.Contains(err.Error(), "weberctl db hash") {
+		t.Errorf("db check with a conflicted atlas.sum: want a refusal naming the conflict and `weberctl db hash`, got %v", err)
+	}
+
+	out, err = loopWeberctl(ctx, binM, feature, append(env, "WEBER_DATABASE_URL="+shared["sqlite"]), "db", "rebase", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v rebaseView
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("db rebase --json: %v\n%s", err, out)
+	}
+	if len(v.Moved) != 1 || !strings.HasSuffix(v.Moved[0].From, "_add_subtitle.sql") || v.Moved[0].Action != "renamed" ||
+		len(v.Repaired) != len(names) || v.LintErrors != 0 {
+		t.Fatalf("db rebase did not move add_subtitle and repair every sum:\n%s", out)
+	}
+	for _, d := range names {
+		files := loopFiles(t, filepath.Join(feature, "migrations", d))
+		if last := files[len(files)-1]; last != v.Moved[0].To || !strings.HasSuffix(files[len(files)-2], "_add_nickname.sql") {
+			t.Fatalf("%s: after the rebase the files are %v: want add_nickname then %s", d, files, v.Moved[0].To)
+		}
+	}
+	gitRun(t, feature, "add", "-A")
+	gitRun(t, feature, "commit", "-q", "--no-edit")
+	if _, err := loopWeberctl(ctx, binM, feature, env, "db", "check"); err != nil {
+		t.Fatalf("db check after the rebase: %v", err)
+	}
+
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			fresh := b.newURL(t, t.TempDir())
+			teamEnsure(t, fresh)
+			var schemas []string
+			for _, url := range []string{shared[b.name], fresh} {
+				e := append(env, "WEBER_DATABASE_URL="+url)
+				if _, err := loopWeberctl(ctx, binM, feature, e, "db", "upgrade"); err != nil {
+					t.Fatal(err)
+				}
+				out, err := loopWeberctl(ctx, binM, feature, e, "db", "status", "--json")
+				if err != nil {
+					t.Fatal(err)
+				}
+				var st statusView
+				if err := json.Unmarshal([]byte(out), &st); err != nil || !st.Clean {
+					t.Fatalf("status after the upgrade is not clean (%v):\n%s", err, out)
+				}
+				s, err := loopWeberctl(ctx, binM, feature, e, "db", "schema")
+				if err != nil {
+					t.Fatal(err)
+				}
+				schemas = append(schemas, s)
+			}
+			if schemas[0] != schemas[1] {
+				t.Errorf("the database that had main applied and the fresh one differ:\n%s\n---\n%s", schemas[0], schemas[1])
+			}
+			if !loopContainsAll(schemas[1], "nickname", "subtitle") {
+				t.Errorf("the schema lacks a branch's column:\n%s", schemas[1])
+			}
+		})
+	}
+}
+
+// teamEnsure creates the database a URL names (the server's ones; SQLite
+// files are made by the upgrade).
+func teamEnsure(t *testing.T, url string) {
+	t.Helper()
+	u, err := dbconn.Parse(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dbconn.EnsureDatabase(t.Context(), u); err != nil {
+		t.Fatal(err)
+	}
+}
