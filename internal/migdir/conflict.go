@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // conflictMarkers are the lines git writes into a file it could not merge.
@@ -34,3 +35,29 @@ func SumConflicted(path string) bool {
 
 // conflictMsg is the refusal of a conflicted atlas.sum.
 const conflictMsg = "has git conflict markers (two branches added migration files): run `weberctl db rebase` to order the merged files and rewrite it, or `weberctl db hash` to rewrite it from the files as they are"
+
+// SquashRange returns the versions of the first and last files that the
+// squashed file f stands for (its `-- weber:squashes FIRST..LAST`
+// directive); ok is false for a file `db squash` did not write.
+func (f *File) SquashRange() (first, last string, ok bool) {
+	first, last, ok = strings.Cut(f.Squashes, "..")
+	return first, last, ok
+}
+
+// Covers reports whether the squashed file f stands for the version v:
+// v lies in its range. False for a file that is not a squash.
+func (f *File) Covers(v string) bool {
+	first, last, ok := f.SquashRange()
+	return ok && compareVersions(first, v) <= 0 && compareVersions(v, last) <= 0
+}
+
+// SquashCovering returns the squashed file of the directory whose range
+// holds version v, or nil.
+func (d *Dir) SquashCovering(v string) *File {
+	for _, f := range d.Files {
+		if f.Covers(v) {
+			return f
+		}
+	}
+	return nil
+}

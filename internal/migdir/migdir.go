@@ -96,6 +96,9 @@ type File struct {
 	// transaction of Weber's around it. Without it, a file with its own
 	// BEGIN/COMMIT is refused.
 	AsWritten bool
+	// Squashes is the FIRST..LAST argument of the `-- weber:squashes`
+	// header directive ("" for a file `db squash` did not write).
+	Squashes string
 }
 
 // Stmt is one statement of a migration file.
@@ -440,6 +443,7 @@ func (f *File) parse(dia string) (string, error) {
 		return KindSyntax, err
 	}
 	f.AsWritten = fd.asWritten
+	f.Squashes = fd.squashes
 	f.TxMode = TxModeFile
 	if slices.Contains(fd.txmode, TxModeNone) || f.AsWritten {
 		f.TxMode = TxModeNone
