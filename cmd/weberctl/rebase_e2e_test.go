@@ -228,3 +228,100 @@ func teamEnsure(t *testing.T, url string) {
 		t.Fatal(err)
 	}
 }
+
+// With the documented merge driver, git merges two branches that each
+// added a hand-written file without a conflict, keeping this branch's
+// atlas.sum; every command then refuses the stale sum, `db rebase --onto`
+// refuses to move a revision a database applied, restoring the folder,
+// and moves it when none did; a conflicted sum is repaired by `db hash`.
+func TestE2ERebaseMergeDriver(t *testing.T) {
+	skipShort(t)
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("the merge driver test needs git on PATH")
+	}
+	t.Parallel()
+	root := filepath.Join(t.TempDir(), "project")
+	loopCopyTree(t, filepath.Join(loopModuleRoot(t), "migrations"), filepath.Join(root, "migrations"))
+	if err := os.MkdirAll(filepath.Join(root, "var"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	attrs := "migrations/**/atlas.sum merge=weber-sum\n"
+	if err := os.WriteFile(filepath.Join(root, ".gitattributes"), []byte(attrs+"/var/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, ".gitignore"), []byte("/var/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitRun(t, root, "init", "-q", "-b", "main")
+	gitRun(t, root, "config", "merge.weber-sum.driver", "true")
+	gitRun(t, root, "add", "-A")
+	gitRun(t, root, "commit", "-q", "-m", "the project")
+	sqlite := func(name string) string { return "sqlite://" + filepath.Join(root, "var", name) }
+	run := func(url string, args ...string) (string, error) {
+		return loopWeberctl(t.Context(), binary, root, []string{"WEBER_DIALECTS=sqlite", "WEBER_DATABASE_URL=" + url}, args...)
+	}
+	must := func(url string, args ...string) string {
+		t.Helper()
+		out, err := run(url, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+
+	gitRun(t, root, "checkout", "-q", "-b", "feature")
+	must(sqlite("x.db"), "db", "new", "feature_view")
+	gitRun(t, root, "add", "-A")
+	gitRun(t, root, "commit", "-q", "-m", "feature_view")
+	must(sqlite("feature.db"), "db", "upgrade") // a database that applied the feature branch
+	gitRun(t, root, "checkout", "-q", "main")
+	time.Sleep(1100 * time.Millisecond)
+	must(sqlite("x.db"), "db", "new", "main_grants")
+	gitRun(t, root, "add", "-A")
+	gitRun(t, root, "commit", "-q", "-m", "main_grants")
+	must(sqlite("main.db"), "db", "upgrade")
+	gitRun(t, root, "checkout", "-q", "feature")
+	gitRun(t, root, "merge", "-q", "--no-edit", "main") // no conflict: the driver keeps our atlas.sum
+
+	folder := filepath.Join(root, "migrations", "sqlite")
+	if _, err := run(sqlite("main.db"), "db", "upgrade"); err == nil || !strings.Contains(err.Error(), "weberctl db hash") {
+		t.Fatalf("db upgrade with the stale atlas.sum the driver kept: want a refusal naming db hash, got %v", err)
+	}
+	before := loopGlob(folder, "*")
+	if _, err := run(sqlite("feature.db"), "db", "rebase", "--onto", "main"); err == nil || !strings.Contains(err.Error(), "is applied on the database") {
+		t.Fatalf("rebase of a revision a database applied: want a refusal, got %v", err)
+	}
+	if after := loopGlob(folder, "*"); strings.Join(after, " ") != strings.Join(before, " ") {
+		t.Fatalf("a refused rebase changed the folder: %v -> %v", before, after)
+	}
+	out := must(sqlite("main.db"), "db", "rebase", "--onto", "main", "--json")
+	var v rebaseView
+	if err := json.Unmarshal([]byte(out), &v); err != nil || len(v.Moved) != 1 || !strings.HasSuffix(v.Moved[0].From, "_feature_view.sql") {
+		t.Fatalf("db rebase --onto main did not move feature_view (%v):\n%s", err, out)
+	}
+	files := loopFiles(t, folder)
+	if files[len(files)-1] != v.Moved[0].To || !strings.HasSuffix(files[len(files)-2], "_main_grants.sql") {
+		t.Fatalf("after the rebase the files are %v", files)
+	}
+	must(sqlite("main.db"), "db", "upgrade")
+	if out := must(sqlite("main.db"), "db", "status", "--json"); !strings.Contains(out, `"up_to_date": true`) {
+		t.Errorf("after the rebase and the upgrade the database is not up to date:\n%s", out)
+	}
+
+	// A sum with conflict markers: refused, naming the repair; db hash repairs it.
+	sum := filepath.Join(folder, "atlas.sum")
+	good, _ := os.ReadFile(sum)
+	conflicted := "<<<<<<< HEAD\n" + string(good) + "=======\n" + string(good) + ">>>>>>> main\n"
+	if err := os.WriteFile(sum, []byte(conflicted), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(sqlite("main.db"), "db", "upgrade"); err == nil || !strings.Contains(err.Error(), "conflict markers") {
+		t.Fatalf("db upgrade with a conflicted atlas.sum: want a refusal naming the conflict markers, got %v", err)
+	}
+	if out := must(sqlite("main.db"), "db", "hash"); !strings.Contains(out, "conflict markers") {
+		t.Errorf("db hash did not say it repaired a conflicted sum:\n%s", out)
+	}
+	if b, _ := os.ReadFile(sum); string(b) != string(good) {
+		t.Errorf("db hash wrote\n%s\nwant\n%s", b, good)
+	}
+}
