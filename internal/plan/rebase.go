@@ -459,7 +459,9 @@ func (rb *rebaser) replan(ctx context.Context, moved []string, reason string) ([
 		return nil, err
 	}
 	var generated, hand []*mover
+	at := map[*mover]int{}
 	for _, m := range movers {
+		at[m] = rb.movedIndex(m)
 		if m.handWritten() {
 			hand = append(hand, m)
 		} else {
@@ -487,14 +489,14 @@ func (rb *rebaser) replan(ctx context.Context, moved []string, reason string) ([
 	rb.res.Warnings = append(rb.res.Warnings, reviseWarnings(rev)...)
 	var out []string
 	for _, m := range generated {
-		rb.setMoved(m, "", RebaseDropped)
+		rb.setMoved(at[m], "", RebaseDropped)
 	}
 	if rev.Written {
-		rb.setMoved(generated[len(generated)-1], rev.Version+"_"+rev.Name+".sql", RebaseReplanned)
+		rb.setMoved(at[generated[len(generated)-1]], rev.Version+"_"+rev.Name+".sql", RebaseReplanned)
 		out = append(out, rev.Version)
 	}
 	if len(hand) > 0 {
-		vs, err := rb.rewrite(hand, rb.firstVersion())
+		vs, err := rb.rewrite(hand, at, rb.firstVersion())
 		if err != nil {
 			return nil, err
 		}
@@ -509,21 +511,27 @@ func (rb *rebaser) replan(ctx context.Context, moved []string, reason string) ([
 	return out, nil
 }
 
-// setMoved records what became of a mover (found by its current name).
-func (rb *rebaser) setMoved(m *mover, to, action string) {
+// movedIndex returns the index in res.Moved of the mover (found by its
+// current name), adding an entry when it was not moved yet.
+func (rb *rebaser) movedIndex(m *mover) int {
 	cur := m.files[rb.anyDir(m)].Name
 	for i := range rb.res.Moved {
 		if rb.res.Moved[i].To == cur {
-			rb.res.Moved[i].To, rb.res.Moved[i].Action = to, action
-			return
+			return i
 		}
 	}
-	rb.res.Moved = append(rb.res.Moved, Moved{From: cur, To: to, Action: action})
+	rb.res.Moved = append(rb.res.Moved, Moved{From: cur, To: cur})
+	return len(rb.res.Moved) - 1
+}
+
+// setMoved records what became of the mover at index i of res.Moved.
+func (rb *rebaser) setMoved(i int, to, action string) {
+	rb.res.Moved[i].To, rb.res.Moved[i].Action = to, action
 }
 
 // rewrite writes removed hand-written movers back under versions from
 // first on, content unchanged, and rehashes.
-func (rb *rebaser) rewrite(hand []*mover, first string) ([]string, error) {
+func (rb *rebaser) rewrite(hand []*mover, at map[*mover]int, first string) ([]string, error) {
 	v := first
 	var out []string
 	for _, m := range hand {
@@ -533,7 +541,7 @@ func (rb *rebaser) rewrite(hand []*mover, first string) ([]string, error) {
 				return nil, wrapf("rebasing: writing "+to, err)
 			}
 		}
-		rb.setMoved(m, to, RebaseRenamed)
+		rb.setMoved(at[m], to, RebaseRenamed)
 		out = append(out, v)
 		v = versionAfter(v)
 	}
