@@ -84,29 +84,61 @@ func TestE2ERebaseTwoBranches(t *testing.T) {
 		}
 	}
 	t.Parallel()
-	ctx := t.Context()
-	backends := e2eBackends()
-	var names []string
-	for _, b := range backends {
-		names = append(names, b.name)
+	tb := newTeamBranches(t)
+	shared := tb.sharedDatabases(t)
+	binM := tb.mergeAndRebase(t, shared["sqlite"])
+	for _, b := range tb.backends {
+		t.Run(b.name, func(t *testing.T) {
+			fresh := b.newURL(t, t.TempDir())
+			teamEnsure(t, fresh)
+			var schemas []string
+			for _, url := range []string{shared[b.name], fresh} {
+				schemas = append(schemas, tb.upgradeClean(t, binM, url))
+			}
+			if schemas[0] != schemas[1] {
+				t.Errorf("the database that had main applied and the fresh one differ:\n%s\n---\n%s", schemas[0], schemas[1])
+			}
+			if !loopContainsAll(schemas[1], "nickname", "subtitle") {
+				t.Errorf("the live schema lacks a branch's column:\n%s", schemas[1])
+			}
+		})
 	}
-	env := append(devEnv(), "WEBER_DIALECTS="+strings.Join(names, ","))
+}
 
-	main := teamRepo(t)
-	feature := filepath.Join(filepath.Dir(main), "feature")
-	gitRun(t, main, "worktree", "add", "-q", "-b", "feature", feature)
-	bins := t.TempDir()
-	binA, binB, binM := filepath.Join(bins, "main"), filepath.Join(bins, "feature"), filepath.Join(bins, "merged")
+// teamBranches is a project in git with two branches, main and feature,
+// each with its own model change, revision and binary.
+type teamBranches struct {
+	backends      []e2eBackend
+	names         []string
+	env           []string
+	main, feature string // the branches' working trees
+	binA, bins    string // main's binary; the folder of binaries
+}
+
+// newTeamBranches builds both branches in parallel and revises them,
+// feature first: its revision is the older one, so the merge interleaves.
+func newTeamBranches(t *testing.T) *teamBranches {
+	t.Helper()
+	ctx := t.Context()
+	tb := &teamBranches{backends: e2eBackends(), main: teamRepo(t), bins: t.TempDir()}
+	for _, b := range tb.backends {
+		tb.names = append(tb.names, b.name)
+	}
+	tb.env = append(devEnv(), "WEBER_DIALECTS="+strings.Join(tb.names, ","))
+	tb.feature = filepath.Join(filepath.Dir(tb.main), "feature")
+	gitRun(t, tb.main, "worktree", "add", "-q", "-b", "feature", tb.feature)
+	tb.binA = filepath.Join(tb.bins, "main")
+	binB := filepath.Join(tb.bins, "feature")
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		errs[0] = teamBranch(ctx, main, binA, "user.go", "\t\tfield.String(\"bio\").Optional().MaxRuneLen(1000),\n", "\t\tfield.String(\"nickname\").Optional(),\n")
+		errs[0] = teamBranch(ctx, tb.main, tb.binA, "user.go", "\t\tfield.String(\"bio\").Optional().MaxRuneLen(1000),\n", "\t\tfield.String(\"nickname\").Optional(),\n")
 	}()
 	go func() {
 		defer wg.Done()
-		errs[1] = teamBranch(ctx, feature, binB, "post.go", "\t\tfield.Int(\"view_count\").NonNegative().Default(0),\n", "\t\tfield.String(\"subtitle\").Optional(),\n")
+		errs[1] = teamBranch(ctx, tb.feature, binB, "post.go", "\t\tfield.Int(\"view_count\").NonNegative().Default(0),\n", "\t\tfield.String(\"subtitle\").Optional(),\n")
 	}()
 	wg.Wait()
 	for _, err := range errs {
@@ -114,51 +146,64 @@ func TestE2ERebaseTwoBranches(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The feature branch revises first: its version is the older one.
-	if _, err := loopWeberctl(ctx, binB, feature, env, "db", "revision", "--name", "add_subtitle"); err != nil {
-		t.Fatal(err)
-	}
-	gitRun(t, feature, "add", "-A")
-	gitRun(t, feature, "commit", "-q", "-m", "add_subtitle")
+	tb.revise(t, binB, tb.feature, "add_subtitle")
 	time.Sleep(1100 * time.Millisecond)
-	if _, err := loopWeberctl(ctx, binA, main, env, "db", "revision", "--name", "add_nickname"); err != nil {
+	tb.revise(t, tb.binA, tb.main, "add_nickname")
+	return tb
+}
+
+// revise runs `db revision` in a branch's tree and commits it.
+func (tb *teamBranches) revise(t *testing.T, bin, dir, name string) {
+	t.Helper()
+	if _, err := loopWeberctl(t.Context(), bin, dir, tb.env, "db", "revision", "--name", name); err != nil {
 		t.Fatal(err)
 	}
-	gitRun(t, main, "add", "-A")
-	gitRun(t, main, "commit", "-q", "-m", "add_nickname")
+	gitRun(t, dir, "add", "-A")
+	gitRun(t, dir, "commit", "-q", "-m", name)
+}
 
-	// Databases that applied main's history: production, say.
+// sharedDatabases upgrades a database per backend with main's history:
+// production, say.
+func (tb *teamBranches) sharedDatabases(t *testing.T) map[string]string {
+	t.Helper()
 	shared := map[string]string{}
-	for _, b := range backends {
+	for _, b := range tb.backends {
 		url := b.newURL(t, t.TempDir())
 		teamEnsure(t, url)
-		if _, err := loopWeberctl(ctx, binA, main, append(env, "WEBER_DATABASE_URL="+url), "db", "upgrade"); err != nil {
+		if _, err := loopWeberctl(t.Context(), tb.binA, tb.main, append(tb.env, "WEBER_DATABASE_URL="+url), "db", "upgrade"); err != nil {
 			t.Fatal(err)
 		}
 		shared[b.name] = url
 	}
+	return shared
+}
 
-	out, err := gitTry(feature, "merge", "-q", "--no-edit", "main")
-	if err == nil {
+// mergeAndRebase merges main into feature (atlas.sum conflicts), builds
+// the merged models, runs `db rebase` checked against the database url,
+// commits, and returns the merged binary.
+func (tb *teamBranches) mergeAndRebase(t *testing.T, url string) string {
+	t.Helper()
+	ctx := t.Context()
+	if out, err := gitTry(tb.feature, "merge", "-q", "--no-edit", "main"); err == nil {
 		t.Fatalf("the merge did not conflict:\n%s", out)
 	}
-	for _, d := range names {
-		sum := filepath.Join(feature, "migrations", d, "atlas.sum")
+	for _, d := range tb.names {
+		sum := filepath.Join(tb.feature, "migrations", d, "atlas.sum")
 		if b, _ := os.ReadFile(sum); !strings.Contains(string(b), "<<<<<<<") {
 			t.Fatalf("%s has no conflict markers after the merge:\n%s", sum, b)
 		}
 	}
-	if err := teamBuild(ctx, feature, binM); err != nil {
+	binM := filepath.Join(tb.bins, "merged")
+	if err := teamBuild(ctx, tb.feature, binM); err != nil {
 		t.Fatal(err)
 	}
 	// Before the rebase every other command refuses the conflicted sum,
 	// naming the repair.
-	if _, err := loopWeberctl(ctx, binM, feature, env, "db", "check"); err == nil || !strings.Contains(err.Error(), "conflict markers") ||
+	if _, err := loopWeberctl(ctx, binM, tb.feature, tb.env, "db", "check"); err == nil || !strings.Contains(err.Error(), "conflict markers") ||
 		!strings.Contains(err.Error(), "weberctl db hash") {
 		t.Errorf("db check with a conflicted atlas.sum: want a refusal naming the conflict and `weberctl db hash`, got %v", err)
 	}
-
-	out, err = loopWeberctl(ctx, binM, feature, append(env, "WEBER_DATABASE_URL="+shared["sqlite"]), "db", "rebase", "--json")
+	out, err := loopWeberctl(ctx, binM, tb.feature, append(tb.env, "WEBER_DATABASE_URL="+url), "db", "rebase", "--json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,53 +212,45 @@ func TestE2ERebaseTwoBranches(t *testing.T) {
 		t.Fatalf("db rebase --json: %v\n%s", err, out)
 	}
 	if len(v.Moved) != 1 || !strings.HasSuffix(v.Moved[0].From, "_add_subtitle.sql") || v.Moved[0].Action != "renamed" ||
-		len(v.Repaired) != len(names) || v.LintErrors != 0 {
+		len(v.Repaired) != len(tb.names) || v.LintErrors != 0 {
 		t.Fatalf("db rebase did not move add_subtitle and repair every sum:\n%s", out)
 	}
-	for _, d := range names {
-		files := loopFiles(t, filepath.Join(feature, "migrations", d))
+	for _, d := range tb.names {
+		files := loopFiles(t, filepath.Join(tb.feature, "migrations", d))
 		if last := files[len(files)-1]; last != v.Moved[0].To || !strings.HasSuffix(files[len(files)-2], "_add_nickname.sql") {
 			t.Fatalf("%s: after the rebase the files are %v: want add_nickname then %s", d, files, v.Moved[0].To)
 		}
 	}
-	gitRun(t, feature, "add", "-A")
-	gitRun(t, feature, "commit", "-q", "--no-edit")
-	if _, err := loopWeberctl(ctx, binM, feature, env, "db", "check"); err != nil {
+	gitRun(t, tb.feature, "add", "-A")
+	gitRun(t, tb.feature, "commit", "-q", "--no-edit")
+	if _, err := loopWeberctl(ctx, binM, tb.feature, tb.env, "db", "check"); err != nil {
 		t.Fatalf("db check after the rebase: %v", err)
 	}
+	return binM
+}
 
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			fresh := b.newURL(t, t.TempDir())
-			teamEnsure(t, fresh)
-			var schemas []string
-			for _, url := range []string{shared[b.name], fresh} {
-				e := append(env, "WEBER_DATABASE_URL="+url)
-				if _, err := loopWeberctl(ctx, binM, feature, e, "db", "upgrade"); err != nil {
-					t.Fatal(err)
-				}
-				out, err := loopWeberctl(ctx, binM, feature, e, "db", "status", "--json")
-				if err != nil {
-					t.Fatal(err)
-				}
-				var st statusView
-				if err := json.Unmarshal([]byte(out), &st); err != nil || !st.Clean {
-					t.Fatalf("status after the upgrade is not clean (%v):\n%s", err, out)
-				}
-				s, err := loopWeberctl(ctx, binM, feature, e, "db", "schema")
-				if err != nil {
-					t.Fatal(err)
-				}
-				schemas = append(schemas, s)
-			}
-			if schemas[0] != schemas[1] {
-				t.Errorf("the database that had main applied and the fresh one differ:\n%s\n---\n%s", schemas[0], schemas[1])
-			}
-			if !loopContainsAll(schemas[1], "nickname", "subtitle") {
-				t.Errorf("the schema lacks a branch's column:\n%s", schemas[1])
-			}
-		})
+// upgradeClean upgrades the database url with the merged binary, checks
+// that status is clean (models, history and live database agree) and
+// returns its live schema.
+func (tb *teamBranches) upgradeClean(t *testing.T, bin, url string) string {
+	t.Helper()
+	e := append(tb.env, "WEBER_DATABASE_URL="+url)
+	if _, err := loopWeberctl(t.Context(), bin, tb.feature, e, "db", "upgrade"); err != nil {
+		t.Fatal(err)
 	}
+	out, err := loopWeberctl(t.Context(), bin, tb.feature, e, "db", "status", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st statusView
+	if err := json.Unmarshal([]byte(out), &st); err != nil || !st.Clean {
+		t.Fatalf("status after the upgrade is not clean (%v):\n%s", err, out)
+	}
+	s, err := loopWeberctl(t.Context(), bin, tb.feature, e, "db", "schema", "--live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // teamEnsure creates the database a URL names (the server's ones; SQLite

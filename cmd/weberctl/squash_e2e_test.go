@@ -58,13 +58,16 @@ func TestE2ESquashFifty(t *testing.T) {
 				return url
 			}
 			schema := func(url string) string {
-				s, err := run(url, "db", "schema")
+				s, err := run(url, "db", "schema", "--live")
 				if err != nil {
 					t.Fatal(err)
 				}
 				return s
 			}
 			reference := schema(newDB(0))
+			if !loopContainsAll(reference, "t001", "t049", "c050") {
+				t.Fatalf("the live schema of the full old history lacks its tables:\n%s", reference)
+			}
 			at30, at40, at45 := newDB(30), newDB(40), newDB(45)
 
 			// A production database at file 30 forbids squashing through 40.
@@ -101,29 +104,40 @@ func TestE2ESquashFifty(t *testing.T) {
 			fresh := b.newURL(t, t.TempDir())
 			teamEnsure(t, fresh)
 			for name, url := range map[string]string{"at file 40": at40, "at file 45": at45, "fresh": fresh} {
-				out, err := run(url, "db", "upgrade", "--json")
-				if err != nil {
-					t.Fatalf("%s: %v", name, err)
-				}
-				if name != "fresh" && strings.Contains(out, "_squashed.sql") {
-					t.Errorf("%s: the upgrade ran the squashed file again:\n%s", name, out)
-				}
-				if got := schema(url); got != reference {
-					t.Errorf("%s: the schema after the upgrade differs from the one the old history builds:\n%s\n---\n%s", name, got, reference)
-				}
-				st, err := run(url, "db", "status", "--skip-models", "--json")
-				if err != nil {
-					t.Fatalf("%s: db status: %v", name, err)
-				}
-				var sv statusView
-				if err := json.Unmarshal([]byte(st), &sv); err != nil || !sv.History.UpToDate || !sv.Live.Clean {
-					t.Errorf("%s: status after the upgrade is not up to date and clean (%v):\n%s", name, err, st)
-				}
+				squashUpgrade(t, run, name, url, reference, schema)
 			}
 			_, err = run(at30, "db", "upgrade")
 			if err == nil || !strings.Contains(err.Error(), "before the squash") {
 				t.Errorf("a database at file 30 upgraded across the squash: want a refusal naming the way out, got %v", err)
 			}
 		})
+	}
+}
+
+// squashUpgrade upgrades a database across the squash and checks that it
+// ran the squashed file only when fresh, ends with the reference schema,
+// and that status finds it up to date and clean.
+func squashUpgrade(t *testing.T, run func(string, ...string) (string, error), name, url, reference string, schema func(string) string) {
+	t.Helper()
+	out, err := run(url, "db", "upgrade", "--json")
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if name != "fresh" && strings.Contains(out, "_squashed.sql") {
+		t.Errorf("%s: the upgrade ran the squashed file again:\n%s", name, out)
+	}
+	if name == "fresh" && !strings.Contains(out, "_squashed.sql") {
+		t.Errorf("%s: the upgrade did not run the squashed file:\n%s", name, out)
+	}
+	if got := schema(url); got != reference {
+		t.Errorf("%s: the live schema after the upgrade differs from the one the old history builds:\n%s\n---\n%s", name, got, reference)
+	}
+	st, err := run(url, "db", "status", "--skip-models", "--json")
+	if err != nil {
+		t.Fatalf("%s: db status: %v", name, err)
+	}
+	var sv statusView
+	if err := json.Unmarshal([]byte(st), &sv); err != nil || !sv.History.UpToDate || !sv.Live.Clean {
+		t.Errorf("%s: status after the upgrade is not up to date and clean (%v):\n%s", name, err, st)
 	}
 }
