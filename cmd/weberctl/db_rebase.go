@@ -80,7 +80,7 @@ func dbRebase(c *cli.Context, e *env) error {
 		Tables: migrate.Tables, Versions: versions, Applied: applied, Logger: cfg.Logger,
 	})
 	if err != nil {
-		return err
+		return adviseDevURL(c.Command, err)
 	}
 	if c.Bool("json") {
 		if err := writeJSON(e.stdout, newRebaseView(res, checked)); err != nil {

@@ -73,7 +73,7 @@ func dbSquash(c *cli.Context, e *env) error {
 		Through: through, DropData: c.Bool("drop-data-statements"), Logger: cfg.Logger,
 	})
 	if err != nil {
-		return err
+		return adviseDevURL(c.Command, err)
 	}
 	if c.Bool("json") {
 		return writeJSON(e.stdout, newSquashView(res, checked))

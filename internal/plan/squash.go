@@ -87,6 +87,10 @@ func Squash(ctx context.Context, opts SquashOptions) (*SquashResult, error) {
 	}
 	folders, err := reviseFolders(ReviseOptions{Dialects: opts.Dialects, DevURLs: opts.DevURLs})
 	if err != nil {
+		var missing *MissingDevURLError
+		if errors.As(err, &missing) {
+			return nil, err
+		}
 		return nil, errors.New(strings.Replace(err.Error(), "revising", "squashing", 1))
 	}
 	var kept []string
