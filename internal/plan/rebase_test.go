@@ -137,3 +137,28 @@ func TestRebaseRefusesAppliedVersionAndRestores(t *testing.T) {
 		t.Errorf("a refused rebase changed atlas.sum:\n%s", b)
 	}
 }
+
+// Revisions that already follow every other file are not moved; a
+// conflicted atlas.sum is still repaired and reported.
+func TestRebaseNothingToMoveRepairsSum(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	revise(t, root, []string{SQLite}, nil, models(t), "initial", false, clock(time.Date(2026, 11, 27, 1, 0, 0, 0, time.UTC)))
+	last := revise(t, root, []string{SQLite}, nil, withColumns(t, "nickname"), "add_nickname", false, clock(time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC)))
+	sum := filepath.Join(root, SQLite, "atlas.sum")
+	good, _ := os.ReadFile(sum)
+	if err := os.WriteFile(sum, []byte("<<<<<<< HEAD\n"+string(good)+"=======\n>>>>>>> main\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Rebase(context.Background(), RebaseOptions{Root: root, Dialects: []string{SQLite}, Tables: withColumns(t, "nickname"),
+		Versions: []string{last.Version}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Moved) != 0 || res.Replanned || len(res.Repaired) != 1 {
+		t.Fatalf("Rebase of the newest revision: moved %+v, replanned %v, repaired %v: want nothing moved and the sum repaired", res.Moved, res.Replanned, res.Repaired)
+	}
+	if b, _ := os.ReadFile(sum); string(b) != string(good) {
+		t.Errorf("atlas.sum after the rebase:\n%s\nwant\n%s", b, good)
+	}
+}
