@@ -241,6 +241,7 @@ func New(t testing.TB, opts ...Option) *DB {
 		db.MigrationsDir = r.dir
 	}
 	var release func(ctx context.Context, failed bool) error
+	builtBefore, started := buildCount(db.Dialect.String(), r.key), time.Now()
 	if base == nil {
 		release, err = db.openSQLite(ctx, t, &o, r)
 	} else {
@@ -248,6 +249,10 @@ func New(t testing.TB, opts ...Option) *DB {
 	}
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
+	}
+	if buildCount(db.Dialect.String(), r.key) > builtBefore {
+		// Shown with -v or when the test fails: the one slow step.
+		t.Logf("testdb: built the %s template for this schema in %s; the other tests of this process clone it", db.Dialect, time.Since(started).Round(time.Millisecond))
 	}
 	if o.tx {
 		inTx, err := db.inTx(t, release)

@@ -14,8 +14,9 @@ Either: mark (show or change the environment recorded in the database), set
 (record the history as applied up to a version, running nothing).
 Deployment: revision (write a migration file), new (an empty one to write by
 hand), upgrade, downgrade, status,
-history, check, lint, hash, verify (rehearse an upgrade on a populated copy),
-schema (the schema as SQL or an ER diagram).
+history, check, lint, hash, rebase (order a merged branch's files after the
+other branch's), squash (collapse old files into one), verify (rehearse an
+upgrade on a populated copy), schema (the schema as SQL or an ER diagram).
 Adoption: import (take over a golang-migrate, goose, dbmate or Atlas history).
 Querying: console (open the database's own client: sqlite3, psql, mariadb).
 
@@ -40,6 +41,8 @@ Examples:
 			dbCheckCommand(e),
 			dbLintCommand(e),
 			dbHashCommand(e),
+			dbRebaseCommand(e),
+			dbSquashCommand(e),
 			dbVerifyCommand(e),
 			dbImportCommand(e),
 			dbSchemaCommand(e),

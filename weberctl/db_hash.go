@@ -24,6 +24,10 @@ directives, or a file with its own BEGIN/COMMIT not marked
 ` + "`-- weber:as-written`" + ` (see docs/migrations.md). Editing a file that was
 already applied is caught by ` + "`db upgrade`" + ` whatever atlas.sum says.
 
+After a git merge, atlas.sum may hold conflict markers: db hash rewrites it
+from the merged files. To also put this branch's revisions after the other
+branch's, run ` + "`weberctl db rebase`" + ` instead (see docs/migrations.md).
+
 Example:
    weberctl db hash
    weberctl db hash --dialect postgres`,
@@ -41,10 +45,14 @@ Example:
 				if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 					continue
 				}
+				conflicted := migdir.SumConflicted(dir)
 				if err := migdir.Rehash(dir); err != nil {
 					return err
 				}
 				fmt.Fprintf(e.stdout, "Rehashed %s\n", filepath.Join(dir, migdir.SumFile))
+				if conflicted {
+					fmt.Fprintln(e.stdout, "  It held git conflict markers (a merge): if this branch's revisions now sit before the other branch's, run `weberctl db rebase`.")
+				}
 				done++
 			}
 			if done == 0 {

@@ -125,6 +125,17 @@ func e2eBackendOf(b testserver.Backend) e2eBackend {
 	}}
 }
 
+// configuredE2EBackends lists SQLite and the servers configured for the run
+// (testserver.Backends), for the tests that share one expensive step (a
+// build, a revision) across the backends and so loop by hand.
+func configuredE2EBackends() []e2eBackend {
+	var out []e2eBackend
+	for _, b := range testserver.Backends() {
+		out = append(out, e2eBackendOf(b))
+	}
+	return out
+}
+
 // skipShort skips end-to-end tests under -short, where no binary is built.
 func skipShort(t *testing.T) {
 	t.Helper()

@@ -109,6 +109,7 @@ func realDefaults() map[string]string {
 		"db import --table":          importhist.GolangMigrate.VersionTable(),
 		"--parallel":                 fmt.Sprint(fleet.DefaultParallel),
 		"--canary":                   "0",
+		"db rebase --onto":           "MERGE_HEAD during a merge",
 	}
 }
 

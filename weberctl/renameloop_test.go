@@ -16,7 +16,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"github.com/weber-framework/weber/internal/testdb/testserver"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -42,12 +41,7 @@ func TestRenameLoop(t *testing.T) {
 	build := sync.OnceValues(func() (string, error) {
 		return renameEdit(t.Context(), root, filepath.Join(filepath.Dir(root), "weberctl-renamed"))
 	})
-	// One revision serves every backend, so the loop is by hand: the
-	// configured servers (testserver.Backends), SQLite always.
-	var backends []e2eBackend
-	for _, b := range testserver.Backends() {
-		backends = append(backends, e2eBackendOf(b))
-	}
+	backends := configuredE2EBackends() // one revision serves every backend
 	var dialects []string
 	for _, b := range backends {
 		dialects = append(dialects, b.name)

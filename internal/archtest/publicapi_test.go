@@ -26,3 +26,40 @@ func TestExampleUsesOnlyThePublicAPI(t *testing.T) {
 		}
 	}
 }
+
+// libraries are the packages a project imports from Weber: they must not
+// carry Weber's example models (ent/...) or app into the project's binary.
+var libraries = []string{"weberctl", "config", "engine", "testdb", "weberschema"}
+
+// TestLibrariesCarryNoExample fails when a library package imports,
+// directly or through other packages of the module, the example's
+// generated client or its app (the models come from the project:
+// weberctl.Project.Tables, testdb.Tables).
+func TestLibrariesCarryNoExample(t *testing.T) {
+	t.Parallel()
+	imports := map[string][]string{}
+	for _, p := range listModule(t, moduleRoot(t)) {
+		imports[p.Path] = p.Imports
+	}
+	example := func(path string) bool { return path == "ent" || strings.HasPrefix(path, "ent/") || path == "app" }
+	for _, lib := range libraries {
+		// via records how each package was reached, to name the path.
+		via := map[string]string{lib: ""}
+		queue := []string{lib}
+		for len(queue) > 0 {
+			p := queue[0]
+			queue = queue[1:]
+			for _, imp := range imports[p] {
+				if _, seen := via[imp]; seen {
+					continue
+				}
+				via[imp] = p
+				if example(imp) {
+					t.Errorf("%s reaches %s (through %s), Weber's example: take what it needs from the project (weberctl.Project, testdb.Tables)", lib, imp, p)
+					continue
+				}
+				queue = append(queue, imp)
+			}
+		}
+	}
+}

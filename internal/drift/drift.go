@@ -221,6 +221,9 @@ func appliedFiles(ctx context.Context, src *upgrade.Source, dir *migdir.Dir, rep
 	for _, r := range revs {
 		f := dir.Find(r.Version)
 		if f == nil {
+			if dir.SquashCovering(r.Version) != nil {
+				continue // a file squashed away: its squash is replayed at its last version
+			}
 			if r.Applied == 0 && !r.Done() {
 				continue // a failed first statement: nothing of it ran
 			}

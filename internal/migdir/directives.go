@@ -37,6 +37,11 @@ const (
 	// anywhere: the rows, tables or columns the file destroys on purpose
 	// (read by preflight, lint and verify).
 	DirectiveDataLoss = "weber:data-loss"
+	// DirectiveSquashes is `-- weber:squashes FIRST..LAST` in a file's
+	// header: the file was written by `db squash` in place of the files
+	// from version FIRST to LAST (its own version), and a database that
+	// applied those counts it as applied.
+	DirectiveSquashes = "weber:squashes"
 )
 
 // Places where a directive takes effect (a bit set).
@@ -71,6 +76,7 @@ func directiveRegistry() map[string]directiveSpec {
 		DirectiveBatch:     {where: onStatement, args: notEmpty},
 		DirectiveFlavor:    {where: inHeader, args: oneOf("mysql", "mariadb")},
 		DirectiveDataLoss:  {where: anywhere, args: notEmpty},
+		DirectiveSquashes:  {where: inHeader, args: versionRange},
 	}
 }
 
@@ -97,6 +103,16 @@ func oneOf(values ...string) func(string) string {
 	}
 }
 
+var reVersionRange = regexp.MustCompile(`^[0-9]+\.\.[0-9]+$`)
+
+// versionRange checks the FIRST..LAST argument of weber:squashes.
+func versionRange(a string) string {
+	if reVersionRange.MatchString(a) {
+		return ""
+	}
+	return "write it as `-- %s FIRST..LAST`, two versions, e.g. `-- %s 20260101000001..20260101000040`"
+}
+
 func notEmpty(a string) string {
 	if a == "" {
 		return "give it an argument, e.g. `-- %s ...`"
@@ -112,6 +128,7 @@ var reDirectiveLine = regexp.MustCompile(`^\s*(--|#)(\s*)((?:atlas|weber):[A-Za-
 type fileDirectives struct {
 	asWritten bool
 	txmode    []string
+	squashes  string
 }
 
 // checkDirectives reads every directive line of the file and refuses an
@@ -159,6 +176,8 @@ func (f *File) checkDirectives(stmts []*migrate.Stmt) (fileDirectives, error) {
 				fd.asWritten = true
 			case DirectiveTxMode:
 				fd.txmode = append(fd.txmode, args)
+			case DirectiveSquashes:
+				fd.squashes = args
 			}
 			continue
 		}

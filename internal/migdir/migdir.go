@@ -98,6 +98,9 @@ type File struct {
 	// transaction of Weber's around it. Without it, a file with its own
 	// BEGIN/COMMIT is refused.
 	AsWritten bool
+	// Squashes is the FIRST..LAST argument of the `-- weber:squashes`
+	// header directive ("" for a file `db squash` did not write).
+	Squashes string
 }
 
 // Stmt is one statement of a migration file.
@@ -439,6 +442,7 @@ func (f *File) parse(dia string) (Kind, error) {
 		return KindSyntax, err
 	}
 	f.AsWritten = fd.asWritten
+	f.Squashes = fd.squashes
 	f.TxMode = TxModeFile
 	if slices.Contains(fd.txmode, TxModeNone) || f.AsWritten {
 		f.TxMode = TxModeNone
@@ -594,6 +598,8 @@ func (d *Dir) checkSum() error {
 		return fail("corrupt", SumFile, "cannot read it: %v", unwrapPath(err))
 	case len(bytes.TrimSpace(b)) == 0:
 		return fail("empty", SumFile, "is empty: run `weberctl db hash` to rewrite it")
+	case HasConflictMarkers(b):
+		return fail("conflict", SumFile, conflictMsg)
 	case bytes.Contains(b, []byte("\r")):
 		return fail("corrupt", SumFile, "has CRLF line endings: convert it to LF (or run `weberctl db hash`)")
 	}

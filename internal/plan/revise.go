@@ -326,6 +326,9 @@ func ReadHistory(dir string) ([]migrate.File, error) {
 	case err != nil:
 		return nil, wrapf("reading "+sumPath, err)
 	}
+	if migdir.HasConflictMarkers(raw) {
+		return nil, fmt.Errorf("reading %s: it has git conflict markers (two branches added migration files): run `weberctl db rebase` to order the merged files and rewrite it, or `weberctl db hash`", sumPath)
+	}
 	var stored migrate.HashFile
 	if err := stored.UnmarshalText(raw); err != nil {
 		return nil, fmt.Errorf("reading %s: it is corrupt (%s): restore it from version control", sumPath, errtext.OneLine(err))

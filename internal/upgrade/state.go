@@ -52,7 +52,15 @@ func analyze(dir *migdir.Dir, revs []*revstore.Revision) *state {
 	st := &state{revs: revs}
 	seen := make(map[*migdir.File]bool, len(revs))
 	var maxVersion string
+	squashed, covers := squashesOf(dir), map[*migdir.File]*squashCover{}
 	for _, r := range revs {
+		if sq := squashed.covering(r); sq != nil {
+			st.coverSquashed(covers, sq, r)
+			if maxVersion == "" || migdir.CompareVersions(r.Version, maxVersion) > 0 {
+				maxVersion = r.Version
+			}
+			continue
+		}
 		f := dir.Find(r.Version)
 		if f == nil && r.Applied == 0 && !r.Done() && r.Error != startedMarker {
 			// A file that failed on its first statement and was then
@@ -93,6 +101,7 @@ func analyze(dir *migdir.Dir, revs []*revstore.Revision) *state {
 		}
 		st.partial = s
 	}
+	st.settleSquashed(covers, seen)
 	st.current = maxVersion
 	for _, f := range dir.Files {
 		if seen[f] {
