@@ -61,8 +61,9 @@ type Project struct {
 	// it. Nil: serve refuses, saying so.
 	App func(ctx context.Context, db *sql.DB, dialect string, cfg Config) (http.Handler, error)
 	// Seed fills db with the project's demo rows for env (`db seed`, and
-	// `db reset` after the rebuild), in one transaction. Nil: db seed
-	// refuses, and db reset does not seed.
+	// `db reset` after the rebuild); it should run in one transaction, so
+	// that an error keeps nothing, and leave the same rows when run twice.
+	// Nil: db seed refuses, and db reset does not seed.
 	Seed func(ctx context.Context, db *sql.DB, dialect string, env string) (*SeedResult, error)
 }
 
