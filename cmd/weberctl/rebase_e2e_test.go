@@ -46,10 +46,8 @@ func gitTry(dir string, args ...string) (string, error) {
 func teamRepo(t *testing.T) string {
 	t.Helper()
 	root := filepath.Join(t.TempDir(), "project")
-	for _, name := range []string{"go.mod", "go.sum", "ent", "app", "cmd", "internal", "migrations"} {
-		loopCopyTree(t, filepath.Join(loopModuleRoot(t), name), filepath.Join(root, name))
-	}
-	ignore := "/ent/*\n!/ent/schema/\n!/ent/generate.go\n/var/\n"
+	loopCopyModule(t, loopModuleRoot(t), root)
+	ignore := "/ent/*\n!/ent/schema/\n!/ent/generate.go\n!/ent/template/\n/var/\n"
 	if err := os.WriteFile(filepath.Join(root, ".gitignore"), []byte(ignore), 0o644); err != nil {
 		t.Fatal(err)
 	}
