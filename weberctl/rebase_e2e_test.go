@@ -47,7 +47,7 @@ func teamRepo(t *testing.T) string {
 	t.Helper()
 	root := filepath.Join(t.TempDir(), "project")
 	loopCopyModule(t, loopModuleRoot(t), root)
-	ignore := "/ent/*\n!/ent/schema/\n!/ent/template/\n!/ent/generate.go\n/var/\n"
+	ignore := "/ent/*\n!/ent/schema/\n!/ent/generate.go\n!/ent/template/\n/var/\n"
 	if err := os.WriteFile(filepath.Join(root, ".gitignore"), []byte(ignore), 0o644); err != nil {
 		t.Fatal(err)
 	}
