@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/weber-framework/weber/migrations/data"
+
 	"context"
 	"database/sql"
 	"errors"
@@ -156,6 +158,8 @@ func upgradeOptions(c *cli.Context, e *env, cfg app.Config, u *dbconn.URL, dir s
 		LockTimeout:      lockTimeout(c),
 		DDL:              ddl,
 		OnLockWait:       func(ev upgrade.LockWaitEvent) { printLockWait(e, ev) },
+		OnBatch:          batchPrinter(e),
+		DataMigrations:   data.Migrations(),
 		AllowBlockingDDL: c.Bool("allow-blocking-ddl"),
 		BlockingMaxRows:  maxRows,
 		Env:              cfg.Env,

@@ -37,6 +37,11 @@ const (
 	// anywhere: the rows, tables or columns the file destroys on purpose
 	// (read by preflight, lint and verify).
 	DirectiveDataLoss = "weber:data-loss"
+	// DirectiveGo is `-- weber:go NAME` in a file's header: the file is a
+	// data migration written in Go, registered under NAME with the engine
+	// (upgrade.Options.DataMigrations) and run in batches. The file holds
+	// no statements.
+	DirectiveGo = "weber:go"
 )
 
 // Places where a directive takes effect (a bit set).
@@ -71,6 +76,7 @@ func directiveRegistry() map[string]directiveSpec {
 		DirectiveBatch:     {where: onStatement, args: notEmpty},
 		DirectiveFlavor:    {where: inHeader, args: oneOf("mysql", "mariadb")},
 		DirectiveDataLoss:  {where: anywhere, args: notEmpty},
+		DirectiveGo:        {where: inHeader, args: goName},
 	}
 }
 
@@ -97,6 +103,16 @@ func oneOf(values ...string) func(string) string {
 	}
 }
 
+// reGoName is a data migration's registered name.
+var reGoName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+func goName(a string) string {
+	if !reGoName.MatchString(a) {
+		return "give the data migration's registered name in lower case, letters, digits and underscores, e.g. `-- %s split_user_names`"
+	}
+	return ""
+}
+
 func notEmpty(a string) string {
 	if a == "" {
 		return "give it an argument, e.g. `-- %s ...`"
@@ -112,6 +128,7 @@ var reDirectiveLine = regexp.MustCompile(`^\s*(--|#)(\s*)((?:atlas|weber):[A-Za-
 type fileDirectives struct {
 	asWritten bool
 	txmode    []string
+	goName    string
 }
 
 // checkDirectives reads every directive line of the file and refuses an
@@ -159,6 +176,8 @@ func (f *File) checkDirectives(stmts []*migrate.Stmt) (fileDirectives, error) {
 				fd.asWritten = true
 			case DirectiveTxMode:
 				fd.txmode = append(fd.txmode, args)
+			case DirectiveGo:
+				fd.goName = args
 			}
 			continue
 		}

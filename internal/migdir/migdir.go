@@ -98,6 +98,11 @@ type File struct {
 	// transaction of Weber's around it. Without it, a file with its own
 	// BEGIN/COMMIT is refused.
 	AsWritten bool
+	// Go is the name in the `-- weber:go NAME` file directive: the file is
+	// a data migration written in Go, which db upgrade runs in batches
+	// (each its own transaction, its progress recorded) with the function
+	// registered under that name. Such a file holds no statements.
+	Go string
 }
 
 // Stmt is one statement of a migration file.
@@ -439,8 +444,12 @@ func (f *File) parse(dia string) (Kind, error) {
 		return KindSyntax, err
 	}
 	f.AsWritten = fd.asWritten
+	f.Go = fd.goName
+	if f.Go != "" && len(stmts) > 0 {
+		return KindSyntax, fmt.Errorf("a `-- %s %s` data migration runs Go, not SQL, yet the file holds %d statement(s): move them into a revision of their own, then run `weberctl db hash`", DirectiveGo, f.Go, len(stmts))
+	}
 	f.TxMode = TxModeFile
-	if slices.Contains(fd.txmode, TxModeNone) || f.AsWritten {
+	if slices.Contains(fd.txmode, TxModeNone) || f.AsWritten || f.Go != "" {
 		f.TxMode = TxModeNone
 	}
 	if f.AsWritten && slices.Contains(fd.txmode, TxModeFile) {

@@ -105,8 +105,13 @@ type Options struct {
 	BlockingMaxRows int
 	// AllowBlockingDDL runs such statements whatever the table's size.
 	AllowBlockingDDL bool
+	// DataMigrations are the project's data migrations written in Go, by
+	// the name their `-- weber:go NAME` files give. A pending file whose
+	// name is missing is refused (KindDataMigration) before anything runs.
+	DataMigrations map[string]DataMigration
 	// OnBatch, if set, is called after each committed batch of a
-	// `-- weber:batch` statement, for a progress line.
+	// `-- weber:batch` statement or a Go data migration, for a progress
+	// line.
 	OnBatch func(BatchEvent)
 	// OnLockWait, if set, is called each time a statement gave up waiting
 	// for a lock and the file will be tried again, naming who held it.
@@ -295,6 +300,9 @@ func (s *Source) Upgrade(ctx context.Context, opts Options) (*Result, error) {
 		return adopt(ctx, r.db, r.conn, r.u, r.dir, r.store, r.st, r.res, &r.opts, r.start, r.log)
 	}
 	r.planSteps()
+	if err := r.checkDataMigrations(); err != nil {
+		return nil, err
+	}
 	if err := r.settleUnconfirmed(ctx); err != nil {
 		return nil, err
 	}
