@@ -257,5 +257,6 @@ func (e *Engine) Verify(ctx context.Context, opts VerifyOptions) (*VerifyReport,
 		DevURLs: map[string]string{folder: e.cfg.DevURL},
 		From:    opts.From, Rows: opts.Rows, Seed: opts.Seed, SeedFile: opts.SeedFile, Tables: opts.Tables,
 		AllowDataLoss: opts.AllowDataLoss, NoReverse: opts.NoReverse, Logger: e.src.Logger(), Progress: opts.Progress,
+		DataMigrations: e.cfg.DataMigrations,
 	})
 }

@@ -67,18 +67,19 @@ Example:
 				return err
 			}
 			rep, err := verify.Run(c.Context, verify.Options{
-				Root:          cfg.MigrationsDir,
-				Dialects:      dialects,
-				DevURLs:       devURLs(c, cfg),
-				From:          c.String("from"),
-				Rows:          c.Int("rows"),
-				Seed:          c.Int64("seed"),
-				SeedFile:      c.String("seed-file"),
-				Tables:        migrate.Tables,
-				AllowDataLoss: c.Bool("allow-data-loss"),
-				NoReverse:     c.Bool("no-reverse"),
-				Logger:        cfg.Logger,
-				Progress:      verifyProgress(e),
+				Root:           cfg.MigrationsDir,
+				Dialects:       dialects,
+				DevURLs:        devURLs(c, cfg),
+				From:           c.String("from"),
+				Rows:           c.Int("rows"),
+				Seed:           c.Int64("seed"),
+				SeedFile:       c.String("seed-file"),
+				Tables:         migrate.Tables,
+				AllowDataLoss:  c.Bool("allow-data-loss"),
+				NoReverse:      c.Bool("no-reverse"),
+				Logger:         cfg.Logger,
+				DataMigrations: dataMigrations(),
+				Progress:       verifyProgress(e),
 			})
 			if e.progress {
 				fmt.Fprint(e.stderr, "\r\033[K")

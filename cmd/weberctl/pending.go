@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/weber-framework/weber/migrations/data"
-
 	"context"
 	"database/sql"
 	"errors"
@@ -159,7 +157,7 @@ func upgradeOptions(c *cli.Context, e *env, cfg app.Config, u *dbconn.URL, dir s
 		DDL:              ddl,
 		OnLockWait:       func(ev upgrade.LockWaitEvent) { printLockWait(e, ev) },
 		OnBatch:          batchPrinter(e),
-		DataMigrations:   data.Migrations(),
+		DataMigrations:   dataMigrations(),
 		AllowBlockingDDL: c.Bool("allow-blocking-ddl"),
 		BlockingMaxRows:  maxRows,
 		Env:              cfg.Env,

@@ -109,6 +109,10 @@ type Options struct {
 	// the name their `-- weber:go NAME` files give. A pending file whose
 	// name is missing is refused (KindDataMigration) before anything runs.
 	DataMigrations map[string]DataMigration
+	// SkipDataMigrations records `-- weber:go` files as applied without
+	// running them, registered or not: only for a database that holds no
+	// rows, such as a test database built from the history.
+	SkipDataMigrations bool
 	// OnBatch, if set, is called after each committed batch of a
 	// `-- weber:batch` statement or a Go data migration, for a progress
 	// line.
