@@ -167,7 +167,7 @@ func (res *StatusResult) compare(dir *migdir.Dir, revs []*revstore.Revision, st 
 	}
 	res.Partial = partialFile(revs, st)
 	for _, f := range st.pending {
-		res.Pending = append(res.Pending, PendingFile{Version: f.Version, Name: f.Name, Statements: len(f.Stmts)})
+		res.Pending = append(res.Pending, PendingFile{Version: f.Version, Name: f.Name, Statements: len(f.Stmts), Go: f.Go})
 	}
 }
 

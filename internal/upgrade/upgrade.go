@@ -156,6 +156,9 @@ type FileEvent struct {
 	// Statements is the number of statements in the file; From is the
 	// 1-based statement it starts at (above 1 when resuming).
 	Statements, From int
+	// Go names the data migration a `-- weber:go` file runs (it has no
+	// statements).
+	Go string
 	// Transactional reports the file runs in one transaction.
 	Transactional bool
 	// Duration is set when the file ends.
@@ -170,6 +173,8 @@ type FileRun struct {
 	Version, Name, Description string
 	// Statements is the number of statements in the file.
 	Statements int
+	// Go names the data migration a `-- weber:go` file runs.
+	Go string
 	// From is the 1-based index of the first statement run (1 unless the
 	// file was resumed after a partial application).
 	From int
@@ -238,6 +243,8 @@ type PendingFile struct {
 	Version, Name string
 	// Statements is the number of statements in the file.
 	Statements int
+	// Go names the data migration a `-- weber:go` file runs.
+	Go string
 }
 
 // checkFlavor refuses a MySQL history declared for MariaDB on a MySQL 8
@@ -353,7 +360,7 @@ func transactional(dia string, f *migdir.File) bool {
 
 func fileRun(s *step, dia string) FileRun {
 	return FileRun{Version: s.file.Version, Name: s.file.Name, Description: s.file.Description,
-		Statements: len(s.file.Stmts), From: s.from + 1, Transactional: transactional(dia, s.file)}
+		Statements: len(s.file.Stmts), Go: s.file.Go, From: s.from + 1, Transactional: transactional(dia, s.file)}
 }
 
 // recordedRevisions are the revisions recording files as applied without
