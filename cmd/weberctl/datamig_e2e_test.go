@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/revstore"
 	"github.com/weber-framework/weber/internal/testdb/testserver"
 )
@@ -200,4 +201,51 @@ func TestE2EDataMigrationSurvivesALaterRename(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Issue 11 item 2: `db revision --data NAME` scaffolds a Go data migration
+// in the project: a snapshot of the client as the models are now, the
+// migration's Go file, and its `-- weber:go` file in every kept folder.
+func TestE2ERevisionDataScaffolds(t *testing.T) {
+	t.Parallel()
+	skipShort(t)
+	dir := t.TempDir()
+	for _, f := range []string{"go.mod", "go.sum"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyDir(t, filepath.Join("..", "..", "ent", "schema"), filepath.Join(dir, "ent", "schema"))
+	copyDir(t, filepath.Join("..", "..", "migrations", "sqlite"), filepath.Join(dir, "migrations", "sqlite"))
+	p := &project{t: t, dir: dir, url: "sqlite://" + filepath.Join(dir, "app.db")}
+
+	r := p.run("db", "revision", "--data", "normalise_emails", "--dialect", "sqlite")
+	if r.code != 2 || !strings.Contains(r.stderr, "--data needs --touches") {
+		t.Fatalf("without --touches: exit %d, %s", r.code, r.stderr)
+	}
+	r = p.must("db", "revision", "--data", "normalise_emails", "--touches", "users.email", "--dialect", "sqlite")
+	if !strings.Contains(r.stdout, "migrations/data/normalise_emails/ent (the client as the models are now") {
+		t.Errorf("output:\n%s", r.stdout)
+	}
+	d, err := migdir.Open(filepath.Join(dir, "migrations", "sqlite"))
+	if err != nil {
+		t.Fatalf("the folder after --data: %v", err)
+	}
+	last := d.Files[len(d.Files)-1]
+	if last.Description != "normalise_emails" || last.Go != "normalise_emails" || !strings.Contains(string(last.Bytes), "-- weber:touches users.email\n") {
+		t.Errorf("the new file %s: go %q\n%s", last.Name, last.Go, last.Bytes)
+	}
+	for _, f := range []string{"migrations/data/normalise_emails/ent/client.go", "migrations/data/normalise_emails/ent/user/user.go", "migrations/data/normalise_emails/ent/schema/user.go"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("snapshot: %v", err)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "migrations", "data", "normalise_emails.go"))
+	if err != nil || !strings.Contains(string(b), `"github.com/weber-framework/weber/migrations/data/normalise_emails/ent"`) || !strings.Contains(string(b), "func NormaliseEmails() engine.DataMigration") {
+		t.Errorf("the migration's Go file (%v):\n%s", err, b)
+	}
 }
