@@ -1,4 +1,2 @@
--- weber:flavor mariadb
-
 -- Modify "users" table
 ALTER TABLE `users` ADD COLUMN `first_name` varchar(100) NULL, ADD COLUMN `last_name` varchar(100) NULL, ALGORITHM=INSTANT;
