@@ -86,7 +86,8 @@ func batchPrinter(e *env) func(upgrade.BatchEvent) {
 	var last time.Time
 	return func(ev upgrade.BatchEvent) {
 		if ev.Go != "" {
-			if time.Since(last) < every && !ev.Done {
+			// One batch is quick: the file's own line is enough.
+			if (time.Since(last) < every && !ev.Done) || (ev.Done && ev.Batches == 1) {
 				return
 			}
 			last = time.Now()
