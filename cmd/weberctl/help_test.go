@@ -80,6 +80,7 @@ func realDefaults() map[string]string {
 	return map[string]string{
 		"--database-url":             "env WEBER_DATABASE_URL, then DATABASE_URL, then " + app.DefaultDatabaseURL,
 		"--dir":                      app.ConfigFromEnv(func(string) string { return "" }).MigrationsDir,
+		"--schema":                   `"ent/schema"`, // urfave quotes a string default
 		"--env":                      "env WEBER_ENV",
 		"--lock-timeout":             upgrade.DefaultLockTimeout.String(),
 		"--dev-postgres-url":         "env " + plan.DevURLVariable(plan.Postgres),

@@ -120,7 +120,7 @@ func TestRefusesRowsThatCannotFit(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	rep, err := verify.Run(ctx, verify.Options{Root: projectDir, Dialects: []string{"sqlite"}, Rows: 1 << 50})
+	rep, err := verify.Run(ctx, verify.Options{Root: projectDir, Dialects: []string{"sqlite"}, Rows: 1 << 50, DataMigrations: data.Migrations()})
 	if err != nil {
 		t.Fatal(err)
 	}
