@@ -58,12 +58,13 @@ func dbEnsure(c *cli.Context, e *env) error {
 		return err
 	}
 	res, err := devdb.Ensure(c.Context, u, devdb.EnsureOptions{
-		Root:        cfg.MigrationsDir,
-		DevURL:      devURLFor(c, cfg, folder),
-		Env:         cfg.Env,
-		LockTimeout: lockTimeout(c),
-		Operator:    operator(),
-		Logger:      cfg.Logger,
+		Root:           cfg.MigrationsDir,
+		DevURL:         devURLFor(c, cfg, folder),
+		Env:            cfg.Env,
+		LockTimeout:    lockTimeout(c),
+		Operator:       operator(),
+		Logger:         cfg.Logger,
+		DataMigrations: dataMigrations(),
 	})
 	if err != nil {
 		return err

@@ -397,20 +397,30 @@ func renderStatus(w io.Writer, v *statusView) {
 		fmt.Fprintln(w)
 	}
 	for _, p := range h.Pending {
-		fmt.Fprintf(w, "   pending: %s (%s)\n", p.Name, plural(p.Statements, "statement", "statements"))
+		what := plural(p.Statements, "statement", "statements")
+		if p.Go != "" {
+			what = "Go data migration " + p.Go
+		}
+		fmt.Fprintf(w, "   pending: %s (%s)\n", p.Name, what)
 	}
 	if len(h.OutOfOrder) > 0 {
 		fmt.Fprintf(w, "   out of order (older than the current version): %s\n", strings.Join(h.OutOfOrder, ", "))
 	}
 	if p := h.Partial; p != nil {
-		fmt.Fprintf(w, "   partial: %s: applied %d of %s", p.Name, p.Applied, plural(p.Total, "statement", "statements"))
+		if strings.HasPrefix(p.Progress, "data migration ") {
+			fmt.Fprintf(w, "   partial: %s", p.Name) // a Go data migration has no statements
+		} else {
+			fmt.Fprintf(w, "   partial: %s: applied %d of %s", p.Name, p.Applied, plural(p.Total, "statement", "statements"))
+		}
 		if p.Error != "" {
 			fmt.Fprintf(w, "; failed: %s", p.Error)
 		}
 		if p.Unconfirmed {
 			fmt.Fprintf(w, "; statement %d started but its outcome was never recorded", p.Applied+1)
 		}
-		if p.Progress != "" {
+		if strings.HasPrefix(p.Progress, "data migration ") {
+			fmt.Fprintf(w, ": %s", p.Progress)
+		} else if p.Progress != "" {
 			fmt.Fprintf(w, "; %s", p.Progress)
 		}
 		fmt.Fprintln(w)

@@ -77,6 +77,7 @@ Example:
 				AllowDataLoss: c.Bool("allow-data-loss"),
 				NoReverse:     c.Bool("no-reverse"),
 				Logger:        cfg.Logger,
+				DataMigrations: dataMigrations(),
 				Progress:      verifyProgress(prog),
 			})
 			prog.clear()

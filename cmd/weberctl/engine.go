@@ -14,5 +14,5 @@ import (
 // could have set (a dev URL of another dialect is reported where it is
 // used, as before).
 func newEngine(u *dbconn.URL, db *sql.DB, dir string, log *slog.Logger) (*engine.Engine, error) {
-	return engine.New(db, engine.Config{URL: u, Dir: dir, Logger: log})
+	return engine.New(db, engine.Config{URL: u, Dir: dir, Logger: log, DataMigrations: dataMigrations()})
 }

@@ -156,6 +156,8 @@ func upgradeOptions(c *cli.Context, e *env, cfg app.Config, u *dbconn.URL, dir s
 		LockTimeout:      lockTimeout(c),
 		DDL:              ddl,
 		OnLockWait:       func(ev upgrade.LockWaitEvent) { printLockWait(e, ev) },
+		OnBatch:          batchPrinter(e),
+		DataMigrations:   dataMigrations(),
 		AllowBlockingDDL: c.Bool("allow-blocking-ddl"),
 		BlockingMaxRows:  maxRows,
 		Env:              cfg.Env,
@@ -183,7 +185,11 @@ func printFileEvent(e *env, ev upgrade.FileEvent) {
 		if ev.From > 1 {
 			from = fmt.Sprintf(", resuming at statement %d", ev.From)
 		}
-		fmt.Fprintf(e.stdout, "  %s (%s%s) ... ", ev.Name, plural(ev.Statements, "statement", "statements"), from)
+		what := plural(ev.Statements, "statement", "statements")
+		if ev.Go != "" {
+			what = "Go data migration " + ev.Go
+		}
+		fmt.Fprintf(e.stdout, "  %s (%s%s) ... ", ev.Name, what, from)
 	case upgrade.PhaseDone:
 		fmt.Fprintf(e.stdout, "done in %s\n", human(ev.Duration))
 	case upgrade.PhaseFailed:

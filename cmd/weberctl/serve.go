@@ -132,6 +132,7 @@ func ensureEmbedded(c *cli.Context, e *env, cfg app.Config, u *dbconn.URL) error
 	res, err := devdb.Ensure(c.Context, u, devdb.EnsureOptions{
 		Root: cfg.MigrationsDir, DevURL: devURLFor(c, cfg, folder), Env: cfg.Env,
 		LockTimeout: lockTimeout(c), Operator: operator(), Logger: cfg.Logger,
+		DataMigrations: dataMigrations(),
 	})
 	if err != nil {
 		return err
