@@ -55,6 +55,10 @@ type Config struct {
 	Operator string
 	// Logger receives progress at debug level (nil discards).
 	Logger *slog.Logger
+	// DataMigrations are the project's data migrations written in Go, by
+	// the name their `-- weber:go NAME` files give (UpgradeOptions'
+	// own, when set, replace them).
+	DataMigrations map[string]DataMigration
 }
 
 // Engine runs one database's migration history. Build it with New; it is
@@ -124,6 +128,9 @@ func (e *Engine) Upgrade(ctx context.Context, opts UpgradeOptions) (*UpgradeResu
 	e.defaults(&opts.DevURL, &opts.LockTimeout, &opts.DDL)
 	if opts.Operator == "" {
 		opts.Operator = e.cfg.Operator
+	}
+	if opts.DataMigrations == nil {
+		opts.DataMigrations = e.cfg.DataMigrations
 	}
 	return e.src.Upgrade(ctx, opts)
 }
@@ -250,5 +257,6 @@ func (e *Engine) Verify(ctx context.Context, opts VerifyOptions) (*VerifyReport,
 		DevURLs: map[string]string{folder: e.cfg.DevURL},
 		From:    opts.From, Rows: opts.Rows, Seed: opts.Seed, SeedFile: opts.SeedFile, Tables: opts.Tables,
 		AllowDataLoss: opts.AllowDataLoss, NoReverse: opts.NoReverse, Logger: e.src.Logger(), Progress: opts.Progress,
+		DataMigrations: e.cfg.DataMigrations,
 	})
 }

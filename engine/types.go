@@ -50,8 +50,20 @@ type FileRun = upgrade.FileRun
 // FileEvent reports a file starting or ending (UpgradeOptions.OnFile).
 type FileEvent = upgrade.FileEvent
 
-// BatchEvent reports a committed batch of a `-- weber:batch` statement.
+// BatchEvent reports a committed batch of a `-- weber:batch` statement or
+// of a Go data migration.
 type BatchEvent = upgrade.BatchEvent
+
+// DataMigration is a data migration written in Go, run in batches by the
+// `-- weber:go NAME` file of the history that names it (Config.DataMigrations).
+type DataMigration = upgrade.DataMigration
+
+// DataBatch is what one batch of a DataMigration works with: an ent driver
+// on the batch's transaction, the key done through, the batch size.
+type DataBatch = upgrade.DataBatch
+
+// DataBatchDone is what one batch of a DataMigration did.
+type DataBatchDone = upgrade.DataBatchDone
 
 // LockWaitEvent reports a statement that gave up waiting for a lock and
 // will be tried again.
@@ -208,4 +220,7 @@ const (
 	// KindMismatch: Set was asked for a version whose schema the live
 	// database does not have.
 	KindMismatch = upgrade.KindMismatch
+	// KindDataMigration: a pending `-- weber:go` file names a data
+	// migration that Config.DataMigrations does not hold.
+	KindDataMigration = upgrade.KindDataMigration
 )

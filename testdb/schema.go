@@ -140,7 +140,9 @@ func migrateSchema(ctx context.Context, db *sql.DB, u *dbconn.URL, r recipe) err
 	case r.empty:
 		return nil
 	case r.dir != "":
-		if _, err := upgrade.Upgrade(ctx, db, u, r.dir, upgrade.Options{}); err != nil {
+		// The database is empty: its Go data migrations have no rows to
+		// change (and the project's are not linked into this package).
+		if _, err := upgrade.Upgrade(ctx, db, u, r.dir, upgrade.Options{SkipDataMigrations: true}); err != nil {
 			return fmt.Errorf("replaying the migration files in %s: %w", r.dir, err)
 		}
 		return nil

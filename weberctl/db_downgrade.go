@@ -50,7 +50,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			eng, err := newEngine(u, db, dir, cfg.Logger)
+			eng, err := newEngine(u, db, dir, cfg.Logger, e.dataMigrations())
 			if err != nil {
 				return err
 			}

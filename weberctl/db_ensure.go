@@ -57,13 +57,15 @@ func dbEnsure(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	res, err := devdb.Ensure(c.Context, u, devdb.EnsureOptions{Tables: e.project.Tables,
-		Root:        cfg.MigrationsDir,
-		DevURL:      devURLFor(c, cfg, folder),
-		Env:         cfg.Env,
-		LockTimeout: lockTimeout(c),
-		Operator:    operator(),
-		Logger:      cfg.Logger,
+	res, err := devdb.Ensure(c.Context, u, devdb.EnsureOptions{
+		Tables:         e.project.Tables,
+		Root:           cfg.MigrationsDir,
+		DevURL:         devURLFor(c, cfg, folder),
+		Env:            cfg.Env,
+		LockTimeout:    lockTimeout(c),
+		Operator:       operator(),
+		Logger:         cfg.Logger,
+		DataMigrations: e.dataMigrations(),
 	})
 	if err != nil {
 		return err

@@ -30,7 +30,7 @@ Example:
 				return err
 			}
 			defer db.Close()
-			eng, err := newEngine(u, db, dir, nil)
+			eng, err := newEngine(u, db, dir, nil, e.dataMigrations())
 			if err != nil {
 				return err
 			}

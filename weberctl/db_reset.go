@@ -96,7 +96,7 @@ func rebuildAndSeed(c *cli.Context, e *env, u *dbconn.URL, dir, env string, drop
 		return nil, err
 	}
 	defer db.Close()
-	eng, err := newEngine(u, db, dir, nil)
+	eng, err := newEngine(u, db, dir, nil, e.dataMigrations())
 	if err != nil {
 		return nil, err
 	}

@@ -49,8 +49,17 @@ unless --allow-destructive is given: it writes the rest, lists what it left
 out and exits 1, since the models are still ahead of the history. Write the
 drops in a later revision, once no running code uses what they remove.
 
+With --data NAME it writes no schema change but scaffolds a data migration
+in Go (see "Data migrations" in docs/migrations.md): a snapshot of the typed
+client as the models are now (--dir/data/NAME/ent, generated with go tool
+ent), the migration's file --dir/data/NAME.go, and <version>_NAME.sql in
+every kept dialect's folder with -- weber:go NAME and -- weber:touches
+(from --touches, required: the columns it may change). Run it from the
+project's root.
+
 Example:
    weberctl db revision --name add_bio
+   weberctl db revision --data split_user_names --touches users.first_name,users.last_name
    weberctl db revision --name add_bio --dialect sqlite
    weberctl db revision --name drop_legacy --allow-destructive --json`,
 		Flags: withGlobal(append([]cli.Flag{
@@ -58,6 +67,9 @@ Example:
 			&cli.BoolFlag{Name: "allow-destructive", Usage: "write drops of tables, columns and indexes, and narrowed columns"},
 			&cli.StringSliceFlag{Name: "dialect", Usage: "write only this `DIALECT` (sqlite, postgres or mysql); repeatable; default: every kept dialect"},
 			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("what was planned and written")},
+			&cli.StringFlag{Name: "data", Usage: "scaffold a Go data migration named `NAME` instead of a schema change"},
+			&cli.StringFlag{Name: "touches", Usage: "with --data: the `COLUMNS` it may change, e.g. users.first_name,users.last_name"},
+			&cli.StringFlag{Name: "schema", Value: "ent/schema", Usage: "with --data: the models' `FOLDER`, copied into the snapshot"},
 		}, devURLFlags()...)...),
 		Action: func(c *cli.Context) error { return dbRevision(c, e) },
 	}
@@ -65,6 +77,9 @@ Example:
 
 // dbRevision runs `db revision`.
 func dbRevision(c *cli.Context, e *env) error {
+	if c.String("data") != "" {
+		return dbRevisionData(c, e)
+	}
 	cfg, dialects, dev, err := devDialects(c, e)
 	if err != nil {
 		return err

@@ -84,7 +84,7 @@ Example:
 				}
 				devURL = dev[folder]
 			}
-			v, err := statusOf(c.Context, db, u, dir, statusFlags{tables: e.project.Tables, renames: e.project.Renames,
+			v, err := statusOf(c.Context, db, u, dir, statusFlags{tables: e.project.Tables, renames: e.project.Renames, data: e.dataMigrations(),
 				folder:     folder,
 				devURL:     devURL,
 				devHint:    e.devHint(folder),
@@ -113,6 +113,7 @@ type statusFlags struct {
 	logger               *slog.Logger
 	tables               []*entschema.Table   // the models
 	renames              []weberschema.Rename // the models' declared renames
+	data                 map[string]engine.DataMigration
 }
 
 // modelsWay is the models against the history.
@@ -167,7 +168,7 @@ func statusOf(ctx context.Context, db *sql.DB, u *dbconn.URL, dir string, f stat
 		noDev = fmt.Sprintf("no dev database for %s: set %s or --dev-url to a server where weberctl may create scratch databases%s",
 			f.folder, plan.DevURLVariable(f.folder), f.devHint)
 	}
-	eng, err := newEngine(u, db, dir, f.logger)
+	eng, err := newEngine(u, db, dir, f.logger, f.data)
 	if err != nil {
 		return nil, err
 	}
@@ -400,20 +401,30 @@ func renderStatus(w io.Writer, v *statusView) {
 		fmt.Fprintln(w)
 	}
 	for _, p := range h.Pending {
-		fmt.Fprintf(w, "   pending: %s (%s)\n", p.Name, plural(p.Statements, "statement", "statements"))
+		what := plural(p.Statements, "statement", "statements")
+		if p.Go != "" {
+			what = "Go data migration " + p.Go
+		}
+		fmt.Fprintf(w, "   pending: %s (%s)\n", p.Name, what)
 	}
 	if len(h.OutOfOrder) > 0 {
 		fmt.Fprintf(w, "   out of order (older than the current version): %s\n", strings.Join(h.OutOfOrder, ", "))
 	}
 	if p := h.Partial; p != nil {
-		fmt.Fprintf(w, "   partial: %s: applied %d of %s", p.Name, p.Applied, plural(p.Total, "statement", "statements"))
+		if strings.HasPrefix(p.Progress, "data migration ") {
+			fmt.Fprintf(w, "   partial: %s", p.Name) // a Go data migration has no statements
+		} else {
+			fmt.Fprintf(w, "   partial: %s: applied %d of %s", p.Name, p.Applied, plural(p.Total, "statement", "statements"))
+		}
 		if p.Error != "" {
 			fmt.Fprintf(w, "; failed: %s", p.Error)
 		}
 		if p.Unconfirmed {
 			fmt.Fprintf(w, "; statement %d started but its outcome was never recorded", p.Applied+1)
 		}
-		if p.Progress != "" {
+		if strings.HasPrefix(p.Progress, "data migration ") {
+			fmt.Fprintf(w, ": %s", p.Progress)
+		} else if p.Progress != "" {
 			fmt.Fprintf(w, "; %s", p.Progress)
 		}
 		fmt.Fprintln(w)

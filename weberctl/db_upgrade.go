@@ -125,7 +125,7 @@ func dbUpgradeCommand(e *env) *cli.Command {
 			case c.Bool("mark-applied"):
 				opts.Unconfirmed = upgrade.UnconfirmedMarkApplied
 			}
-			eng, err := newEngine(u, db, dir, nil)
+			eng, err := newEngine(u, db, dir, nil, e.dataMigrations())
 			if err != nil {
 				return err
 			}

@@ -76,6 +76,7 @@ Example:
 				AllowDataLoss: c.Bool("allow-data-loss"),
 				NoReverse:     c.Bool("no-reverse"),
 				Logger:        cfg.Logger,
+				DataMigrations: e.dataMigrations(),
 				Progress:      verifyProgress(prog),
 			})
 			prog.clear()

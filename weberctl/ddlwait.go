@@ -85,6 +85,15 @@ func batchPrinter(e *env) func(upgrade.BatchEvent) {
 	}
 	var last time.Time
 	return func(ev upgrade.BatchEvent) {
+		if ev.Go != "" {
+			// One batch is quick: the file's own line is enough.
+			if (time.Since(last) < every && !ev.Done) || (ev.Done && ev.Batches == 1) {
+				return
+			}
+			last = time.Now()
+			printGoBatch(e, ev)
+			return
+		}
 		if time.Since(last) < every && ev.Through < ev.Last {
 			return
 		}
@@ -94,5 +103,18 @@ func batchPrinter(e *env) func(upgrade.BatchEvent) {
 		if ev.Through >= ev.Last {
 			fmt.Fprintln(e.stderr)
 		}
+	}
+}
+
+// printGoBatch prints the progress line of a Go data migration.
+func printGoBatch(e *env, ev upgrade.BatchEvent) {
+	state := "done through key"
+	if ev.Done {
+		state = "finished at key"
+	}
+	fmt.Fprintf(e.stderr, "\n  batches: %s data migration %s %s %d (%s, %s changed)",
+		ev.File, ev.Go, state, ev.Through, plural(int(ev.Batches), "batch", "batches"), plural(int(ev.Rows), "row", "rows"))
+	if ev.Done {
+		fmt.Fprintln(e.stderr)
 	}
 }

@@ -211,7 +211,12 @@ func TestCheckFailsWhenTheNewestFileIsMissing(t *testing.T) {
 	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
 		dc := dialectCaseOf(b)
 		dir := history(t)
-		if err := os.Remove(newestFile(t, filepath.Join(dir, dc.folder))); err != nil {
+		// The newest schema change (the files after it change data only).
+		newest, err := filepath.Glob(filepath.Join(dir, dc.folder, "*_add_user_name_parts.sql"))
+		if err != nil || len(newest) != 1 {
+			t.Fatalf("the newest schema change: %v %v", newest, err)
+		}
+		if err := os.Remove(newest[0]); err != nil {
 			t.Fatal(err)
 		}
 		if r := runCLI(t, nil, "db", "hash", "--dir", dir, "--dialect", dc.folder); r.code != 0 {

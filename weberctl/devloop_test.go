@@ -1,6 +1,7 @@
 package weberctl
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,8 +12,11 @@ import (
 
 // The repository's history: the first file, and the one after it.
 const (
-	devloopFirst  = "20261127011300"
-	devloopSecond = "20261127014341_add_view_count_and_tag_description.sql"
+	devloopFirst  = "20261127014341"
+	devloopSecond = "20261206112152_add_user_name_parts.sql"
+	// devloopAfter counts the files pending after devloopFirst: the
+	// second, then the example app's two data migrations.
+	devloopAfter = 3
 )
 
 // serveOnce starts `weberctl serve`, checks that it serves, stops it and
@@ -42,14 +46,14 @@ func TestE2EServeAppliesPulledFile(t *testing.T) {
 		p := newProject(t, e2eBackendOf(b))
 		p.must("db", "upgrade", "--to", devloopFirst)
 		out := serveOnce(t, p)
-		if !strings.Contains(out, "Applied the migration history (1 file)") || !strings.Contains(out, devloopSecond) {
+		if !strings.Contains(out, fmt.Sprintf("Applied the migration history (%d files)", devloopAfter)) || !strings.Contains(out, devloopSecond) {
 			t.Errorf("serve did not say it applied %s:\n%s", devloopSecond, out)
 		}
 		if strings.Contains(out, "Added column") {
 			t.Errorf("serve added columns from the models instead of applying the file:\n%s", out)
 		}
-		if n := p.historyLen(); n != 2 {
-			t.Errorf("history after serve: %d revisions, want 2", n)
+		if n := p.historyLen(); n != 2+devloopAfter {
+			t.Errorf("history after serve: %d revisions, want %d", n, 2+devloopAfter)
 		}
 		if r := p.must("db", "upgrade"); !strings.Contains(r.stdout, "Nothing to do") {
 			t.Errorf("db upgrade after serve:\n%s", r.stdout)
@@ -76,12 +80,12 @@ func TestE2EEnsureRecordsFileAlreadyInEffect(t *testing.T) {
 			t.Fatalf("running %s by hand: %v", devloopSecond, err)
 		}
 		r := p.must("db", "ensure")
-		if !strings.Contains(r.stdout, "Recorded 1 file as applied: the database already had their changes (made by db ensure)") ||
+		if !strings.Contains(r.stdout, fmt.Sprintf("Recorded %d files as applied: the database already had their changes (made by db ensure)", devloopAfter)) ||
 			!strings.Contains(r.stdout, devloopSecond) {
 			t.Errorf("db ensure on a database that has the file's changes:\n%s", r.stdout)
 		}
-		if n := p.historyLen(); n != 2 {
-			t.Errorf("history after ensure: %d revisions, want 2", n)
+		if n := p.historyLen(); n != 2+devloopAfter {
+			t.Errorf("history after ensure: %d revisions, want %d", n, 2+devloopAfter)
 		}
 		if r := p.must("db", "upgrade"); !strings.Contains(r.stdout, "Nothing to do") {
 			t.Errorf("db upgrade after ensure:\n%s", r.stdout)

@@ -13,6 +13,6 @@ import (
 // per call; the Config holds none, so that New refuses nothing a flag
 // could have set (a dev URL of another dialect is reported where it is
 // used, as before).
-func newEngine(u *dbconn.URL, db *sql.DB, dir string, log *slog.Logger) (*engine.Engine, error) {
-	return engine.New(db, engine.Config{URL: u, Dir: dir, Logger: log})
+func newEngine(u *dbconn.URL, db *sql.DB, dir string, log *slog.Logger, data map[string]engine.DataMigration) (*engine.Engine, error) {
+	return engine.New(db, engine.Config{URL: u, Dir: dir, Logger: log, DataMigrations: data})
 }

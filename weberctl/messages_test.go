@@ -172,7 +172,8 @@ func TestE2EOneRowIsNotRows(t *testing.T) {
 		if _, err := db.ExecContext(t.Context(), q); err != nil {
 			t.Fatal(err)
 		}
-		r := p.must("db", "downgrade", "--dry-run")
+		// Back to the first revision: the one after it added tags.description.
+		r := p.must("db", "downgrade", "--dry-run", "--to", "20261127011300")
 		if !strings.Contains(r.stdout, "DROP COLUMN tags.description (1 row)") || strings.Contains(r.stdout, "1 rows") {
 			t.Errorf("downgrade plan:\n%s", r.stdout)
 		}

@@ -149,8 +149,8 @@ func weberCheckout(path string) (string, error) {
 		return "", err
 	}
 	b, err := os.ReadFile(filepath.Join(abs, "go.mod"))
-	if err != nil || !strings.Contains(string(b), "module "+modulePath+"\n") {
-		return "", usagef("new: --weber-replace %s is not a checkout of Weber (no go.mod declaring module %s there): pass the directory of your Weber clone", path, modulePath)
+	if err != nil || !strings.Contains(string(b), "module "+weberModule+"\n") {
+		return "", usagef("new: --weber-replace %s is not a checkout of Weber (no go.mod declaring module %s there): pass the directory of your Weber clone", path, weberModule)
 	}
 	return abs, nil
 }

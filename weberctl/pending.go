@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/weber-framework/weber/config"
+	"github.com/weber-framework/weber/engine"
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/envmark"
 	"github.com/weber-framework/weber/internal/errtext"
@@ -121,8 +122,8 @@ func openStandIn(c *cli.Context) (*sql.DB, error) {
 
 // pendingFiles returns how many migration files of dir are not yet
 // (completely) applied to the database.
-func pendingFiles(ctx context.Context, db *sql.DB, u *dbconn.URL, dir string) (int, error) {
-	eng, err := newEngine(u, db, dir, nil)
+func pendingFiles(ctx context.Context, db *sql.DB, u *dbconn.URL, dir string, data map[string]engine.DataMigration) (int, error) {
+	eng, err := newEngine(u, db, dir, nil, data)
 	if err != nil {
 		return 0, err
 	}
@@ -156,6 +157,8 @@ func upgradeOptions(c *cli.Context, e *env, cfg config.Config, u *dbconn.URL, di
 		LockTimeout:      lockTimeout(c),
 		DDL:              ddl,
 		OnLockWait:       func(ev upgrade.LockWaitEvent) { printLockWait(e, ev) },
+		OnBatch:          batchPrinter(e),
+		DataMigrations:   e.dataMigrations(),
 		AllowBlockingDDL: c.Bool("allow-blocking-ddl"),
 		BlockingMaxRows:  maxRows,
 		Env:              cfg.Env,
@@ -183,7 +186,11 @@ func printFileEvent(e *env, ev upgrade.FileEvent) {
 		if ev.From > 1 {
 			from = fmt.Sprintf(", resuming at statement %d", ev.From)
 		}
-		fmt.Fprintf(e.stdout, "  %s (%s%s) ... ", ev.Name, plural(ev.Statements, "statement", "statements"), from)
+		what := plural(ev.Statements, "statement", "statements")
+		if ev.Go != "" {
+			what = "Go data migration " + ev.Go
+		}
+		fmt.Fprintf(e.stdout, "  %s (%s%s) ... ", ev.Name, what, from)
 	case upgrade.PhaseDone:
 		fmt.Fprintf(e.stdout, "done in %s\n", human(ev.Duration))
 	case upgrade.PhaseFailed:

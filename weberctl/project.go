@@ -14,6 +14,7 @@ import (
 	entschema "entgo.io/ent/dialect/sql/schema"
 
 	"github.com/weber-framework/weber/config"
+	"github.com/weber-framework/weber/engine"
 	"github.com/weber-framework/weber/weberschema"
 )
 
@@ -47,6 +48,10 @@ type Project struct {
 	// it with Weber's ent template; optional): `db revision` writes them
 	// as RENAME instead of a drop and an add.
 	Renames []weberschema.Rename
+	// DataMigrations are the project's data migrations written in Go, by
+	// the name their `-- weber:go NAME` file gives (optional): every
+	// command that runs or rehearses the history runs them.
+	DataMigrations map[string]engine.DataMigration
 	// Migrations is the folder holding one migration folder per dialect,
 	// relative to the working directory (default "migrations"; --dir and
 	// nothing else overrides it).

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/weber-framework/weber/ent/migrate"
+	"github.com/weber-framework/weber/migrations/data"
 )
 
 // runProject runs weberctl in-process for p, as runCLI does for Weber's
@@ -27,7 +28,7 @@ func TestProjectWithoutAppOrSeed(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	copyDir(t, filepath.Join("..", "migrations"), filepath.Join(dir, "history"))
-	p := Project{Name: "shopctl", Tables: migrate.Tables, Migrations: filepath.Join(dir, "history"), Dialects: []string{"sqlite"}}
+	p := Project{Name: "shopctl", Tables: migrate.Tables, DataMigrations: data.Migrations(), Migrations: filepath.Join(dir, "history"), Dialects: []string{"sqlite"}}
 	url := "sqlite://" + filepath.Join(dir, "app.db")
 	vars := map[string]string{"WEBER_DATABASE_URL": url}
 

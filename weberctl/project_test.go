@@ -11,14 +11,16 @@ import (
 	"github.com/weber-framework/weber/app"
 	"github.com/weber-framework/weber/ent"
 	"github.com/weber-framework/weber/ent/migrate"
+	"github.com/weber-framework/weber/migrations/data"
 )
 
 // weberProject is Weber's own project, as cmd/weberctl/main.go hands it to Main.
 func weberProject() Project {
 	return Project{
-		Tables:     migrate.Tables,
-		Renames:    migrate.Renames,
-		Migrations: "migrations",
+		Tables:         migrate.Tables,
+		Renames:        migrate.Renames,
+		DataMigrations: data.Migrations(),
+		Migrations:     "migrations",
 		App: func(ctx context.Context, db *sql.DB, dialect string, cfg Config) (http.Handler, error) {
 			a, err := app.New(ent.NewClient(ent.Driver(entsql.OpenDB(dialect, db))), db, cfg)
 			if err != nil {

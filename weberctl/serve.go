@@ -135,6 +135,7 @@ func ensureEmbedded(c *cli.Context, e *env, cfg config.Config, u *dbconn.URL) er
 	res, err := devdb.Ensure(c.Context, u, devdb.EnsureOptions{Tables: e.project.Tables,
 		Root: cfg.MigrationsDir, DevURL: devURLFor(c, cfg, folder), Env: cfg.Env,
 		LockTimeout: lockTimeout(c), Operator: operator(), Logger: cfg.Logger,
+		DataMigrations: e.dataMigrations(),
 	})
 	if err != nil {
 		return err
@@ -221,7 +222,7 @@ func migrateOrRefuse(c *cli.Context, e *env, cfg config.Config, u *dbconn.URL, d
 			return nil, err
 		}
 		uopts.DevURL = devURLFor(c, cfg, folder)
-		eng, err := newEngine(u, db, dir, nil)
+		eng, err := newEngine(u, db, dir, nil, e.dataMigrations())
 		if err != nil {
 			return nil, err
 		}
@@ -231,7 +232,7 @@ func migrateOrRefuse(c *cli.Context, e *env, cfg config.Config, u *dbconn.URL, d
 		}
 		renderUpgrade(e, u, res)
 	}
-	n, err := pendingFiles(ctx, db, u, dir)
+	n, err := pendingFiles(ctx, db, u, dir, e.dataMigrations())
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +241,7 @@ func migrateOrRefuse(c *cli.Context, e *env, cfg config.Config, u *dbconn.URL, d
 			pendingPhrase(n), u.Redacted())
 	}
 	return func(ctx context.Context) error {
-		n, err := pendingFiles(ctx, db, u, dir)
+		n, err := pendingFiles(ctx, db, u, dir, e.dataMigrations())
 		if err != nil {
 			return fmt.Errorf("reading the migration status: %w", err)
 		}

@@ -12,9 +12,9 @@ import (
 // the module version instead (see weberVersion).
 const version = "0.1.0-dev"
 
-// modulePath is Weber's module: a project's own weberctl finds Weber's
+// weberModule is Weber's module: a project's own weberctl finds Weber's
 // version among its dependencies under this path.
-const modulePath = "github.com/weber-framework/weber"
+const weberModule = "github.com/weber-framework/weber"
 
 // weberVersion returns the version of Weber this weberctl was built from
 // (moduleVersion of the binary's build information).
@@ -33,10 +33,10 @@ func moduleVersion(bi *debug.BuildInfo) string {
 		return version
 	}
 	m := &bi.Main
-	if m.Path != modulePath {
+	if m.Path != weberModule {
 		m = nil
 		for _, d := range bi.Deps {
-			if d.Path == modulePath {
+			if d.Path == weberModule {
 				m = d
 				break
 			}

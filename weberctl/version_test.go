@@ -8,7 +8,7 @@ import (
 func TestModuleVersion(t *testing.T) {
 	t.Parallel()
 	weber := func(v string, r *debug.Module) *debug.Module {
-		return &debug.Module{Path: modulePath, Version: v, Replace: r}
+		return &debug.Module{Path: weberModule, Version: v, Replace: r}
 	}
 	for _, tc := range []struct {
 		name string

@@ -39,12 +39,14 @@ type pendingView struct {
 	Version    string `json:"version"`
 	Name       string `json:"name"`
 	Statements int    `json:"statements"`
+	// Go names the data migration a `-- weber:go` file runs.
+	Go string `json:"go,omitempty"`
 }
 
 func pendingViews(ps []upgrade.PendingFile) []pendingView {
 	out := []pendingView{}
 	for _, p := range ps {
-		out = append(out, pendingView{Version: p.Version, Name: p.Name, Statements: p.Statements})
+		out = append(out, pendingView{Version: p.Version, Name: p.Name, Statements: p.Statements, Go: p.Go})
 	}
 	return out
 }

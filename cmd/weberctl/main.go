@@ -13,14 +13,16 @@ import (
 	"github.com/weber-framework/weber/app"
 	"github.com/weber-framework/weber/ent"
 	"github.com/weber-framework/weber/ent/migrate"
+	"github.com/weber-framework/weber/migrations/data"
 	"github.com/weber-framework/weber/weberctl"
 )
 
 func main() {
 	weberctl.Main(weberctl.Project{
-		Tables:     migrate.Tables,
-		Renames:    migrate.Renames,
-		Migrations: "migrations",
+		Tables:         migrate.Tables,
+		Renames:        migrate.Renames,
+		DataMigrations: data.Migrations(),
+		Migrations:     "migrations",
 		App: func(ctx context.Context, db *sql.DB, dialect string, cfg weberctl.Config) (http.Handler, error) {
 			a, err := app.New(ent.NewClient(ent.Driver(entsql.OpenDB(dialect, db))), db, cfg)
 			if err != nil {

@@ -55,6 +55,8 @@ var (
 		{Name: "email", Type: field.TypeString, Unique: true, Size: 255},
 		{Name: "role", Type: field.TypeEnum, Enums: []string{"member", "admin"}, Default: "member"},
 		{Name: "bio", Type: field.TypeString, Nullable: true, Size: 1000},
+		{Name: "first_name", Type: field.TypeString, Nullable: true, Size: 100},
+		{Name: "last_name", Type: field.TypeString, Nullable: true, Size: 100},
 	}
 	// UsersTable holds the schema information for the "users" table.
 	UsersTable = &schema.Table{

@@ -25,6 +25,10 @@ func (User) Fields() []ent.Field {
 		field.String("email").NotEmpty().MaxRuneLen(255).Unique(),
 		field.Enum("role").Values("member", "admin").Default("member"),
 		field.String("bio").Optional().MaxRuneLen(1000),
+		// first_name and last_name are filled from name by the data
+		// migration split_user_names (migrations/data).
+		field.String("first_name").Optional().MaxRuneLen(100),
+		field.String("last_name").Optional().MaxRuneLen(100),
 	}
 }
 

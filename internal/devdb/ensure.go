@@ -61,6 +61,9 @@ type EnsureOptions struct {
 	Operator string
 	// Logger receives progress at debug level; nil discards.
 	Logger *slog.Logger
+	// DataMigrations are the project's Go data migrations, run by the
+	// history's `-- weber:go NAME` files (upgrade.Options.DataMigrations).
+	DataMigrations map[string]upgrade.DataMigration
 }
 
 // EnsureResult says what Ensure did. A second run on the same database and
@@ -249,6 +252,7 @@ func applyHistory(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOpt
 	}
 	r, err := upgrade.Upgrade(ctx, db, u, folder, upgrade.Options{
 		LockTimeout: timeout, Env: opts.Env, Operator: opts.Operator, Logger: log, DevURL: opts.DevURL,
+		DataMigrations: opts.DataMigrations,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ensuring %s: applying the migration history in %s: %w", u.Redacted(), folder, err)

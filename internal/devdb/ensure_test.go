@@ -20,6 +20,7 @@ import (
 	"github.com/weber-framework/weber/internal/migdir"
 	"github.com/weber-framework/weber/internal/testdb/testserver"
 	"github.com/weber-framework/weber/internal/upgrade"
+	"github.com/weber-framework/weber/migrations/data"
 )
 
 func TestEnsureCreatesThenNothingToDo(t *testing.T) {
@@ -247,7 +248,7 @@ func TestEnsureAppliesHistoryToAnEmptyDatabase(t *testing.T) {
 		errs := make([]error, 2)
 		for i := range results {
 			wg.Go(func() {
-				results[i], errs[i] = devdb.Ensure(ctx, u, devdb.EnsureOptions{Tables: migrate.Tables, Root: dir})
+				results[i], errs[i] = devdb.Ensure(ctx, u, devdb.EnsureOptions{Tables: migrate.Tables, Root: dir, DataMigrations: data.Migrations()})
 			})
 		}
 		wg.Wait()
@@ -270,7 +271,7 @@ func TestEnsureAppliesHistoryToAnEmptyDatabase(t *testing.T) {
 			t.Errorf("status after ensure: applied %d of %d, up to date %v, problems %v", st.Applied, len(files), st.UpToDate(), st.Problems)
 		}
 		// A later ensure on the (no longer empty) database leaves the history alone.
-		again, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{Tables: migrate.Tables, Root: dir})
+		again, err := devdb.Ensure(ctx, u, devdb.EnsureOptions{Tables: migrate.Tables, Root: dir, DataMigrations: data.Migrations()})
 		if err != nil || len(again.History) != 0 {
 			t.Errorf("second ensure: %v, history %v", err, again.History)
 		}

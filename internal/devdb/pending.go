@@ -145,7 +145,7 @@ func catchUp(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOptions,
 	if !st.HasHistory || (st.Applied == 0 && st.Partial == nil) || (len(st.Pending) == 0 && st.Partial == nil) {
 		return nil, nil, nil // no history to follow, or nothing pending
 	}
-	base := upgrade.Options{LockTimeout: timeout, Env: opts.Env, Operator: opts.Operator, Logger: log}
+	base := upgrade.Options{LockTimeout: timeout, Env: opts.Env, Operator: opts.Operator, Logger: log, DataMigrations: opts.DataMigrations}
 
 	// Adoption needs a dev database to replay the history on: SQLite's is
 	// in memory, a server dialect's needs a dev URL.

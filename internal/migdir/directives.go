@@ -42,6 +42,11 @@ const (
 	// from version FIRST to LAST (its own version), and a database that
 	// applied those counts it as applied.
 	DirectiveSquashes = "weber:squashes"
+	// DirectiveGo is `-- weber:go NAME` in a file's header: the file is a
+	// data migration written in Go, registered under NAME with the engine
+	// (upgrade.Options.DataMigrations) and run in batches. The file holds
+	// no statements.
+	DirectiveGo = "weber:go"
 )
 
 // Places where a directive takes effect (a bit set).
@@ -77,6 +82,7 @@ func directiveRegistry() map[string]directiveSpec {
 		DirectiveFlavor:    {where: inHeader, args: oneOf("mysql", "mariadb")},
 		DirectiveDataLoss:  {where: anywhere, args: notEmpty},
 		DirectiveSquashes:  {where: inHeader, args: versionRange},
+		DirectiveGo:        {where: inHeader, args: goName},
 	}
 }
 
@@ -113,6 +119,16 @@ func versionRange(a string) string {
 	return "write it as `-- %s FIRST..LAST`, two versions, e.g. `-- %s 20260101000001..20260101000040`"
 }
 
+// reGoName is a data migration's registered name.
+var reGoName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+func goName(a string) string {
+	if !reGoName.MatchString(a) {
+		return "give the data migration's registered name in lower case, letters, digits and underscores, e.g. `-- %s split_user_names`"
+	}
+	return ""
+}
+
 func notEmpty(a string) string {
 	if a == "" {
 		return "give it an argument, e.g. `-- %s ...`"
@@ -129,6 +145,7 @@ type fileDirectives struct {
 	asWritten bool
 	txmode    []string
 	squashes  string
+	goName    string
 }
 
 // checkDirectives reads every directive line of the file and refuses an
@@ -178,6 +195,8 @@ func (f *File) checkDirectives(stmts []*migrate.Stmt) (fileDirectives, error) {
 				fd.txmode = append(fd.txmode, args)
 			case DirectiveSquashes:
 				fd.squashes = args
+			case DirectiveGo:
+				fd.goName = args
 			}
 			continue
 		}

@@ -101,6 +101,11 @@ type File struct {
 	// Squashes is the FIRST..LAST argument of the `-- weber:squashes`
 	// header directive ("" for a file `db squash` did not write).
 	Squashes string
+	// Go is the name in the `-- weber:go NAME` file directive: the file is
+	// a data migration written in Go, which db upgrade runs in batches
+	// (each its own transaction, its progress recorded) with the function
+	// registered under that name. Such a file holds no statements.
+	Go string
 }
 
 // Stmt is one statement of a migration file.
@@ -443,8 +448,12 @@ func (f *File) parse(dia string) (Kind, error) {
 	}
 	f.AsWritten = fd.asWritten
 	f.Squashes = fd.squashes
+	f.Go = fd.goName
+	if f.Go != "" && len(stmts) > 0 {
+		return KindSyntax, fmt.Errorf("a `-- %s %s` data migration runs Go, not SQL, yet the file holds %d statement(s): move them into a revision of their own, then run `weberctl db hash`", DirectiveGo, f.Go, len(stmts))
+	}
 	f.TxMode = TxModeFile
-	if slices.Contains(fd.txmode, TxModeNone) || f.AsWritten {
+	if slices.Contains(fd.txmode, TxModeNone) || f.AsWritten || f.Go != "" {
 		f.TxMode = TxModeNone
 	}
 	if f.AsWritten && slices.Contains(fd.txmode, TxModeFile) {

@@ -114,8 +114,8 @@ func TestCheckLintError(t *testing.T) {
 	root := t.TempDir()
 	for _, d := range dialects {
 		dir := historyWith(t, d, map[string]string{
-			"20261201000000_drop.sql": "-- atlas:nolint destructive\nALTER TABLE users DROP COLUMN role;\nALTER TABLE users DROP COLUMN bio;\n",
-			"20261201000001_back.sql": "ALTER TABLE users ADD COLUMN bio text NULL;\nALTER TABLE users ADD COLUMN role varchar(255) NOT NULL DEFAULT 'member';\n",
+			"20261211000000_drop.sql": "-- atlas:nolint destructive\nALTER TABLE users DROP COLUMN role;\nALTER TABLE users DROP COLUMN bio;\n",
+			"20261211000001_back.sql": "ALTER TABLE users ADD COLUMN bio text NULL;\nALTER TABLE users ADD COLUMN role varchar(255) NOT NULL DEFAULT 'member';\n",
 		})
 		if err := os.Rename(dir, filepath.Join(root, d)); err != nil {
 			t.Fatal(err)
@@ -131,7 +131,7 @@ func TestCheckLintError(t *testing.T) {
 			t.Fatalf("%s: problems %q, want the DS103", d.Dialect, d.Problems)
 		}
 		p := d.Problems[i]
-		for _, want := range []string{d.Dialect + ": ", "20261201000000_drop.sql line 3", `"bio"`, "atlas:nolint destructive"} {
+		for _, want := range []string{d.Dialect + ": ", "20261211000000_drop.sql line 3", `"bio"`, "atlas:nolint destructive"} {
 			if !strings.Contains(p, want) {
 				t.Errorf("%s: problem %q does not say %q", d.Dialect, p, want)
 			}

@@ -68,7 +68,7 @@ func spanFiles(d string) map[string]string {
 		"ALTER TABLE q1 ADD COLUMN extra varchar(20) NULL;",
 		"CREATE INDEX q1_note ON q1 (note);",
 	}, "\n") + "\n"
-	return map[string]string{"20261201000000_span.sql": first, "20261201500000_quiet.sql": quietOnly, "20261202000000_more.sql": second}
+	return map[string]string{"20261211000000_span.sql": first, "20261211500000_quiet.sql": quietOnly, "20261212000000_more.sql": second}
 }
 
 // Batching quiet statements reports exactly the findings of one full
@@ -83,7 +83,7 @@ func TestLintFilesBatchingKeepsFindings(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		selected := map[string]bool{"20261201000000_span.sql": true, "20261201500000_quiet.sql": true, "20261202000000_more.sql": true}
+		selected := map[string]bool{"20261211000000_span.sql": true, "20261211500000_quiet.sql": true, "20261212000000_more.sql": true}
 		run := func(full bool) []LintedFile {
 			db, cleanup, err := OpenScratch(context.Background(), d, urls[d])
 			if err != nil {

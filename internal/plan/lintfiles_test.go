@@ -52,13 +52,13 @@ func projectFiles(t *testing.T, dialect string) int {
 // lintOne lints the newest file of a history made by historyWith.
 func lintOne(t *testing.T, dialect, devURL, content string) *LintReport {
 	t.Helper()
-	dir := historyWith(t, dialect, map[string]string{"20261201000000_change.sql": content})
-	rep, err := LintFiles(context.Background(), LintOptions{Dir: dir, DevURL: devURL, Versions: []string{"20261201000000"}})
+	dir := historyWith(t, dialect, map[string]string{"20261211000000_change.sql": content})
+	rep, err := LintFiles(context.Background(), LintOptions{Dir: dir, DevURL: devURL, Versions: []string{"20261211000000"}})
 	if err != nil {
 		t.Fatalf("LintFiles(%s): %v", dialect, err)
 	}
-	if len(rep.Files) != 1 || rep.Files[0].Name != "20261201000000_change.sql" {
-		t.Fatalf("%s: linted %+v, want only 20261201000000_change.sql", dialect, rep.Files)
+	if len(rep.Files) != 1 || rep.Files[0].Name != "20261211000000_change.sql" {
+		t.Fatalf("%s: linted %+v, want only 20261211000000_change.sql", dialect, rep.Files)
 	}
 	if want := projectFiles(t, dialect) + 1; rep.Replayed != want {
 		t.Errorf("%s: replayed %d files, want %d", dialect, rep.Replayed, want)
@@ -83,7 +83,7 @@ func TestLintFilesDropColumnIsAnError(t *testing.T) {
 		d, urls := b.Name, map[string]string{b.Name: b.DevURL()}
 		rep := lintOne(t, d, urls[d], "-- a hand-written change\nALTER TABLE users DROP COLUMN bio;\n")
 		f := findingAt(t, rep, "DS103", 2)
-		want := lintFinding{File: "20261201000000_change.sql", Line: 2, Analyzer: "destructive", Severity: SeverityError, Error: true,
+		want := lintFinding{File: "20261211000000_change.sql", Line: 2, Analyzer: "destructive", Severity: SeverityError, Error: true,
 			Explained: true, Alternative: true}
 		if diff := cmp.Diff(want, lintFindingOf(f, []string{"DROP COLUMN bio"}, []string{`"bio"`})); diff != "" {
 			t.Errorf("finding %+v: want a destructive error with its file, statement, message, explanation and alternative (-want +got):\n%s", f, diff)
@@ -91,7 +91,7 @@ func TestLintFilesDropColumnIsAnError(t *testing.T) {
 		if errs := rep.Errors(); len(errs) != 1 {
 			t.Errorf("Errors() = %+v, want the one DS103", errs)
 		}
-		if s := f.String(); !strings.HasPrefix(s, "20261201000000_change.sql line 2: DS103 ") {
+		if s := f.String(); !strings.HasPrefix(s, "20261211000000_change.sql line 2: DS103 ") {
 			t.Errorf("String() = %q", s)
 		}
 	})
@@ -222,7 +222,7 @@ func TestLintFilesProjectHistoryIsClean(t *testing.T) {
 			t.Fatalf("linted %d files, replayed %d, want all %d", len(rep.Files), rep.Replayed, len(sqls))
 		}
 		for _, f := range rep.Files {
-			if f.Statements == 0 {
+			if f.Statements == 0 && !strings.Contains(f.Name, "_split_user_names") { // a Go data migration has none
 				t.Errorf("%s: no statements seen", f.Name)
 			}
 		}
@@ -235,8 +235,8 @@ func TestLintFilesProjectHistoryIsClean(t *testing.T) {
 func TestLintFilesSelection(t *testing.T) {
 	t.Parallel()
 	dir := historyWith(t, SQLite, map[string]string{
-		"20261201000000_a.sql": "ALTER TABLE users DROP COLUMN bio;\n",
-		"20261202000000_b.sql": "ALTER TABLE posts DROP COLUMN body;\n",
+		"20261211000000_a.sql": "ALTER TABLE users DROP COLUMN bio;\n",
+		"20261212000000_b.sql": "ALTER TABLE posts DROP COLUMN body;\n",
 	})
 	ctx := context.Background()
 	names := func(rep *LintReport) (out []string) {
@@ -251,36 +251,36 @@ func TestLintFilesSelection(t *testing.T) {
 		t.Fatalf("all: %v, %v, err %v", names(rep), rep.Errors(), err)
 	}
 	rep, err = LintFiles(ctx, LintOptions{Dir: dir, Latest: 1})
-	if err != nil || !slices.Equal(names(rep), []string{"20261202000000_b.sql"}) || rep.Replayed != n+2 {
+	if err != nil || !slices.Equal(names(rep), []string{"20261212000000_b.sql"}) || rep.Replayed != n+2 {
 		t.Fatalf("latest 1: %v (replayed %d), err %v", names(rep), rep.Replayed, err)
 	}
-	rep, err = LintFiles(ctx, LintOptions{Dir: dir, Versions: []string{"20261201000000_a.sql"}})
-	if err != nil || !slices.Equal(names(rep), []string{"20261201000000_a.sql"}) || rep.Replayed != n+1 {
+	rep, err = LintFiles(ctx, LintOptions{Dir: dir, Versions: []string{"20261211000000_a.sql"}})
+	if err != nil || !slices.Equal(names(rep), []string{"20261211000000_a.sql"}) || rep.Replayed != n+1 {
 		t.Fatalf("by file name: %v (replayed %d), err %v", names(rep), rep.Replayed, err)
 	}
-	if _, err := LintFiles(ctx, LintOptions{Dir: dir, Versions: []string{"20261201000001"}}); err == nil || !strings.Contains(err.Error(), "did you mean 20261201000000") {
+	if _, err := LintFiles(ctx, LintOptions{Dir: dir, Versions: []string{"20261211000001"}}); err == nil || !strings.Contains(err.Error(), "did you mean 20261211000000") {
 		t.Errorf("unknown version: %v, want the nearest suggested", err)
 	}
-	if _, err := LintFiles(ctx, LintOptions{Dir: dir, Versions: []string{"20261201000000"}, Latest: 1}); err == nil {
+	if _, err := LintFiles(ctx, LintOptions{Dir: dir, Versions: []string{"20261211000000"}, Latest: 1}); err == nil {
 		t.Error("versions and latest together: no error")
 	}
 }
 
 func TestLintFilesRefusesABrokenFolder(t *testing.T) {
 	t.Parallel()
-	dir := historyWith(t, SQLite, map[string]string{"20261201000000_a.sql": "ALTER TABLE users DROP COLUMN bio;\n"})
-	if err := os.WriteFile(filepath.Join(dir, "20261201000000_a.sql"), []byte("ALTER TABLE users DROP COLUMN role;\n"), 0o644); err != nil {
+	dir := historyWith(t, SQLite, map[string]string{"20261211000000_a.sql": "ALTER TABLE users DROP COLUMN bio;\n"})
+	if err := os.WriteFile(filepath.Join(dir, "20261211000000_a.sql"), []byte("ALTER TABLE users DROP COLUMN role;\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err := LintFiles(context.Background(), LintOptions{Dir: dir})
-	if !errors.Is(err, migdir.ErrSumMismatch) || !strings.Contains(err.Error(), "20261201000000_a.sql") {
+	if !errors.Is(err, migdir.ErrSumMismatch) || !strings.Contains(err.Error(), "20261211000000_a.sql") {
 		t.Fatalf("LintFiles on an edited file: %v, want an atlas.sum error naming it", err)
 	}
 }
 
 func TestLintFilesReportsAFileThatDoesNotApply(t *testing.T) {
 	t.Parallel()
-	dir := historyWith(t, SQLite, map[string]string{"20261201000000_a.sql": "-- x\nALTER TABLE users ADD COLUMN nick text;\nALTER TABLE nowhere DROP COLUMN bio;\n"})
+	dir := historyWith(t, SQLite, map[string]string{"20261211000000_a.sql": "-- x\nALTER TABLE users ADD COLUMN nick text;\nALTER TABLE nowhere DROP COLUMN bio;\n"})
 	_, err := LintFiles(context.Background(), LintOptions{Dir: dir})
 	var re *ReplayError
 	if !errors.As(err, &re) {
@@ -290,7 +290,7 @@ func TestLintFilesReportsAFileThatDoesNotApply(t *testing.T) {
 		File            string
 		Statement, Line int
 	}
-	if diff := cmp.Diff(at{"20261201000000_a.sql", 2, 3}, at{re.File, re.Statement, re.Line}); diff != "" {
+	if diff := cmp.Diff(at{"20261211000000_a.sql", 2, 3}, at{re.File, re.Statement, re.Line}); diff != "" {
 		t.Fatalf("LintFiles: %v (-want +got):\n%s", err, diff)
 	}
 }
@@ -325,7 +325,7 @@ func TestLintFilesScopedInspectionMatchesFull(t *testing.T) {
 		}
 		// post_tags' foreign key follows the renamed column.
 		content += "ALTER TABLE tags RENAME COLUMN id TO tag_id;\nALTER TABLE post_tags ADD COLUMN weight integer NULL;\n"
-		dir := historyWith(t, d, map[string]string{"20261201000000_mixed.sql": content})
+		dir := historyWith(t, d, map[string]string{"20261211000000_mixed.sql": content})
 		md, err := migdir.Open(dir)
 		if err != nil {
 			t.Fatal(err)
@@ -338,7 +338,7 @@ func TestLintFilesScopedInspectionMatchesFull(t *testing.T) {
 			}
 			defer cleanup()
 			var seen []string
-			l := &fileLinter{folder: d, selected: map[string]bool{"20261201000000_mixed.sql": true}, full: full, noBatch: noBatch,
+			l := &fileLinter{folder: d, selected: map[string]bool{"20261211000000_mixed.sql": true}, full: full, noBatch: noBatch,
 				log: discardLogger(),
 				trace: func(file string, i int, changes []schema.Change) {
 					seen = append(seen, fmt.Sprintf("%d: %s", i+1, strings.Join(describeChanges(changes), ", ")))

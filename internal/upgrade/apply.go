@@ -45,6 +45,9 @@ func (a *applier) apply(ctx context.Context, s *step, tx bool) error {
 	if s.from > r.Applied { // an unconfirmed statement marked applied
 		r.Applied = s.from
 	}
+	if s.file.Go != "" {
+		return a.runGo(ctx, s, r)
+	}
 	if tx {
 		return a.withRetry(ctx, s, r, true, func() error { return a.applyTx(ctx, s, r) })
 	}

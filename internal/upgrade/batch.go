@@ -25,6 +25,11 @@ type BatchEvent struct {
 	// Rows counts the rows changed so far by this run; Batches the
 	// batches committed by this run.
 	Rows, Batches int64
+	// Go names the data migration of a `-- weber:go` file (Stmt and Last
+	// are then 0: a Go migration's end is known only when it reaches it);
+	// Done reports its last batch.
+	Go   string
+	Done bool
 }
 
 // batchMarker starts the revision's error while a batched statement is in

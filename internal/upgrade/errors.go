@@ -65,6 +65,9 @@ const (
 	// KindMismatch: `db set` was asked to record a version whose schema
 	// the live database does not have.
 	KindMismatch Kind = "mismatch"
+	// KindDataMigration: a pending `-- weber:go` file names a data
+	// migration the binary does not have.
+	KindDataMigration Kind = "data-migration"
 )
 
 // KindOf returns the Kind of the *Refusal in err's chain, or "" when err

@@ -297,7 +297,7 @@ func (r *run) onFile(phase string, fr FileRun, err error) {
 	if r.opts.OnFile == nil {
 		return
 	}
-	ev := FileEvent{Phase: phase, Version: fr.Version, Name: fr.Name, Statements: fr.Statements, From: fr.From, Transactional: fr.Transactional, Err: err}
+	ev := FileEvent{Phase: phase, Version: fr.Version, Name: fr.Name, Statements: fr.Statements, Go: fr.Go, From: fr.From, Transactional: fr.Transactional, Err: err}
 	if phase != PhaseStart {
 		ev.Duration = fr.Duration
 	}

@@ -61,9 +61,14 @@ func ScriptFiles(dir *migdir.Dir, from, to string) ([]*migdir.File, error) {
 // makes. Run to its end, it leaves the database as Upgrade would, and the
 // next Upgrade has nothing to do; stopped by an error, it leaves the record
 // Upgrade would have left. It refuses files Upgrade runs in batches chosen
-// from the data (`-- weber:batch`). Upgrade's pre-flight checks do not run.
+// from the data (`-- weber:batch`) and Go data migrations (`-- weber:go`).
+// Upgrade's pre-flight checks do not run.
 func Script(w io.Writer, files []*migdir.File, o ScriptOptions) error {
 	for _, f := range files {
+		if f.Go != "" {
+			return failOp("upgrade --sql", KindTarget, f.Name, "%s is a Go data migration (-- weber:go %s): a script cannot run it; apply the files up to it with `db upgrade --sql --to VERSION`, and this one with `weberctl db upgrade`",
+				f.Name, f.Go)
+		}
 		for i, s := range f.Stmts {
 			if s.Batch != nil {
 				return failOp("upgrade --sql", KindTarget, f.Name, "%s, statement %d (line %d), runs in batches chosen from the data (-- weber:batch): a script cannot; apply the files up to it with `db upgrade --sql --to VERSION`, and this one with `weberctl db upgrade`",

@@ -131,7 +131,7 @@ func upTo(st *state, to string) (steps []*step, left []PendingFile) {
 	for i, s := range steps {
 		if to != "" && migdir.CompareVersions(s.file.Version, to) > 0 {
 			for _, f := range steps[i:] {
-				left = append(left, PendingFile{Version: f.file.Version, Name: f.file.Name, Statements: len(f.file.Stmts)})
+				left = append(left, PendingFile{Version: f.file.Version, Name: f.file.Name, Statements: len(f.file.Stmts), Go: f.file.Go})
 			}
 			return steps[:i], left
 		}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/migdir"
@@ -166,7 +167,7 @@ func (res *StatusResult) compare(dir *migdir.Dir, revs []*revstore.Revision, st 
 	}
 	res.Partial = partialFile(revs, st)
 	for _, f := range st.pending {
-		res.Pending = append(res.Pending, PendingFile{Version: f.Version, Name: f.Name, Statements: len(f.Stmts)})
+		res.Pending = append(res.Pending, PendingFile{Version: f.Version, Name: f.Name, Statements: len(f.Stmts), Go: f.Go})
 	}
 }
 
@@ -212,6 +213,9 @@ func partialOf(r *revstore.Revision, name string, total int) *PartialFile {
 	if done, ok := batchProgress(r); ok {
 		p.Error, p.ErrorStmt = "", ""
 		p.Progress = fmt.Sprintf("batched statement %d is done through key %d; the next upgrade resumes after it", r.Applied+1, done)
+		if name, ok := strings.CutPrefix(r.ErrorStmt, goStmt("")); ok {
+			p.Progress = fmt.Sprintf("data migration %s is done through key %d; the next upgrade resumes after it", name, done)
+		}
 	}
 	return p
 }

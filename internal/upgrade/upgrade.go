@@ -105,8 +105,17 @@ type Options struct {
 	BlockingMaxRows int
 	// AllowBlockingDDL runs such statements whatever the table's size.
 	AllowBlockingDDL bool
+	// DataMigrations are the project's data migrations written in Go, by
+	// the name their `-- weber:go NAME` files give. A pending file whose
+	// name is missing is refused (KindDataMigration) before anything runs.
+	DataMigrations map[string]DataMigration
+	// SkipDataMigrations records `-- weber:go` files as applied without
+	// running them, registered or not: only for a database that holds no
+	// rows, such as a test database built from the history.
+	SkipDataMigrations bool
 	// OnBatch, if set, is called after each committed batch of a
-	// `-- weber:batch` statement, for a progress line.
+	// `-- weber:batch` statement or a Go data migration, for a progress
+	// line.
 	OnBatch func(BatchEvent)
 	// OnLockWait, if set, is called each time a statement gave up waiting
 	// for a lock and the file will be tried again, naming who held it.
@@ -147,6 +156,9 @@ type FileEvent struct {
 	// Statements is the number of statements in the file; From is the
 	// 1-based statement it starts at (above 1 when resuming).
 	Statements, From int
+	// Go names the data migration a `-- weber:go` file runs (it has no
+	// statements).
+	Go string
 	// Transactional reports the file runs in one transaction.
 	Transactional bool
 	// Duration is set when the file ends.
@@ -161,6 +173,8 @@ type FileRun struct {
 	Version, Name, Description string
 	// Statements is the number of statements in the file.
 	Statements int
+	// Go names the data migration a `-- weber:go` file runs.
+	Go string
 	// From is the 1-based index of the first statement run (1 unless the
 	// file was resumed after a partial application).
 	From int
@@ -229,6 +243,8 @@ type PendingFile struct {
 	Version, Name string
 	// Statements is the number of statements in the file.
 	Statements int
+	// Go names the data migration a `-- weber:go` file runs.
+	Go string
 }
 
 // checkFlavor refuses a MySQL history declared for MariaDB on a MySQL 8
@@ -295,6 +311,9 @@ func (s *Source) Upgrade(ctx context.Context, opts Options) (*Result, error) {
 		return adopt(ctx, r.db, r.conn, r.u, r.dir, r.store, r.st, r.res, &r.opts, r.start, r.log)
 	}
 	r.planSteps()
+	if err := r.checkDataMigrations(); err != nil {
+		return nil, err
+	}
 	if err := r.settleUnconfirmed(ctx); err != nil {
 		return nil, err
 	}
@@ -341,7 +360,7 @@ func transactional(dia string, f *migdir.File) bool {
 
 func fileRun(s *step, dia string) FileRun {
 	return FileRun{Version: s.file.Version, Name: s.file.Name, Description: s.file.Description,
-		Statements: len(s.file.Stmts), From: s.from + 1, Transactional: transactional(dia, s.file)}
+		Statements: len(s.file.Stmts), Go: s.file.Go, From: s.from + 1, Transactional: transactional(dia, s.file)}
 }
 
 // recordedRevisions are the revisions recording files as applied without

@@ -13,6 +13,7 @@ import (
 
 	"github.com/weber-framework/weber/internal/testdb/liveschematest"
 	"github.com/weber-framework/weber/internal/verify"
+	"github.com/weber-framework/weber/migrations/data"
 )
 
 // peakLiveHeap runs f while forcing a collection every few milliseconds,
@@ -69,7 +70,7 @@ func TestMemoryDoesNotGrowWithRows(t *testing.T) {
 				var rep *verify.Report
 				var err error
 				p := peakLiveHeap(func() {
-					rep, err = verify.Run(context.Background(), verify.Options{Root: history(t, folder), Dialects: []string{folder}, DevURLs: devURLs(t, folder), Rows: rows})
+					rep, err = verify.Run(context.Background(), verify.Options{Root: history(t, folder), Dialects: []string{folder}, DevURLs: devURLs(t, folder), Rows: rows, DataMigrations: data.Migrations()})
 				})
 				if err != nil {
 					t.Fatal(err)
@@ -100,7 +101,7 @@ func BenchmarkRunSQLite(b *testing.B) {
 			var peak uint64
 			for b.Loop() {
 				p := peakLiveHeap(func() {
-					rep, err := verify.Run(context.Background(), verify.Options{Root: projectDir, Dialects: []string{"sqlite"}, Rows: rows})
+					rep, err := verify.Run(context.Background(), verify.Options{Root: projectDir, Dialects: []string{"sqlite"}, Rows: rows, DataMigrations: data.Migrations()})
 					if err != nil || !rep.Passed() {
 						b.Fatalf("verify: %v %v", err, rep.Failures())
 					}
@@ -119,7 +120,7 @@ func TestRefusesRowsThatCannotFit(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	rep, err := verify.Run(ctx, verify.Options{Root: projectDir, Dialects: []string{"sqlite"}, Rows: 1 << 50})
+	rep, err := verify.Run(ctx, verify.Options{Root: projectDir, Dialects: []string{"sqlite"}, Rows: 1 << 50, DataMigrations: data.Migrations()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -97,7 +97,7 @@ func (r *rehearsal) apply(ctx context.Context, db *sql.DB, d string, f *migdir.F
 		r.step(name, start, Fail, errtext.OneLine(err))
 		return false
 	}
-	res, err := upgrade.Upgrade(ctx, db, r.u, r.dir, upgrade.Options{To: f.Version, Logger: r.log, AllowDataLoss: true})
+	res, err := upgrade.Upgrade(ctx, db, r.u, r.dir, upgrade.Options{To: f.Version, Logger: r.log, AllowDataLoss: true, DataMigrations: r.opts.DataMigrations})
 	if err != nil {
 		r.step(name, start, Fail, errtext.OneLine(err))
 		return false
@@ -356,7 +356,7 @@ func (r *rehearsal) reverse(ctx context.Context, db *sql.DB, d, from string, bef
 	}
 	down.Close()
 	start = time.Now()
-	if _, err := upgrade.Upgrade(ctx, db, r.u, r.dir, upgrade.Options{Logger: r.log, AllowDataLoss: true}); err != nil {
+	if _, err := upgrade.Upgrade(ctx, db, r.u, r.dir, upgrade.Options{Logger: r.log, AllowDataLoss: true, DataMigrations: r.opts.DataMigrations}); err != nil {
 		r.step("upgrade again", start, Fail, errtext.OneLine(err))
 		return
 	}

@@ -77,6 +77,11 @@ type Options struct {
 	AllowDataLoss bool
 	// NoReverse skips the downgrade-and-upgrade-again round.
 	NoReverse bool
+	// DataMigrations are the project's Go data migrations (by the names
+	// their `-- weber:go NAME` files give): the rehearsal runs them on
+	// the populated scratch database like any file, and a column they
+	// change that their `-- weber:touches` does not declare is a failure.
+	DataMigrations map[string]upgrade.DataMigration
 	// Logger receives progress at debug level; nil discards.
 	Logger *slog.Logger
 	// Progress, when set, is called as the rehearsal goes: at the start of
@@ -346,7 +351,7 @@ func (r *rehearsal) buildFrom(ctx context.Context, db *sql.DB, from string, n in
 		r.step("start from an empty database", start, Pass, "")
 		return true
 	}
-	if _, err := upgrade.Upgrade(ctx, db, r.u, r.dir, upgrade.Options{To: from, Logger: r.log, AllowDataLoss: true}); err != nil {
+	if _, err := upgrade.Upgrade(ctx, db, r.u, r.dir, upgrade.Options{To: from, Logger: r.log, AllowDataLoss: true, DataMigrations: r.opts.DataMigrations}); err != nil {
 		r.step("build the database at "+from, start, Fail, errtext.OneLine(err))
 		return false
 	}

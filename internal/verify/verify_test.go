@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,7 +17,9 @@ import (
 	"github.com/weber-framework/weber/internal/fingerprint"
 	"github.com/weber-framework/weber/internal/testdb/liveschematest"
 	"github.com/weber-framework/weber/internal/testdb/testserver"
+	"github.com/weber-framework/weber/internal/upgrade"
 	"github.com/weber-framework/weber/internal/verify"
+	"github.com/weber-framework/weber/migrations/data"
 )
 
 // projectDir is the project's own migration history.
@@ -90,6 +93,9 @@ func devURLs(t *testing.T, folder string) map[string]string {
 
 func run(t *testing.T, opts verify.Options) *verify.DialectReport {
 	t.Helper()
+	if opts.DataMigrations == nil {
+		opts.DataMigrations = data.Migrations() // the project's, for its history
+	}
 	rep, err := verify.Run(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -139,20 +145,20 @@ func TestProjectHistory(t *testing.T) {
 	t.Parallel()
 	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
 		folder := be.Name
-		d := run(t, verify.Options{Root: history(t, folder, "20261127020000_add_nickname.sql", addColumn(folder)), Dialects: []string{folder},
+		d := run(t, verify.Options{Root: history(t, folder, "20261207000000_add_nickname.sql", addColumn(folder)), Dialects: []string{folder},
 			DevURLs: devURLs(t, folder), Rows: 20})
 		if !d.Passed() {
 			dump(t, d)
 			t.Fatal("a clean add-column migration failed verify")
 		}
 		from := newestVersion(t, folder)
-		if d.From != from || len(d.Files) != 1 || d.Files[0] != "20261127020000_add_nickname.sql" {
+		if d.From != from || len(d.Files) != 1 || d.Files[0] != "20261207000000_add_nickname.sql" {
 			t.Errorf("from %q files %v", d.From, d.Files)
 		}
 		if s := step(t, d, "fill the tables"); !strings.Contains(s.Detail, "users 20") || !strings.Contains(s.Detail, "post_tags 20") {
 			t.Errorf("fill: %s", s.Detail)
 		}
-		if s := step(t, d, "apply 20261127020000_add_nickname.sql"); !strings.Contains(s.Detail, "users.nickname") {
+		if s := step(t, d, "apply 20261207000000_add_nickname.sql"); !strings.Contains(s.Detail, "users.nickname") {
 			t.Errorf("apply: %s", s.Detail)
 		}
 		for _, name := range []string{"no row lost after the upgrade", "untouched values unchanged after the upgrade", "foreign keys hold after the upgrade", "downgrade to " + from, "no row lost after the downgrade", "upgrade again", "no row lost after upgrading again"} {
@@ -179,7 +185,7 @@ func TestProjectHistoryMatchesModels(t *testing.T) {
 		dump(t, d)
 		t.Error("the project's own history fails verify")
 	}
-	d = run(t, verify.Options{Root: history(t, "sqlite", "20261127020000_add_nickname.sql", addColumn("sqlite")), Dialects: []string{"sqlite"}, Tables: entmigrate.Tables, Rows: 10})
+	d = run(t, verify.Options{Root: history(t, "sqlite", "20261207000000_add_nickname.sql", addColumn("sqlite")), Dialects: []string{"sqlite"}, Tables: entmigrate.Tables, Rows: 10})
 	if s := step(t, d, "final schema equals the models"); s.Status != verify.Fail || !strings.Contains(s.Detail, "nickname") {
 		t.Errorf("models step = %s %s, want a failure naming nickname", s.Status, s.Detail)
 	}
@@ -192,7 +198,7 @@ func TestCatchesRewrittenValues(t *testing.T) {
 	t.Parallel()
 	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
 		folder := be.Name
-		d := run(t, verify.Options{Root: history(t, folder, "20261127020000_add_nickname.sql", addColumn(folder)+"UPDATE users SET name = 'x';\n"),
+		d := run(t, verify.Options{Root: history(t, folder, "20261207000000_add_nickname.sql", addColumn(folder)+"UPDATE users SET name = 'x';\n"),
 			Dialects: []string{folder}, DevURLs: devURLs(t, folder), Rows: 20, NoReverse: true})
 		s := step(t, d, "untouched values unchanged after the upgrade")
 		if s.Status != verify.Fail || d.Passed() {
@@ -215,7 +221,7 @@ func TestCatchesRewrittenValues(t *testing.T) {
 // TestDeclaredTouchPasses: the same rewrite, declared in the file, passes.
 func TestDeclaredTouchPasses(t *testing.T) {
 	t.Parallel()
-	d := run(t, verify.Options{Root: history(t, "sqlite", "20261127020000_names.sql", "-- weber:touches users.name\nUPDATE users SET name = 'x';\n"),
+	d := run(t, verify.Options{Root: history(t, "sqlite", "20261207000000_names.sql", "-- weber:touches users.name\nUPDATE users SET name = 'x';\n"),
 		Dialects: []string{"sqlite"}, Rows: 10, NoReverse: true})
 	if !d.Passed() {
 		dump(t, d)
@@ -228,7 +234,7 @@ func TestCatchesDeletedRows(t *testing.T) {
 	t.Parallel()
 	testserver.Each(t, func(t *testing.T, be testserver.Backend) {
 		folder := be.Name
-		d := run(t, verify.Options{Root: history(t, folder, "20261127020000_cleanup.sql", "DELETE FROM post_tags WHERE post_id <= 5;\nDELETE FROM posts WHERE id <= 5;\n"),
+		d := run(t, verify.Options{Root: history(t, folder, "20261207000000_cleanup.sql", "DELETE FROM post_tags WHERE post_id <= 5;\nDELETE FROM posts WHERE id <= 5;\n"),
 			Dialects: []string{folder}, DevURLs: devURLs(t, folder), Rows: 20, NoReverse: true})
 		s := step(t, d, "no row lost after the upgrade")
 		if s.Status != verify.Fail {
@@ -259,18 +265,18 @@ func TestCatchesDeletedRows(t *testing.T) {
 func TestDroppedColumn(t *testing.T) {
 	t.Parallel()
 	drop := "ALTER TABLE `users` DROP COLUMN `bio`;\n"
-	d := run(t, verify.Options{Root: history(t, "sqlite", "20261127020000_drop_bio.sql", drop), Dialects: []string{"sqlite"}, Rows: 20, NoReverse: true})
+	d := run(t, verify.Options{Root: history(t, "sqlite", "20261207000000_drop_bio.sql", drop), Dialects: []string{"sqlite"}, Rows: 20, NoReverse: true})
 	s := step(t, d, "untouched values unchanged after the upgrade")
 	if s.Status != verify.Fail || !strings.Contains(s.Detail, "column users.bio was dropped with values in") {
 		dump(t, d)
 		t.Errorf("dropped column: %s %s", s.Status, s.Detail)
 	}
-	d = run(t, verify.Options{Root: history(t, "sqlite", "20261127020000_drop_bio.sql", "-- atlas:nolint destructive\n"+drop), Dialects: []string{"sqlite"}, Rows: 20, NoReverse: true})
+	d = run(t, verify.Options{Root: history(t, "sqlite", "20261207000000_drop_bio.sql", "-- atlas:nolint destructive\n"+drop), Dialects: []string{"sqlite"}, Rows: 20, NoReverse: true})
 	if !d.Passed() {
 		dump(t, d)
 		t.Error("a drop marked intended failed verify")
 	}
-	d = run(t, verify.Options{Root: history(t, "sqlite", "20261127020000_drop_bio.sql", drop), Dialects: []string{"sqlite"}, Rows: 20, NoReverse: true, AllowDataLoss: true})
+	d = run(t, verify.Options{Root: history(t, "sqlite", "20261207000000_drop_bio.sql", drop), Dialects: []string{"sqlite"}, Rows: 20, NoReverse: true, AllowDataLoss: true})
 	if !d.Passed() {
 		dump(t, d)
 		t.Error("a drop with AllowDataLoss failed verify")
@@ -280,8 +286,8 @@ func TestDroppedColumn(t *testing.T) {
 // TestFailingFile: a file that does not apply fails its step, naming it.
 func TestFailingFile(t *testing.T) {
 	t.Parallel()
-	d := run(t, verify.Options{Root: history(t, "sqlite", "20261127020000_bad.sql", "ALTER TABLE nope ADD COLUMN x integer;\n"), Dialects: []string{"sqlite"}, Rows: 5})
-	s := step(t, d, "apply 20261127020000_bad.sql")
+	d := run(t, verify.Options{Root: history(t, "sqlite", "20261207000000_bad.sql", "ALTER TABLE nope ADD COLUMN x integer;\n"), Dialects: []string{"sqlite"}, Rows: 5})
+	s := step(t, d, "apply 20261207000000_bad.sql")
 	if s.Status != verify.Fail || !strings.Contains(s.Detail, "nope") || d.Passed() {
 		t.Errorf("failing file: %s %s", s.Status, s.Detail)
 	}
@@ -318,7 +324,7 @@ func TestSeedFile(t *testing.T) {
 		"INSERT INTO users (created_at, updated_at, name, email, bio) VALUES ('2024-01-02 00:00:00', '2024-01-02 00:00:00', 'Grace', 'grace@example.com', 'COBOL');\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d := run(t, verify.Options{Root: history(t, "sqlite", "20261127020000_drop_bio.sql", "ALTER TABLE `users` DROP COLUMN `bio`;\n"), SeedFile: seed, NoReverse: true})
+	d := run(t, verify.Options{Root: history(t, "sqlite", "20261207000000_drop_bio.sql", "ALTER TABLE `users` DROP COLUMN `bio`;\n"), SeedFile: seed, NoReverse: true})
 	if s := step(t, d, "fill the tables"); !strings.Contains(s.Detail, "2 statements of seed data") {
 		t.Errorf("fill: %s", s.Detail)
 	}
@@ -350,7 +356,7 @@ func TestDataLossIntent(t *testing.T) {
 		for _, c := range cases {
 			t.Run(folder+"/"+c.name, func(t *testing.T) {
 				t.Parallel()
-				d := run(t, verify.Options{Root: history(t, folder, "20261127020000_loss.sql", c.sql), Dialects: []string{folder}, DevURLs: devURLs(t, folder),
+				d := run(t, verify.Options{Root: history(t, folder, "20261207000000_loss.sql", c.sql), Dialects: []string{folder}, DevURLs: devURLs(t, folder),
 					Rows: 20, AllowDataLoss: c.allow})
 				if d.Passed() != c.pass {
 					dump(t, d)
@@ -372,5 +378,35 @@ func TestDataLossIntent(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// rewriting is a one-batch Go data migration running update on users.
+func rewriting(update string) map[string]upgrade.DataMigration {
+	ms := data.Migrations()
+	ms["rewrite"] = upgrade.DataMigration{Batch: func(ctx context.Context, b upgrade.DataBatch) (upgrade.DataBatchDone, error) {
+		var res sql.Result
+		return upgrade.DataBatchDone{Done: true}, b.Driver.Exec(ctx, update, []any{}, &res)
+	}}
+	return ms
+}
+
+// Issue 11 item 2: verify rehearses Go data migrations, and proves that
+// they change only the columns their `-- weber:touches` declares.
+func TestGoDataMigrationRehearsed(t *testing.T) {
+	t.Parallel()
+	file := "-- weber:go rewrite\n-- weber:touches users.bio\n\n"
+	d := run(t, verify.Options{Root: history(t, "sqlite", "20261207000000_rewrite.sql", file),
+		Dialects: []string{"sqlite"}, Rows: 10, NoReverse: true, DataMigrations: rewriting("UPDATE users SET bio = 'x'")})
+	if !d.Passed() {
+		dump(t, d)
+		t.Fatal("a Go data migration changing only its declared column failed verify")
+	}
+	d = run(t, verify.Options{Root: history(t, "sqlite", "20261207000000_rewrite.sql", file),
+		Dialects: []string{"sqlite"}, Rows: 10, NoReverse: true, DataMigrations: rewriting("UPDATE users SET bio = 'x', role = 'admin'")})
+	s := step(t, d, "untouched values unchanged after the upgrade")
+	if s.Status != verify.Fail || !strings.Contains(s.Detail, "users.role changed although no migration file touches the column") {
+		dump(t, d)
+		t.Errorf("verify let a Go data migration change an undeclared column: %s", s.Detail)
 	}
 }
