@@ -65,19 +65,19 @@ Example:
 			}
 			prog := e.newProgressLine(c.Bool("json"))
 			rep, err := verify.Run(c.Context, verify.Options{
-				Root:          cfg.MigrationsDir,
-				Dialects:      dialects,
-				DevURLs:       dev,
-				From:          c.String("from"),
-				Rows:          c.Int("rows"),
-				Seed:          c.Int64("seed"),
-				SeedFile:      c.String("seed-file"),
-				Tables:        e.project.Tables,
-				AllowDataLoss: c.Bool("allow-data-loss"),
-				NoReverse:     c.Bool("no-reverse"),
-				Logger:        cfg.Logger,
+				Root:           cfg.MigrationsDir,
+				Dialects:       dialects,
+				DevURLs:        dev,
+				From:           c.String("from"),
+				Rows:           c.Int("rows"),
+				Seed:           c.Int64("seed"),
+				SeedFile:       c.String("seed-file"),
+				Tables:         e.project.Tables,
+				AllowDataLoss:  c.Bool("allow-data-loss"),
+				NoReverse:      c.Bool("no-reverse"),
+				Logger:         cfg.Logger,
 				DataMigrations: e.dataMigrations(),
-				Progress:      verifyProgress(prog),
+				Progress:       verifyProgress(prog),
 			})
 			prog.clear()
 			if err != nil {
