@@ -211,7 +211,7 @@ func TestE2ERevisionDataScaffolds(t *testing.T) {
 	skipShort(t)
 	dir := t.TempDir()
 	for _, f := range []string{"go.mod", "go.sum"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", f))
+		b, err := os.ReadFile(filepath.Join("..", f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,8 +219,8 @@ func TestE2ERevisionDataScaffolds(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	copyDir(t, filepath.Join("..", "..", "ent", "schema"), filepath.Join(dir, "ent", "schema"))
-	copyDir(t, filepath.Join("..", "..", "migrations", "sqlite"), filepath.Join(dir, "migrations", "sqlite"))
+	copyDir(t, filepath.Join("..", "ent", "schema"), filepath.Join(dir, "ent", "schema"))
+	copyDir(t, filepath.Join("..", "migrations", "sqlite"), filepath.Join(dir, "migrations", "sqlite"))
 	p := &project{t: t, dir: dir, url: "sqlite://" + filepath.Join(dir, "app.db")}
 
 	r := p.run("db", "revision", "--data", "normalise_emails", "--dialect", "sqlite")

@@ -67,7 +67,7 @@ func TestE2EVerifySkippedDialectFails(t *testing.T) {
 func TestVerifyProgressOnATerminal(t *testing.T) {
 	t.Parallel()
 	var out, errb bytes.Buffer
-	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, progress: true}
+	e := &env{project: weberProject(), stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, progress: true}
 	cliMu.Lock()
 	code := e.run(t.Context(), []string{"weberctl", "db", "verify", "--dir", repoMigrations, "--dialect", "sqlite", "--rows", "20"})
 	cliMu.Unlock()
