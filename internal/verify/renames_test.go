@@ -34,7 +34,7 @@ func TestRenamesKeepEveryValue(t *testing.T) {
 	for _, folder := range liveschematest.Dialects {
 		t.Run(folder, func(t *testing.T) {
 			t.Parallel()
-			d := run(t, verify.Options{Root: history(t, folder, "20261206020000_renames.sql", renameFile(folder)),
+			d := run(t, verify.Options{Root: history(t, folder, "20991231000000_renames.sql", renameFile(folder)),
 				Dialects: []string{folder}, DevURLs: devURLs(t, folder), Rows: 20})
 			if !d.Passed() {
 				dump(t, d)
@@ -67,7 +67,7 @@ func TestRenamesKeepEveryValue(t *testing.T) {
 func TestRenameThatLosesValues(t *testing.T) {
 	t.Parallel()
 	file := "ALTER TABLE `users` RENAME COLUMN `bio` TO `biography`;\nUPDATE `users` SET `biography` = 'x' WHERE `id` <= 3;\n"
-	d := run(t, verify.Options{Root: history(t, "sqlite", "20261206020000_renames.sql", file), Dialects: []string{"sqlite"}, Rows: 20, NoReverse: true})
+	d := run(t, verify.Options{Root: history(t, "sqlite", "20991231000000_renames.sql", file), Dialects: []string{"sqlite"}, Rows: 20, NoReverse: true})
 	s := step(t, d, "untouched values unchanged after the upgrade")
 	if s.Status != verify.Fail || d.Passed() {
 		dump(t, d)
