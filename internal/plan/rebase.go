@@ -150,13 +150,9 @@ type rebaser struct {
 }
 
 func newRebaser(opts RebaseOptions) (*rebaser, error) {
-	folders, err := reviseFolders(ReviseOptions{Dialects: opts.Dialects, DevURLs: opts.DevURLs})
+	folders, err := reviseFolders("rebasing", opts.Dialects, opts.DevURLs)
 	if err != nil {
-		var missing *MissingDevURLError
-		if errors.As(err, &missing) {
-			return nil, err
-		}
-		return nil, errors.New(strings.Replace(err.Error(), "revising", "rebasing", 1))
+		return nil, err
 	}
 	rb := &rebaser{opts: opts, saved: map[string]map[string][]byte{}, res: &RebaseResult{}}
 	for _, f := range folders {

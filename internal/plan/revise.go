@@ -104,7 +104,7 @@ func Revise(ctx context.Context, opts ReviseOptions) (*ReviseResult, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	name := SanitizeName(opts.Name)
-	folders, err := reviseFolders(opts)
+	folders, err := reviseFolders("revising", opts.Dialects, opts.DevURLs)
 	if err != nil {
 		return nil, err
 	}
@@ -144,8 +144,6 @@ func Revise(ctx context.Context, opts ReviseOptions) (*ReviseResult, error) {
 	return res, nil
 }
 
-// reviseFolders returns the folders of opts.Dialects, each once, and
-// fails fast, before any work, on a missing dev server.
 // writeDefaults fills the unset options of a command that writes into the
 // history: the migrations root, the kept dialects and the clock.
 func writeDefaults(root *string, dialects *[]string, now *func() time.Time) {
@@ -160,20 +158,23 @@ func writeDefaults(root *string, dialects *[]string, now *func() time.Time) {
 	}
 }
 
-func reviseFolders(opts ReviseOptions) ([]string, error) {
+// reviseFolders returns the folders of dialects, each once, and fails
+// fast, before any work, on a missing dev server. op names the command in
+// errors ("revising", "rebasing", "squashing").
+func reviseFolders(op string, dialects []string, devURLs map[string]string) ([]string, error) {
 	var folders []string
-	for _, d := range opts.Dialects {
+	for _, d := range dialects {
 		f, err := folderName(d)
 		if err != nil {
-			return nil, fmt.Errorf("revising: %w", err)
+			return nil, fmt.Errorf("%s: %w", op, err)
 		}
 		if contains(folders, f) {
-			return nil, fmt.Errorf("revising: dialect %s is listed twice: list each once", f)
+			return nil, fmt.Errorf("%s: dialect %s is listed twice: list each once", op, f)
 		}
 		folders = append(folders, f)
 	}
 	for _, f := range folders {
-		if f != SQLite && strings.TrimSpace(opts.DevURLs[f]) == "" {
+		if f != SQLite && strings.TrimSpace(devURLs[f]) == "" {
 			return nil, &MissingDevURLError{Dialect: f, Variable: DevURLVariable(f)}
 		}
 	}

@@ -85,13 +85,9 @@ func Squash(ctx context.Context, opts SquashOptions) (*SquashResult, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	folders, err := reviseFolders(ReviseOptions{Dialects: opts.Dialects, DevURLs: opts.DevURLs})
+	folders, err := reviseFolders("squashing", opts.Dialects, opts.DevURLs)
 	if err != nil {
-		var missing *MissingDevURLError
-		if errors.As(err, &missing) {
-			return nil, err
-		}
-		return nil, errors.New(strings.Replace(err.Error(), "revising", "squashing", 1))
+		return nil, err
 	}
 	var kept []string
 	for _, f := range folders {
