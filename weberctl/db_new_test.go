@@ -61,7 +61,7 @@ func TestE2ENewHandWrittenFile(t *testing.T) {
 		if n := p.count(p.open(), "SELECT count(*) FROM active_users"); n != 0 {
 			t.Errorf("active_users has %d rows, want an empty view", n)
 		}
-		p.must("db", "lint")
+		p.must("db", "lint", "--dialect", filepath.Base(p.folder()))
 		p.must("db", "check", "--dialect", filepath.Base(p.folder()))
 	})
 }
