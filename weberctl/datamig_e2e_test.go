@@ -248,4 +248,10 @@ func TestE2ERevisionDataScaffolds(t *testing.T) {
 	if err != nil || !strings.Contains(string(b), `"github.com/weber-framework/weber/migrations/data/normalise_emails/ent"`) || !strings.Contains(string(b), "func NormaliseEmails() engine.DataMigration") {
 		t.Errorf("the migration's Go file (%v):\n%s", err, b)
 	}
+	// A project without data migrations gets data.go, with it registered,
+	// and is told to hand them to weberctl.
+	reg, err := os.ReadFile(filepath.Join(dir, "migrations", "data", "data.go"))
+	if err != nil || !strings.Contains(string(reg), `"normalise_emails": NormaliseEmails(),`) || !strings.Contains(r.stdout, "DataMigrations: data.Migrations()") {
+		t.Errorf("registration (%v): data.go\n%s\noutput:\n%s", err, reg, r.stdout)
+	}
 }

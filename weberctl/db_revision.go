@@ -57,9 +57,19 @@ every kept dialect's folder with -- weber:go NAME and -- weber:touches
 (from --touches, required: the columns it may change). Run it from the
 project's root.
 
+With --data NAME --frozen the data migration is frozen SQL instead: its
+first run writes --dir/data/NAME.go, a function that makes the change with
+the project's typed client, and registers it in --dir/data/data.go. Write
+the change, then run the same command again from weberctl built with it
+(go run ./cmd/weberctl ...): it records the statements the client runs, for
+every kept dialect, and writes them as <version>_NAME.sql with
+-- weber:touches read from them. Upgrades run that SQL; no Go runs then.
+The function may change rows in bulk but not read them.
+
 Example:
    weberctl db revision --name add_bio
    weberctl db revision --data split_user_names --touches users.first_name,users.last_name
+   weberctl db revision --data publish_dated_drafts --frozen
    weberctl db revision --name add_bio --dialect sqlite
    weberctl db revision --name drop_legacy --allow-destructive --json`,
 		Flags: withGlobal(append([]cli.Flag{
@@ -68,6 +78,7 @@ Example:
 			&cli.StringSliceFlag{Name: "dialect", Usage: "write only this `DIALECT` (sqlite, postgres or mysql); repeatable; default: every kept dialect"},
 			&cli.BoolFlag{Name: "json", Usage: jsonFlagUsage("what was planned and written")},
 			&cli.StringFlag{Name: "data", Usage: "scaffold a Go data migration named `NAME` instead of a schema change"},
+			&cli.BoolFlag{Name: "frozen", Usage: "with --data: a frozen data migration, whose SQL is recorded from the typed client into the files (run twice: scaffold, then record)"},
 			&cli.StringFlag{Name: "touches", Usage: "with --data: the `COLUMNS` it may change, e.g. users.first_name,users.last_name"},
 			&cli.StringFlag{Name: "schema", Value: "ent/schema", Usage: "with --data: the models' `FOLDER`, copied into the snapshot"},
 		}, devURLFlags()...)...),
@@ -77,6 +88,12 @@ Example:
 
 // dbRevision runs `db revision`.
 func dbRevision(c *cli.Context, e *env) error {
+	if c.Bool("frozen") && c.String("data") == "" {
+		return usagef("--frozen goes with --data NAME: `weberctl db revision --data NAME --frozen`")
+	}
+	if c.String("data") != "" && c.Bool("frozen") {
+		return dbRevisionFrozen(c, e)
+	}
 	if c.String("data") != "" {
 		return dbRevisionData(c, e)
 	}

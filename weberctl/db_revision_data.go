@@ -48,29 +48,33 @@ func dbRevisionData(c *cli.Context, e *env) error {
 	if err := snapshotClient(c.String("schema"), snap); err != nil {
 		return err
 	}
-	res, err := plan.NewFile(plan.NewFileOptions{Root: cfg.MigrationsDir, Dialects: dialects, Name: name})
+	header := fmt.Sprintf("-- %s %s\n-- weber:touches %s\n\n-- Runs the Go data migration %s (%s) in batches.\n", migdir.DirectiveGo, name, strings.Join(touches, ", "), name, goFile)
+	res, err := plan.NewFile(plan.NewFileOptions{Root: cfg.MigrationsDir, Dialects: dialects, Name: name,
+		Content: func(string, string, string) (string, error) { return header, nil }})
 	if err != nil {
 		return err
-	}
-	header := fmt.Sprintf("-- %s %s\n-- weber:touches %s\n\n-- Runs the Go data migration %s (%s) in batches.\n", migdir.DirectiveGo, name, strings.Join(touches, ", "), name, goFile)
-	for _, f := range res.Files {
-		if err := os.WriteFile(f, []byte(header), 0o644); err != nil {
-			return fmt.Errorf("writing %s: %w", f, err)
-		}
-		if err := migdir.Rehash(filepath.Dir(f)); err != nil {
-			return err
-		}
 	}
 	importPath := module + "/" + filepath.ToSlash(filepath.Clean(snap))
 	if err := os.WriteFile(goFile, []byte(dataTemplate(name, importPath)), 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", goFile, err)
 	}
-	fmt.Fprintf(e.stdout, "Data migration %s_%s:\n  %s (the client as the models are now: never regenerate it)\n  %s (write the batch here)\n", res.Version, name, snap, goFile)
+	registry := filepath.Join(data, dataRegistryFile)
+	created, err := registerDataMigration(registry, name, goIdent(name))
+	if err != nil {
+		return fmt.Errorf("%w; the files are written: register it by hand (%q: %s(),)", err, name, goIdent(name))
+	}
+	fmt.Fprintf(e.stdout, "Data migration %s_%s:\n  %s (the client as the models are now: never regenerate it)\n  %s (write the batch here)\n  %s (registered as %q)\n", res.Version, name, snap, goFile, registry, name)
 	for _, f := range res.Files {
 		fmt.Fprintf(e.stdout, "  %s\n", f)
 	}
-	fmt.Fprintf(e.stdout, "Next: write the batch in %s, register it in %s (\"%s\": ..., in Migrations), add the row `%s/...` (base) to docs/architecture.md, then `weberctl db verify`.\n",
-		goFile, filepath.Join(data, "data.go"), name, filepath.ToSlash(snap))
+	if created {
+		fmt.Fprintf(e.stdout, "Hand the data migrations to weberctl: DataMigrations: data.Migrations(), in the weberctl.Project of cmd/weberctl/main.go.\n")
+	}
+	arch := ""
+	if _, err := os.Stat(filepath.Join("docs", "architecture.md")); err == nil {
+		arch = fmt.Sprintf(", add the row `%s/...` (base) to docs/architecture.md", filepath.ToSlash(snap))
+	}
+	fmt.Fprintf(e.stdout, "Next: write the batch in %s%s, then `weberctl db verify`.\n", goFile, arch)
 	return nil
 }
 

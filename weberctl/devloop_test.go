@@ -15,8 +15,8 @@ const (
 	devloopFirst  = "20261127014341"
 	devloopSecond = "20261206112152_add_user_name_parts.sql"
 	// devloopAfter counts the files pending after devloopFirst: the
-	// second, then the example app's two data migrations.
-	devloopAfter = 3
+	// second, then the example app's three data migrations.
+	devloopAfter = 4
 )
 
 // serveOnce starts `weberctl serve`, checks that it serves, stops it and

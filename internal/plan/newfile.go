@@ -19,6 +19,10 @@ type NewFileOptions struct {
 	Name string
 	// Now gives the version (default time.Now); it is used in UTC.
 	Now func() time.Time
+	// Content, when set, gives each file's content from its dialect's
+	// folder name, the version and the name; by default the file holds
+	// only comments that say what to write.
+	Content func(folder, version, name string) (string, error)
 }
 
 // NewFileResult names what NewFile wrote.
@@ -58,8 +62,18 @@ func NewFile(opts NewFileOptions) (*NewFileResult, error) {
 		plans = append(plans, p)
 	}
 	version := nextVersion(opts.Now().UTC(), plans)
+	content := opts.Content
+	if content == nil {
+		content = func(folder, version, name string) (string, error) {
+			return newFileTemplate(folder, version, name), nil
+		}
+	}
 	for _, p := range plans {
-		p.plan.Content = []byte(newFileTemplate(p.plan.Dialect, version, name))
+		c, err := content(p.plan.Dialect, version, name)
+		if err != nil {
+			return nil, err
+		}
+		p.plan.Content = []byte(c)
 	}
 	if err := writeAll(plans, version+"_"+name+".sql"); err != nil {
 		return nil, err
@@ -79,10 +93,11 @@ func newFileTemplate(folder, version, name string) string {
 -- version waits in every kept dialect's folder: write each one. Then run
 -- `+"`weberctl db hash`"+` (the file's checksum is in atlas.sum) and
 -- `+"`weberctl db check`"+`. See docs/migrations.md, "Hand-written files".
-`, version, name, dialectTitle(folder))
+`, version, name, DialectTitle(folder))
 }
 
-func dialectTitle(folder string) string {
+// DialectTitle names a dialect folder (sqlite, postgres, mysql) for a reader.
+func DialectTitle(folder string) string {
 	switch folder {
 	case Postgres:
 		return "PostgreSQL"

@@ -34,6 +34,14 @@ type DataMigration struct {
 	// it is done through. It must be idempotent over a batch (a batch that
 	// did not commit runs again) and must not commit or roll back itself.
 	Batch func(ctx context.Context, b DataBatch) (DataBatchDone, error)
+	// Frozen, set instead of Batch, makes a frozen data migration: it is
+	// called once per kept dialect at revision time (`weberctl db revision
+	// --data NAME --frozen`), on a driver that runs nothing but records the
+	// statements the typed client would run (build the client on it with
+	// ent.NewClient(ent.Driver(drv))), and those statements are written as
+	// SQL into a file of each dialect's folder. Upgrades apply the file
+	// like any other and never call Frozen: any binary can apply it.
+	Frozen func(ctx context.Context, drv dialect.Driver) error
 }
 
 // DataBatch is what one batch of a DataMigration works with.
@@ -75,8 +83,14 @@ func (r *run) checkDataMigrations() error {
 		if name == "" || r.opts.SkipDataMigrations {
 			continue
 		}
-		if m, ok := r.opts.DataMigrations[name]; ok && m.Batch != nil {
+		m, ok := r.opts.DataMigrations[name]
+		if ok && m.Batch != nil {
 			continue
+		}
+		if ok && m.Frozen != nil {
+			return refuseOp("upgrade", KindDataMigration, s.file.Name,
+				"%s runs the Go data migration %q in batches, but this binary registers %q as a frozen data migration (Frozen, not Batch): a frozen one's SQL is written into its own files by `weberctl db revision --data %s --frozen`; give the batched one a Batch, and nothing was applied",
+				s.file.Name, name, name, name)
 		}
 		known := make([]string, 0, len(r.opts.DataMigrations))
 		for n := range r.opts.DataMigrations {

@@ -11,6 +11,7 @@ import "github.com/weber-framework/weber/engine"
 // Migrations returns the data migrations by name.
 func Migrations() map[string]engine.DataMigration {
 	return map[string]engine.DataMigration{
-		"split_user_names": SplitUserNames(),
+		"split_user_names":     SplitUserNames(),
+		"publish_dated_drafts": PublishDatedDrafts(),
 	}
 }

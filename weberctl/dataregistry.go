@@ -1,0 +1,104 @@
+package weberctl
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/format"
+	"go/parser"
+	"go/token"
+	"os"
+	"strconv"
+)
+
+// dataRegistryFile is the file of the data migrations' package that lists
+// them: Migrations returns a map literal by name.
+const dataRegistryFile = "data.go"
+
+// dataRegistryTemplate is data.go for a project that has no data
+// migrations yet.
+const dataRegistryTemplate = `// Package data holds the project's data migrations, one file each,
+// handed to weberctl by cmd/weberctl (Project.DataMigrations) under the
+// names their migration files give. See docs/migrations.md in Weber,
+// "Data migrations".
+package data
+
+import "github.com/weber-framework/weber/engine"
+
+// Migrations returns the data migrations by name.
+func Migrations() map[string]engine.DataMigration {
+	return map[string]engine.DataMigration{}
+}
+`
+
+// registerDataMigration adds `"name": fn(),` to the map literal that
+// Migrations returns in path (creating the file when the project has none
+// yet). created reports a new file, which cmd/weberctl must still hand to
+// weberctl.Project.
+func registerDataMigration(path, name, fn string) (created bool, err error) {
+	src, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		src, created = []byte(dataRegistryTemplate), true
+	} else if err != nil {
+		return false, err
+	}
+	lit, err := migrationsLiteral(path, src)
+	if err != nil {
+		return false, err
+	}
+	at := lit.rbrace
+	entry := strconv.Quote(name) + ": " + fn + "(),\n"
+	if lit.needsComma || lit.empty {
+		entry = "\n" + entry // one entry a line, as gofmt keeps them
+	}
+	if lit.needsComma {
+		entry = "," + entry
+	}
+	out := append(append(append([]byte{}, src[:at]...), entry...), src[at:]...)
+	formatted, err := format.Source(out)
+	if err != nil {
+		return false, fmt.Errorf("registering %s in %s: %w", name, path, err)
+	}
+	return created, os.WriteFile(path, formatted, 0o644)
+}
+
+// registryLiteral is where Migrations' map literal ends.
+type registryLiteral struct {
+	rbrace     int  // the offset of its closing brace
+	needsComma bool // its last entry has no trailing comma
+	empty      bool // it has no entry yet
+}
+
+// migrationsLiteral finds the map literal that func Migrations returns in
+// src.
+func migrationsLiteral(path string, src []byte) (*registryLiteral, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, path, src, 0)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	var lit *ast.CompositeLit
+	for _, d := range f.Decls {
+		fd, ok := d.(*ast.FuncDecl)
+		if !ok || fd.Name.Name != "Migrations" || fd.Body == nil {
+			continue
+		}
+		ast.Inspect(fd.Body, func(n ast.Node) bool {
+			if r, ok := n.(*ast.ReturnStmt); ok && len(r.Results) == 1 {
+				if c, ok := r.Results[0].(*ast.CompositeLit); ok {
+					if _, isMap := c.Type.(*ast.MapType); isMap {
+						lit = c
+					}
+				}
+			}
+			return lit == nil
+		})
+	}
+	if lit == nil {
+		return nil, fmt.Errorf("%s has no `func Migrations()` returning a map literal: register the data migration there by hand", path)
+	}
+	rb := fset.Position(lit.Rbrace).Offset
+	needs := len(lit.Elts) > 0 && !bytes.HasSuffix(bytes.TrimRight(src[:rb], " \t\r\n"), []byte(","))
+	return &registryLiteral{rbrace: rb, needsComma: needs, empty: len(lit.Elts) == 0}, nil
+}

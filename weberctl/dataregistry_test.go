@@ -1,0 +1,43 @@
+package weberctl
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// registerDataMigration adds one line per migration to Migrations' map,
+// whether the file is new, empty, or written on one line by hand.
+func TestRegisterDataMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data.go")
+	if created, err := registerDataMigration(path, "first", "First"); err != nil || !created {
+		t.Fatalf("new file: created %v, %v", created, err)
+	}
+	if created, err := registerDataMigration(path, "second", "Second"); err != nil || created {
+		t.Fatalf("existing file: created %v, %v", created, err)
+	}
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), "\t\t\"first\":  First(),\n\t\t\"second\": Second(),\n\t}") {
+		t.Errorf("data.go:\n%s", b)
+	}
+
+	oneLine := strings.Replace(dataRegistryTemplate, "{}", `{"a": A()}`, 1)
+	if err := os.WriteFile(path, []byte(oneLine), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := registerDataMigration(path, "b", "B"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(path)
+	if !strings.Contains(string(b), `"a": A(),`) || !strings.Contains(string(b), `"b": B(),`) {
+		t.Errorf("one-line map:\n%s", b)
+	}
+
+	if err := os.WriteFile(path, []byte("package data\n\nfunc Other() {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := registerDataMigration(path, "c", "C"); err == nil || !strings.Contains(err.Error(), "register the data migration there by hand") {
+		t.Errorf("no Migrations func: %v", err)
+	}
+}
