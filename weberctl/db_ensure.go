@@ -66,6 +66,7 @@ func dbEnsure(c *cli.Context, e *env) error {
 		Operator:       operator(),
 		Logger:         cfg.Logger,
 		DataMigrations: e.dataMigrations(),
+		Renames:        e.project.Renames,
 	})
 	if err != nil {
 		return err
@@ -96,6 +97,9 @@ func renderEnsure(e *env, r *devdb.EnsureResult) {
 		for _, f := range r.History {
 			fmt.Fprintf(w, "  %s\n", f)
 		}
+	}
+	for _, rn := range r.Renamed {
+		fmt.Fprintf(w, "Renamed %s, as the models declare (RenamedFrom)\n", rn)
 	}
 	for _, t := range r.Tables {
 		fmt.Fprintf(w, "Created table %s\n", t)

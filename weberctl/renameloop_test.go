@@ -70,11 +70,31 @@ func TestRenameLoop(t *testing.T) {
 			loopSeed(t, db, prod.u.Dialect)
 			before := loopSnapshot(t, db)
 
+			// A developer's database before the revision is written: db
+			// ensure makes the declared renames, moving the data.
+			bin, err := build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			dev := lc.runner(t, binary, b.newURL(t, t.TempDir()), original)
+			if _, err := dbconn.EnsureDatabase(t.Context(), dev.u); err != nil {
+				t.Fatal(err)
+			}
+			dev.must("db", "upgrade")
+			devDB := dev.open()
+			loopSeed(t, devDB, dev.u.Dialect)
+			devBefore := loopSnapshot(t, devDB)
+			dev.bin = bin
+			ens := dev.must("db", "ensure").stdout
+			if !strings.Contains(ens, "Renamed users.bio -> users.biography") || !strings.Contains(ens, "Renamed tags -> labels") || strings.Contains(ens, "Added column") || strings.Contains(ens, "Created table") {
+				t.Errorf("db ensure did not make the declared renames:\n%s", ens)
+			}
+			renamedRowsKept(t, dev, devDB, devBefore)
+
 			out, err := revise()
 			if err != nil {
 				t.Fatal(err)
 			}
-			bin, _ := build()
 			prod.bin, prod.dir = bin, filepath.Join(root, "migrations")
 			file := renameFileOf(t, prod.dir, prod.folder())
 			body, _ := os.ReadFile(file)

@@ -135,7 +135,7 @@ func ensureEmbedded(c *cli.Context, e *env, cfg config.Config, u *dbconn.URL) er
 	res, err := devdb.Ensure(c.Context, u, devdb.EnsureOptions{Tables: e.project.Tables,
 		Root: cfg.MigrationsDir, DevURL: devURLFor(c, cfg, folder), Env: cfg.Env,
 		LockTimeout: lockTimeout(c), Operator: operator(), Logger: cfg.Logger,
-		DataMigrations: e.dataMigrations(),
+		DataMigrations: e.dataMigrations(), Renames: e.project.Renames,
 	})
 	if err != nil {
 		return err

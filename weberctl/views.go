@@ -448,6 +448,7 @@ type ensureView struct {
 	DatabaseCreated bool     `json:"database_created"`
 	History         []string `json:"history"`
 	Adopted         []string `json:"adopted"`
+	Renamed         []string `json:"renamed"`
 	Tables          []string `json:"tables"`
 	Columns         []string `json:"columns"`
 	Indexes         []string `json:"indexes"`
@@ -462,7 +463,7 @@ type ensureView struct {
 
 func newEnsureView(r *devdb.EnsureResult) ensureView {
 	return ensureView{Database: r.Database, Dialect: folderOf(r.Dialect), DatabaseCreated: r.DatabaseCreated,
-		History: list(r.History), Adopted: list(r.Adopted), Tables: list(r.Tables), Columns: list(r.Columns), Indexes: list(r.Indexes),
+		History: list(r.History), Adopted: list(r.Adopted), Renamed: list(r.Renamed), Tables: list(r.Tables), Columns: list(r.Columns), Indexes: list(r.Indexes),
 		ForeignKeys: list(r.ForeignKeys), Skipped: list(r.Skipped), Statements: list(r.Statements), Env: r.Env,
 		EnvPrevious: r.EnvPrevious, EnvKept: r.EnvKept, DurationMS: ms(r.Duration)}
 }

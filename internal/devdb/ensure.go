@@ -24,6 +24,7 @@ import (
 	"github.com/weber-framework/weber/internal/lockwait"
 	"github.com/weber-framework/weber/internal/revstore"
 	"github.com/weber-framework/weber/internal/upgrade"
+	"github.com/weber-framework/weber/weberschema"
 )
 
 // DefaultLockTimeout is how long Ensure waits for another process holding
@@ -64,6 +65,11 @@ type EnsureOptions struct {
 	// DataMigrations are the project's Go data migrations, run by the
 	// history's `-- weber:go NAME` files (upgrade.Options.DataMigrations).
 	DataMigrations map[string]upgrade.DataMigration
+	// Renames are the renames the models declare (weberschema.RenamedFrom,
+	// ent/migrate.Renames): a table or column the database still has under
+	// its old name is renamed before anything is created from the models,
+	// so its data moves with it.
+	Renames []weberschema.Rename
 }
 
 // EnsureResult says what Ensure did. A second run on the same database and
@@ -80,6 +86,9 @@ type EnsureResult struct {
 	// pending on a database with a history), e.g.
 	// "20261127000000_init.sql".
 	History []string
+	// Renamed lists the renames the models declare that were made in the
+	// database, e.g. "users.bio -> users.biography" or "tags -> labels".
+	Renamed []string
 	// Adopted lists the pending migration files recorded as applied without
 	// running them, because the database already had their changes (made
 	// by an earlier Ensure from the models).
@@ -114,7 +123,7 @@ type EnsureResult struct {
 
 // NothingToDo reports whether Ensure found the database complete.
 func (r *EnsureResult) NothingToDo() bool {
-	return !r.DatabaseCreated && len(r.History) == 0 && len(r.Adopted) == 0 && len(r.Tables) == 0 && len(r.Columns) == 0 &&
+	return !r.DatabaseCreated && len(r.History) == 0 && len(r.Adopted) == 0 && len(r.Renamed) == 0 && len(r.Tables) == 0 && len(r.Columns) == 0 &&
 		len(r.Indexes) == 0 && len(r.ForeignKeys) == 0
 }
 
@@ -184,6 +193,9 @@ func ensure(ctx context.Context, u *dbconn.URL, opts EnsureOptions) (_ *EnsureRe
 		}
 	}()
 
+	if err := applyRenames(ctx, db, u, opts.Renames, res, log); err != nil {
+		return nil, err
+	}
 	if err := createMissing(ctx, db, u, tables, res, log); err != nil {
 		return nil, err
 	}
@@ -196,7 +208,7 @@ func ensure(ctx context.Context, u *dbconn.URL, opts EnsureOptions) (_ *EnsureRe
 		res.Env, res.EnvKept, res.EnvRequested = out.Mark, out.Kept(), opts.Env
 	}
 	res.Duration = time.Since(start)
-	for _, l := range []*[]string{&res.History, &res.Adopted, &res.Tables, &res.Columns, &res.Indexes, &res.ForeignKeys, &res.Skipped, &res.Statements} {
+	for _, l := range []*[]string{&res.History, &res.Adopted, &res.Renamed, &res.Tables, &res.Columns, &res.Indexes, &res.ForeignKeys, &res.Skipped, &res.Statements} {
 		if *l == nil {
 			*l = []string{}
 		}
