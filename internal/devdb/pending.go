@@ -110,8 +110,9 @@ func historyFolder(u *dbconn.URL, opts EnsureOptions, log *slog.Logger) (string,
 // catchUp brings a database that has a migration history up to its
 // pending files before the models are compared: it records them as applied
 // without running them when the database already has their effect (made by
-// an earlier Ensure from the models), and applies them otherwise. It
-// returns the files adopted and the files applied.
+// an earlier Ensure from the models), except the data migrations among
+// them, which it runs; and it applies them all otherwise. It returns the
+// files adopted and the files applied.
 func catchUp(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOptions, timeout time.Duration, log *slog.Logger) (adopted, applied []string, err error) {
 	folder, err := historyFolder(u, opts, log)
 	if err != nil || folder == "" {
@@ -151,12 +152,18 @@ func catchUp(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOptions,
 	// in memory, a server dialect's needs a dev URL.
 	if (st.Partial == nil || (st.Partial.Applied == 0 && !st.Partial.Unconfirmed)) && (u.Dialect == dialect.SQLite || opts.DevURL != "") {
 		ao := base
+		ao.DevURL = opts.DevURL
 		ao.Adopt, ao.AdoptCheck = true, matchesHistory(db, u, opts.DevURL, filepath.Dir(folder))
 		r, err := upgrade.Upgrade(ctx, db, u, folder, ao)
 		var ref *upgrade.Refusal
 		switch {
 		case err == nil:
-			return r.Adopted, nil, nil
+			// The data migrations among the pending files ran: their
+			// effect is on rows, which the schema check cannot see.
+			for _, f := range r.Files {
+				applied = append(applied, f.Name)
+			}
+			return r.Adopted, applied, nil
 		case errors.As(err, &ref) && ref.Kind == upgrade.KindAdopt:
 			log.Debug("pending files not adopted; applying them", "reason", ref.Msg)
 		default:
