@@ -284,11 +284,8 @@ func TestE2EEnsureRunsPendingDataMigrations(t *testing.T) {
 		p.must("db", "hash", "--dialect", filepath.Base(p.folder()))
 
 		r := p.must("db", "ensure")
-		want := "Recorded 1 file as applied: the database already had their changes (made by db ensure):\n  " + later[0] + "\n" +
-			"Ran 2 data migrations among the pending files (changes to rows, which ensure cannot make from the models):\n  " +
-			later[1] + "\n  " + later[2] + "\n"
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("ensure after the pull: want the adopted file and the data migrations that ran:\n%s\ngot:\n%s", want, r.stdout)
+		if !strings.Contains(r.stdout, devloopAdopted) {
+			t.Errorf("ensure after the pull: want the adopted file and the data migrations that ran:\n%s\ngot:\n%s", devloopAdopted, r.stdout)
 		}
 		filled := p.count(db, "SELECT COUNT(*) FROM users WHERE first_name IS NOT NULL AND first_name <> ''")
 		if empty := p.count(db, "SELECT COUNT(*) FROM users WHERE bio = ''"); filled != 600 || empty != 0 {
