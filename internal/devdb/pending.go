@@ -167,7 +167,7 @@ func catchUp(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOptions,
 		case errors.As(err, &ref) && ref.Kind == upgrade.KindAdopt:
 			log.Debug("pending files not adopted; applying them", "reason", ref.Msg)
 		default:
-			return nil, nil, fmt.Errorf("ensuring %s: %w", u.Redacted(), err)
+			return nil, nil, fmt.Errorf("ensuring %s: %s%w", u.Redacted(), doneBefore(r), err)
 		}
 	}
 
@@ -189,6 +189,31 @@ func catchUp(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOptions,
 		applied = append(applied, f.Name)
 	}
 	return nil, applied, nil
+}
+
+// doneBefore says what an adoption that failed on a data migration did
+// before it ("" for nothing): the files it recorded and the ones it ran
+// stay so.
+func doneBefore(r *upgrade.Result) string {
+	if r == nil || len(r.Adopted)+len(r.Files) == 0 {
+		return ""
+	}
+	var parts []string
+	if len(r.Adopted) > 0 {
+		parts = append(parts, "recorded "+strings.Join(r.Adopted, ", ")+" as applied (the database had their changes)")
+	}
+	if len(r.Files) > 0 {
+		names := make([]string, len(r.Files))
+		for i, f := range r.Files {
+			names[i] = f.Name
+		}
+		what := "ran the data migration "
+		if len(names) > 1 {
+			what = "ran the data migrations "
+		}
+		parts = append(parts, what+strings.Join(names, ", "))
+	}
+	return strings.Join(parts, " and ") + ", then "
 }
 
 // matchesHistory is the adoption check: it replays files on an empty dev

@@ -371,3 +371,61 @@ func TestEnsureRunsPendingDataMigrations(t *testing.T) {
 		}
 	})
 }
+
+// A data migration that fails while ensure adopts the schema files before
+// it: the error says what was recorded and which file failed, the record
+// stays, and the next ensure, with the migration fixed, runs it.
+func TestEnsureDataMigrationFailsAfterAdopting(t *testing.T) {
+	t.Parallel()
+	const fileGo = "20261203000000_subtitle_go.sql"
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		broken := errors.New("the batch broke")
+		fail := true
+		fill := map[string]upgrade.DataMigration{"fill_subtitles": {Batch: func(ctx context.Context, b upgrade.DataBatch) (upgrade.DataBatchDone, error) {
+			if fail {
+				return upgrade.DataBatchDone{}, broken
+			}
+			err := b.Driver.Exec(ctx, "UPDATE notes SET subtitle = 'from go' WHERE subtitle IS NULL", []any{}, nil)
+			return upgrade.DataBatchDone{Through: b.After + 1, Rows: 1, Done: true}, err
+		}}}
+		l := newLoop(t, b)
+		l.add(t, file1, l.initial)
+		if _, err := l.ensure(t, noteTables()); err != nil {
+			t.Fatal(err)
+		}
+		db := open(t, l.u)
+		exec(t, db, "INSERT INTO notes (title) VALUES ('a')")
+		if _, err := l.ensure(t, noteTables("subtitle")); err != nil {
+			t.Fatal(err)
+		}
+		l.add(t, file2, l.subtitle)
+		l.add(t, fileGo, "-- weber:go fill_subtitles\n-- weber:touches notes.subtitle\n\n")
+		ensure := func() (*devdb.EnsureResult, error) {
+			return devdb.Ensure(t.Context(), l.u, devdb.EnsureOptions{Root: l.dir, DevURL: l.devURL,
+				Tables: noteTables("subtitle"), DataMigrations: fill})
+		}
+		_, err := ensure()
+		if !errors.Is(err, broken) {
+			t.Fatalf("ensure with a failing data migration: %v; want its error", err)
+		}
+		for _, want := range []string{"recorded " + file2 + " as applied", "then applying " + fileGo, "the batch broke"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not say %q", err, want)
+			}
+		}
+		if revs := l.revisions(t); len(revs) != 2 || revs[1].Type != revstore.TypeBaseline {
+			t.Errorf("after the failure: %d revisions; want 2, the second recorded", len(revs))
+		}
+
+		fail = false
+		res, err := ensure()
+		if err != nil || !slices.Equal(res.History, []string{fileGo}) || len(res.Adopted) != 0 {
+			t.Fatalf("ensure with the migration fixed: %v, ran %v, adopted %v; want %s run", err, res.History, res.Adopted, fileGo)
+		}
+		var sub string
+		if err := db.QueryRowContext(t.Context(), "SELECT subtitle FROM notes WHERE title = 'a'").Scan(&sub); err != nil || sub != "from go" {
+			t.Errorf("subtitle = %q, %v; want from go", sub, err)
+		}
+		l.upToDate(t, 3)
+	})
+}

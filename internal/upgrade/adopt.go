@@ -22,9 +22,12 @@ import (
 func (r *run) adopt(ctx context.Context) (*Result, error) {
 	r.res.After = r.res.Before
 	pending, err := r.adoptSteps()
-	if err != nil || len(pending) == 0 {
+	if err != nil {
+		return nil, err
+	}
+	if len(pending) == 0 {
 		r.res.Duration = time.Since(r.start)
-		return nilOnErr(r.res, err)
+		return r.res, nil
 	}
 	for _, s := range pending {
 		if s.file.ChangesRows() {
@@ -49,6 +52,7 @@ func (r *run) adopt(ctx context.Context) (*Result, error) {
 		return r.res, err
 	}
 	if r.opts.Env != "" {
+		// envmark works through the pool: give the pinned connection back.
 		r.conn.Close()
 		if _, err := envmark.Record(ctx, r.db, r.u.Dialect, r.opts.Env); err != nil {
 			return r.res, fmt.Errorf("upgrade: %w", err)
@@ -56,14 +60,6 @@ func (r *run) adopt(ctx context.Context) (*Result, error) {
 	}
 	r.res.Duration = time.Since(r.start)
 	return r.res, nil
-}
-
-// nilOnErr returns res, or nil with a non-nil err.
-func nilOnErr(res *Result, err error) (*Result, error) {
-	if err != nil {
-		return nil, err
-	}
-	return res, nil
 }
 
 // adoptSteps lists the files adoption takes, in version order: the
