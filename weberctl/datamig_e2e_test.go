@@ -255,3 +255,55 @@ func TestE2ERevisionDataScaffolds(t *testing.T) {
 		t.Errorf("registration (%v): data.go\n%s\noutput:\n%s", err, reg, r.stdout)
 	}
 }
+
+// `db ensure` on a development database that ensure had already given the
+// new columns from the models, before the files that add them arrived
+// (with a pull): the schema file is recorded as applied without running,
+// but the data migrations beside it run (split_user_names in Go,
+// empty_bios_to_null in SQL), so the rows get their backfill.
+func TestE2EEnsureRunsPendingDataMigrations(t *testing.T) {
+	t.Parallel()
+	skipShort(t)
+	later := []string{"20261206112152_add_user_name_parts.sql", "20261206112500_split_user_names.sql", "20261206114428_empty_bios_to_null.sql", "20261206125757_publish_dated_drafts.sql"}
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		p, db := populated(t, b, 600)
+		if _, err := db.ExecContext(t.Context(), "UPDATE users SET bio = '' WHERE id % 3 = 0"); err != nil {
+			t.Fatal(err)
+		}
+		seedPosts(t, db, 40)
+		// The branch before the pull: the models have first_name and
+		// last_name, the history not yet.
+		aside := t.TempDir()
+		for _, f := range later {
+			if err := os.Rename(filepath.Join(p.folder(), f), filepath.Join(aside, f)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p.must("db", "hash", "--dialect", filepath.Base(p.folder()))
+		if r := p.must("db", "ensure"); !strings.Contains(r.stdout, "Added column users.first_name") {
+			t.Fatalf("ensure before the pull did not add the new columns:\n%s", r.stdout)
+		}
+		for _, f := range later {
+			if err := os.Rename(filepath.Join(aside, f), filepath.Join(p.folder(), f)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p.must("db", "hash", "--dialect", filepath.Base(p.folder()))
+
+		r := p.must("db", "ensure")
+		if !strings.Contains(r.stdout, devloopAdopted) {
+			t.Errorf("ensure after the pull: want the adopted file and the data migrations that ran:\n%s\ngot:\n%s", devloopAdopted, r.stdout)
+		}
+		filled := p.count(db, "SELECT COUNT(*) FROM users WHERE first_name IS NOT NULL AND first_name <> ''")
+		published := p.count(db, "SELECT COUNT(*) FROM posts WHERE status = 'published'")
+		if empty := p.count(db, "SELECT COUNT(*) FROM users WHERE bio = ''"); filled != 600 || empty != 0 || published != 20 {
+			t.Errorf("after ensure: %d of 600 users have a first name, %d an empty bio, %d posts published; want 600, 0 and the 20 dated", filled, empty, published)
+		}
+		if again := p.must("db", "ensure"); !strings.HasPrefix(again.stdout, "Nothing to do") {
+			t.Errorf("second ensure:\n%s", again.stdout)
+		}
+		if up := p.must("db", "upgrade"); !strings.HasPrefix(up.stdout, "Nothing to do") {
+			t.Errorf("upgrade after ensure:\n%s", up.stdout)
+		}
+	})
+}

@@ -18,10 +18,11 @@ func dbEnsureCommand(e *env) *cli.Command {
 CREATE DATABASE on PostgreSQL and MySQL), applies the migration history to an
 empty database, or its pending files to a database that has a history (when the
 database already has their changes, made by an earlier ensure from the models,
-it records them as applied without running them: that needs --dev-url on
-PostgreSQL and MySQL), then creates every table, column, index and foreign key
-that the models have and the database lacks. It never drops or changes anything
-that exists: differences it leaves alone are listed, for a revision to handle.
+it records them as applied without running them, except the data migrations
+among them, which it runs: that needs --dev-url on PostgreSQL and MySQL), then
+creates every table, column, index and foreign key that the models have and the
+database lacks. It never drops or changes anything that exists: differences it
+leaves alone are listed, for a revision to handle.
 It prints what it created; run again, it says there is nothing to do. With
 --env (or WEBER_ENV) it records the environment, which protects a production
 database from ` + "`db drop`" + `; a mark is only raised, never lowered (it says
@@ -93,7 +94,11 @@ func renderEnsure(e *env, r *devdb.EnsureResult) {
 		}
 	}
 	if len(r.History) > 0 {
-		fmt.Fprintf(w, "Applied the migration history (%s):\n", plural(len(r.History), "file", "files"))
+		if len(r.Adopted) > 0 {
+			fmt.Fprintf(w, "Ran %s among the pending files (changes to rows, which ensure cannot make from the models):\n", plural(len(r.History), "data migration", "data migrations"))
+		} else {
+			fmt.Fprintf(w, "Applied the migration history (%s):\n", plural(len(r.History), "file", "files"))
+		}
 		for _, f := range r.History {
 			fmt.Fprintf(w, "  %s\n", f)
 		}

@@ -84,14 +84,16 @@ type EnsureResult struct {
 	DatabaseCreated bool
 	// History lists the migration files applied (to the empty database, or
 	// pending on a database with a history), e.g.
-	// "20261127000000_init.sql".
+	// "20261127000000_init.sql". With Adopted, it lists the data
+	// migrations among the pending files, which ran.
 	History []string
 	// Renamed lists the renames the models declare that were made in the
 	// database, e.g. "users.bio -> users.biography" or "tags -> labels".
 	Renamed []string
 	// Adopted lists the pending migration files recorded as applied without
 	// running them, because the database already had their changes (made
-	// by an earlier Ensure from the models).
+	// by an earlier Ensure from the models). Data migrations are never
+	// adopted: they run, and are in History.
 	Adopted []string
 	// Tables, Columns ("table.column"), Indexes ("table.index") and
 	// ForeignKeys ("table.symbol") were created from the models.
@@ -135,7 +137,9 @@ func (r *EnsureResult) NothingToDo() bool {
 // later. On a database with a history it first takes the pending files:
 // when the live schema already matches the history with them (an earlier
 // Ensure added their changes from the models), it records them as applied
-// without running them (EnsureResult.Adopted); otherwise it applies them
+// without running them (EnsureResult.Adopted), except the data migrations
+// among them (`-- weber:go`, `-- weber:touches`), which it runs
+// (EnsureResult.History); otherwise it applies them all
 // (EnsureResult.History), and a file that fails is a *PendingError. Two
 // processes running Ensure at once both succeed.
 func Ensure(ctx context.Context, u *dbconn.URL, opts EnsureOptions) (*EnsureResult, error) {

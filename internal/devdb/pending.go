@@ -110,8 +110,9 @@ func historyFolder(u *dbconn.URL, opts EnsureOptions, log *slog.Logger) (string,
 // catchUp brings a database that has a migration history up to its
 // pending files before the models are compared: it records them as applied
 // without running them when the database already has their effect (made by
-// an earlier Ensure from the models), and applies them otherwise. It
-// returns the files adopted and the files applied.
+// an earlier Ensure from the models), except the data migrations among
+// them, which it runs; and it applies them all otherwise. It returns the
+// files adopted and the files applied.
 func catchUp(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOptions, timeout time.Duration, log *slog.Logger) (adopted, applied []string, err error) {
 	folder, err := historyFolder(u, opts, log)
 	if err != nil || folder == "" {
@@ -151,16 +152,22 @@ func catchUp(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOptions,
 	// in memory, a server dialect's needs a dev URL.
 	if (st.Partial == nil || (st.Partial.Applied == 0 && !st.Partial.Unconfirmed)) && (u.Dialect == dialect.SQLite || opts.DevURL != "") {
 		ao := base
+		ao.DevURL = opts.DevURL
 		ao.Adopt, ao.AdoptCheck = true, matchesHistory(db, u, opts.DevURL, filepath.Dir(folder))
 		r, err := upgrade.Upgrade(ctx, db, u, folder, ao)
 		var ref *upgrade.Refusal
 		switch {
 		case err == nil:
-			return r.Adopted, nil, nil
+			// The data migrations among the pending files ran: their
+			// effect is on rows, which the schema check cannot see.
+			for _, f := range r.Files {
+				applied = append(applied, f.Name)
+			}
+			return r.Adopted, applied, nil
 		case errors.As(err, &ref) && ref.Kind == upgrade.KindAdopt:
 			log.Debug("pending files not adopted; applying them", "reason", ref.Msg)
 		default:
-			return nil, nil, fmt.Errorf("ensuring %s: %w", u.Redacted(), err)
+			return nil, nil, fmt.Errorf("ensuring %s: %s%w", u.Redacted(), doneBefore(r), err)
 		}
 	}
 
@@ -182,6 +189,31 @@ func catchUp(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOptions,
 		applied = append(applied, f.Name)
 	}
 	return nil, applied, nil
+}
+
+// doneBefore says what an adoption that failed on a data migration did
+// before it ("" for nothing): the files it recorded and the ones it ran
+// stay so.
+func doneBefore(r *upgrade.Result) string {
+	if r == nil || len(r.Adopted)+len(r.Files) == 0 {
+		return ""
+	}
+	var parts []string
+	if len(r.Adopted) > 0 {
+		parts = append(parts, "recorded "+strings.Join(r.Adopted, ", ")+" as applied (the database had their changes)")
+	}
+	if len(r.Files) > 0 {
+		names := make([]string, len(r.Files))
+		for i, f := range r.Files {
+			names[i] = f.Name
+		}
+		what := "ran the data migration "
+		if len(names) > 1 {
+			what = "ran the data migrations "
+		}
+		parts = append(parts, what+strings.Join(names, ", "))
+	}
+	return strings.Join(parts, " and ") + ", then "
 }
 
 // matchesHistory is the adoption check: it replays files on an empty dev

@@ -1,7 +1,10 @@
 package devdb_test
 
 import (
+	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +13,7 @@ import (
 
 	entschema "entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/devdb"
@@ -291,5 +295,137 @@ func TestEnsureAdoptsWithExtraModelChanges(t *testing.T) {
 		if err := db.QueryRowContext(t.Context(), "SELECT body FROM notes WHERE title = 'a'").Scan(&body); err != nil || body != "keep-me" {
 			t.Errorf("body after adoption = %q, %v; want keep-me", body, err)
 		}
+	})
+}
+
+// Flow B with data migrations: the developer pulls a branch whose new
+// columns ensure already added from the models, with a backfill in SQL
+// (`-- weber:touches`) and one in Go (`-- weber:go`) between them. Ensure
+// records the schema files as applied without running them but runs the
+// data migrations, in version order: their effect is on rows, which the
+// schema comparison cannot see.
+func TestEnsureRunsPendingDataMigrations(t *testing.T) {
+	t.Parallel()
+	const (
+		fileSQL  = "20261203000000_subtitle_sql.sql"
+		fileGo   = "20261204000000_subtitle_go.sql"
+		fileBody = "20261205000000_notes_body.sql"
+	)
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		// The Go migration fills what the SQL one left: run before it, it
+		// would fill row a too, and the SQL one would find nothing to do.
+		var goRuns int
+		fill := map[string]upgrade.DataMigration{"fill_subtitles": {Batch: func(ctx context.Context, b upgrade.DataBatch) (upgrade.DataBatchDone, error) {
+			goRuns++
+			err := b.Driver.Exec(ctx, "UPDATE notes SET subtitle = 'from go' WHERE subtitle IS NULL", []any{}, nil)
+			return upgrade.DataBatchDone{Through: b.After + 1, Rows: 1, Done: true}, err
+		}}}
+		l := newLoop(t, b)
+		l.add(t, file1, l.initial)
+		if _, err := l.ensure(t, noteTables()); err != nil {
+			t.Fatal(err)
+		}
+		db := open(t, l.u)
+		exec(t, db, "INSERT INTO notes (title) VALUES ('a')")
+		exec(t, db, "INSERT INTO notes (title) VALUES ('b')")
+		if res, err := l.ensure(t, noteTables("subtitle", "body")); err != nil || len(res.Columns) != 2 {
+			t.Fatalf("ensure with the new models: %v, columns %v; want 2 columns added", err, res.Columns)
+		}
+
+		l.add(t, file2, l.subtitle)
+		l.add(t, fileSQL, "-- weber:touches notes.subtitle\n\nUPDATE notes SET subtitle = 'from sql' WHERE title = 'a' AND subtitle IS NULL;\n")
+		l.add(t, fileGo, "-- weber:go fill_subtitles\n-- weber:touches notes.subtitle\n\n-- Fills the subtitles left empty.\n")
+		l.add(t, fileBody, l.body)
+		res, err := devdb.Ensure(t.Context(), l.u, devdb.EnsureOptions{Root: l.dir, DevURL: l.devURL,
+			Tables: noteTables("subtitle", "body"), DataMigrations: fill})
+		if err != nil {
+			t.Fatalf("ensure with data migrations pending: %v", err)
+		}
+		type took struct{ Adopted, Ran []string }
+		if diff := cmp.Diff(took{[]string{file2, fileBody}, []string{fileSQL, fileGo}}, took{res.Adopted, res.History}); diff != "" {
+			t.Errorf("ensure: the schema files must be recorded, the data migrations run (-want +got):\n%s", diff)
+		}
+		rows := map[string]string{}
+		for _, title := range []string{"a", "b"} {
+			var sub sql.NullString
+			if err := db.QueryRowContext(t.Context(), "SELECT subtitle FROM notes WHERE title = '"+title+"'").Scan(&sub); err != nil {
+				t.Fatal(err)
+			}
+			rows[title] = sub.String
+		}
+		if diff := cmp.Diff(map[string]string{"a": "from sql", "b": "from go"}, rows); diff != "" {
+			t.Errorf("subtitles after ensure: the data migrations did not run, or not in version order (-want +got):\n%s", diff)
+		}
+		types := map[string]string{}
+		for _, r := range l.revisions(t) {
+			types[r.Version] = fmt.Sprintf("%v done=%v", r.Type, r.Done())
+		}
+		base, exe := fmt.Sprintf("%v done=true", revstore.TypeBaseline), fmt.Sprintf("%v done=true", revstore.TypeExecute)
+		want := map[string]string{"20261201000000": exe, "20261202000000": base, "20261203000000": exe, "20261204000000": exe, "20261205000000": base}
+		if diff := cmp.Diff(want, types); diff != "" {
+			t.Errorf("revisions (-want +got):\n%s", diff)
+		}
+		l.upToDate(t, 5)
+		if goRuns != 1 {
+			t.Errorf("the Go data migration ran %d times, want once", goRuns)
+		}
+	})
+}
+
+// A data migration that fails while ensure adopts the schema files before
+// it: the error says what was recorded and which file failed, the record
+// stays, and the next ensure, with the migration fixed, runs it.
+func TestEnsureDataMigrationFailsAfterAdopting(t *testing.T) {
+	t.Parallel()
+	const fileGo = "20261203000000_subtitle_go.sql"
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		broken := errors.New("the batch broke")
+		fail := true
+		fill := map[string]upgrade.DataMigration{"fill_subtitles": {Batch: func(ctx context.Context, b upgrade.DataBatch) (upgrade.DataBatchDone, error) {
+			if fail {
+				return upgrade.DataBatchDone{}, broken
+			}
+			err := b.Driver.Exec(ctx, "UPDATE notes SET subtitle = 'from go' WHERE subtitle IS NULL", []any{}, nil)
+			return upgrade.DataBatchDone{Through: b.After + 1, Rows: 1, Done: true}, err
+		}}}
+		l := newLoop(t, b)
+		l.add(t, file1, l.initial)
+		if _, err := l.ensure(t, noteTables()); err != nil {
+			t.Fatal(err)
+		}
+		db := open(t, l.u)
+		exec(t, db, "INSERT INTO notes (title) VALUES ('a')")
+		if _, err := l.ensure(t, noteTables("subtitle")); err != nil {
+			t.Fatal(err)
+		}
+		l.add(t, file2, l.subtitle)
+		l.add(t, fileGo, "-- weber:go fill_subtitles\n-- weber:touches notes.subtitle\n\n")
+		ensure := func() (*devdb.EnsureResult, error) {
+			return devdb.Ensure(t.Context(), l.u, devdb.EnsureOptions{Root: l.dir, DevURL: l.devURL,
+				Tables: noteTables("subtitle"), DataMigrations: fill})
+		}
+		_, err := ensure()
+		if !errors.Is(err, broken) {
+			t.Fatalf("ensure with a failing data migration: %v; want its error", err)
+		}
+		for _, want := range []string{"recorded " + file2 + " as applied", "then applying " + fileGo, "the batch broke"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not say %q", err, want)
+			}
+		}
+		if revs := l.revisions(t); len(revs) != 2 || revs[1].Type != revstore.TypeBaseline {
+			t.Errorf("after the failure: %d revisions; want 2, the second recorded", len(revs))
+		}
+
+		fail = false
+		res, err := ensure()
+		if err != nil || !slices.Equal(res.History, []string{fileGo}) || len(res.Adopted) != 0 {
+			t.Fatalf("ensure with the migration fixed: %v, ran %v, adopted %v; want %s run", err, res.History, res.Adopted, fileGo)
+		}
+		var sub string
+		if err := db.QueryRowContext(t.Context(), "SELECT subtitle FROM notes WHERE title = 'a'").Scan(&sub); err != nil || sub != "from go" {
+			t.Errorf("subtitle = %q, %v; want from go", sub, err)
+		}
+		l.upToDate(t, 3)
 	})
 }

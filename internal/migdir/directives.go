@@ -146,6 +146,7 @@ type fileDirectives struct {
 	txmode    []string
 	squashes  string
 	goName    string
+	touches   []string
 }
 
 // checkDirectives reads every directive line of the file and refuses an
@@ -197,6 +198,8 @@ func (f *File) checkDirectives(stmts []*migrate.Stmt) (fileDirectives, error) {
 				fd.squashes = args
 			case DirectiveGo:
 				fd.goName = args
+			case DirectiveTouches:
+				fd.touches = append(fd.touches, args)
 			}
 			continue
 		}

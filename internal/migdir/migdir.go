@@ -106,6 +106,26 @@ type File struct {
 	// (each its own transaction, its progress recorded) with the function
 	// registered under that name. Such a file holds no statements.
 	Go string
+	// Touches holds the arguments of the file's `-- weber:touches`
+	// directives, as written (e.g. "users.first_name, users.last_name"):
+	// the columns whose values the file rewrites on purpose.
+	Touches []string
+}
+
+// ChangesRows reports a data migration: a file that runs Go code
+// (`-- weber:go`), declares the columns it rewrites (`-- weber:touches`)
+// or runs a statement in batches (`-- weber:batch`). Its effect is on
+// rows, which no comparison of schemas can see.
+func (f *File) ChangesRows() bool {
+	if f.Go != "" || len(f.Touches) > 0 {
+		return true
+	}
+	for _, s := range f.Stmts {
+		if s.Batch != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Stmt is one statement of a migration file.
@@ -449,6 +469,7 @@ func (f *File) parse(dia string) (Kind, error) {
 	f.AsWritten = fd.asWritten
 	f.Squashes = fd.squashes
 	f.Go = fd.goName
+	f.Touches = fd.touches
 	if f.Go != "" && len(stmts) > 0 {
 		return KindSyntax, fmt.Errorf("a `-- %s %s` data migration runs Go, not SQL, yet the file holds %d statement(s): move them into a revision of their own, then run `weberctl db hash`", DirectiveGo, f.Go, len(stmts))
 	}

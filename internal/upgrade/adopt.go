@@ -2,85 +2,158 @@ package upgrade
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
-	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/envmark"
 	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/migdir"
-	"github.com/weber-framework/weber/internal/revstore"
 )
 
 // adopt is the end of Upgrade with Options.Adopt: under the lock, with the
-// history re-read and checked (st), it asks opts.AdoptCheck whether the
-// live database already has the pending files' effect and, if so, records
-// them as applied without running them, in one transaction.
-func adopt(ctx context.Context, db *sql.DB, conn *sql.Conn, u *dbconn.URL, dir *migdir.Dir, store *revstore.Store,
-	st *state, res *Result, opts *Options, start time.Time, log *slog.Logger) (*Result, error) {
-	res.After = res.Before
-	pending := st.pending
-	if p := st.partial; p != nil {
+// history re-read and checked, it asks opts.AdoptCheck whether the live
+// database already has the pending files' effect on the schema and, if so,
+// takes the pending files in version order: a schema file is recorded as
+// applied without running (Result.Adopted), a data migration
+// (migdir.File.ChangesRows) is run like any upgraded file (Result.Files),
+// since no schema comparison can see its effect on rows. Consecutive
+// schema files are recorded in one transaction.
+func (r *run) adopt(ctx context.Context) (*Result, error) {
+	r.res.After = r.res.Before
+	pending, err := r.adoptSteps()
+	if err != nil {
+		return nil, err
+	}
+	if len(pending) == 0 {
+		r.res.Duration = time.Since(r.start)
+		return r.res, nil
+	}
+	for _, s := range pending {
+		if s.file.ChangesRows() {
+			r.steps = append(r.steps, s)
+		}
+	}
+	if err := r.checkDataMigrations(); err != nil {
+		return nil, err
+	}
+	if err := r.checkAdoption(ctx, pending); err != nil {
+		return nil, err
+	}
+	if len(r.steps) > 0 {
+		if err := r.checkBeforeRunning(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.prepare(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.adoptOrRun(ctx, pending); err != nil {
+		return r.res, err
+	}
+	if r.opts.Env != "" {
+		// envmark works through the pool: give the pinned connection back.
+		r.conn.Close()
+		if _, err := envmark.Record(ctx, r.db, r.u.Dialect, r.opts.Env); err != nil {
+			return r.res, fmt.Errorf("upgrade: %w", err)
+		}
+	}
+	r.res.Duration = time.Since(r.start)
+	return r.res, nil
+}
+
+// adoptSteps lists the files adoption takes, in version order: the
+// pending files, after a partially applied file of which nothing persists
+// (its record is overwritten, or the data migration resumed). Any other
+// partially applied file refuses the adoption.
+func (r *run) adoptSteps() ([]*step, error) {
+	var steps []*step
+	if p := r.st.partial; p != nil {
 		if !nothingRan(p) {
 			return nil, failOp("upgrade", KindAdopt, p.file.Name,
 				"recording pending files as applied refused: %s is partially applied; finish it with `weberctl db upgrade` first",
 				p.file.Name)
 		}
 		// A file whose first statement failed, recorded, with nothing of
-		// it persisting (MySQL runs files statement by statement): as
-		// good as pending. Its record is overwritten.
-		pending = append([]*migdir.File{p.file}, st.pending...)
+		// it persisting (MySQL runs files statement by statement), or a Go
+		// data migration with batches committed: as good as pending.
+		steps = append(steps, p)
 	}
-	if len(pending) == 0 {
-		res.Duration = time.Since(start)
-		return res, nil
+	for _, f := range r.st.pending {
+		steps = append(steps, &step{file: f})
 	}
-	names := make([]string, len(pending))
-	for i, f := range pending {
-		names[i] = f.Name
-	}
+	return steps, nil
+}
+
+// checkAdoption runs Options.AdoptCheck over the whole directory: nil
+// when the live database already has what the history with the pending
+// files builds.
+func (r *run) checkAdoption(ctx context.Context, pending []*step) error {
 	// The check reads through the pool: give the pinned connection back
 	// meanwhile (an in-memory SQLite database has no other). The lock is
 	// held on its own connection or file.
-	conn.Close()
-	if err := opts.AdoptCheck(ctx, dir.Files); err != nil {
-		r := failOp("upgrade", KindAdopt, names[0], "recording %s as applied without running refused: %s",
+	r.conn.Close()
+	if err := r.opts.AdoptCheck(ctx, r.dir.Files); err != nil {
+		names := make([]string, len(pending))
+		for i, s := range pending {
+			names[i] = s.file.Name
+		}
+		ref := failOp("upgrade", KindAdopt, names[0], "recording %s as applied without running refused: %s",
 			strings.Join(names, ", "), errtext.OneLine(err))
-		r.Files, r.Err = names, err
-		return nil, r
+		ref.Files, ref.Err = names, err
+		return ref
 	}
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("upgrade: connecting to %s: %w", u.Redacted(), err)
+	var err error
+	if r.conn, err = r.db.Conn(ctx); err != nil {
+		return fmt.Errorf("upgrade: connecting to %s: %w", r.u.Redacted(), err)
 	}
-	defer conn.Close()
-	for _, r := range st.stale {
-		if err := store.Delete(ctx, conn, r.Version); err != nil {
-			return nil, fmt.Errorf("upgrade: removing the record of %s, which failed before any statement ran and is no longer in %s: %w", revName(r), dir.Path, err)
-		}
-		log.Info("removed a stale revision", "version", r.Version)
-	}
-	if err := writeAll(ctx, conn, store, recordedRevisions(pending, opts.Operator, time.Now())); err != nil {
-		return nil, fmt.Errorf("upgrade: recording %s as applied: %w", strings.Join(names, ", "), err)
-	}
-	res.Adopted = names
-	for _, f := range pending {
-		if res.After == "" || migdir.CompareVersions(f.Version, res.After) > 0 {
-			res.After = f.Version
+	return nil
+}
+
+// adoptOrRun takes the pending steps in order: runs of schema files are
+// recorded as applied in one transaction, data migrations are applied.
+// A data migration that fails leaves the files before it recorded.
+func (r *run) adoptOrRun(ctx context.Context, pending []*step) error {
+	var a *applier
+	if len(r.steps) > 0 {
+		var err error
+		if a, err = r.newApplier(ctx); err != nil {
+			return err
 		}
 	}
-	log.Info("recorded pending files as applied without running them", "files", len(names), "version", res.After)
-	if opts.Env != "" {
-		conn.Close()
-		if _, err := envmark.Record(ctx, db, u.Dialect, opts.Env); err != nil {
-			return res, fmt.Errorf("upgrade: %w", err)
+	var schema []*migdir.File
+	record := func() error {
+		if len(schema) == 0 {
+			return nil
+		}
+		names := make([]string, len(schema))
+		for i, f := range schema {
+			names[i] = f.Name
+		}
+		if err := writeAll(ctx, r.conn, r.store, recordedRevisions(schema, r.opts.Operator, time.Now())); err != nil {
+			return fmt.Errorf("upgrade: recording %s as applied: %w", strings.Join(names, ", "), err)
+		}
+		r.res.Adopted = append(r.res.Adopted, names...)
+		for _, f := range schema {
+			r.res.After = newer(r.res.After, f.Version)
+		}
+		r.log.Info("recorded pending files as applied without running them", "files", len(names), "version", r.res.After)
+		schema = schema[:0]
+		return nil
+	}
+	for _, s := range pending {
+		if !s.file.ChangesRows() {
+			schema = append(schema, s.file)
+			continue
+		}
+		if err := record(); err != nil {
+			return err
+		}
+		if err := r.applyStep(ctx, a, s); err != nil {
+			return err
 		}
 	}
-	res.Duration = time.Since(start)
-	return res, nil
+	return record()
 }
 
 // nothingRan reports a partially applied file of which no statement

@@ -3,6 +3,7 @@ package upgrade
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -92,5 +93,89 @@ func TestAdopt(t *testing.T) {
 		addFiles(t, dir, file{"2_b.sql", "CREATE TABLE b (id integer PRIMARY KEY, x integer);\n"})
 		_, err = upgrade(t, d, dir, Options{})
 		wantRefusal(t, err, KindEdited, "2_b.sql")
+	})
+}
+
+// Options.Adopt with data migrations pending: the schema files are
+// recorded, the files that change rows run, in version order. An
+// unregistered Go migration is refused before the check and before
+// anything is recorded; a data migration that fails leaves the files
+// before it recorded and the ones after it pending.
+func TestAdoptRunsDataMigrations(t *testing.T) {
+	t.Parallel()
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		d := newDB(t, b.Name)
+		ctx := context.Background()
+		dir := writeDir(t, d.dia(), file{"1_t.sql",
+			"CREATE TABLE t (id int NOT NULL, v int NOT NULL, n int NOT NULL, w int NULL, PRIMARY KEY (id));\n" + seedRows(d.dia(), 1000)})
+		mustUpgrade(t, d, dir, Options{})
+		// The database already has the schema files' effect, as db ensure
+		// would have added it from the models.
+		for _, stmt := range []string{"ALTER TABLE t ADD COLUMN s varchar(10) NULL", "CREATE TABLE u (id int NOT NULL, PRIMARY KEY (id))"} {
+			if _, err := d.db.ExecContext(ctx, stmt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		addFiles(t, dir,
+			file{"2_s.sql", "ALTER TABLE t ADD COLUMN s varchar(10) NULL;\n"},
+			file{"3_fill.sql", "-- weber:touches t.s\n\nUPDATE t SET s = 'sql' WHERE id <= 10;\n"},
+			file{"4_double.sql", "-- weber:go double\n-- weber:touches t.w, t.n\n\n"},
+			file{"5_u.sql", "CREATE TABLE u (id int NOT NULL, PRIMARY KEY (id));\n"})
+		checks := 0
+		check := func(context.Context, []*migdir.File) error { checks++; return nil }
+
+		_, err := upgrade(t, d, dir, Options{Adopt: true, AdoptCheck: check})
+		wantRefusal(t, err, KindDataMigration, "4_double.sql", `"double"`, "nothing was applied")
+		if n := len(revisions(t, d)); n != 1 || checks != 0 {
+			t.Fatalf("an unregistered data migration: %d revisions, %d checks; want 1 and none", n, checks)
+		}
+
+		broken := errors.New("the batch broke")
+		res, err := upgrade(t, d, dir, Options{Adopt: true, AdoptCheck: check,
+			DataMigrations: doubling(func(int64) error { return broken })})
+		if !errors.Is(err, broken) || !strings.Contains(err.Error(), "4_double.sql") {
+			t.Fatalf("a failing data migration: %v; want its error, naming 4_double.sql", err)
+		}
+		type took struct {
+			Adopted, Ran []string
+			Recorded     []string
+		}
+		recorded := func() []string {
+			var out []string
+			for _, r := range revisions(t, d) {
+				out = append(out, fmt.Sprintf("%s %v done=%v", r.Version, r.Type, r.Done()))
+			}
+			return out
+		}
+		ran := func(res *Result) []string {
+			var out []string
+			for _, f := range res.Files {
+				out = append(out, f.Name)
+			}
+			return out
+		}
+		base, exe := revstore.TypeBaseline, revstore.TypeExecute
+		want := took{[]string{"2_s.sql"}, []string{"3_fill.sql"}, []string{
+			fmt.Sprintf("1 %v done=true", exe), fmt.Sprintf("2 %v done=true", base), fmt.Sprintf("3 %v done=true", exe)}}
+		if diff := cmp.Diff(want, took{res.Adopted, ran(res), recorded()}); diff != "" {
+			t.Errorf("after the failed data migration (-want +got):\n%s", diff)
+		}
+
+		res = mustUpgrade(t, d, dir, Options{Adopt: true, AdoptCheck: check, DataMigrations: doubling(nil)})
+		want = took{[]string{"5_u.sql"}, []string{"4_double.sql"}, append(want.Recorded,
+			fmt.Sprintf("4 %v done=true", exe), fmt.Sprintf("5 %v done=true", base))}
+		if diff := cmp.Diff(want, took{res.Adopted, ran(res), recorded()}); diff != "" || res.After != "5" {
+			t.Errorf("after the second adoption, at %s (-want +got):\n%s", res.After, diff)
+		}
+		if n := count(t, d, "SELECT COUNT(*) FROM t WHERE s = 'sql'"); n != 10 {
+			t.Errorf("%d rows filled by 3_fill.sql, want 10", n)
+		}
+		if once, total := changedOnce(t, d); once != total || total != 1000 {
+			t.Errorf("%d of %d rows changed exactly once by 4_double.sql; want all 1000", once, total)
+		}
+		st, err := Status(ctx, d.db, d.u, dir)
+		if err != nil || !st.UpToDate() || st.Applied != 5 {
+			t.Errorf("status after adoption: %v, %+v", err, st)
+		}
 	})
 }

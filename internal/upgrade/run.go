@@ -268,27 +268,45 @@ func (r *run) prepare(ctx context.Context) error {
 
 // applySteps applies each step, reporting it through Options.OnFile.
 func (r *run) applySteps(ctx context.Context) error {
+	a, err := r.newApplier(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range r.steps {
+		if err := r.applyStep(ctx, a, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// newApplier makes the applier of the steps, on the pinned connection.
+func (r *run) newApplier(ctx context.Context) (*applier, error) {
 	a := &applier{conn: r.conn, db: r.db, store: r.store, dia: r.u.Dialect, log: r.log, opts: &r.opts}
 	var err error
 	if a.session, err = lockwait.SessionID(ctx, r.conn, r.u.Dialect); err != nil {
-		return fmt.Errorf("upgrade: %w", err)
+		return nil, fmt.Errorf("upgrade: %w", err)
 	}
-	for _, s := range r.steps {
-		fr := fileRun(s, r.u.Dialect)
-		r.onFile(PhaseStart, fr, nil)
-		fstart := time.Now()
-		err := a.apply(ctx, s, fr.Transactional)
-		fr.Duration = time.Since(fstart)
-		fr.RebuiltIndexes = s.rebuilt
-		if err != nil {
-			r.onFile(PhaseFailed, fr, err)
-			return err
-		}
-		r.onFile(PhaseDone, fr, nil)
-		r.log.Debug("applied", "file", fr.Name, "statements", fr.Statements, "duration", fr.Duration)
-		r.res.Files = append(r.res.Files, fr)
-		r.res.After = newer(r.res.After, s.file.Version)
+	return a, nil
+}
+
+// applyStep applies one step and adds it to the result, reporting it
+// through Options.OnFile.
+func (r *run) applyStep(ctx context.Context, a *applier, s *step) error {
+	fr := fileRun(s, r.u.Dialect)
+	r.onFile(PhaseStart, fr, nil)
+	fstart := time.Now()
+	err := a.apply(ctx, s, fr.Transactional)
+	fr.Duration = time.Since(fstart)
+	fr.RebuiltIndexes = s.rebuilt
+	if err != nil {
+		r.onFile(PhaseFailed, fr, err)
+		return err
 	}
+	r.onFile(PhaseDone, fr, nil)
+	r.log.Debug("applied", "file", fr.Name, "statements", fr.Statements, "duration", fr.Duration)
+	r.res.Files = append(r.res.Files, fr)
+	r.res.After = newer(r.res.After, s.file.Version)
 	return nil
 }
 

@@ -58,12 +58,16 @@ type Options struct {
 	// created some other way). Then the files after it are applied.
 	Baseline string
 	// Adopt, on a database that has a migration history, records every
-	// pending file as applied without running it (revisions of the type
-	// Baseline writes), because the live schema already has their effect
-	// (`weberctl db ensure` added it from the models). AdoptCheck decides
-	// that; when it fails, Upgrade refuses with KindAdopt and changes
-	// nothing. Adopt conflicts with Baseline, To and DryRun, and refuses a
-	// database without history or with a partially applied file.
+	// pending schema file as applied without running it (revisions of the
+	// type Baseline writes), because the live schema already has their
+	// effect (`weberctl db ensure` added it from the models). AdoptCheck
+	// decides that; when it fails, Upgrade refuses with KindAdopt and
+	// changes nothing. The pending data migrations (migdir.File.ChangesRows:
+	// `-- weber:go`, `-- weber:touches`, `-- weber:batch`), whose effect on
+	// rows no schema comparison sees, are run instead, in version order
+	// with the recorded files, as an upgrade runs them. Adopt conflicts with
+	// Baseline, To and DryRun, and refuses a database without history or
+	// with a partially applied file.
 	Adopt bool
 	// AdoptCheck is required with Adopt. It is called under the lock, after
 	// the history was re-read and checked against the directory, with
@@ -204,6 +208,7 @@ type Result struct {
 	Baselined []string
 	// Adopted lists the pending files (names) recorded as applied without
 	// running because the database already had their effect (Options.Adopt).
+	// The data migrations among the pending files ran: they are in Files.
 	Adopted []string
 	// Files lists the files applied, in order.
 	Files []FileRun
@@ -308,7 +313,7 @@ func (s *Source) Upgrade(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	if r.opts.Adopt {
-		return adopt(ctx, r.db, r.conn, r.u, r.dir, r.store, r.st, r.res, &r.opts, r.start, r.log)
+		return r.adopt(ctx)
 	}
 	r.planSteps()
 	if err := r.checkDataMigrations(); err != nil {
