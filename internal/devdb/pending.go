@@ -167,7 +167,7 @@ func catchUp(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOptions,
 		case errors.As(err, &ref) && ref.Kind == upgrade.KindAdopt:
 			log.Debug("pending files not adopted; applying them", "reason", ref.Msg)
 		default:
-			return nil, nil, fmt.Errorf("ensuring %s: %s%w", u.Redacted(), doneBefore(r), err)
+			return nil, nil, fmt.Errorf("ensuring %s: %s%w%s", u.Redacted(), doneBefore(r), err, mixedFileAdvice(err))
 		}
 	}
 
@@ -189,6 +189,18 @@ func catchUp(ctx context.Context, db *sql.DB, u *dbconn.URL, opts EnsureOptions,
 		applied = append(applied, f.Name)
 	}
 	return nil, applied, nil
+}
+
+// mixedFileAdvice is the way out when a data file failed on a statement
+// while ensure adopted the files around it: most likely the file also
+// changes the schema, which db ensure had added from the models already.
+func mixedFileAdvice(err error) string {
+	var se *upgrade.StatementError
+	if !errors.As(err, &se) {
+		return ""
+	}
+	version, _, _ := strings.Cut(se.File, "_")
+	return fmt.Sprintf("; if %s also changes the schema and the database has that part already (db ensure added it from the models), make its changes to rows by hand and record the file with `weberctl db set %s`, or rebuild the database with `weberctl db reset` (its data is lost)", se.File, version)
 }
 
 // doneBefore says what an adoption that failed on a data migration did

@@ -429,3 +429,31 @@ func TestEnsureDataMigrationFailsAfterAdopting(t *testing.T) {
 		l.upToDate(t, 3)
 	})
 }
+
+// A data file that also changes the schema, which ensure added from the
+// models before the file existed: running it fails on its DDL, and the
+// error names the ways out that work in development (db set, db reset),
+// not "upgrade again".
+func TestEnsureMixedDataFileAdvice(t *testing.T) {
+	t.Parallel()
+	testserver.Each(t, func(t *testing.T, b testserver.Backend) {
+		l := newLoop(t, b)
+		l.add(t, file1, l.initial)
+		if _, err := l.ensure(t, noteTables()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.ensure(t, noteTables("subtitle")); err != nil {
+			t.Fatal(err)
+		}
+		l.add(t, file2, l.subtitle+"\n-- weber:touches notes.subtitle\nUPDATE notes SET subtitle = 'x';\n")
+		_, err := l.ensure(t, noteTables("subtitle"))
+		if err == nil {
+			t.Fatal("ensure ran a file whose column the database has already")
+		}
+		for _, want := range []string{file2 + " also changes the schema", "weberctl db set 20261202000000", "weberctl db reset"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not say %q", err, want)
+			}
+		}
+	})
+}
