@@ -102,3 +102,11 @@ func migrationsLiteral(path string, src []byte) (*registryLiteral, error) {
 	needs := len(lit.Elts) > 0 && !bytes.HasSuffix(bytes.TrimRight(src[:rb], " \t\r\n"), []byte(","))
 	return &registryLiteral{rbrace: rb, needsComma: needs, empty: len(lit.Elts) == 0}, nil
 }
+
+// handToWeberctl tells a project whose data.go was just created to hand its
+// data migrations to weberctl.
+func handToWeberctl(e *env, created bool) {
+	if created {
+		fmt.Fprintf(e.stdout, "Hand the data migrations to weberctl: DataMigrations: data.Migrations(), in the weberctl.Project of cmd/weberctl/main.go.\n")
+	}
+}

@@ -67,9 +67,7 @@ func dbRevisionData(c *cli.Context, e *env) error {
 	for _, f := range res.Files {
 		fmt.Fprintf(e.stdout, "  %s\n", f)
 	}
-	if created {
-		fmt.Fprintf(e.stdout, "Hand the data migrations to weberctl: DataMigrations: data.Migrations(), in the weberctl.Project of cmd/weberctl/main.go.\n")
-	}
+	handToWeberctl(e, created)
 	arch := ""
 	if _, err := os.Stat(filepath.Join("docs", "architecture.md")); err == nil {
 		arch = fmt.Sprintf(", add the row `%s/...` (base) to docs/architecture.md", filepath.ToSlash(snap))

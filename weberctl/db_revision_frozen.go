@@ -66,9 +66,7 @@ func scaffoldFrozen(c *cli.Context, e *env, name, data, goFile string) error {
 		return fmt.Errorf("%w; %s is written: register it by hand (%q: %s(),)", err, goFile, name, goIdent(name))
 	}
 	fmt.Fprintf(e.stdout, "Frozen data migration %s:\n  %s (write the change here, with the typed client)\n  %s (registered as %q)\n", name, goFile, registry, name)
-	if created {
-		fmt.Fprintf(e.stdout, "Hand the data migrations to weberctl: DataMigrations: data.Migrations(), in the weberctl.Project of cmd/weberctl/main.go.\n")
-	}
+	handToWeberctl(e, created)
 	fmt.Fprintf(e.stdout, "Next: write the change, then run `go run ./cmd/weberctl db revision --data %s --frozen` again: it records the SQL the change runs, for every kept dialect, into the history's next file.\n", name)
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/weber-framework/weber/internal/envmark"
 	"github.com/weber-framework/weber/internal/errtext"
 	"github.com/weber-framework/weber/internal/migdir"
 )
@@ -51,15 +50,7 @@ func (r *run) adopt(ctx context.Context) (*Result, error) {
 	if err := r.adoptOrRun(ctx, pending); err != nil {
 		return r.res, err
 	}
-	if r.opts.Env != "" {
-		// envmark works through the pool: give the pinned connection back.
-		r.conn.Close()
-		if _, err := envmark.Record(ctx, r.db, r.u.Dialect, r.opts.Env); err != nil {
-			return r.res, fmt.Errorf("upgrade: %w", err)
-		}
-	}
-	r.res.Duration = time.Since(r.start)
-	return r.res, nil
+	return r.finish(ctx)
 }
 
 // adoptSteps lists the files adoption takes, in version order: the

@@ -334,6 +334,12 @@ func (s *Source) Upgrade(ctx context.Context, opts Options) (*Result, error) {
 	if err := r.applySteps(ctx); err != nil {
 		return r.res, err
 	}
+	return r.finish(ctx)
+}
+
+// finish ends a run that applied (or adopted) its files: it records the
+// run's environment and the duration.
+func (r *run) finish(ctx context.Context) (*Result, error) {
 	if r.opts.Env != "" {
 		// envmark works through the pool: give the pinned connection back
 		// first, or a pool limited to one connection would wait forever.

@@ -167,14 +167,20 @@ func TestNewPoolDropsOnlyOldUnusedSpares(t *testing.T) {
 		defer s.Drop(ctx, name)
 		*n = name
 	}
-	mark(old, time.Now().Add(-2*SpareMaxAge))
-	mark(young, time.Now())
-	mark(busy, time.Now().Add(-2*SpareMaxAge)) // a live process's spare: connected
+	// busy: a live process's spare, connected before it is marked old
+	// (the other way round, another test process's pool could drop it in
+	// between, as it should).
 	conn, err := dbconn.Open(ctx, s.URL(busy))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	if err := conn.PingContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mark(old, time.Now().Add(-2*SpareMaxAge))
+	mark(young, time.Now())
+	mark(busy, time.Now().Add(-2*SpareMaxAge))
 	// kept: an ordinary clone (a failed test's database), no mark.
 	p, err := s.NewPool(ctx, tpl, 0)
 	if err != nil {
