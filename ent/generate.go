@@ -11,6 +11,8 @@ package ent
 //   - sql/execquery: ExecContext/QueryContext on the client, for health checks
 //     and the rare hand-written query.
 //
-// The template folder adds ent/migrate/renames.go: the renames the models
-// declare with weberschema.RenamedFrom, which `weberctl db revision` reads.
-//go:generate go tool ent generate --feature sql/versioned-migration,sql/upsert,sql/execquery --template ./template ./schema
+// The template weberschema/renames.tmpl adds ent/migrate/renames.go: the
+// renames the models declare with weberschema.RenamedFrom, which
+// `weberctl db revision` reads (a project of its own keeps a copy in
+// ent/template: see weberschema.RenamesTemplate).
+//go:generate go tool ent generate --feature sql/versioned-migration,sql/upsert,sql/execquery --template file=../weberschema/renames.tmpl ./schema

@@ -198,6 +198,26 @@ func TestNewProjectEndToEnd(t *testing.T) {
 	if code, out := m.exec(testEnv(), "go", "test", "-count=1", "./..."); code != 0 {
 		t.Fatalf("the new project's tests after the model change: exit %d\n%s", code, out)
 	}
+
+	// A declared rename works in a new project as in Weber's own: its
+	// ent/template lists it in migrate.Renames, which its weberctl reads.
+	editFile(t, filepath.Join(m.dir, "ent/schema/note.go"), `field.Bool("pinned").Default(false),`,
+		`field.Bool("is_pinned").Default(false).Annotations(weberschema.RenamedFrom("pinned")),`)
+	editFile(t, filepath.Join(m.dir, "ent/schema/note.go"), `"entgo.io/ent/schema/index"`, `"entgo.io/ent/schema/index"
+	"github.com/weber-framework/weber/weberschema"`)
+	m.must("go", "generate", "./ent")
+	m.must("go", "build", "-o", "bin/weberctl", "./cmd/weberctl")
+	m.weberctl("db", "revision", "--name", "rename_pinned")
+	renamed, _ := filepath.Glob(filepath.Join(m.dir, "migrations", "sqlite", "*_rename_pinned.sql"))
+	if len(renamed) != 1 {
+		t.Fatalf("db revision wrote %d SQLite files for the rename", len(renamed))
+	}
+	if body, _ := os.ReadFile(renamed[0]); !strings.Contains(strings.ToUpper(string(body)), "RENAME COLUMN") || strings.Contains(strings.ToUpper(string(body)), "ADD COLUMN") {
+		t.Errorf("%s does not rename pinned:\n%s", renamed[0], body)
+	}
+	if out := m.weberctl("db", "upgrade"); !strings.Contains(out, "rename_pinned") {
+		t.Errorf("db upgrade did not apply rename_pinned:\n%s", out)
+	}
 }
 
 // checkServe serves the new project on its embedded SQLite database and
@@ -281,6 +301,37 @@ func TestAdoptingExistingEntProject(t *testing.T) {
 			t.Errorf("%s: db upgrade did not apply the history and add_order_note:\n%s", name, out)
 		}
 		m.weberctl("db", "status", "--database-url", url)
+	}
+	adoptRenames(t, m)
+}
+
+// adoptRenames follows adopting.md's "Declared renames" in the adopted
+// module: Weber's template copied from the module cache (here the
+// checkout that replaces it), --template, Project.Renames; then a field
+// declared renamed is revised as a RENAME and upgraded.
+func adoptRenames(t *testing.T, m *goModule) {
+	t.Helper()
+	m.must("sh", "-c", `mkdir -p backend/internal/data/ent/template &&
+cp "$(go list -m -f '{{.Dir}}' github.com/weber-framework/weber)/weberschema/renames.tmpl" backend/internal/data/ent/template/ &&
+chmod u+w backend/internal/data/ent/template/renames.tmpl`)
+	ent := filepath.Join(m.dir, "backend/internal/data/ent")
+	editFile(t, filepath.Join(ent, "generate.go"), "--feature sql/versioned-migration ./schema", "--feature sql/versioned-migration --template ./template ./schema")
+	editFile(t, filepath.Join(m.dir, "backend/cmd/weberctl/main.go"), "Tables:     migrate.Tables,", "Tables:     migrate.Tables,\n\t\tRenames:    migrate.Renames,")
+	editFile(t, filepath.Join(ent, "schema/order.go"), `field.String("note").Optional(),`, `field.String("remark").Optional().Annotations(weberschema.RenamedFrom("note")),`)
+	editFile(t, filepath.Join(ent, "schema/order.go"), `"entgo.io/ent/schema/index"`, `"entgo.io/ent/schema/index"
+	"github.com/weber-framework/weber/weberschema"`)
+	m.must("go", "generate", "./backend/internal/data/ent")
+	m.must("go", "build", "-o", "bin/weberctl", "./backend/cmd/weberctl")
+	m.weberctl("db", "revision", "--name", "rename_order_note")
+	renamed, _ := filepath.Glob(filepath.Join(m.dir, "backend/db/migrations/sqlite/*_rename_order_note.sql"))
+	if len(renamed) != 1 {
+		t.Fatalf("db revision wrote %d SQLite files for the rename", len(renamed))
+	}
+	if body, _ := os.ReadFile(renamed[0]); !strings.Contains(strings.ToUpper(string(body)), "RENAME COLUMN") {
+		t.Errorf("%s does not rename orders.note:\n%s", renamed[0], body)
+	}
+	if out := m.weberctl("db", "upgrade", "--database-url", "sqlite://var/shop.db"); !strings.Contains(out, "rename_order_note") {
+		t.Errorf("db upgrade did not apply rename_order_note:\n%s", out)
 	}
 }
 

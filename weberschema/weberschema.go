@@ -13,9 +13,10 @@
 //		return []schema.Annotation{weberschema.RenamedFrom("tags")}
 //	}
 //
-// `go generate ./ent` (with Weber's template, ent/template/renames.tmpl)
-// writes every declared rename into ent/migrate/renames.go as
-// migrate.Renames, which `db revision` reads: it writes RENAME COLUMN or
+// `go generate ./ent` (with Weber's template, RenamesTemplate, kept as
+// ent/template/renames.tmpl) writes every declared rename into
+// ent/migrate/renames.go as migrate.Renames, which `db revision` reads
+// (weberctl.Project.Renames): it writes RENAME COLUMN or
 // RENAME TABLE instead of an added column and a dropped one. Once the
 // rename is in the history the annotation may be removed; `db check`
 // says so.

@@ -20,6 +20,8 @@ import (
 	"text/template"
 
 	"golang.org/x/mod/module"
+
+	"github.com/weber-framework/weber/weberschema"
 )
 
 //go:embed all:files
@@ -91,21 +93,31 @@ func Write(dir string, o Options) (*Result, error) {
 		if err != nil {
 			return err
 		}
-		out := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(out, content, mode); err != nil {
-			return err
-		}
-		res.Files = append(res.Files, rel)
-		return nil
+		return res.write(rel, content, mode)
 	})
+	if err == nil {
+		// The ent template that lists the renames the models declare
+		// (migrate.Renames), kept in one place: package weberschema.
+		err = res.write("ent/template/renames.tmpl", []byte(weberschema.RenamesTemplate()), 0o644)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("writing the project into %s: %w", dir, err)
 	}
 	sort.Strings(res.Files)
 	return res, nil
+}
+
+// write writes one file of the project, rel to its directory.
+func (res *Result) write(rel string, content []byte, mode fs.FileMode) error {
+	out := filepath.Join(res.Dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(out, content, mode); err != nil {
+		return err
+	}
+	res.Files = append(res.Files, rel)
+	return nil
 }
 
 // refuseNonEmpty fails for a directory that exists and holds anything.
