@@ -3,6 +3,7 @@ package weberctl
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -247,6 +248,12 @@ func TestE2ERevisionDataScaffolds(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(dir, "migrations", "data", "normalise_emails.go"))
 	if err != nil || !strings.Contains(string(b), `"github.com/weber-framework/weber/migrations/data/normalise_emails/ent"`) || !strings.Contains(string(b), "func NormaliseEmails() engine.DataMigration") {
 		t.Errorf("the migration's Go file (%v):\n%s", err, b)
+	}
+	// --json says what was written, for scripts.
+	j := p.must("db", "revision", "--data", "fill_nicknames", "--touches", "users.name", "--dialect", "sqlite", "--json")
+	var v dataScaffoldView
+	if err := json.Unmarshal([]byte(j.stdout), &v); err != nil || v.Kind != "go" || v.Name != "fill_nicknames" || len(v.Files) != 1 || v.Registry == "" || v.RegistryCreated {
+		t.Errorf("--json: %v %+v\n%s", err, v, j.stdout)
 	}
 	// A project without data migrations gets data.go, with it registered,
 	// and is told to hand them to weberctl.

@@ -110,3 +110,24 @@ func handToWeberctl(e *env, created bool) {
 		fmt.Fprintf(e.stdout, "Hand the data migrations to weberctl: DataMigrations: data.Migrations(), in the weberctl.Project of cmd/weberctl/main.go.\n")
 	}
 }
+
+// dataScaffoldView is `db revision --data NAME [--frozen] --json`: what was
+// written.
+type dataScaffoldView struct {
+	Name string `json:"name"`
+	// Kind is "go" (batched) or "frozen" (recorded SQL).
+	Kind    string `json:"kind"`
+	Version string `json:"version,omitempty"`
+	// GoFile is the migration's Go file; Snapshot the client snapshot of a
+	// Go one.
+	GoFile   string `json:"go_file"`
+	Snapshot string `json:"snapshot,omitempty"`
+	// Registry is data.go when this run registered the migration there;
+	// RegistryCreated reports a new file.
+	Registry        string `json:"registry,omitempty"`
+	RegistryCreated bool   `json:"registry_created,omitempty"`
+	// Files are the history's files written, one per kept dialect; Touches
+	// the columns they declare.
+	Files   []string `json:"files"`
+	Touches []string `json:"touches,omitempty"`
+}

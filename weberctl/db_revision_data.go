@@ -63,6 +63,10 @@ func dbRevisionData(c *cli.Context, e *env) error {
 	if err != nil {
 		return fmt.Errorf("%w; the files are written: register it by hand (%q: %s(),)", err, name, goIdent(name))
 	}
+	if c.Bool("json") {
+		return writeJSON(e.stdout, dataScaffoldView{Name: name, Kind: "go", Version: res.Version, GoFile: goFile, Snapshot: snap,
+			Registry: registry, RegistryCreated: created, Files: res.Files, Touches: touches})
+	}
 	fmt.Fprintf(e.stdout, "Data migration %s_%s:\n  %s (the client as the models are now: never regenerate it)\n  %s (write the batch here)\n  %s (registered as %q)\n", res.Version, name, snap, goFile, registry, name)
 	for _, f := range res.Files {
 		fmt.Fprintf(e.stdout, "  %s\n", f)

@@ -65,6 +65,9 @@ func scaffoldFrozen(c *cli.Context, e *env, name, data, goFile string) error {
 	if err != nil {
 		return fmt.Errorf("%w; %s is written: register it by hand (%q: %s(),)", err, goFile, name, goIdent(name))
 	}
+	if c.Bool("json") {
+		return writeJSON(e.stdout, dataScaffoldView{Name: name, Kind: "frozen", GoFile: goFile, Registry: registry, RegistryCreated: created, Files: []string{}})
+	}
 	fmt.Fprintf(e.stdout, "Frozen data migration %s:\n  %s (write the change here, with the typed client)\n  %s (registered as %q)\n", name, goFile, registry, name)
 	handToWeberctl(e, created)
 	fmt.Fprintf(e.stdout, "Next: write the change, then run `go run ./cmd/weberctl db revision --data %s --frozen` again: it records the SQL the change runs, for every kept dialect, into the history's next file.\n", name)
@@ -131,7 +134,13 @@ func freezeData(c *cli.Context, e *env, cfg config.Config, dialects []string, na
 		return err
 	}
 	if c.Bool("json") {
-		return writeJSON(e.stdout, newFileView{Version: res.Version, Name: res.Name, Files: res.Files})
+		var touches []string
+		for _, r := range recs {
+			touches = append(touches, frozenTouches(r, extra)...)
+		}
+		slices.Sort(touches)
+		return writeJSON(e.stdout, dataScaffoldView{Name: name, Kind: "frozen", Version: res.Version, GoFile: goFile,
+			Files: res.Files, Touches: slices.Compact(touches)})
 	}
 	fmt.Fprintf(e.stdout, "Frozen data migration %s_%s, recorded from %s:\n", res.Version, res.Name, goFile)
 	for i, f := range res.Files {
