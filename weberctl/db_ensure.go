@@ -20,8 +20,9 @@ empty database, or its pending files to a database that has a history (when the
 database already has their changes, made by an earlier ensure from the models,
 it records them as applied without running them, except the data migrations
 among them, which it runs: that needs --dev-url on PostgreSQL and MySQL), then
-creates every table, column, index and foreign key that the models have and the
-database lacks. It never drops or changes anything that exists: differences it
+renames what the models declare renamed (RenamedFrom) and the database still
+has under the old name, and creates every table, column, index and foreign key
+that the models have and the database lacks. It never drops or changes anything that exists: differences it
 leaves alone are listed, for a revision to handle.
 It prints what it created; run again, it says there is nothing to do. With
 --env (or WEBER_ENV) it records the environment, which protects a production
