@@ -41,3 +41,21 @@ func TestRegisterDataMigration(t *testing.T) {
 		t.Errorf("no Migrations func: %v", err)
 	}
 }
+
+// Recording a frozen migration twice is refused by its own name only: a
+// file whose name merely ends with it is another migration.
+func TestRefuseFrozenTwice(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "sqlite"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "sqlite", "20261206125757_publish_dated_drafts.sql"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := refuseFrozenTwice(root, []string{"sqlite"}, "drafts"); err != nil {
+		t.Errorf("drafts refused for publish_dated_drafts: %v", err)
+	}
+	if err := refuseFrozenTwice(root, []string{"sqlite"}, "publish_dated_drafts"); err == nil || !strings.Contains(err.Error(), "holds the data migration publish_dated_drafts already") {
+		t.Errorf("publish_dated_drafts twice: %v", err)
+	}
+}

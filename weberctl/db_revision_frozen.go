@@ -179,8 +179,11 @@ func recordDialects(ctx context.Context, dialects []string, name, goFile string,
 func refuseFrozenTwice(root string, dialects []string, name string) error {
 	for _, folder := range dialects {
 		found, _ := filepath.Glob(filepath.Join(root, folder, "*_"+name+".sql"))
-		if len(found) > 0 {
-			return usagef("%s holds the data migration %s already: to record it again, delete its files and run `weberctl db hash` first (only while it has been applied nowhere), or write a new one under another NAME", found[0], name)
+		for _, f := range found {
+			// 20261206125757_publish_dated_drafts.sql is not "drafts".
+			if _, rest, _ := strings.Cut(filepath.Base(f), "_"); rest == name+".sql" {
+				return usagef("%s holds the data migration %s already: to record it again, delete its files and run `weberctl db hash` first (only while it has been applied nowhere), or write a new one under another NAME", f, name)
+			}
 		}
 	}
 	return nil
