@@ -10,27 +10,13 @@ import (
 	"go/token"
 	"os"
 	"strconv"
+
+	"github.com/weber-framework/weber/internal/scaffold"
 )
 
 // dataRegistryFile is the file of the data migrations' package that lists
 // them: Migrations returns a map literal by name.
 const dataRegistryFile = "data.go"
-
-// dataRegistryTemplate is data.go for a project that has no data
-// migrations yet.
-const dataRegistryTemplate = `// Package data holds the project's data migrations, one file each,
-// handed to weberctl by cmd/weberctl (Project.DataMigrations) under the
-// names their migration files give. See docs/migrations.md in Weber,
-// "Data migrations".
-package data
-
-import "github.com/weber-framework/weber/engine"
-
-// Migrations returns the data migrations by name.
-func Migrations() map[string]engine.DataMigration {
-	return map[string]engine.DataMigration{}
-}
-`
 
 // registerDataMigration adds `"name": fn(),` to the map literal that
 // Migrations returns in path (creating the file when the project has none
@@ -39,7 +25,7 @@ func Migrations() map[string]engine.DataMigration {
 func registerDataMigration(path, name, fn string) (created bool, err error) {
 	src, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		src, created = []byte(dataRegistryTemplate), true
+		src, created = []byte(scaffold.DataRegistry()), true
 	} else if err != nil {
 		return false, err
 	}

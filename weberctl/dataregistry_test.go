@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/weber-framework/weber/internal/scaffold"
 )
 
 // registerDataMigration adds one line per migration to Migrations' map,
@@ -22,7 +24,7 @@ func TestRegisterDataMigration(t *testing.T) {
 		t.Errorf("data.go:\n%s", b)
 	}
 
-	oneLine := strings.Replace(dataRegistryTemplate, "{}", `{"a": A()}`, 1)
+	oneLine := strings.Replace(scaffold.DataRegistry(), "{}", `{"a": A()}`, 1)
 	if err := os.WriteFile(path, []byte(oneLine), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -120,6 +120,16 @@ func (res *Result) write(rel string, content []byte, mode fs.FileMode) error {
 	return nil
 }
 
+// DataRegistry returns migrations/data/data.go as a new project has it:
+// the package that lists the data migrations, with none yet.
+func DataRegistry() string {
+	b, err := files.ReadFile("files/migrations/data/data.go.tmpl") // no [[ ]]: as rendered
+	if err != nil {
+		panic("scaffold: the embedded data.go is missing: " + err.Error()) // a build without its files
+	}
+	return string(b)
+}
+
 // refuseNonEmpty fails for a directory that exists and holds anything.
 func refuseNonEmpty(dir string) error {
 	entries, err := os.ReadDir(dir)
