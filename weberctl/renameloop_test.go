@@ -61,14 +61,7 @@ func TestRenameLoop(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			lc := &loopCopy{root: root}
-			prod := lc.runner(t, binary, b.newURL(t, t.TempDir()), original)
-			if _, err := dbconn.EnsureDatabase(t.Context(), prod.u); err != nil {
-				t.Fatal(err)
-			}
-			prod.must("db", "upgrade")
-			db := prod.open()
-			loopSeed(t, db, prod.u.Dialect)
-			before := loopSnapshot(t, db)
+			prod, db, before := seededAtOriginal(t, lc, b, original)
 
 			// A developer's database before the revision is written: db
 			// ensure makes the declared renames, moving the data.
@@ -76,14 +69,7 @@ func TestRenameLoop(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dev := lc.runner(t, binary, b.newURL(t, t.TempDir()), original)
-			if _, err := dbconn.EnsureDatabase(t.Context(), dev.u); err != nil {
-				t.Fatal(err)
-			}
-			dev.must("db", "upgrade")
-			devDB := dev.open()
-			loopSeed(t, devDB, dev.u.Dialect)
-			devBefore := loopSnapshot(t, devDB)
+			dev, devDB, devBefore := seededAtOriginal(t, lc, b, original)
 			dev.bin = bin
 			ens := dev.must("db", "ensure").stdout
 			if !strings.Contains(ens, "Renamed users.bio -> users.biography") || !strings.Contains(ens, "Renamed tags -> labels") || strings.Contains(ens, "Added column") || strings.Contains(ens, "Created table") {
@@ -123,6 +109,21 @@ func TestRenameLoop(t *testing.T) {
 			}
 		})
 	}
+}
+
+// seededAtOriginal is a new database of backend b brought up with the
+// example's weberctl and the history before the rename, filled by
+// loopSeed, with its snapshot.
+func seededAtOriginal(t *testing.T, lc *loopCopy, b e2eBackend, original string) (*loopRunner, *sql.DB, map[string][]string) {
+	t.Helper()
+	r := lc.runner(t, binary, b.newURL(t, t.TempDir()), original)
+	if _, err := dbconn.EnsureDatabase(t.Context(), r.u); err != nil {
+		t.Fatal(err)
+	}
+	r.must("db", "upgrade")
+	db := r.open()
+	loopSeed(t, db, r.u.Dialect)
+	return r, db, loopSnapshot(t, db)
 }
 
 // runEnv runs the runner's weberctl with the dev servers in the
