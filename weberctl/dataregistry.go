@@ -89,6 +89,19 @@ func migrationsLiteral(path string, src []byte) (*registryLiteral, error) {
 	return &registryLiteral{rbrace: rb, needsComma: needs, empty: len(lit.Elts) == 0}, nil
 }
 
+// writeGoFile writes a scaffolded Go file, gofmt'ed (its imports sorted:
+// the project's module path may sort before Weber's).
+func writeGoFile(path, src string) error {
+	out, err := format.Source([]byte(src))
+	if err != nil {
+		return fmt.Errorf("formatting %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
 // handToWeberctl tells a project whose data.go was just created to hand its
 // data migrations to weberctl.
 func handToWeberctl(e *env, created bool) {

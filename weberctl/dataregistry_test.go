@@ -1,6 +1,7 @@
 package weberctl
 
 import (
+	"go/format"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,5 +60,27 @@ func TestRefuseFrozenTwice(t *testing.T) {
 	}
 	if err := refuseFrozenTwice(root, []string{"sqlite"}, "publish_dated_drafts"); err == nil || !strings.Contains(err.Error(), "holds the data migration publish_dated_drafts already") {
 		t.Errorf("publish_dated_drafts twice: %v", err)
+	}
+}
+
+// The scaffolded Go files are gofmt-clean in any module: a project's path
+// that sorts before Weber's is put first, as gofmt would.
+func TestScaffoldedGoFilesAreFormatted(t *testing.T) {
+	for name, src := range map[string]string{
+		"frozen": frozenTemplate("clear_bodies", "example.com/notes/ent"),
+		"go":     dataTemplate("fill_bodies", "example.com/notes/migrations/data/fill_bodies/ent"),
+	} {
+		path := filepath.Join(t.TempDir(), name+".go")
+		if err := writeGoFile(path, src); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(path)
+		formatted, err := format.Source(b)
+		if err != nil || string(formatted) != string(b) {
+			t.Errorf("%s: not gofmt-clean (%v):\n%s", name, err, b)
+		}
+		if strings.Index(string(b), `"example.com/notes`) > strings.Index(string(b), `"github.com/weber-framework/weber/engine"`) {
+			t.Errorf("%s: imports not sorted:\n%s", name, b)
+		}
 	}
 }

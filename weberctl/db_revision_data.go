@@ -55,8 +55,8 @@ func dbRevisionData(c *cli.Context, e *env) error {
 		return err
 	}
 	importPath := module + "/" + filepath.ToSlash(filepath.Clean(snap))
-	if err := os.WriteFile(goFile, []byte(dataTemplate(name, importPath)), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", goFile, err)
+	if err := writeGoFile(goFile, dataTemplate(name, importPath)); err != nil {
+		return err
 	}
 	registry := filepath.Join(data, dataRegistryFile)
 	created, err := registerDataMigration(registry, name, goIdent(name))

@@ -57,8 +57,8 @@ func scaffoldFrozen(c *cli.Context, e *env, name, data, goFile string) error {
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(goFile, []byte(frozenTemplate(name, client)), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", goFile, err)
+	if err := writeGoFile(goFile, frozenTemplate(name, client)); err != nil {
+		return err
 	}
 	registry := filepath.Join(data, dataRegistryFile)
 	created, err := registerDataMigration(registry, name, goIdent(name))
@@ -88,8 +88,9 @@ import (
 	"` + client + `"
 )
 
-// ` + fn + ` is the frozen data migration ` + name + `: ` + "`weberctl db revision --data " + name + " --frozen`" + `
-// records the statements it runs through the typed client, once per kept
+// ` + fn + ` is the frozen data migration ` + name + `:
+// ` + "`weberctl db revision --data " + name + " --frozen`" + ` records the
+// statements it runs through the typed client, once per kept
 // dialect, into the history's next file; upgrades run that file's SQL, not
 // this code. Change rows in bulk (Create, Update().Where(...),
 // Delete().Where(...)): it cannot read rows, there are none when it is
