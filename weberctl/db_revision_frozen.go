@@ -107,12 +107,6 @@ func ` + fn + `() engine.DataMigration {
 `
 }
 
-// frozenDialect is one dialect's recording of a frozen data migration.
-type frozenDialect struct {
-	folder string
-	rec    *sqlrecord.Recording
-}
-
 // freezeData records fn for every chosen dialect and writes the
 // statements as the history's next file, NAME, in each folder.
 func freezeData(c *cli.Context, e *env, cfg config.Config, dialects []string, name, goFile string, fn sqlrecord.Func) error {
