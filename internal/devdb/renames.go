@@ -5,12 +5,11 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strings"
 
 	"entgo.io/ent/dialect"
 
 	"github.com/weber-framework/weber/internal/dbconn"
+	"github.com/weber-framework/weber/internal/liveschema"
 	"github.com/weber-framework/weber/weberschema"
 )
 
@@ -25,82 +24,36 @@ func applyRenames(ctx context.Context, db *sql.DB, u *dbconn.URL, renames []webe
 	if len(renames) == 0 {
 		return nil
 	}
-	tables, err := userTables(ctx, db, u.Dialect)
+	live, err := liveschema.Inspect(ctx, db, u.Dialect)
 	if err != nil {
 		return fmt.Errorf("ensuring %s: %w", u.Redacted(), err)
 	}
+	q := func(name string) string { return dbconn.QuoteIdent(u.Dialect, name) }
 	for _, r := range renames { // tables first: Renames lists them first
-		var stmt, done string
+		var stmt string
 		if r.Table == "" {
-			if !slices.Contains(tables, r.From) || slices.Contains(tables, r.To) {
+			t := liveschema.Table(live, r.From)
+			if t == nil || liveschema.Table(live, r.To) != nil {
 				continue
 			}
-			stmt, done = renameTableStmt(u.Dialect, r.From, r.To), r.From+" -> "+r.To
-			tables = append(slices.DeleteFunc(tables, func(t string) bool { return t == r.From }), r.To)
+			stmt = "ALTER TABLE " + q(r.From) + " RENAME TO " + q(r.To)
+			if u.Dialect == dialect.MySQL {
+				stmt = "RENAME TABLE " + q(r.From) + " TO " + q(r.To)
+			}
+			t.Name = r.To // the columns' renames name the table by its new name
 		} else {
-			if !slices.Contains(tables, r.Table) {
+			t := liveschema.Table(live, r.Table)
+			if liveschema.Column(t, r.From) == nil || liveschema.Column(t, r.To) != nil {
 				continue
 			}
-			cols, err := tableColumns(ctx, db, u.Dialect, r.Table)
-			if err != nil {
-				return fmt.Errorf("ensuring %s: %w", u.Redacted(), err)
-			}
-			if !slices.Contains(cols, r.From) || slices.Contains(cols, r.To) {
-				continue
-			}
-			q := quoter(u.Dialect)
-			stmt, done = "ALTER TABLE "+q(r.Table)+" RENAME COLUMN "+q(r.From)+" TO "+q(r.To), r.String()
+			stmt = "ALTER TABLE " + q(r.Table) + " RENAME COLUMN " + q(r.From) + " TO " + q(r.To)
 		}
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("ensuring %s: renaming %s, as the models declare (RenamedFrom): %w; nothing else was changed by this step", u.Redacted(), done, err)
+			return fmt.Errorf("ensuring %s: renaming %s, as the models declare (RenamedFrom): %w; nothing else was changed by this step", u.Redacted(), r, err)
 		}
-		log.Debug("ensure", "renamed", done, "statement", stmt)
-		res.Renamed = append(res.Renamed, done)
+		log.Debug("ensure", "renamed", r.String(), "statement", stmt)
+		res.Renamed = append(res.Renamed, r.String())
 		res.Statements = append(res.Statements, stmt)
 	}
 	return nil
-}
-
-// renameTableStmt renames table from to to.
-func renameTableStmt(dia, from, to string) string {
-	q := quoter(dia)
-	if dia == dialect.MySQL {
-		return "RENAME TABLE " + q(from) + " TO " + q(to)
-	}
-	return "ALTER TABLE " + q(from) + " RENAME TO " + q(to)
-}
-
-// quoter quotes an identifier for the dialect.
-func quoter(dia string) func(string) string {
-	if dia == dialect.MySQL {
-		return func(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
-	}
-	return func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-}
-
-// tableColumns lists the columns of table in the database's current schema.
-func tableColumns(ctx context.Context, db *sql.DB, dia, table string) ([]string, error) {
-	var q string
-	switch dia {
-	case dialect.Postgres:
-		q = "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1"
-	case dialect.MySQL:
-		q = "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?"
-	default:
-		q = "SELECT name FROM pragma_table_info(?)"
-	}
-	rows, err := db.QueryContext(ctx, q, table)
-	if err != nil {
-		return nil, fmt.Errorf("listing the columns of %s: %w", table, err)
-	}
-	defer rows.Close()
-	var cols []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, fmt.Errorf("listing the columns of %s: %w", table, err)
-		}
-		cols = append(cols, c)
-	}
-	return cols, rows.Err()
 }

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"entgo.io/ent/dialect"
-
 	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/dblock"
 	"github.com/weber-framework/weber/internal/migdir"
@@ -165,17 +163,10 @@ func appliedFiles(ctx context.Context, conn *sql.Conn, dia string, dir *migdir.D
 	return files, nil
 }
 
-func quote(dia, name string) string {
-	if dia == dialect.MySQL {
-		return "`" + name + "`"
-	}
-	return `"` + name + `"`
-}
-
 // golangMigrateApplied reads golang-migrate's one row (version, dirty):
 // every file up to that version is applied.
 func golangMigrateApplied(ctx context.Context, conn *sql.Conn, dia, table string, dir *migdir.Dir) ([]string, error) {
-	rows, err := conn.QueryContext(ctx, "SELECT version, dirty FROM "+quote(dia, table))
+	rows, err := conn.QueryContext(ctx, "SELECT version, dirty FROM "+dbconn.QuoteIdent(dia, table))
 	if err != nil {
 		return nil, fmt.Errorf("take-over: reading %s as golang-migrate's table (version, dirty): %w; is this database migrated by golang-migrate?", table, err)
 	}
@@ -219,7 +210,7 @@ func golangMigrateApplied(ctx context.Context, conn *sql.Conn, dia, table string
 // gooseApplied reads goose's log: the latest row of each version says
 // whether it is applied; version 0 is goose's own first row.
 func gooseApplied(ctx context.Context, conn *sql.Conn, dia, table string) ([]string, error) {
-	rows, err := conn.QueryContext(ctx, "SELECT version_id, is_applied FROM "+quote(dia, table)+" ORDER BY id")
+	rows, err := conn.QueryContext(ctx, "SELECT version_id, is_applied FROM "+dbconn.QuoteIdent(dia, table)+" ORDER BY id")
 	if err != nil {
 		return nil, fmt.Errorf("take-over: reading %s as goose's table (id, version_id, is_applied): %w; is this database migrated by goose?", table, err)
 	}
@@ -253,7 +244,7 @@ func gooseApplied(ctx context.Context, conn *sql.Conn, dia, table string) ([]str
 
 // dbmateApplied reads dbmate's table: one row per applied version.
 func dbmateApplied(ctx context.Context, conn *sql.Conn, dia, table string) ([]string, error) {
-	rows, err := conn.QueryContext(ctx, "SELECT version FROM "+quote(dia, table))
+	rows, err := conn.QueryContext(ctx, "SELECT version FROM "+dbconn.QuoteIdent(dia, table))
 	if err != nil {
 		return nil, fmt.Errorf("take-over: reading %s as dbmate's table (version): %w; is this database migrated by dbmate?", table, err)
 	}

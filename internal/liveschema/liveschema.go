@@ -18,6 +18,7 @@ import (
 	"ariga.io/atlas/sql/schema"
 	"ariga.io/atlas/sql/sqlite"
 
+	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/dialect"
 )
 
@@ -95,12 +96,11 @@ func isOwn(name string) bool {
 	return false
 }
 
-// Quote quotes an identifier for the dialect.
+// Quote quotes an identifier for the dialect, named either way (its
+// folder or ent's name): dbconn.QuoteIdent.
 func Quote(dia, name string) string {
-	if d, _ := dialect.Parse(dia); d == dialect.MySQL {
-		return "`" + strings.ReplaceAll(name, "`", "``") + "`"
-	}
-	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+	d, _ := dialect.Parse(dia)
+	return dbconn.QuoteIdent(d.Ent(), name)
 }
 
 // Placeholder returns the n-th (1-based) bind placeholder for the dialect.
