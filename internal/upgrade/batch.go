@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"entgo.io/ent/dialect"
+	"github.com/weber-framework/weber/internal/dbconn"
 
 	"github.com/weber-framework/weber/internal/lockwait"
 	"github.com/weber-framework/weber/internal/migdir"
@@ -125,10 +125,7 @@ func (a *applier) oneBatch(ctx context.Context, f *migdir.File, r *revstore.Revi
 // keyBounds reads the lowest and highest key of the batch's table. An empty
 // table gives lo > hi: nothing to do.
 func keyBounds(ctx context.Context, q *sql.Conn, dia string, b *migdir.Batch) (lo, hi int64, err error) {
-	quote := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-	if dia == dialect.MySQL {
-		quote = func(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
-	}
+	quote := func(s string) string { return dbconn.QuoteIdent(dia, s) }
 	var mn, mx sql.NullInt64
 	query := fmt.Sprintf("SELECT MIN(%s), MAX(%s) FROM %s", quote(b.Key), quote(b.Key), quote(b.Table))
 	if err := q.QueryRowContext(ctx, query).Scan(&mn, &mx); err != nil {

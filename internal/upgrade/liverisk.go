@@ -9,6 +9,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/weber-framework/weber/internal/dbconn"
 	"github.com/weber-framework/weber/internal/livelint"
 	"github.com/weber-framework/weber/internal/migdir"
 )
@@ -120,13 +121,12 @@ func checkBlocking(ctx context.Context, q querier, dia string, steps []*step, op
 // cheap above it) and reads its size with its indexes from the server's
 // statistics. A table that does not exist yet has 0 rows.
 func tableSize(ctx context.Context, q querier, dia, table string, limit int64) (rows, bytes int64, err error) {
-	var sizeQuery, quoted string
+	var sizeQuery string
+	quoted := dbconn.QuoteIdent(dia, table)
 	switch dia {
 	case dialect.Postgres:
-		quoted = `"` + strings.ReplaceAll(table, `"`, `""`) + `"`
 		sizeQuery = `SELECT COALESCE(pg_total_relation_size(to_regclass($1)), -1)`
 	case dialect.MySQL:
-		quoted = "`" + strings.ReplaceAll(table, "`", "``") + "`"
 		sizeQuery = `SELECT COALESCE((SELECT DATA_LENGTH + INDEX_LENGTH FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?), -1)`
 	}
 	arg := any(table)
