@@ -155,7 +155,7 @@ func (r *rehearsal) noteTouched(f *migdir.File, changes []schema.Change) []strin
 		r.declared[name] = f.Name
 		names = append(names, name+" (data loss declared)")
 	}
-	for _, tc := range declaredTouches(f.Bytes) {
+	for _, tc := range declaredTouches(f) {
 		r.touched.Add(tc[0], tc[1])
 		names = append(names, tc[0]+"."+tc[1]+" (declared)")
 	}

@@ -22,7 +22,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -511,15 +510,13 @@ func enumsOf(tables []*entschema.Table) map[string][]string {
 	return out
 }
 
-// touchesRe matches the `-- weber:touches users.name, posts.*` directive,
-// by which a file declares the columns whose values it rewrites on purpose.
-var touchesRe = regexp.MustCompile(`(?m)^\s*(?:--|#)\s*weber:touches\s+(.+)$`)
-
-// declaredTouches reads the weber:touches directives of a file.
-func declaredTouches(content []byte) [][2]string {
+// declaredTouches reads a file's `-- weber:touches users.name, posts.*`
+// directives (migdir.File.Touches), by which it declares the columns whose
+// values it rewrites on purpose; a bare table name means all its columns.
+func declaredTouches(f *migdir.File) [][2]string {
 	var out [][2]string
-	for _, m := range touchesRe.FindAllSubmatch(content, -1) {
-		for _, item := range strings.FieldsFunc(string(m[1]), func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+	for _, args := range f.Touches {
+		for _, item := range strings.FieldsFunc(args, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
 			table, col, ok := strings.Cut(strings.TrimSpace(item), ".")
 			if !ok {
 				col = "*"
